@@ -1,0 +1,79 @@
+"""The workbench's exceptions, one tree, translated once at each boundary.
+
+::
+
+    WorkbenchError                      anything the workbench reports to a user
+    ├── InputError                      bad input: a file, a column, a row, a setting
+    │   └── SourceError                 an HR file that cannot be loaded (names file/row/column)
+    ├── WorkspaceError                  the workspace file (SQLite) cannot be used
+    ├── PlanError                       a plan that cannot be built or applied as asked
+    └── KleerError                      talking to Kleer failed
+        ├── KleerUnavailable            network, timeout, 5xx after retries
+        ├── KleerRejected(status, msg)  Kleer refused the request (4xx)
+        └── KleerAuthError              401/403: token or company id wrong
+
+Pages turn a ``WorkbenchError`` into ``st.error(str(e))``; the CLI prints it on one line and
+exits non-zero. Messages say what failed and what to do next; they never contain the token.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "WorkbenchError",
+    "InputError",
+    "SourceError",
+    "WorkspaceError",
+    "PlanError",
+    "KleerError",
+    "KleerUnavailable",
+    "KleerRejected",
+    "KleerAuthError",
+]
+
+
+class WorkbenchError(Exception):
+    """Base of every error the workbench reports to a user."""
+
+
+class InputError(WorkbenchError, ValueError):
+    """Bad input from the user: a value, a setting, a decision."""
+
+
+class SourceError(InputError):
+    """An HR file that cannot be loaded. ``problems`` lists (row, column, message) when known."""
+
+    def __init__(self, message: str, *, problems: list[tuple[int | None, str | None, str]] | None = None):
+        super().__init__(message)
+        self.problems = problems or []
+
+
+class WorkspaceError(WorkbenchError):
+    """The workspace (SQLite file) cannot be opened or written."""
+
+
+class PlanError(WorkbenchError):
+    """A plan that cannot be built or applied as asked."""
+
+
+class KleerError(WorkbenchError):
+    """Talking to Kleer failed."""
+
+
+class KleerUnavailable(KleerError):
+    """Kleer could not be reached or kept failing (network, timeout, 5xx after retries)."""
+
+
+class KleerRejected(KleerError):
+    """Kleer answered 4xx (or a write answered 5xx): the request was refused."""
+
+    def __init__(self, status: int, message: str, *, method: str | None = None, path: str | None = None):
+        self.status = status
+        self.message = message
+        self.method = method
+        self.path = path
+        where = f" ({method} {path})" if method and path else ""
+        super().__init__(f"Kleer refused the request{where}: {status} {message}")
+
+
+class KleerAuthError(KleerRejected):
+    """401/403: the token or the company id is wrong, or the user lacks payroll rights."""
