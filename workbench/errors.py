@@ -60,11 +60,25 @@ class KleerError(WorkbenchError):
 
 
 class KleerUnavailable(KleerError):
-    """Kleer could not be reached or kept failing (network, timeout, 5xx after retries)."""
+    """Kleer could not be reached or kept failing (network, timeout, 5xx after retries).
+
+    ``write_may_have_landed`` is True when a write (create/update) was sent but its answer was
+    lost (a dropped connection, a timeout, a 5xx): Kleer may have stored it. The caller must
+    verify (a foreign-id lookup, a re-read) before writing again. ``status`` is the last HTTP
+    status when there was one.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, method: str | None = None,
+                 path: str | None = None, write_may_have_landed: bool = False):
+        super().__init__(message)
+        self.status = status
+        self.method = method
+        self.path = path
+        self.write_may_have_landed = write_may_have_landed
 
 
 class KleerRejected(KleerError):
-    """Kleer answered 4xx (or a write answered 5xx): the request was refused."""
+    """Kleer answered 4xx: the request was refused (and nothing was stored)."""
 
     def __init__(self, status: int, message: str, *, method: str | None = None, path: str | None = None):
         self.status = status
