@@ -99,6 +99,22 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--port", type=int, default=8501, help="the app's port on 127.0.0.1 (default 8501)")
+    p.add_argument("--sim-port", type=int, default=8765,
+                   help="the local Kleer simulator's port on 127.0.0.1 (default 8765)")
+
+
+@command("run", "Start the workbench: demo workspace on first run, local Kleer simulator, the app. "
+                "Ctrl-C stops everything.", _run_args)
+def _run(args: argparse.Namespace) -> int:
+    from .api import default_workspace_path
+    from .launcher import RunOptions, run
+
+    return run(RunOptions(workspace=args.workspace or default_workspace_path(), app_port=args.port,
+                          sim_port=args.sim_port))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -1,0 +1,180 @@
+"""``workbench run`` (what ``make run`` calls): the demo workspace, the local Kleer simulator and
+the app, started together and stopped together.
+
+On first run it creates the demo workspace (``data/workspace.db`` unless ``WORKBENCH_WORKSPACE``
+says otherwise) from ``data/demo/``. Unless a real Kleer is configured (``KLEER_TOKEN`` set and the
+workspace's Kleer URL not on this machine) it starts the simulator on 127.0.0.1:8765 with the demo
+seed and a fresh token for this run, then Streamlit on 127.0.0.1:8501. Ctrl-C (or SIGTERM) stops
+everything it started; children also die with it if it is killed outright (Linux ``PDEATHSIG``).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from .errors import WorkbenchError
+
+__all__ = ["RunOptions", "run", "wait_for_port", "is_loopback_url"]
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "data" / "demo"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    workspace: str
+    app_port: int = 8501
+    sim_port: int = 8765
+    sim_db: str = str(ROOT / "data" / "run" / "kleer-sim.db")
+    open_browser: bool = False
+
+
+def is_loopback_url(url: str) -> bool:
+    host = urlparse(url).hostname or ""
+    return host in ("127.0.0.1", "localhost", "::1")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def wait_for_port(port: int, *, timeout: float = 30.0, proc: subprocess.Popen | None = None) -> None:
+    """Wait until something accepts connections on 127.0.0.1:port (or the process dies)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise WorkbenchError(f"{proc.args[2] if len(proc.args) > 2 else proc.args[0]} exited "
+                                 f"with code {proc.returncode} before it was ready")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise WorkbenchError(f"nothing answered on 127.0.0.1:{port} within {timeout:.0f} s")
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(args, env=env, cwd=ROOT,
+                            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+
+
+def _stop(procs: list[subprocess.Popen]) -> None:
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+    deadline = time.monotonic() + 10
+    for p in procs:
+        try:
+            p.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def ensure_demo_workspace(path: str, *, log=print) -> bool:
+    """Create the demo workspace (HR employees from data/demo) when the file does not exist yet."""
+    if Path(path).exists():
+        return False
+    from .api import Workbench
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with Workbench(path, analyst="demo setup") as wb:
+        result = wb.load_hr(DEMO / "hr_employees.csv")
+    log(f"created the demo workspace {path}: {result}")
+    return True
+
+
+def run(opts: RunOptions, *, log=print) -> int:
+    """Start the simulator (unless a real Kleer is configured) and the app; block until Ctrl-C."""
+    from .api import Workbench
+
+    created = ensure_demo_workspace(opts.workspace, log=log)
+    with Workbench(opts.workspace) as wb:
+        settings = wb.settings
+    env = dict(os.environ, WORKBENCH_WORKSPACE=str(Path(opts.workspace).resolve()))
+    real_kleer = bool(os.environ.get("KLEER_TOKEN")) and not is_loopback_url(settings.kleer_base_url)
+    procs: list[subprocess.Popen] = []
+
+    def on_term(signum, frame):  # SIGTERM → the same clean stop as Ctrl-C
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        if not real_kleer:
+            for port, what in ((opts.sim_port, "the Kleer simulator"), (opts.app_port, "the app")):
+                if not _port_free(port):
+                    raise WorkbenchError(f"port {port} on 127.0.0.1 is in use, so {what} cannot start; "
+                                         "stop whatever uses it (another `make run`?) and try again")
+            token = secrets.token_urlsafe(24)
+            env["KLEER_TOKEN"] = token
+            Path(opts.sim_db).parent.mkdir(parents=True, exist_ok=True)
+            sim = _spawn([sys.executable, "-m", "workbench.cli", "kleer-sim", "--port", str(opts.sim_port),
+                          "--db", opts.sim_db, "--seed", str(DEMO / "kleer_seed.json"),
+                          "--token", token, "--company", str(settings.kleer_company_id)], env)
+            procs.append(sim)
+            wait_for_port(opts.sim_port, proc=sim)
+            base = f"http://127.0.0.1:{opts.sim_port}/v1"
+            if settings.kleer_base_url != base:
+                with Workbench(opts.workspace, analyst="demo setup") as wb:
+                    wb.update_settings(kleer_base_url=base)
+            log(f"Kleer simulator: {base} (company {settings.kleer_company_id}; state in {opts.sim_db})")
+            if created:
+                _first_fetch(opts.workspace, log=log)
+        else:
+            log(f"Kleer: {settings.kleer_base_url} (token from KLEER_TOKEN)")
+        app = _spawn([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+                      "--server.address", "127.0.0.1", "--server.port", str(opts.app_port),
+                      "--server.headless", "true", "--browser.gatherUsageStats", "false"], env)
+        procs.append(app)
+        wait_for_port(opts.app_port, proc=app, timeout=60)
+        log(f"Kleer Workbench: http://127.0.0.1:{opts.app_port}  (Ctrl-C stops everything)")
+        while all(p.poll() is None for p in procs):
+            time.sleep(0.3)
+        dead = [p for p in procs if p.poll() is not None]
+        log(f"a process stopped (exit code {dead[0].returncode}); stopping the rest")
+        return 1
+    except KeyboardInterrupt:
+        log("stopping…")
+        return 0
+    finally:
+        _stop(procs)
+
+
+def _first_fetch(workspace: str, *, log=print) -> None:
+    """Fill a new demo workspace with Kleer's employees and match suggestions."""
+    from .api import Workbench
+
+    with Workbench(workspace, analyst="demo setup") as wb:
+        try:
+            fetched = wb.fetch_kleer()
+            log(f"fetched Kleer: {fetched}")
+            suggest = getattr(wb, "suggest", None)
+            if suggest is not None:
+                wb.suggest()
+                log("suggested matches")
+        except WorkbenchError as e:
+            log(f"could not prepare the demo workspace fully: {e}")

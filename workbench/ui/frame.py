@@ -1,0 +1,96 @@
+"""The shared frame every page draws first: page config, session defaults, the gate, the sidebar.
+
+Streamlit runs a file in ``pages/`` on its own for a deep link on a fresh server (and AppTest's
+``switch_page`` always does), so a guard that lived only in ``app.py`` would be no guard. Every
+page therefore begins with ``wb = frame("Title")`` and renders nothing before it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import streamlit as st
+
+from ..api import Workbench
+from . import session
+from .nav import PAGES
+
+__all__ = ["frame", "snapshot_age"]
+
+
+def frame(title: str) -> Workbench:
+    """Draw the frame for the page ``title`` and return this session's Workbench.
+
+    Stops the script (``st.stop``) until the analyst is identified.
+    """
+    st.set_page_config(page_title=f"{title} · Kleer Workbench", page_icon="🧾", layout="wide")
+    session.init_session()
+    _gate()
+    wb = session.workbench()
+    _sidebar(wb)
+    flash = st.session_state.get("flash")
+    if flash:
+        kind, text = flash
+        getattr(st, kind, st.info)(text)
+        st.session_state["flash"] = None
+    return wb
+
+
+def _gate() -> None:
+    """Ask who is working, once per session (recorded in the audit)."""
+    if st.session_state.get("analyst"):
+        return
+    st.title("Kleer Workbench")
+    st.write("Decisions and writes are recorded in the audit log with your name.")
+    with st.form("who"):
+        name = st.text_input("Your name", key="analyst_input", placeholder="e.g. Anna Lindqvist")
+        if st.form_submit_button("Start", type="primary"):
+            if name.strip():
+                st.session_state["analyst"] = name.strip()
+                st.rerun()
+            st.error("Enter your name to continue.")
+    st.stop()
+
+
+def snapshot_age(fetched_at: str | None) -> str:
+    if not fetched_at:
+        return "never fetched"
+    then = datetime.fromisoformat(fetched_at)
+    seconds = (datetime.now(timezone.utc) - then).total_seconds()
+    if seconds < 90:
+        return "just now"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min ago"
+    if seconds < 172800:
+        return f"{seconds / 3600:.0f} h ago"
+    return f"{seconds / 86400:.0f} days ago"
+
+
+def _menu() -> None:
+    """The page menu, drawn by the frame so it is the same whether app.py's router ran or a page
+    file was opened alone (legacy multipage mode hides nothing but shows file names)."""
+    st.markdown("**Kleer Workbench**")
+    for path, title, icon, _url in PAGES:
+        st.page_link(path, label=title, icon=icon)
+
+
+def _sidebar(wb: Workbench) -> None:
+    counts = wb.counts()
+    snap = wb.workspace.last_snapshot()
+    settings = wb.settings
+    with st.sidebar:
+        _menu()
+        st.divider()
+        st.caption("Workspace")
+        st.markdown(
+            f"**{settings.hr_label}**: {counts['hr']} employees  \n"
+            f"**Kleer**: {counts['kleer']} employees · {snapshot_age(snap['fetched_at'] if snap else None)}  \n"
+            f"**Linked**: {counts['linked']}")
+        conn = st.session_state.get("connection")
+        if conn is None:
+            st.caption("Kleer connection: not tested")
+        elif conn.get("ok"):
+            st.caption(f"Kleer connection: ✅ {conn.get('message', 'ok')}")
+        else:
+            st.caption(f"Kleer connection: ❌ {conn.get('message', 'failed')}")
+        st.caption(f"Analyst: **{st.session_state.get('analyst')}**")

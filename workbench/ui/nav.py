@@ -1,0 +1,14 @@
+"""The app's pages, in menu order: one list, used by app.py's router."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["PAGES"]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+#: (file under pages/, menu title, icon, url path)
+PAGES: list[tuple[str, str, str, str]] = [
+    ("pages/overview.py", "Overview", ":material/dashboard:", "overview"),
+]

@@ -1,0 +1,41 @@
+"""Session keys and their defaults, in one place; defaults are built per session, never at import."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import streamlit as st
+
+from ..api import Workbench, default_workspace_path
+
+__all__ = ["KEYS", "init_session", "workbench", "analyst"]
+
+#: Every session key the app uses, with a factory for its default.
+KEYS: dict[str, Any] = {
+    "analyst": lambda: None,            # who decisions are recorded for
+    "reveal_personal_data": lambda: False,
+    "connection": lambda: None,         # last "Test connection" result: {"ok": bool, "message": str, "at": str}
+    "flash": lambda: None,              # a message to show once after a rerun: (kind, text)
+}
+
+
+def init_session() -> None:
+    for key, default in KEYS.items():
+        if key not in st.session_state:
+            st.session_state[key] = default()
+
+
+def workbench() -> Workbench:
+    """This session's Workbench over the workspace named by WORKBENCH_WORKSPACE."""
+    path = os.environ.get("WORKBENCH_WORKSPACE") or default_workspace_path()
+    wb = st.session_state.get("_workbench")
+    if wb is None or wb.workspace.path != path:
+        wb = Workbench(path)
+        st.session_state["_workbench"] = wb
+    wb.analyst = st.session_state.get("analyst")
+    return wb
+
+
+def analyst() -> str | None:
+    return st.session_state.get("analyst")
