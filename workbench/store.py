@@ -141,9 +141,23 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
     """)
 
 
+def _m002_sync(db: sqlite_utils.Database) -> None:
+    """Columns the sync module needs: which side a match decision prefers, and the claim (lease)
+    a running apply holds on a journal row so a second apply leaves it alone while the first
+    lives and takes it over when the first died."""
+    db["decisions"].add_column("prefer", str)
+    db["journal"].add_column("action", str)
+    db["journal"].add_column("owner", str)
+    db["journal"].add_column("owner_host", str)
+    db["journal"].add_column("owner_pid", int)
+    db["journal"].add_column("lease_until", float)
+    db["journal"].create_index(["plan_id", "status"], index_name="journal_plan_status")
+
+
 #: Numbered schema migrations. Append, never edit a released one.
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "initial schema", _m001_initial),
+    (2, "sync: decision preference, journal claims", _m002_sync),
 ]
 
 
@@ -301,6 +315,20 @@ class Workspace:
         return {"added": len(incoming - existing), "updated": len(incoming & existing),
                 "removed": removed}
 
+    def update_hr_employee(self, hr_id: str, values: Mapping[str, Any]) -> None:
+        """Change some fields of one HR employee (the sync module's HR-side writes)."""
+        unknown = set(values) - set(_field_columns())
+        if unknown:
+            raise InputError(f"cannot update HR employee {hr_id}: unknown fields {sorted(unknown)}")
+        with self.atomic():
+            self.db["hr_employees"].update(str(hr_id), {**{k: _py(v) for k, v in values.items()},
+                                                        "updated_at": utcnow()})
+
+    def delete_hr_employee(self, hr_id: str) -> None:
+        """Remove one HR employee (reverting a batch that created it)."""
+        with self.atomic():
+            self.conn.execute("DELETE FROM hr_employees WHERE hr_id = ?", [str(hr_id)])
+
     def hr_frame(self) -> pd.DataFrame:
         return self.frame("SELECT * FROM hr_employees ORDER BY hr_id")
 
@@ -400,10 +428,10 @@ class Workspace:
     def set_decision(self, *, side: str, subject_id: str | int, action: str, analyst: str | None,
                      hr_id: str | None = None, kleer_id: int | None = None,
                      overrides: Mapping[str, str] | None = None, score: float | None = None,
-                     evidence: Any = None) -> dict[str, Any]:
+                     evidence: Any = None, prefer: str | None = None) -> dict[str, Any]:
         row = {"side": side, "subject_id": str(subject_id), "action": action,
                "hr_id": None if hr_id is None else str(hr_id),
-               "kleer_id": None if kleer_id is None else int(kleer_id),
+               "kleer_id": None if kleer_id is None else int(kleer_id), "prefer": prefer,
                "overrides": to_json(dict(overrides or {})), "score": _py(score),
                "evidence": None if evidence is None else to_json(evidence),
                "analyst": analyst, "decided_at": utcnow()}
