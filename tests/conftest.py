@@ -47,6 +47,21 @@ def wb(workspace_path) -> Workbench:
         yield w
 
 
+# --------------------------------------------------------------------------- pages (AppTest)
+
+def open_page(page: str, *, analyst: str = "Ada", timeout: float = 30):
+    """AppTest of ``page`` (e.g. ``"pages/import_kleer.py"``) the way a user reaches it: app.py's
+    router first, then the page, with the analyst already identified. The workspace is the one
+    named by WORKBENCH_WORKSPACE (set it with monkeypatch)."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+    at.session_state["analyst"] = analyst
+    at.run()
+    at.switch_page(page)
+    return at.run()
+
+
 # --------------------------------------------------------------------------- processes
 
 def free_port() -> int:

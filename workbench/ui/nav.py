@@ -11,4 +11,5 @@ ROOT = Path(__file__).resolve().parents[2]
 #: (file under pages/, menu title, icon, url path)
 PAGES: list[tuple[str, str, str, str]] = [
     ("pages/overview.py", "Overview", ":material/dashboard:", "overview"),
+    ("pages/settings.py", "Settings", ":material/settings:", "settings"),
 ]

@@ -9,7 +9,7 @@ import streamlit as st
 
 from ..api import Workbench, default_workspace_path
 
-__all__ = ["KEYS", "init_session", "workbench", "analyst"]
+__all__ = ["KEYS", "init_session", "workbench", "analyst", "kleer_token"]
 
 #: Every session key the app uses, with a factory for its default.
 KEYS: dict[str, Any] = {
@@ -39,3 +39,16 @@ def workbench() -> Workbench:
 
 def analyst() -> str | None:
     return st.session_state.get("analyst")
+
+
+def kleer_token() -> str | None:
+    """The Kleer token from the environment (KLEER_TOKEN) or Streamlit secrets; never stored."""
+    token = os.environ.get("KLEER_TOKEN")
+    if token:
+        return token
+    try:
+        return st.secrets.get("KLEER_TOKEN") or (st.secrets.get("kleer") or {}).get("token")
+    except (FileNotFoundError, KeyError, AttributeError):
+        return None
+    except Exception:  # a malformed secrets.toml: treat as not set, the page says so
+        return None

@@ -1,0 +1,65 @@
+"""Settings: the Kleer connection and test, email preference, HR label, masking."""
+
+from datetime import datetime, timezone
+
+import streamlit as st
+
+from workbench.errors import WorkbenchError
+from workbench.ui import session
+from workbench.ui.frame import frame
+
+wb = frame("Settings")
+st.title("Settings")
+current = wb.settings
+token = session.kleer_token()
+
+st.subheader("Kleer connection")
+with st.form("kleer_connection"):
+    base_url = st.text_input("Kleer API base URL", value=current.kleer_base_url,
+                             help="https://api.kleer.se/v1 (production), https://test-api.kleer.se/v1 "
+                                  "(test store), or the local simulator")
+    company_id = st.number_input("Company id", value=int(current.kleer_company_id), min_value=1, step=1)
+    st.text_input("Token", value="set" if token else "not set", disabled=True,
+                  help="The token comes from the KLEER_TOKEN environment variable or "
+                       ".streamlit/secrets.toml. It is never stored in the workspace or shown.")
+    saved = st.form_submit_button("Save connection")
+if saved:
+    try:
+        wb.update_settings(kleer_base_url=base_url.strip(), kleer_company_id=int(company_id))
+        st.success("Connection settings saved.")
+    except WorkbenchError as e:
+        st.error(str(e))
+
+if st.button("Test connection", key="test_connection", disabled=not token):
+    with st.spinner("Asking Kleer who we are…"):
+        try:
+            me = wb.test_connection(token=token)
+            message = f"connected as {me.get('name') or me.get('email') or me.get('id')}"
+            st.session_state["connection"] = {"ok": True, "message": message,
+                                              "at": datetime.now(timezone.utc).isoformat()}
+            st.success(f"Kleer answered: {message}.")
+        except WorkbenchError as e:
+            st.session_state["connection"] = {"ok": False, "message": type(e).__name__,
+                                              "at": datetime.now(timezone.utc).isoformat()}
+            st.error(str(e))
+if not token:
+    st.info("Set KLEER_TOKEN (or KLEER_TOKEN in .streamlit/secrets.toml) and restart to connect.")
+
+st.subheader("Workbench")
+with st.form("preferences"):
+    email_choice = st.radio("Email to export to Kleer", ["private", "work"],
+                            index=["private", "work"].index(current.email_preference),
+                            format_func=lambda v: {"private": "Private email (default)",
+                                                   "work": "Work email"}[v], horizontal=True)
+    hr_label = st.text_input("Name of the HR system", value=current.hr_label,
+                             help="Used in tab and column labels, e.g. 'Sympa' or 'Personio'.")
+    mask_default = st.checkbox("Mask personnummer and bank numbers by default",
+                               value=current.mask_personal_data)
+    saved_prefs = st.form_submit_button("Save")
+if saved_prefs:
+    try:
+        wb.update_settings(email_preference=email_choice, hr_label=hr_label.strip(),
+                           mask_personal_data=bool(mask_default))
+        st.success("Saved.")
+    except WorkbenchError as e:
+        st.error(str(e))

@@ -1,0 +1,56 @@
+"""Settings page: saved to the workspace, audited; the token shown only as set / not set."""
+
+from __future__ import annotations
+
+import pytest
+
+from workbench.api import Workbench
+from tests.conftest import open_page
+
+
+
+@pytest.fixture
+def settings_page(workspace_path, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_WORKSPACE", str(workspace_path))
+    monkeypatch.delenv("KLEER_TOKEN", raising=False)
+    return open_page("pages/settings.py")
+
+
+def test_preferences_are_saved_and_audited(settings_page, workspace_path):
+    at = settings_page
+    at.radio[0].set_value("work")
+    hr_label = next(t for t in at.text_input if t.label == "Name of the HR system")
+    hr_label.input("Sympa")
+    next(b for b in at.button if b.label == "Save").click().run()
+    assert not at.exception
+    assert [s.value for s in at.success] == ["Saved."]
+    with Workbench(workspace_path) as wb:
+        assert wb.settings.email_preference == "work" and wb.settings.hr_label == "Sympa"
+        last = wb.workspace.audit_frame().iloc[0]
+        assert last["event"] == "settings" and last["analyst"] == "Ada"
+    # the sidebar now uses the new label
+    at.run()
+    assert any("**Sympa**" in m.value for m in at.sidebar.markdown)
+
+
+def test_token_is_never_shown(settings_page, monkeypatch):
+    at = settings_page
+    token_box = next(t for t in at.text_input if t.label == "Token")
+    assert token_box.value == "not set"
+    assert next(b for b in at.button if b.label == "Test connection").disabled
+    monkeypatch.setenv("KLEER_TOKEN", "s3cret-token-value")
+    at.run()
+    token_box = next(t for t in at.text_input if t.label == "Token")
+    assert token_box.value == "set"
+    shown = " ".join(str(e.value) for e in at.main if hasattr(e, "value"))
+    assert "s3cret-token-value" not in shown
+
+
+def test_an_invalid_connection_setting_is_refused_with_a_message(settings_page, workspace_path):
+    at = settings_page
+    url = next(t for t in at.text_input if t.label == "Kleer API base URL")
+    url.input("https://api.kleer.se/v1")
+    next(b for b in at.button if b.label == "Save connection").click().run()
+    assert [s.value for s in at.success] == ["Connection settings saved."]
+    with Workbench(workspace_path) as wb:
+        assert wb.settings.kleer_base_url == "https://api.kleer.se/v1"

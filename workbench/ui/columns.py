@@ -1,0 +1,46 @@
+"""Table columns for the pages, derived from the field table (labels, help, masking)."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import pandas as pd
+import streamlit as st
+
+from ..fields import FIELD, mask
+
+__all__ = ["field_columns", "masked", "reveal"]
+
+
+def reveal() -> bool:
+    """Whether this session shows personal data unmasked (revealing is audited by the page)."""
+    return bool(st.session_state.get("reveal_personal_data"))
+
+
+def masked(frame: pd.DataFrame, *, show: bool | None = None) -> pd.DataFrame:
+    """A copy of ``frame`` with sensitive field columns masked unless revealed."""
+    if show if show is not None else reveal():
+        return frame
+    out = frame.copy()
+    for col in out.columns:
+        f = FIELD.get(col)
+        if f is not None and f.masked:
+            out[col] = out[col].map(lambda v, k=col: mask(k, v))
+    return out
+
+
+def field_columns(keys: Iterable[str], *, hr_label: str = "HR") -> dict[str, st.column_config.Column]:
+    """``st.column_config`` entries for field columns: the field's label and help text."""
+    config: dict[str, st.column_config.Column] = {}
+    for key in keys:
+        f = FIELD.get(key)
+        if f is None:
+            continue
+        help_text = f.help or None
+        if f.kind == "int":
+            config[key] = st.column_config.NumberColumn(f.label, help=help_text, format="%d")
+        elif f.kind == "bool":
+            config[key] = st.column_config.CheckboxColumn(f.label, help=help_text)
+        else:
+            config[key] = st.column_config.TextColumn(f.label, help=help_text)
+    return config
