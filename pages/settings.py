@@ -5,13 +5,16 @@ from datetime import datetime, timezone
 import streamlit as st
 
 from workbench.errors import WorkbenchError
-from workbench.ui import session
+from workbench.ui import access, session
 from workbench.ui.frame import frame
 
 wb = frame("Settings")
 st.title("Settings")
 current = wb.settings
 token = session.kleer_token()
+admin = access.can("admin")
+if not admin:
+    st.info(f"Settings are read-only for your role ({access.current_role()}); an admin can change them.")
 
 st.subheader("Kleer connection")
 with st.form("kleer_connection"):
@@ -22,7 +25,7 @@ with st.form("kleer_connection"):
     st.text_input("Token", value="set" if token else "not set", disabled=True,
                   help="The token comes from the KLEER_TOKEN environment variable or "
                        ".streamlit/secrets.toml. It is never stored in the workspace or shown.")
-    saved = st.form_submit_button("Save connection")
+    saved = st.form_submit_button("Save connection", disabled=not admin)
 if saved:
     try:
         wb.update_settings(kleer_base_url=base_url.strip(), kleer_company_id=int(company_id))
@@ -55,7 +58,7 @@ with st.form("preferences"):
                              help="Used in tab and column labels, e.g. 'Sympa' or 'Personio'.")
     mask_default = st.checkbox("Mask personnummer and bank numbers by default",
                                value=current.mask_personal_data)
-    saved_prefs = st.form_submit_button("Save")
+    saved_prefs = st.form_submit_button("Save", disabled=not admin)
 if saved_prefs:
     try:
         wb.update_settings(email_preference=email_choice, hr_label=hr_label.strip(),

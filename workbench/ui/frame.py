@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 import streamlit as st
 
 from ..api import Workbench
-from . import session
+from . import access, session
 from .nav import PAGES
 
 __all__ = ["frame", "snapshot_age"]
@@ -25,7 +25,7 @@ def frame(title: str) -> Workbench:
     """
     st.set_page_config(page_title=f"{title} · Kleer Workbench", page_icon="🧾", layout="wide")
     session.init_session()
-    _gate()
+    _gate(session.workbench)
     wb = session.workbench()
     _sidebar(wb)
     flash = st.session_state.get("flash")
@@ -36,10 +36,39 @@ def frame(title: str) -> Workbench:
     return wb
 
 
-def _gate() -> None:
-    """Ask who is working, once per session (recorded in the audit)."""
-    if st.session_state.get("analyst"):
-        return
+def _gate(wb_factory) -> None:
+    """Nothing renders until we know who is working: an OIDC login when ``[auth]`` is configured,
+    otherwise the analyst's name, asked once per session. Both are recorded in the audit."""
+    if access.auth_configured():
+        _login_gate(wb_factory)
+    elif not st.session_state.get("analyst"):
+        _name_gate(wb_factory)
+    elif not st.session_state.get("role"):
+        st.session_state["role"] = "admin"  # a single-user local workbench
+
+
+def _login_gate(wb_factory) -> None:
+    if not st.user.is_logged_in:
+        st.title("Kleer Workbench")
+        st.write("Log in to continue.")
+        if st.button("Log in", type="primary", key="login"):
+            st.login()
+        st.stop()
+    email = st.user.get("email") or st.user.get("name")
+    role = access.role_for(email)
+    if role is None:
+        st.title("Kleer Workbench")
+        st.error(f"{email} has no access to this workbench. Ask an admin to give you a role.")
+        if st.button("Log out", key="logout_no_access"):
+            st.logout()
+        st.stop()
+    if st.session_state.get("analyst") != email:
+        st.session_state["analyst"], st.session_state["role"] = email, role
+        wb_factory().workspace.append_audit(event="sign_in", analyst=email, action="login",
+                                            detail={"role": role})
+
+
+def _name_gate(wb_factory) -> None:
     st.title("Kleer Workbench")
     st.write("Decisions and writes are recorded in the audit log with your name.")
     with st.form("who"):
@@ -47,6 +76,9 @@ def _gate() -> None:
         if st.form_submit_button("Start", type="primary"):
             if name.strip():
                 st.session_state["analyst"] = name.strip()
+                st.session_state["role"] = "admin"
+                wb_factory().workspace.append_audit(event="sign_in", analyst=name.strip(),
+                                                    action="name", detail={"role": "admin"})
                 st.rerun()
             st.error("Enter your name to continue.")
     st.stop()
@@ -93,4 +125,6 @@ def _sidebar(wb: Workbench) -> None:
             st.caption(f"Kleer connection: ✅ {conn.get('message', 'ok')}")
         else:
             st.caption(f"Kleer connection: ❌ {conn.get('message', 'failed')}")
-        st.caption(f"Analyst: **{st.session_state.get('analyst')}**")
+        st.caption(f"Analyst: **{st.session_state.get('analyst')}** · {access.current_role()}")
+        if access.auth_configured() and st.button("Log out", key="logout"):
+            st.logout()

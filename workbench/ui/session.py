@@ -14,6 +14,7 @@ __all__ = ["KEYS", "init_session", "workbench", "analyst", "kleer_token"]
 #: Every session key the app uses, with a factory for its default.
 KEYS: dict[str, Any] = {
     "analyst": lambda: None,            # who decisions are recorded for
+    "role": lambda: None,               # viewer | analyst | admin (workbench.ui.access)
     "reveal_personal_data": lambda: False,
     "connection": lambda: None,         # last "Test connection" result: {"ok": bool, "message": str, "at": str}
     "flash": lambda: None,              # a message to show once after a rerun: (kind, text)
