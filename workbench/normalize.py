@@ -161,28 +161,17 @@ def personnummer(value: Any, *, today: date | None = None) -> Personnummer:
         return Personnummer(None, f"wrong length ({len(digits)} digits; expected 10 or 12)", raw)
     today = today or date.today()
     rest = digits[-10:]  # YYMMDDNNNC: what the checksum covers
-    if len(digits) == 12:
-        year = int(digits[:4])
-    else:
-        yy = int(digits[:2])
-        # the latest year ending in yy that is not in the future
-        year = today.year - ((today.year - yy) % 100)
-        if plus:
-            year -= 100
     month, day = int(rest[2:4]), int(rest[4:6])
     coordination = day > 60
     real_day = day - 60 if coordination else day
+    if len(digits) == 12:
+        year = int(digits[:4])
+    else:
+        year = _birth_year(int(digits[:2]), month, real_day, today, over_100=plus)
     try:
         born = date(year, month, real_day)
     except ValueError:
         return Personnummer(None, "impossible date of birth", raw, coordination=coordination)
-    if len(digits) == 10 and not plus and born > today:
-        # e.g. born later this century-year than today: the person is from the previous century
-        year -= 100
-        try:
-            born = date(year, month, real_day)
-        except ValueError:  # 29 February in a non-leap year of the previous century
-            return Personnummer(None, "impossible date of birth", raw, coordination=coordination)
     if born > today:
         return Personnummer(None, "date of birth is in the future", raw, coordination=coordination)
     if not luhn_ok(rest):
@@ -192,12 +181,22 @@ def personnummer(value: Any, *, today: date | None = None) -> Personnummer:
     return Personnummer(canonical, None, raw, born, coordination)
 
 
-def birth_date_from_personnummer(value: Any) -> Normalized:
-    """The ISO birth date encoded in a valid personnummer (samordningsnummer day − 60)."""
-    p = value if isinstance(value, Personnummer) else personnummer(value)
+def _birth_year(yy: int, month: int, day: int, today: date, *, over_100: bool) -> int:
+    """The century of a 10-digit number: the latest year ending in ``yy`` whose birthday is not
+    after ``today`` (under 100 years old), or 100 years before that with ``+`` (100 or older)."""
+    year = today.year - ((today.year - yy) % 100)
+    if year == today.year and (month, day) > (today.month, today.day):
+        year -= 100
+    return year - 100 if over_100 else year
+
+
+def birth_date_from_personnummer(value: Any, *, today: date | None = None) -> Normalized:
+    """The ISO birth date encoded in a valid personnummer (samordningsnummer day − 60).
+    An invalid number (even one with a readable date but a bad checksum) gives its error."""
+    p = value if isinstance(value, Personnummer) else personnummer(value, today=today)
     if p.missing:
         return Normalized(None, None, value)
-    if p.birth_date is None:
+    if not p.ok:
         return Normalized(None, p.error, value)
     return Normalized(p.birth_date.isoformat(), None, value)
 
@@ -259,8 +258,11 @@ def phone(value: Any, *, default_country: str = "46") -> Normalized:
 
 # --------------------------------------------------------------------------- names
 
+# Latin letters that Unicode does not decompose into a base letter and a diacritic
 _FOLD = str.maketrans({"æ": "ae", "Æ": "ae", "ø": "o", "Ø": "o", "ß": "ss", "đ": "d", "Đ": "d",
-                       "ł": "l", "Ł": "l", "þ": "th", "Þ": "th", "œ": "oe", "Œ": "oe"})
+                       "ł": "l", "Ł": "l", "þ": "th", "Þ": "th", "œ": "oe", "Œ": "oe",
+                       "ð": "d", "Ð": "d", "ħ": "h", "Ħ": "h", "ı": "i", "ĸ": "k", "ŉ": "n",
+                       "ŋ": "n", "Ŋ": "n", "ŧ": "t", "Ŧ": "t"})
 
 
 def name_display(value: Any) -> str | None:
@@ -285,7 +287,7 @@ def name(value: Any) -> Normalized:
     shown = name_display(value)
     if shown is None:
         return Normalized(None, None, value)
-    if not re.search(r"\w", shown):
+    if not re.search(r"[^\W\d_]", shown):
         return Normalized(None, "a name needs at least one letter", value)
     return Normalized(shown, None, value)
 
@@ -330,7 +332,7 @@ def parse_date(value: Any) -> Normalized:
             return Normalized(datetime.strptime(s, fmt).date().isoformat(), None, value)
         except ValueError:
             continue
-    if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{4}|\d{8}", s):
+    if re.fullmatch(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4}|\d{8}", s):
         return Normalized(None, "impossible date", value)
     return Normalized(None, "not a date (use YYYY-MM-DD)", value)
 
@@ -367,11 +369,13 @@ def _decimal(value: Any) -> Decimal | None:
             return Decimal(str(value))
         except InvalidOperation:
             return None
-    s = _text(value).lower().replace("\u00a0", " ")
+    s = _text(value).lower()
     s = re.sub(r"\s*(kr|sek|:-)\s*$", "", s)
-    s = s.replace(" ", "")
+    s = re.sub(r"\s", "", s)  # "35 000", also with a (narrow) no-break space
     if re.fullmatch(r"-?\d{1,3}(\.\d{3})+(,\d+)?", s):  # 35.000,50
         s = s.replace(".", "").replace(",", ".")
+    elif re.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?", s):  # 35,000 and 35,000.50
+        s = s.replace(",", "")
     elif re.fullmatch(r"-?\d+,\d+", s):
         s = s.replace(",", ".")
     try:
@@ -412,7 +416,7 @@ def employee_number(value: Any) -> Normalized:
     if is_missing(value):
         return Normalized(None, None, value)
     s = _text(value)
-    if not s.isdigit():
+    if not re.fullmatch(r"[0-9]+", s):
         return Normalized(None, "employee number must be digits only (Kleer stores a whole number)", value)
     return Normalized(int(s), None, value)
 
