@@ -1,0 +1,80 @@
+"""Test data for the decision, plan, sync, revert and audit tests: canonical HR employees and the
+Kleer JSON of the same people, and ways to put them into a workspace through the real code paths
+(the field normalisers, the Kleer mapping and the workspace's own writers)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from workbench.fields import normalize_record
+from workbench.kleer.mapping import Snapshot
+from workbench.normalize import make_personnummer
+from workbench.store import Workspace
+
+FIRST = ["Anna", "Erik", "Maria", "Lars", "Karin", "Johan", "Sara", "Per", "Eva", "Nils"]
+LAST = ["Andersson", "Berg", "Carlsson", "Dahl", "Ek", "Forsberg", "Gustafsson", "Holm"]
+
+
+def person(i: int, **over: Any) -> dict[str, Any]:
+    """A canonical HR record, different for every ``i``; ``over`` replaces raw values."""
+    raw = {
+        "hr_id": f"E{i:04d}",
+        "first_name": FIRST[i % len(FIRST)],
+        "last_name": LAST[(i // len(FIRST)) % len(LAST)],
+        "ssn": make_personnummer(date(1960 + i % 40, 1 + i % 12, 1 + i % 28), 100 + i % 800),
+        "private_email": f"person{i}@example.org",
+        "work_email": f"p{i}@work.example.com",
+        "phone": f"070-{1000000 + i}",
+        "street": f"Storgatan {1 + i % 90}",
+        "zip_code": f"{11120 + i % 800}",
+        "city": "Stockholm",
+        "country_code": "SE",
+        "employment_start_date": f"20{10 + i % 14}-0{1 + i % 9}-01",
+        "employee_number": 1000 + i,
+        "monthly_salary": 30000 + 100 * i,
+        "tax_table": 32,
+        "tax_table_column": 1,
+        "clearing_nr": "8327",
+        "account_nr": f"{9000000000 + i}",
+        "active": True,
+    }
+    raw.update(over)
+    record, problems = normalize_record(raw)
+    record["problems"] = problems
+    return record
+
+
+def kleer_json(record: dict[str, Any], kleer_id: int, *, foreign_id: bool = True,
+               contract: bool = True, **over: Any) -> tuple[dict, dict | None]:
+    """The Kleer user and payroll contract holding the same person as ``record``.
+    ``over`` replaces Kleer keys on the user or the contract (whichever holds them)."""
+    user = {"id": kleer_id, "name": f"{record['first_name']} {record['last_name']}",
+            "email": record["private_email"], "active": True,
+            "internal-id": record["employee_number"]}
+    if foreign_id:
+        user["foreign-id"] = record["hr_id"]
+    con = {"user": {"id": kleer_id}, "ssn": record["ssn"], "address2": record["street"],
+           "zip-code": record["zip_code"], "state": record["city"], "country-code": "SE",
+           "phone": record["phone"], "employment-start-date": record["employment_start_date"],
+           "monthly-salary": record["monthly_salary"], "tax-table": record["tax_table"],
+           "tax-table-column": record["tax_table_column"], "clearing-nr": record["clearing_nr"],
+           "account-nr": record["account_nr"]} if contract else None
+    for key, value in over.items():
+        if key in user or con is None or key in ("name", "email", "active", "foreign-id", "internal-id"):
+            user[key] = value
+        else:
+            con[key] = value
+    return user, con
+
+
+def seed_hr(ws: Workspace, records: list[dict[str, Any]]) -> None:
+    ws.replace_hr_employees(records, source="test.csv")
+
+
+def seed_snapshot(ws: Workspace, pairs: list[tuple[dict, dict | None]]) -> Snapshot:
+    """Store a Kleer snapshot of ``pairs`` exactly as a fetch would (the real mapping)."""
+    snap = Snapshot.build([u for u, _ in pairs], [c for _, c in pairs if c is not None],
+                          base_url="http://127.0.0.1:1/v1", company_id=1)
+    ws.store_kleer_snapshot(snap.records, snapshot=snap.meta())
+    return snap
