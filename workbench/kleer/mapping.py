@@ -1,0 +1,194 @@
+"""Canonical employee records ⇄ Kleer's ``user`` + payroll contract JSON.
+
+Everything here derives from the field table (:data:`workbench.fields.FIELDS`): each field's
+``kleer`` path says which object (``user`` or ``contract``) and which kebab-case key holds it.
+
+Kleer → canonical (:func:`from_kleer`): one row of the workspace table ``kleer_users``. Values
+are normalised with the field's own normaliser (so a diff against HR compares like with like);
+a value the normaliser refuses is kept as Kleer has it, so nothing is lost. Kleer's one ``name``
+is kept and split into first/last name; Kleer's one ``email`` is the ``email`` column. Fields
+Kleer returns that the table does not know are ignored here but kept in ``raw``.
+
+Canonical → Kleer (:func:`to_kleer`): ``(user_fields, contract_fields)`` for an HR record.
+``name`` joins first and last name, ``email`` is the private email (or the work email, by
+setting), ``foreign-id`` is the hr_id, ``internal-id`` the employee number. A full payload
+(``only=None``, for a create) leaves out what HR lacks; a partial one (``only=`` the changed
+field keys) sends exactly those, and a missing value is sent as ``null`` to clear it (assumed:
+Kleer documents no way to clear a plain field; the simulator implements the same rule).
+``employment-end-date`` uses Kleer's wrapper (:func:`end_date_payload`): a date sets it, ``{}``
+clears it, absent leaves it alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from .. import normalize as n
+from ..errors import InputError
+from ..fields import FIELD, FIELDS, Field, blank, join_name, kleer_fields, split_name
+from ..store import to_json, utcnow
+
+__all__ = [
+    "from_kleer",
+    "to_kleer",
+    "fingerprint",
+    "end_date_payload",
+    "canonical_value",
+    "records_from_kleer",
+    "snapshot_fingerprint",
+    "Snapshot",
+    "RECORD_COLUMNS",
+    "END_DATE_KEY",
+]
+
+_NAME_FIELDS = ("first_name", "last_name")
+END_DATE_FIELD = "employment_end_date"
+END_DATE_KEY = FIELD[END_DATE_FIELD].kleer.key  # "employment-end-date"
+
+#: (column, field) of every Kleer-held value in a canonical Kleer record; the two HR emails
+#: share Kleer's one ``email`` column, so it appears once.
+_COLUMNS: tuple[tuple[str, Field], ...] = tuple(
+    {f.kleer_side_key: f for f in FIELDS
+     if f.kleer is not None and f.key not in _NAME_FIELDS}.items())
+
+#: The keys of every record :func:`from_kleer` returns (the ``kleer_users`` columns it fills).
+RECORD_COLUMNS: tuple[str, ...] = (
+    "kleer_id", "name", *_NAME_FIELDS, *(c for c, _ in _COLUMNS), "birth_date", "has_contract",
+    "raw", "fingerprint")
+
+
+def _stable_json(user: Mapping[str, Any], contract: Mapping[str, Any] | None) -> str:
+    return to_json({"user": user, "contract": contract})
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def fingerprint(user: Mapping[str, Any], contract: Mapping[str, Any] | None) -> str:
+    """sha256 (hex) of a stable JSON of both objects: changes when any field Kleer returned
+    changes, and only then (key order does not matter)."""
+    return _sha256(_stable_json(user, contract))
+
+
+def canonical_value(f: Field, value: Any) -> Any:
+    """A value from Kleer in canonical form, or the value as Kleer has it when it is invalid."""
+    result = f.normalize(value)
+    return value if result.error else result.value
+
+
+def from_kleer(user: Mapping[str, Any], contract: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The canonical Kleer record (a ``kleer_users`` row) of a user and its payroll contract."""
+    held = contract or {}
+    first, last = split_name(user.get("name"))
+    record: dict[str, Any] = {"kleer_id": int(user["id"]), "name": user.get("name"),
+                              "first_name": first, "last_name": last}
+    for column, f in _COLUMNS:
+        source = user if f.kleer.obj == "user" else held
+        record[column] = canonical_value(f, source.get(f.kleer.key))
+    record["birth_date"] = n.birth_date_from_personnummer(record["ssn"]).value
+    record["has_contract"] = contract is not None
+    record["raw"] = _stable_json(user, contract)
+    record["fingerprint"] = _sha256(record["raw"])
+    return record
+
+
+def end_date_payload(value: Any) -> dict[str, str]:
+    """Kleer's ``employment-end-date`` wrapper: a date sets it, a missing value clears it."""
+    if n.is_missing(value):
+        return {}
+    parsed = n.parse_date(value)
+    if parsed.error:
+        raise InputError(f"employment end date {value!r}: {parsed.error}")
+    return {END_DATE_KEY: parsed.value}
+
+
+def _kleer_value(f: Field, value: Any) -> Any:
+    if value is None:
+        return None
+    if f.kind == "bool":
+        return bool(value)
+    if f.kind == "int":
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise InputError(f"{f.label}: {value!r} is not a whole number, Kleer needs one") from None
+    return str(value)
+
+
+def to_kleer(record: Mapping[str, Any], *, email_preference: str = "private",
+             only: Iterable[str] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(user_fields, contract_fields)`` for a canonical HR record.
+
+    ``only`` limits the payload to those canonical field keys (``first_name``/``last_name``
+    both mean ``name``); fields Kleer does not hold, and the email the preference does not
+    export, are ignored. Unknown keys are a programming error (ValueError).
+    """
+    wanted = None if only is None else set(only)
+    if wanted is not None and wanted - FIELD.keys():
+        raise ValueError(f"unknown fields: {', '.join(sorted(wanted - FIELD.keys()))}")
+    user: dict[str, Any] = {}
+    contract: dict[str, Any] = {}
+    for f in kleer_fields(email_preference, include_id=True):
+        if wanted is not None and f.key not in wanted:
+            continue
+        target = user if f.kleer.obj == "user" else contract
+        if f.key in _NAME_FIELDS:
+            value = join_name(record.get("first_name"), record.get("last_name"))
+        else:
+            value = blank(record.get(f.key))
+        if value is None and wanted is None:
+            continue
+        if f.key == END_DATE_FIELD:
+            target[f.kleer.key] = end_date_payload(value)
+        else:
+            target[f.kleer.key] = _kleer_value(f, value)
+    return user, contract
+
+
+def records_from_kleer(users: Iterable[Mapping[str, Any]],
+                       contracts: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Canonical records for every user, each joined with its contract (by ``user.id``)."""
+    by_user = {int(c["user"]["id"]): c for c in contracts
+               if isinstance(c.get("user"), Mapping) and c["user"].get("id") is not None}
+    return [from_kleer(u, by_user.get(int(u["id"]))) for u in users]
+
+
+def snapshot_fingerprint(records: Iterable[Mapping[str, Any]]) -> str:
+    """sha256 over every record's id and fingerprint: the identity of a whole snapshot."""
+    h = hashlib.sha256()
+    for kleer_id, fp in sorted((int(r["kleer_id"]), r["fingerprint"]) for r in records):
+        h.update(f"{kleer_id}:{fp}\n".encode())
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One fetch of a Kleer company: the canonical records and what describes the fetch."""
+
+    records: list[dict[str, Any]] = field(repr=False)
+    users: int
+    contracts: int
+    fingerprint: str
+    base_url: str
+    company_id: int
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    fetched_at: str = field(default_factory=utcnow)
+
+    @classmethod
+    def build(cls, users: list[Mapping[str, Any]], contracts: list[Mapping[str, Any]], *,
+              base_url: str, company_id: int) -> "Snapshot":
+        records = records_from_kleer(users, contracts)
+        return cls(records=records, users=len(users),
+                   contracts=sum(1 for r in records if r["has_contract"]),
+                   fingerprint=snapshot_fingerprint(records), base_url=base_url,
+                   company_id=int(company_id))
+
+    def meta(self) -> dict[str, Any]:
+        """The ``snapshots`` row (what ``Workspace.store_kleer_snapshot`` takes)."""
+        return {"id": self.id, "fetched_at": self.fetched_at, "users": self.users,
+                "contracts": self.contracts, "fingerprint": self.fingerprint,
+                "base_url": self.base_url, "company_id": self.company_id}
