@@ -12,18 +12,23 @@ method calls one core module (``sources``, ``store``, ``kleer``, ``matching``, `
 from __future__ import annotations
 
 import os
+import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields as dc_fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import pandas as pd
 
 from .errors import InputError
 from .fields import EMAIL_PREFERENCES
+from .kleer.client import KleerClient
+from .kleer.config import TOKEN_HELP, KleerConfig, token_from_environment
+from .kleer.mapping import Snapshot
 from .sources import HrFile, read_hr
 from .store import Workspace
 
-__all__ = ["Workbench", "Settings", "LoadResult", "default_workspace_path"]
+__all__ = ["Workbench", "Settings", "LoadResult", "FetchResult", "default_workspace_path"]
 
 
 def default_workspace_path() -> str:
@@ -79,19 +84,44 @@ class LoadResult:
         return text
 
 
+@dataclass(frozen=True)
+class FetchResult:
+    """What a fetch of Kleer did: the snapshot stored and its counts."""
+
+    snapshot_id: str
+    fetched_at: str
+    users: int
+    active: int
+    contracts: int
+    fingerprint: str
+    seconds: float
+
+    def __str__(self) -> str:
+        return (f"Kleer: {self.users} users ({self.active} active), {self.contracts} payroll "
+                f"contracts fetched in {self.seconds:.1f} s")
+
+
+#: ``on_progress(done, total, message)``: how long operations report where they are.
+Progress = Callable[[int, int, str], None]
+
+
 class Workbench:
     """One reconciliation workspace and the workflow over it.
 
     ``workspace`` is a path to the SQLite file (created when missing), ``":memory:"``, or an open
     :class:`~workbench.store.Workspace`. ``analyst`` is who decisions and writes are recorded for.
+    ``kleer_client`` (or :meth:`connect`) injects a :class:`KleerClient` (tests, notebooks); the
+    caller keeps owning it. Without one, a client is built from the settings and ``KLEER_TOKEN``.
     """
 
-    def __init__(self, workspace: str | Path | Workspace | None = None, *, analyst: str | None = None):
+    def __init__(self, workspace: str | Path | Workspace | None = None, *, analyst: str | None = None,
+                 kleer_client: KleerClient | None = None):
         if isinstance(workspace, Workspace):
             self.workspace = workspace
         else:
             self.workspace = Workspace(workspace if workspace is not None else default_workspace_path())
         self.analyst = analyst or os.environ.get("WORKBENCH_ANALYST") or None
+        self._kleer = kleer_client
 
     def __repr__(self) -> str:
         c = self.counts()
@@ -140,6 +170,69 @@ class Workbench:
 
     def links(self) -> pd.DataFrame:
         return self.workspace.active_links()
+
+    # ---------------------------------------------------------------- Kleer
+
+    def connect(self, client: KleerClient | None) -> None:
+        """Use ``client`` for every Kleer call from now on (None: back to settings + token)."""
+        self._kleer = client
+
+    def kleer_client(self, token: str | None = None) -> KleerClient:
+        """A Kleer client: the injected one when no ``token`` is given, else a new one for the
+        base URL and company id in the settings and ``token`` (default ``$KLEER_TOKEN``).
+        Close a new one when done (it is a context manager)."""
+        if token is None and self._kleer is not None:
+            return self._kleer
+        token = token or token_from_environment()
+        if not token:
+            raise InputError(f"no Kleer token: {TOKEN_HELP}")
+        s = self.settings
+        return KleerClient.from_config(KleerConfig(s.kleer_base_url, s.kleer_company_id),
+                                       token=token)
+
+    @contextmanager
+    def _kleer_session(self, token: str | None, client: KleerClient | None
+                       ) -> Iterator[KleerClient]:
+        """``client``, else :meth:`kleer_client`; closed afterwards only when built here."""
+        kc = client or self.kleer_client(token)
+        try:
+            yield kc
+        finally:
+            if kc is not client and kc is not self._kleer:
+                kc.close()
+
+    def test_connection(self, token: str | None = None) -> dict[str, Any]:
+        """Kleer's answer to ``GET /user/me`` (the token's own user); raises a
+        :class:`~workbench.errors.KleerError` saying what to fix when it fails."""
+        with self._kleer_session(token, None) as kc:
+            return kc.me()
+
+    def fetch_kleer(self, *, token: str | None = None, client: KleerClient | None = None,
+                    on_progress: Progress | None = None) -> FetchResult:
+        """Fetch every Kleer user and payroll contract and store them as the Kleer snapshot
+        (replacing the previous one, in one transaction). Reports ``on_progress(done, total,
+        message)`` at each of its 4 steps."""
+        progress = on_progress or (lambda done, total, message: None)
+        started = time.perf_counter()
+        with self._kleer_session(token, client) as kc:
+            progress(0, 4, f"fetching users from {kc.base_url} (company {kc.company_id})")
+            users = kc.list_users()
+            progress(1, 4, f"{len(users)} users; fetching payroll contracts")
+            contracts = kc.list_contracts()
+            progress(2, 4, f"{len(contracts)} payroll contracts; mapping")
+            snap = Snapshot.build(users, contracts, base_url=kc.base_url,
+                                  company_id=kc.company_id)
+        progress(3, 4, f"storing {len(snap.records)} Kleer employees")
+        with self.workspace.atomic():
+            self.workspace.store_kleer_snapshot(snap.records, snapshot=snap.meta())
+            self.workspace.append_audit(event="load", analyst=self.analyst, action="fetch_kleer",
+                                        detail=snap.meta())
+        result = FetchResult(snapshot_id=snap.id, fetched_at=snap.fetched_at, users=snap.users,
+                             active=sum(1 for r in snap.records if r["active"] is not False),
+                             contracts=snap.contracts, fingerprint=snap.fingerprint,
+                             seconds=round(time.perf_counter() - started, 3))
+        progress(4, 4, str(result))
+        return result
 
     # ---------------------------------------------------------------- load
 

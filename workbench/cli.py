@@ -115,6 +115,68 @@ def _run(args: argparse.Namespace) -> int:
                           sim_port=args.sim_port))
 
 
+def _fetch_kleer_args(p: argparse.ArgumentParser) -> None:
+    p.epilog = ("The token comes from $KLEER_TOKEN; the base URL and company id from the "
+                "workspace settings.")
+
+
+@command("fetch-kleer", "Fetch every Kleer user and payroll contract into the workspace "
+                        "(a new Kleer snapshot).", _fetch_kleer_args)
+def _fetch_kleer(args: argparse.Namespace) -> int:
+    with open_workbench(args) as wb:
+        result = wb.fetch_kleer(
+            on_progress=lambda done, total, message: print(f"[{done}/{total}] {message}", flush=True))
+        print(f"snapshot {result.snapshot_id} at {result.fetched_at}; workspace: {wb.workspace.path}")
+    return 0
+
+
+def _kleer_sim_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765)")
+    p.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1; "
+                   "other addresses are refused)")
+    p.add_argument("--db", metavar="PATH", default="data/run/kleer-sim.db",
+                   help="the simulator's SQLite state (default data/run/kleer-sim.db)")
+    p.add_argument("--seed", metavar="JSON", default=None,
+                   help="seed file, e.g. data/demo/kleer_seed.json (used when the state is empty)")
+    p.add_argument("--reset", action="store_true", help="wipe the state and load the seed again")
+    p.add_argument("--token", default=None, help="the X-Token to accept (default: $KLEER_TOKEN)")
+    p.add_argument("--company", type=int, default=1, help="the company id it serves (default 1)")
+    faults = p.add_argument_group("faults")
+    faults.add_argument("--latency-ms", type=float, default=0, help="delay before every answer")
+    faults.add_argument("--error-rate", type=float, default=0.0,
+                        help="share of requests answered 500 or 503 (0..1)")
+    faults.add_argument("--rate-limit", type=int, default=0,
+                        help="requests per second above which it answers 429 with Retry-After")
+    faults.add_argument("--write-then-fail", type=float, default=0.0,
+                        help="share of writes stored and then answered 500 (or dropped)")
+    faults.add_argument("--write-fail-mode", choices=("500", "drop"), default="500",
+                        help="how write-then-fail fails: a 500 answer or a dropped connection")
+    faults.add_argument("--fault-seed", type=int, default=0, help="seed of the fault dice")
+
+
+@command("kleer-sim", "Serve the local Kleer simulator on 127.0.0.1 until Ctrl-C.", _kleer_sim_args)
+def _kleer_sim(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .errors import InputError
+    from .kleer.config import TOKEN_ENV, token_from_environment
+    from .kleer.simulator import Faults, serve
+
+    token = args.token or token_from_environment()
+    if not token:
+        raise InputError(f"the simulator needs a token: pass --token or set {TOKEN_ENV}")
+    try:
+        faults = Faults(latency_ms=args.latency_ms, error_rate=args.error_rate,
+                        rate_limit=args.rate_limit, write_then_fail=args.write_then_fail,
+                        write_fail_mode=args.write_fail_mode, seed=args.fault_seed)
+    except ValueError as e:
+        raise InputError(str(e)) from None
+    Path(args.db).parent.mkdir(parents=True, exist_ok=True)
+    serve(args.port, args.db, args.seed, token=token, company_id=args.company, host=args.host,
+          faults=faults, reset=args.reset, announce=lambda line: print(line, flush=True))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
