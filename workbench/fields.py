@@ -14,6 +14,7 @@ default, or work) picks which HR email it mirrors.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Literal, Mapping
 
@@ -237,7 +238,10 @@ def field(key: str) -> Field:
 # --------------------------------------------------------------------------- HR headers
 
 def _header_key(header: str) -> str:
-    return " ".join(str(header).replace("\ufeff", "").replace("_", " ").strip().casefold().split())
+    """Headers compare without BOM, case, underscores, extra spaces or Unicode form (a file
+    written on macOS may spell "Förnamn" with a combining diaeresis)."""
+    s = unicodedata.normalize("NFC", str(header).replace("\ufeff", ""))
+    return " ".join(s.replace("_", " ").casefold().split())
 
 
 _ALIAS_INDEX: dict[str, str] = {}
