@@ -78,3 +78,46 @@ def seed_snapshot(ws: Workspace, pairs: list[tuple[dict, dict | None]]) -> Snaps
                           base_url="http://127.0.0.1:1/v1", company_id=1)
     ws.store_kleer_snapshot(snap.records, snapshot=snap.meta())
     return snap
+
+
+def kleer_seed(pairs: list[tuple[dict, dict | None]]) -> dict[str, Any]:
+    """A simulator seed holding ``pairs`` (users with their contracts)."""
+    return {"company": {"id": 1, "name": "Test AB"}, "users": [u for u, _ in pairs],
+            "payroll-user-readables": [c for _, c in pairs if c is not None]}
+
+
+def open_workbench(path, sim, hr: list[dict[str, Any]], pairs: list[tuple[dict, dict | None]],
+                   **client_options: Any):
+    """A Workbench on a real file whose HR register holds ``hr`` and whose Kleer snapshot was
+    fetched over HTTP from the simulator, reset to hold ``pairs``."""
+    from workbench.api import Workbench
+
+    sim.reset(kleer_seed(pairs))
+    wb = Workbench(path, analyst="Ada", kleer_client=sim.client(**client_options))
+    wb.update_settings(kleer_base_url=sim.base_url, kleer_company_id=sim.company_id)
+    seed_hr(wb.workspace, hr)
+    wb.fetch_kleer()
+    return wb
+
+
+def close_workbench(wb) -> None:
+    wb.kleer_client().close()
+    wb.close()
+
+
+def kleer_record(sim, kleer_id: int) -> dict[str, Any]:
+    """The canonical record of one Kleer user as the simulator stores it now."""
+    from workbench.kleer.mapping import from_kleer
+
+    dump = sim.dump()
+    user = next(u for u in dump["users"] if u["id"] == kleer_id)
+    contract = next((c for c in dump["payroll-user-readables"] if c["user"]["id"] == kleer_id), None)
+    return from_kleer(user, contract)
+
+
+def hr_fields(ws: Workspace, hr_id: str) -> dict[str, Any]:
+    """An HR employee's field values (without bookkeeping columns)."""
+    from workbench.fields import FIELDS
+
+    row = ws.hr_employee(hr_id)
+    return None if row is None else {f.key: row[f.key] for f in FIELDS}

@@ -25,8 +25,12 @@ from .fields import EMAIL_PREFERENCES
 from .kleer.client import KleerClient
 from .kleer.config import TOKEN_HELP, KleerConfig, token_from_environment
 from .kleer.mapping import Snapshot
+from . import plan as planning
+from . import sync
+from .plan import Decision, Plan, Scope
 from .sources import HrFile, read_hr
 from .store import Workspace
+from .sync import ApplyResult
 
 __all__ = ["Workbench", "Settings", "LoadResult", "FetchResult", "default_workspace_path"]
 
@@ -261,3 +265,60 @@ class Workbench:
                         "problems": len(hr.problems)})
         return LoadResult(source=hr.name, rows=len(hr.records), problems=hr.problems_frame(),
                           file=hr, **counts)
+
+    # ---------------------------------------------------------------- decide, plan, apply
+
+    def decide(self, decisions: pd.DataFrame | list[Mapping[str, Any]] | None = None, /,
+               **one: Any) -> list[Decision]:
+        """Save decisions, all or none: one as keyword arguments
+        (``wb.decide(kleer_id=17, action="prefer_hr", hr_id="E1")``) or many as a DataFrame or
+        list of mappings (columns ``kleer_id``|``hr_id``, ``action``, optional ``hr_id``,
+        ``prefer``, ``overrides``). Raises :class:`InputError` naming every bad row."""
+        if decisions is not None and one:
+            raise InputError("pass either a table of decisions or one decision as keywords, not both")
+        return planning.decide(self.workspace, one if decisions is None else decisions,
+                               analyst=self.analyst)
+
+    def decisions(self, side: str) -> pd.DataFrame:
+        """Every subject of ``side`` ('import': Kleer users, 'export': HR employees) with its
+        saved decision, or the proposed default (``proposed`` True)."""
+        return planning.effective_decisions(self.workspace, side)
+
+    def plan(self, side: str, ids: list[str | int] | None = None, *,
+             email_preference: str | None = None) -> Plan:
+        """The plan (a dry run) for the effective decisions of ``side`` (only ``ids`` if given)."""
+        return planning.build(self.workspace, Scope(side, None if ids is None else tuple(ids)),
+                              email_preference=email_preference or self.settings.email_preference,
+                              analyst=self.analyst)
+
+    def apply(self, plan: Plan, *, token: str | None = None, client: KleerClient | None = None,
+              on_progress: Callable[[int, int, Any], None] | None = None,
+              concurrency: int = 4) -> ApplyResult:
+        """Execute ``plan`` (journaled, idempotent, conflict-checked); safe to run again."""
+        if not any(op.remote and not op.blocked for op in plan.operations):
+            return sync.apply(plan, self.workspace, None, self.analyst, on_progress, concurrency)
+        with self._kleer_session(token, client) as kc:
+            return sync.apply(plan, self.workspace, kc, self.analyst, on_progress, concurrency)
+
+    def revert_plan(self, batch_id: str) -> Plan:
+        """What reverting ``batch_id`` would do (a preview; nothing is written)."""
+        return sync.revert_plan(self.workspace, batch_id, analyst=self.analyst)
+
+    def revert(self, batch_id: str, *, token: str | None = None, client: KleerClient | None = None,
+               on_progress: Callable[[int, int, Any], None] | None = None) -> ApplyResult:
+        """Undo ``batch_id`` through the same apply (a batch of its own)."""
+        return self.apply(self.revert_plan(batch_id), token=token, client=client,
+                          on_progress=on_progress)
+
+    def batches(self) -> pd.DataFrame:
+        """Every apply and revert, newest first."""
+        return sync.batches_frame(self.workspace)
+
+    def audit(self, *, reveal: bool = False) -> pd.DataFrame:
+        """The audit log, newest first; personal numbers masked unless ``reveal``."""
+        return sync.audit_frame(self.workspace, reveal=reveal)
+
+    def export_audit(self, path: str | Path, *, reveal: bool = False) -> int:
+        """Write the audit log to a .csv (formula-safe) or .json file; returns the row count.
+        A ``reveal`` export is itself audited."""
+        return sync.export_audit(self.workspace, path, reveal=reveal, analyst=self.analyst)
