@@ -47,6 +47,50 @@ def wb(workspace_path) -> Workbench:
         yield w
 
 
+# --------------------------------------------------------------------------- Kleer simulator
+
+KLEER_TEST_TOKEN = "kleer-test-token-5f2c9a7e"  # distinctive, so tests can search output for it
+
+
+@pytest.fixture(scope="session")
+def _kleer_sim_server(tmp_path_factory):
+    from workbench.kleer.simulator import RunningSimulator, sample_seed
+
+    sim = RunningSimulator(tmp_path_factory.mktemp("kleer-sim") / "kleer-sim.db",
+                           seed=sample_seed(12), token=KLEER_TEST_TOKEN, company_id=1)
+    yield sim.start()
+    sim.stop()
+
+
+@pytest.fixture
+def kleer_sim(_kleer_sim_server, request):
+    """The Kleer simulator over real HTTP on 127.0.0.1 (one server per test session, in a
+    background thread, state in a temporary SQLite file), reset before every test: the seed
+    loaded again, every fault off, the write counters at zero.
+
+    The default seed is ``workbench.kleer.simulator.sample_seed(12)``: users 1–12 with
+    foreign-ids E00001–E00012; users 5 and 10 have no payroll contract, user 7 is inactive,
+    user 11 has an employment end date. Another seed (a dict or a JSON path, e.g.
+    ``data/demo/kleer_seed.json``) through ``@pytest.mark.parametrize("kleer_sim", [seed],
+    indirect=True)``, or ``kleer_sim.reset(seed)`` inside a test.
+
+    The object (:class:`workbench.kleer.simulator.RunningSimulator`) offers:
+    ``base_url`` (ends in ``/v1``), ``company_id``, ``token``; ``client(**overrides)`` a ready
+    ``KleerClient`` (fast retries; close it or use ``with``); ``set_faults(latency_ms=…,
+    error_rate=…, rate_limit=…, write_then_fail=…, write_fail_mode="500"|"drop",
+    fail_next=…, fail_status=…, seed=…)``; ``state()`` counts (``users``, ``active_users``,
+    ``contracts``, ``writes`` per kind: ``create_user``, ``update_user``, ``upsert_contract``,
+    ``create_contract``); ``dump()`` every user and contract as stored; ``stop()`` and
+    ``start()`` (a restart on the same port, state kept). For a simulator in a separate
+    process (to kill it), run ``workbench kleer-sim`` as a subprocess.
+    """
+    if not _kleer_sim_server.running:  # a test stopped it and did not start it again
+        _kleer_sim_server.start()
+    _kleer_sim_server.clear_faults()
+    _kleer_sim_server.reset(getattr(request, "param", None))
+    return _kleer_sim_server
+
+
 # --------------------------------------------------------------------------- pages (AppTest)
 
 def open_page(page: str, *, analyst: str = "Ada", timeout: float = 30):

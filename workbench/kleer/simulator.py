@@ -62,6 +62,7 @@ import logging
 import math
 import random
 import re
+import signal
 import socket
 import sqlite3
 import threading
@@ -668,7 +669,7 @@ def _bind(host: str, port: int) -> socket.socket:
     if not is_loopback(host):
         raise InputError(f"the Kleer simulator binds to loopback only (127.0.0.1), not {host!r}")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # TCP_NODELAY follows
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
@@ -710,8 +711,14 @@ def serve(port: int, db_path: str | Path, seed: Mapping[str, Any] | str | Path |
     announce(f"Kleer simulator: http://{shown}:{sock.getsockname()[1]}/v1 (company {company_id}, "
              f"{counts['users']} users, {counts['contracts']} contracts; state in {db_path}). "
              "Ctrl-C stops it.")
+    if threading.current_thread() is threading.main_thread():
+        # uvicorn shuts down cleanly on SIGINT/SIGTERM, then re-raises the signal: make that
+        # SIGTERM a KeyboardInterrupt like Ctrl-C, so both end here with a normal return
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         _server(app, log=True).run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
     finally:
         sock.close()
 
@@ -740,6 +747,10 @@ class RunningSimulator:
 
     def __repr__(self) -> str:
         return f"RunningSimulator({self.base_url!r}, company_id={self.company_id})"
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
 
     @property
     def url(self) -> str:
@@ -778,7 +789,7 @@ class RunningSimulator:
             self._server = self._thread = None
 
     def __enter__(self) -> "RunningSimulator":
-        return self.start() if self._server is None else self
+        return self if self.running else self.start()
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()

@@ -1,0 +1,304 @@
+"""KleerClient's own logic with httpx.MockTransport: headers, unwrapping, retries, error
+translation, and the token kept out of reprs, messages and logs. (The client against the real
+simulator over HTTP is in test_kleer_simulator.py.)"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+
+import httpx
+import pytest
+
+from workbench.errors import (
+    InputError,
+    KleerAuthError,
+    KleerError,
+    KleerRejected,
+    KleerUnavailable,
+)
+from workbench.kleer.client import KleerClient, Retry
+from workbench.kleer.config import KleerConfig, token_from_environment
+
+TOKEN = "s3cret-Token-value-991"
+BASE = "https://test-api.kleer.se/v1"
+
+
+class Recorder:
+    """A MockTransport handler answering from a script; records every request."""
+
+    def __init__(self, *answers):
+        self.answers = list(answers)
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def make(handler, *, attempts=4, **kw) -> tuple[KleerClient, list[float]]:
+    sleeps: list[float] = []
+    client = KleerClient(base_url=BASE, company_id=42, token=TOKEN,
+                         transport=httpx.MockTransport(handler),
+                         retries=Retry(attempts=attempts, backoff=0.1, max_backoff=0.4, jitter=0.0),
+                         sleep=sleeps.append, **kw)
+    return client, sleeps
+
+
+def ok(payload, status=200, **headers):
+    return httpx.Response(status, json=payload, headers=headers)
+
+
+def error(status, message="nope", **headers):
+    return httpx.Response(status, json={"message": message}, headers=headers)
+
+
+# --------------------------------------------------------------------------- requests
+
+def test_every_request_carries_the_token_and_json_headers_on_the_company_path():
+    rec = Recorder(ok({"users": []}), ok({"id": 7}), ok({"id": 7}), ok({"id": 7}))
+    client, _ = make(rec)
+    client.list_users()
+    client.create_user({"name": "A B"})
+    client.update_user(7, {"name": "A C"})
+    client.upsert_contract(7, {"phone": "+46701234567"})
+    assert [(r.method, r.url.path) for r in rec.requests] == [
+        ("GET", "/v1/company/42/user"), ("PUT", "/v1/company/42/user"),
+        ("POST", "/v1/company/42/user/7"), ("POST", "/v1/company/42/payroll/user/7")]
+    for r in rec.requests:
+        assert r.headers["X-Token"] == TOKEN
+        assert r.headers["Accept"] == "application/json"
+        assert r.headers["Content-Type"] == "application/json"
+    assert json.loads(rec.requests[3].content) == {"phone": "+46701234567"}
+
+
+def test_list_answers_are_unwrapped_and_unknown_fields_kept():
+    users = [{"id": 1, "name": "A", "shoe-size": 44}]
+    contracts = [{"user": {"id": 1}, "ssn": "19850312-1231", "future-field": [1]}]
+    rec = Recorder(ok({"users": users}), ok({"payroll-user-readables": contracts}))
+    client, _ = make(rec)
+    assert client.list_users() == users
+    assert client.list_contracts() == contracts
+
+
+def test_a_list_answer_without_its_key_is_an_empty_list_but_a_wrong_shape_is_an_error():
+    client, _ = make(Recorder(ok({})))
+    assert client.list_users() == []
+    client, _ = make(Recorder(ok({"users": {"id": 1}})))
+    with pytest.raises(KleerError, match="no 'users' list"):
+        client.list_users()
+
+
+def test_create_returns_the_new_id_and_never_sends_an_id():
+    rec = Recorder(ok({"id": 314}))
+    client, _ = make(rec)
+    assert client.create_user({"id": 5, "name": "Ny Person", "foreign-id": "E1"}) == 314
+    assert json.loads(rec.requests[0].content) == {"name": "Ny Person", "foreign-id": "E1"}
+
+
+def test_foreign_id_is_escaped_into_the_path():
+    rec = Recorder(error(404))
+    client, _ = make(rec)
+    assert client.find_user_by_foreign_id("HR/12 ä") is None
+    assert rec.requests[0].url.raw_path.decode() == "/v1/company/42/user/foreign-id/HR%2F12%20%C3%A4"
+
+
+def test_404_is_none_for_lookups_and_an_error_for_get_user():
+    client, _ = make(Recorder(error(404, "Payroll user 3 not found")))
+    assert client.get_contract(3) is None
+    assert client.find_user_by_foreign_id("E3") is None
+    with pytest.raises(KleerRejected) as e:
+        client.get_user(3)
+    assert e.value.status == 404 and "(GET /user/3)" in str(e.value)
+
+
+# --------------------------------------------------------------------------- retries
+
+def test_reads_retry_5xx_with_exponential_backoff_then_succeed():
+    rec = Recorder(error(503), error(502), error(500), ok({"id": 1, "name": "Me"}))
+    client, sleeps = make(rec)
+    assert client.me()["name"] == "Me"
+    assert len(rec.requests) == 4
+    assert sleeps == pytest.approx([0.1, 0.2, 0.4])
+
+
+def test_backoff_is_capped_and_jitter_only_adds():
+    retry = Retry(backoff=0.5, max_backoff=2.0, jitter=0.25)
+    delays = [retry.delay(n) for n in range(1, 8)]
+    assert all(0.5 * 2 ** min(n, 2) <= d <= 0.5 * 2 ** min(n, 2) * 1.25
+               for n, d in enumerate(delays))
+
+
+def test_reads_give_up_after_the_attempts_with_the_last_status():
+    rec = Recorder(error(503, "Service unavailable"))
+    client, sleeps = make(rec, attempts=3)
+    with pytest.raises(KleerUnavailable) as e:
+        client.list_users()
+    assert len(rec.requests) == 3 and len(sleeps) == 2
+    assert e.value.status == 503 and not e.value.write_may_have_landed
+    assert "3 tries" in str(e.value) and "try again later" in str(e.value)
+
+
+def test_429_waits_for_retry_after_in_seconds():
+    rec = Recorder(error(429, **{"Retry-After": "3"}), ok({"users": []}))
+    client, sleeps = make(rec)
+    assert client.list_users() == []
+    assert sleeps == [3.0]
+
+
+def test_429_understands_an_http_date_retry_after():
+    when = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=5), usegmt=True)
+    rec = Recorder(error(429, **{"Retry-After": when}), ok({"users": []}))
+    client, sleeps = make(rec)
+    client.list_users()
+    assert 3.5 <= sleeps[0] <= 5.0
+
+
+def test_a_retry_after_beyond_the_limit_is_raised_at_once():
+    rec = Recorder(error(429, **{"Retry-After": "3600"}))
+    client, sleeps = make(rec)
+    with pytest.raises(KleerUnavailable, match="limiting requests") as e:
+        client.list_users()
+    assert sleeps == [] and e.value.status == 429
+
+
+def test_connection_errors_are_retried_for_reads():
+    rec = Recorder(httpx.ConnectError("refused"), httpx.ReadTimeout("slow"), ok({"users": []}))
+    client, sleeps = make(rec)
+    assert client.list_users() == []
+    assert len(sleeps) == 2
+
+
+def test_an_unreachable_kleer_says_what_to_check():
+    client, _ = make(Recorder(httpx.ConnectError("refused")), attempts=2)
+    with pytest.raises(KleerUnavailable, match="check the base URL in Settings"):
+        client.me()
+
+
+# --------------------------------------------------------------------------- writes
+
+@pytest.mark.parametrize("failure", [error(500, "Tekniskt fel"), error(503), error(504),
+                                     httpx.ReadTimeout("slow"),
+                                     httpx.RemoteProtocolError("peer closed connection")])
+def test_a_write_is_never_retried_once_it_may_have_landed(failure):
+    rec = Recorder(failure, ok({"id": 9}))
+    client, sleeps = make(rec)
+    with pytest.raises(KleerUnavailable) as e:
+        client.create_user({"name": "A B", "foreign-id": "E1"})
+    assert len(rec.requests) == 1 and sleeps == []
+    assert e.value.write_may_have_landed is True
+    assert "may have been saved" in str(e.value) and e.value.method == "PUT"
+
+
+def test_a_refused_or_never_sent_write_is_retried():
+    rec = Recorder(error(429, **{"Retry-After": "1"}), httpx.ConnectError("refused"), ok({"id": 9}))
+    client, sleeps = make(rec)
+    assert client.create_user({"name": "A B"}) == 9
+    assert len(rec.requests) == 3 and sleeps[0] == 1.0
+
+
+def test_4xx_on_a_write_is_rejected_with_kleers_message():
+    client, _ = make(Recorder(error(400, "a payroll contract needs ssn and employment-start-date")))
+    with pytest.raises(KleerRejected) as e:
+        client.upsert_contract(3, {"phone": "+46701234567"})
+    assert e.value.status == 400 and "needs ssn" in e.value.message
+    assert not isinstance(e.value, KleerUnavailable)
+
+
+# --------------------------------------------------------------------------- errors
+
+def test_401_and_403_are_auth_errors_that_say_what_to_fix():
+    client, _ = make(Recorder(error(401, "Invalid token")))
+    with pytest.raises(KleerAuthError) as e:
+        client.me()
+    assert e.value.status == 401 and "KLEER_TOKEN" in str(e.value)
+    client, _ = make(Recorder(error(403, "No access")))
+    with pytest.raises(KleerAuthError) as e:
+        client.me()
+    assert e.value.status == 403 and "company id" in str(e.value) and "42" in str(e.value)
+
+
+def test_an_xml_error_body_still_gives_kleers_message():
+    xml = "<?xml version='1.0'?><error><message>Tekniskt fel</message></error>"
+    client, _ = make(Recorder(httpx.Response(400, text=xml,
+                                             headers={"content-type": "application/xml"})))
+    with pytest.raises(KleerRejected) as e:
+        client.get_user(1)
+    assert e.value.message == "Tekniskt fel"
+
+
+def test_a_non_json_success_points_at_the_base_url():
+    client, _ = make(Recorder(httpx.Response(200, text="<html>login</html>",
+                                             headers={"content-type": "text/html"})))
+    with pytest.raises(KleerError, match="text/html, not JSON: check the base URL"):
+        client.me()
+
+
+# --------------------------------------------------------------------------- the token
+
+def test_the_token_is_not_in_repr_messages_or_logs(caplog):
+    echo = error(400, f"bad header X-Token: {TOKEN}")
+    rec = Recorder(error(503), httpx.ConnectError("refused"), echo, error(401, TOKEN),
+                   httpx.RemoteProtocolError("dropped"))
+    client, _ = make(rec)
+    caught: list[Exception] = []
+    with caplog.at_level(logging.DEBUG):
+        for call in (client.me, client.me, lambda: client.create_user({"name": "X"})):
+            try:
+                call()
+            except KleerError as e:
+                caught.append(e)
+    assert len(caught) == 3 and len(rec.requests) == 5
+    assert TOKEN not in repr(client) and TOKEN not in repr(client.config)
+    for e in caught:
+        assert TOKEN not in str(e) and TOKEN not in repr(e)
+        assert all(TOKEN not in str(v) for v in vars(e).values())
+    assert "***" in str(caught[1])  # the echoed token was scrubbed, the rest kept
+    assert caplog.records, "retries are logged"
+    for record in caplog.records:
+        assert TOKEN not in record.getMessage()
+
+
+@pytest.mark.parametrize("token", ["", "   ", "två ord", "tab\there", "åäö-token"])
+def test_a_missing_or_malformed_token_is_refused_without_echoing_it(token):
+    with pytest.raises(InputError) as e:
+        KleerClient(base_url=BASE, company_id=1, token=token)
+    assert "token" in str(e.value) and (not token.strip() or token not in str(e.value))
+
+
+def test_token_from_environment(monkeypatch):
+    monkeypatch.setenv("KLEER_TOKEN", "  abc  ")
+    assert token_from_environment() == "abc"
+    monkeypatch.setenv("KLEER_TOKEN", " ")
+    assert token_from_environment() is None
+    monkeypatch.delenv("KLEER_TOKEN")
+    assert token_from_environment() is None
+
+
+# --------------------------------------------------------------------------- config
+
+def test_config_normalises_and_validates():
+    cfg = KleerConfig("https://api.kleer.se/v1/", "7")
+    assert (cfg.base_url, cfg.company_id) == ("https://api.kleer.se/v1", 7)
+    assert cfg.company_url == "https://api.kleer.se/v1/company/7"
+    assert KleerConfig("http://127.0.0.1:8765/v1", 1).base_url.startswith("http://127")
+    with pytest.raises(InputError, match="plain http"):
+        KleerConfig("http://api.kleer.se/v1", 1)
+    with pytest.raises(InputError, match="must look like"):
+        KleerConfig("api.kleer.se", 1)
+    with pytest.raises(InputError, match="whole number"):
+        KleerConfig("https://api.kleer.se/v1", "abc")
+
+
+def test_an_injected_httpx_client_is_used_and_left_open():
+    rec = Recorder(ok({"users": []}))
+    http = httpx.Client(transport=httpx.MockTransport(rec))
+    with KleerClient(base_url=BASE, company_id=1, token=TOKEN, client=http) as client:
+        client.list_users()
+    assert len(rec.requests) == 1 and not http.is_closed
+    http.close()
