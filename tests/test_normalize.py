@@ -454,9 +454,17 @@ def test_29_february_in_a_leap_year_is_a_date():
 @given(st.dates(min_value=date(1900, 3, 1), max_value=date(2150, 12, 31)))
 def test_iso_day_first_compact_and_excel_forms_agree(day):
     serial = (day - date(1899, 12, 30)).days
-    for spelling in (day.isoformat(), f"{day:%d/%m/%Y}", f"{day:%Y%m%d}", f"{day:%d.%m.%Y}",
-                     serial, str(serial), datetime.combine(day, datetime.min.time())):
+    spellings = [day.isoformat(), f"{day:%d/%m/%Y}", f"{day:%Y%m%d}", f"{day:%d.%m.%Y}", serial,
+                 datetime.combine(day, datetime.min.time())]
+    if serial >= 10000:  # Excel serials as text only from 1927 on (five digits); "2024" is a year
+        spellings.append(str(serial))
+    for spelling in spellings:
         assert n.parse_date(spelling).value == day.isoformat()
+
+
+@pytest.mark.parametrize("raw", ["2024", "12", "999"])
+def test_a_short_number_as_text_is_not_an_excel_date(raw):
+    assert n.parse_date(raw).value is None and "not a date" in n.parse_date(raw).error
 
 
 # --------------------------------------------------------------------------- postal codes

@@ -324,8 +324,10 @@ def parse_date(value: Any) -> Normalized:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return _excel_serial(float(value), value)
     s = _text(value)
-    if re.fullmatch(r"\d{1,5}(\.\d+)?", s):
+    if re.fullmatch(r"\d{5}(\.\d+)?", s):  # an Excel serial written as text (1927–2173)
         return _excel_serial(float(s), value)
+    if re.fullmatch(r"\d{1,4}", s):  # "2024" is a year, not day 2024 of Excel's calendar
+        return Normalized(None, "not a date (use YYYY-MM-DD)", value)
     s = re.sub(r"[T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$", "", s)
     for fmt in _DATE_FORMATS:
         try:
