@@ -28,7 +28,7 @@ from .kleer.mapping import Snapshot
 from . import plan as planning
 from . import sync
 from .plan import Decision, Plan, Scope
-from .sources import HrFile, read_hr
+from .sources import DEFAULT_MAX_BYTES, HrFile, Progress, read_hr
 from .store import Workspace
 from .sync import ApplyResult
 
@@ -85,6 +85,10 @@ class LoadResult:
         text += f", {self.removed} removed)" if self.removed else ")"
         if len(self.problems):
             text += f"; {len(self.problems)} problems in {self.problems['row'].nunique()} rows"
+        skipped = [p.row for p in self.file.skipped]
+        if skipped:
+            rows = ", ".join(map(str, skipped[:10])) + (" …" if len(skipped) > 10 else "")
+            text += f"; {len(skipped)} rows NOT loaded (no HR id): rows {rows}"
         return text
 
 
@@ -241,28 +245,36 @@ class Workbench:
     # ---------------------------------------------------------------- load
 
     def read_hr(self, source: Any, *, name: str | None = None,
-                mapping: Mapping[str, str | None] | None = None, sheet: str | int | None = None
-                ) -> HrFile:
+                mapping: Mapping[str, str | None] | None = None, sheet: str | int | None = None,
+                max_bytes: int = DEFAULT_MAX_BYTES, progress: Progress | None = None) -> HrFile:
         """Read and validate an HR file without touching the workspace (a preview)."""
-        return read_hr(source, name=name, mapping=mapping, sheet=sheet)
+        return read_hr(source, name=name, mapping=mapping, sheet=sheet, max_bytes=max_bytes,
+                       progress=progress)
 
     def load_hr(self, source: Any, *, name: str | None = None,
                 mapping: Mapping[str, str | None] | None = None, sheet: str | int | None = None,
-                remove_missing: bool = False) -> LoadResult:
+                remove_missing: bool = False, max_bytes: int = DEFAULT_MAX_BYTES,
+                progress: Progress | None = None) -> LoadResult:
         """Load an HR export (CSV or XLSX) into the workspace in one transaction.
 
         Raises :class:`~workbench.errors.SourceError` (and leaves the workspace as it was) when the
         file cannot be used; row problems are reported in the result and kept with the rows.
+        ``progress(fraction, message)`` hears how far reading and writing have come.
         """
-        hr = source if isinstance(source, HrFile) else read_hr(source, name=name, mapping=mapping,
-                                                              sheet=sheet)
+        report = progress or (lambda fraction, message: None)
+        hr = source if isinstance(source, HrFile) else read_hr(
+            source, name=name, mapping=mapping, sheet=sheet, max_bytes=max_bytes,
+            progress=lambda fraction, message: report(0.8 * fraction, message))
+        report(0.8, f"writing {len(hr.records)} employees to the workspace")
         with self.workspace.atomic():
             counts = self.workspace.replace_hr_employees(hr.records, source=hr.name,
                                                          remove_missing=remove_missing)
             self.workspace.append_audit(
                 event="load", analyst=self.analyst, action="load_hr",
                 detail={"source": hr.name, "rows": len(hr.records), **counts,
-                        "problems": len(hr.problems)})
+                        "problems": len(hr.problems), "not_loaded": len(hr.skipped),
+                        "detected": hr.detected})
+        report(1.0, f"{len(hr.records)} employees loaded")
         return LoadResult(source=hr.name, rows=len(hr.records), problems=hr.problems_frame(),
                           file=hr, **counts)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Literal, Mapping
+from typing import Any, Callable, Iterable, Literal, Mapping, Sequence
 
 from . import normalize as n
 
@@ -35,6 +35,7 @@ __all__ = [
     "resolve_header",
     "suggest_mapping",
     "normalize_record",
+    "normalize_columns",
     "kleer_fields",
     "email_field",
     "join_name",
@@ -276,22 +277,75 @@ def normalize_record(raw: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, 
     the value is invalid, the raw text kept as it was so nothing is lost — and a problem text per
     field that was refused. ``birth_date`` is filled in from a valid personnummer when missing.
     """
-    record: dict[str, Any] = {}
-    problems: dict[str, str] = {}
+    return normalize_columns({key: [value] for key, value in raw.items()})[0]
+
+
+def normalize_columns(columns: Mapping[str, Sequence[Any]]) -> list[tuple[dict[str, Any], dict[str, str]]]:
+    """:func:`normalize_record` for many records given column-wise (field key → equally long
+    value sequences), one ``(record, problems)`` per row.
+
+    Each distinct value of a column is normalised once: HR columns repeat (cities, dates,
+    salaries, tax tables), which makes loading a large file fast. Keys that are not fields are
+    ignored, as :func:`normalize_record` ignores them.
+    """
+    lengths = {len(values) for key, values in columns.items() if key in FIELD}
+    if len(lengths) > 1:
+        raise ValueError(f"columns of different lengths: {sorted(lengths)}")
+    rows = lengths.pop() if lengths else 1
+    keys = [f.key for f in FIELDS]
+    values: list[list[Any]] = []
+    errors: dict[str, list[str | None]] = {}
+    ssn_results: list[Any] = []
     for f in FIELDS:
-        value = raw.get(f.key)
+        column = columns.get(f.key)
+        column_values, column_errors, results = _normalize_column(f, [None] * rows if column is None
+                                                                  else column)
+        values.append(column_values)
+        if any(column_errors):
+            errors[f.key] = column_errors
+        if f.key == "ssn":
+            ssn_results = results
+    row_problems: list[dict[str, str] | None] = [None] * rows
+    for key, column_errors in errors.items():
+        for i, error in enumerate(column_errors):
+            if error:
+                if row_problems[i] is None:
+                    row_problems[i] = {}
+                row_problems[i][key] = error
+    out = []
+    for i, row in enumerate(zip(*values)):
+        record = dict(zip(keys, row))
+        problems = row_problems[i] or {}
+        if record["birth_date"] is None and "ssn" not in problems and record["ssn"]:
+            parsed = ssn_results[i]  # the parsed number: no second parse
+            record["birth_date"] = n.birth_date_from_personnummer(
+                parsed if isinstance(parsed, n.Personnummer) else record["ssn"]).value
+        if "first_name" not in problems and record["first_name"] is None \
+                and record["last_name"] is None:
+            problems["first_name"] = "empty name"
+        out.append((record, problems))
+    return out
+
+
+def _normalize_column(f: Field, column: Sequence[Any]) -> tuple[list[Any], list[str | None], list[Any]]:
+    """Values, errors and normaliser results of one column, each distinct cell normalised once;
+    a refused value is kept as its raw text."""
+    def one(value: Any) -> tuple[Any, str | None, Any]:
         result = f.normalize(value)
         if result.error:
-            problems[f.key] = result.error
-            record[f.key] = None if n.is_missing(value) else str(value).strip()
-        else:
-            record[f.key] = result.value
-    if record.get("birth_date") is None and "ssn" not in problems and record.get("ssn"):
-        record["birth_date"] = n.birth_date_from_personnummer(record["ssn"]).value
-    if "first_name" not in problems and record.get("first_name") is None \
-            and record.get("last_name") is None:
-        problems["first_name"] = "empty name"
-    return record, problems
+            return (None if n.is_missing(value) else str(value).strip()), result.error, result
+        return result.value, None, result
+
+    try:
+        keys = list(zip(map(type, column), column))  # 1, 1.0 and True are equal, but not equal cells
+        cache = {key: one(key[1]) for key in dict.fromkeys(keys)}
+        cells = list(map(cache.__getitem__, keys))
+    except TypeError:  # an unhashable cell: normalise every cell on its own
+        cells = [one(value) for value in column]
+    if not cells:
+        return [], [], []
+    values, errors, results = zip(*cells)
+    return list(values), list(errors), list(results)
 
 
 # --------------------------------------------------------------------------- Kleer side

@@ -1,29 +1,64 @@
 """Reading HR files into canonical records, with a report of everything that was wrong.
 
-:func:`read_hr` takes a path, bytes or a file object (CSV or XLSX), resolves the column headers
-through the field table's aliases (or an explicit mapping), normalises every cell and returns a
-:class:`HrFile`: the records, the mapping used, and per-row problems. It raises
-:class:`~workbench.errors.SourceError` only when the file as a whole cannot be used (missing
-required columns, duplicate ids, empty file); a bad cell is a row problem, never a lost row.
+:func:`read_hr` takes a path, bytes or a file object holding what HR systems and Excel export:
+
+* CSV in UTF-8 (with or without a BOM), UTF-16 with a BOM (Excel's "Unicode text") or
+  Windows-1252/Latin-1 (Swedish Excel's "CSV"); the delimiter (``,`` ``;`` tab ``|``) is detected
+  from how consistently it splits the first rows (quotes understood), or taken from an Excel
+  ``sep=;`` line; quoted values may hold delimiters, quotes and line breaks.
+* XLSX: the first worksheet or a chosen one (by name or position). Excel date cells become ISO
+  dates; whole numbers formatted with leading zeros (``00000``) keep them.
+* Title rows above the header are passed over: the header is the first of the first ten rows
+  that names at least two fields.
+
+Headers resolve through the field table's aliases (:func:`workbench.fields.suggest_mapping`) or
+an explicit ``mapping`` (header → field key, or None to ignore the column) from the mapping
+editor; an explicit mapping overrides the aliases for the headers it names.
+
+:class:`~workbench.errors.SourceError` (naming the file, and row/column where it can) is raised
+only when the file as a whole cannot be used: unreadable, empty, header only, over the size
+limit, required columns missing, duplicate HR ids, a broken CSV structure. Anything wrong in a
+cell is a :class:`RowProblem` and the row is loaded with the raw text kept, except a row without
+an HR id: it cannot be stored, so it is *not loaded* and listed in :attr:`HrFile.skipped` (and
+first in the problems), with its values in :meth:`HrFile.skipped_frame`. Fully blank rows are
+passed over. Reading never touches the workspace: a file that fails leaves it as it was.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
+import gc
 import io
+import re
+from collections import Counter
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from itertools import islice
 from pathlib import Path
-from typing import Any, BinaryIO, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import pandas as pd
 
 from .errors import SourceError
-from .fields import FIELD, FIELDS, normalize_record, suggest_mapping
+from .fields import FIELD, FIELDS, normalize_columns, resolve_header, suggest_mapping
 
-__all__ = ["HrFile", "RowProblem", "read_hr", "REQUIRED_FIELDS", "DEFAULT_MAX_BYTES"]
+__all__ = ["HrFile", "RowProblem", "read_hr", "REQUIRED_FIELDS", "DEFAULT_MAX_BYTES", "Progress"]
 
 REQUIRED_FIELDS = tuple(f.key for f in FIELDS if f.required)
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+
+#: ``progress(fraction, message)``: how far a read (or load) has come, 0.0 to 1.0.
+Progress = Callable[[float, str], None]
+
+NO_ID = "no HR id: this row is NOT loaded (add its id in the file, or map the id column, and load again)"
+
+_ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 with BOM", "utf-16": "UTF-16",
+                   "cp1252": "Windows-1252", "latin-1": "Latin-1"}
+_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+_HEADER_SEARCH_ROWS = 10
+_SNIFF_ROWS = 50
+_SNIFF_CHARS = 1 << 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +76,11 @@ class RowProblem:
 
 @dataclass
 class HrFile:
+    """A read HR file: the records to load, the mapping used, what was detected and what was wrong.
+
+    ``raw`` holds the file's data rows as read (its index is the spreadsheet row number).
+    """
+
     name: str
     records: list[dict[str, Any]]
     mapping: dict[str, str | None]
@@ -49,146 +89,468 @@ class HrFile:
     delimiter: str | None = None
     sheet: str | None = None
     raw: pd.DataFrame | None = None
+    format: str = "csv"
+    header_row: int = 1
 
     @property
     def unmapped(self) -> list[str]:
         return [h for h, k in self.mapping.items() if k is None]
 
+    @property
+    def skipped(self) -> list[RowProblem]:
+        """The rows that were NOT loaded: they have no HR id."""
+        return [p for p in self.problems if p.field == "hr_id" and p.hr_id is None]
+
+    @property
+    def detected(self) -> str:
+        """What was detected, in words: ``CSV, Windows-1252, semicolon-separated``."""
+        if self.format == "xlsx":
+            parts = ["Excel workbook", f"sheet {self.sheet!r}"]
+        else:
+            parts = ["CSV", _ENCODING_NAMES.get(self.encoding or "", str(self.encoding)),
+                     f"{_DELIMITER_NAMES.get(self.delimiter or '', repr(self.delimiter))}-separated"]
+        if self.header_row != 1:
+            parts.append(f"header on row {self.header_row}")
+        return ", ".join(parts)
+
     def problems_frame(self) -> pd.DataFrame:
         return pd.DataFrame([asdict(p) for p in self.problems],
                             columns=["row", "hr_id", "column", "field", "message"])
 
+    def skipped_frame(self) -> pd.DataFrame:
+        """The file's own values for every row that was not loaded."""
+        rows = [p.row for p in self.skipped]
+        if self.raw is None:
+            return pd.DataFrame(index=pd.Index(rows, name="row"))
+        return self.raw.loc[rows]
 
-def _read_bytes(source: Any, name: str | None) -> tuple[bytes, str]:
+
+# --------------------------------------------------------------------------- bytes in
+
+def _size(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB" if n >= 1024 \
+        else f"{n} bytes"
+
+
+def _too_big(name: str, size: int, max_bytes: int) -> SourceError:
+    return SourceError(f"{name}: the file is {_size(size)}, over the limit of {_size(max_bytes)} "
+                       "for an HR file; export only the columns the workbench uses, or split the "
+                       "file and load the parts one after the other")
+
+
+def _read_bytes(source: Any, name: str | None, max_bytes: int) -> tuple[bytes, str]:
     if isinstance(source, (str, Path)):
         path = Path(source)
+        name = name or path.name
         try:
-            return path.read_bytes(), name or path.name
+            size = path.stat().st_size
+            if size > max_bytes:
+                raise _too_big(name, size, max_bytes)
+            return path.read_bytes(), name
         except FileNotFoundError:
             raise SourceError(f"{path}: file not found") from None
+        except IsADirectoryError:
+            raise SourceError(f"{path}: this is a folder, not a file") from None
         except OSError as e:
             raise SourceError(f"{path}: cannot read the file ({e.strerror or e})") from None
-    if isinstance(source, (bytes, bytearray)):
-        return bytes(source), name or "upload"
-    data = source.read()
-    return (data.encode("utf-8") if isinstance(data, str) else data), \
-        name or getattr(source, "name", None) or "upload"
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data, name = bytes(source), name or "upload"
+    else:
+        name = name or getattr(source, "name", None) or "upload"
+        data = source.read(max_bytes + 1)
+        data = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    if len(data) > max_bytes:
+        raise _too_big(name, getattr(source, "size", None) or len(data), max_bytes)
+    return data, name
 
 
-_ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
+_MAGIC = (
+    (b"%PDF", "a PDF document"),
+    (b"\xd0\xcf\x11\xe0", "an Excel 97-2003 (.xls) workbook or a password-protected file"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"{\\rtf", "an RTF document"),
+)
+
+
+def _not_a_spreadsheet(data: bytes, name: str) -> SourceError | None:
+    for magic, what in _MAGIC:
+        if data.startswith(magic):
+            return SourceError(f"{name}: this is {what}, not an HR export; in Excel choose "
+                               "Save as → Excel Workbook (.xlsx) or CSV UTF-8, without a password")
+    return None
+
+
+# --------------------------------------------------------------------------- CSV
+
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+_UTF8_LETTER = re.compile(rb"[\xc2-\xdf][\x80-\xbf]")
 
 
 def _decode(data: bytes, name: str) -> tuple[str, str]:
-    for enc in _ENCODINGS:
+    """The text and the encoding it was written in (BOMs first, then UTF-8, then Windows-1252)."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
-            text = data.decode(enc)
+            return data.decode("utf-16"), "utf-16"
         except UnicodeDecodeError:
-            continue
-        if "\x00" in text:
-            raise SourceError(f"{name}: this is not a text file (binary content); "
-                              "export the HR data as CSV or XLSX")
-        label = "utf-8-sig" if enc == "utf-8-sig" and data.startswith(b"\xef\xbb\xbf") else \
-            ("utf-8" if enc == "utf-8-sig" else enc)
-        return text, label
-    raise SourceError(f"{name}: cannot decode the file as UTF-8 or Windows-1252")
+            raise SourceError(f"{name}: the file says it is UTF-16 but is damaged; "
+                              "export it again") from None
+    if data.startswith(codecs.BOM_UTF8):
+        encodings = ("utf-8-sig",)
+    else:
+        encodings = ("utf-8", "cp1252", "latin-1")
+    text = encoding = None
+    for enc in encodings:
+        try:
+            text, encoding = data.decode(enc), enc
+            break
+        except UnicodeDecodeError as e:
+            if enc != "utf-8" and len(encodings) == 1:
+                line = data.count(b"\n", 0, e.start) + 1
+                raise SourceError(f"{name}: line {line} is not UTF-8 although the file starts "
+                                  "with a UTF-8 mark; save it again as CSV UTF-8") from None
+            if enc == "utf-8" and _UTF8_LETTER.search(data):
+                line = data.count(b"\n", 0, e.start) + 1
+                raise SourceError(
+                    f"{name}: line {line} is not UTF-8 but other lines are: the file mixes two "
+                    "encodings (often two exports pasted together); open it in Excel or a text "
+                    "editor and save it again as CSV UTF-8") from None
+    assert text is not None and encoding is not None  # latin-1 decodes any bytes
+    controls = len(_CONTROL.findall(text))
+    if "\x00" in text or controls > len(text) / 100:
+        raise SourceError(f"{name}: this is not a text file (binary content); export the HR data "
+                          "as CSV or Excel (.xlsx)")
+    return text, encoding
+
+
+_SEP_LINE = re.compile(r'"?sep=(.)"?[ \t]*(\r\n|\n|\r|$)')
 
 
 def _sniff_delimiter(text: str) -> str:
-    head = "\n".join(text.splitlines()[:20])
-    try:
-        return csv.Sniffer().sniff(head, delimiters=",;\t|").delimiter
-    except csv.Error:
-        first = text.splitlines()[0] if text else ""
-        return max(",;\t|", key=first.count) if first else ","
-
-
-def _frame_from_bytes(data: bytes, name: str, sheet: str | int | None
-                      ) -> tuple[pd.DataFrame, str | None, str | None, str | None]:
-    is_xlsx = data[:4] == b"PK\x03\x04" or name.lower().endswith((".xlsx", ".xlsm"))
-    if is_xlsx:
+    """The delimiter that splits the first rows into the most consistent number of columns
+    (more than one), quotes understood; ties go to the one giving more columns."""
+    sample = text[:_SNIFF_CHARS]
+    best, best_score = ",", None
+    for delimiter in _DELIMITER_NAMES:
+        reader = csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter,
+                            skipinitialspace=True)
+        counts = []
         try:
-            book = pd.read_excel(io.BytesIO(data), sheet_name=None, dtype=object, engine="openpyxl")
-        except Exception as e:  # openpyxl raises many kinds
-            raise SourceError(f"{name}: cannot read this Excel file ({e})") from None
-        if not book:
-            raise SourceError(f"{name}: the workbook has no sheets")
-        names = list(book)
-        chosen = names[0] if sheet is None else (names[sheet] if isinstance(sheet, int) else sheet)
-        if chosen not in book:
-            raise SourceError(f"{name}: no sheet named {chosen!r}; sheets: {', '.join(names)}")
-        return book[chosen], None, None, str(chosen)
-    if not data.strip():
-        raise SourceError(f"{name}: the file is empty")
+            for row in islice(reader, _SNIFF_ROWS):
+                if any(cell.strip() for cell in row):
+                    counts.append(len(row))
+        except csv.Error:
+            pass
+        if len(text) > _SNIFF_CHARS and len(counts) > 1:
+            counts.pop()  # the sample may cut the last row short
+        if not counts:
+            continue
+        width, frequency = Counter(counts).most_common(1)[0]
+        score = (width > 1, frequency / len(counts), width)
+        if best_score is None or score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def _csv_rows(data: bytes, name: str) -> tuple[list[list[Any]], str, str]:
     text, encoding = _decode(data, name)
-    delimiter = _sniff_delimiter(text)
+    sep_line = _SEP_LINE.match(text)
+    if sep_line and sep_line.group(1) in _DELIMITER_NAMES:
+        delimiter, text = sep_line.group(1), text[sep_line.end():]
+    else:
+        delimiter = _sniff_delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True,
+                        skipinitialspace=True)
+    rows: list[list[Any]] = []
+    while True:
+        start = reader.line_num + 1
+        try:
+            rows.append(next(reader))
+        except StopIteration:
+            break
+        except csv.Error as e:
+            if "end of data" in str(e):
+                raise SourceError(f"{name}: line {start}: a quoted value is never closed (a \" "
+                                  "without its partner); fix the quotes or export the file again",
+                                  problems=[(None, None, f"line {start}: unclosed quote")]) from None
+            raise SourceError(f"{name}: line {reader.line_num}: the CSV is malformed ({e}); a "
+                              "quote inside a value must be doubled (\"\")",
+                              problems=[(None, None, f"line {reader.line_num}: {e}")]) from None
+    return rows, encoding, delimiter
+
+
+# --------------------------------------------------------------------------- XLSX
+
+_ZERO_FORMAT = re.compile(r"[0#\- ]*0[0#\- ]*")
+
+
+def _cell(cell: Any) -> Any:
+    value = cell.value
+    if cell.data_type == "e":  # #N/A, #REF!, ...: Excel's error, not data
+        return _ExcelError(str(value))
+    if type(value) is int and value >= 0:
+        fmt = getattr(cell, "number_format", None) or ""
+        if _ZERO_FORMAT.fullmatch(fmt):  # "00000", "000000-0000": the leading zeros are meant
+            return str(value).zfill(fmt.count("0"))
+    return value
+
+
+class _ExcelError(str):
+    """A cell showing an Excel error such as ``#N/A``: reported, and read as empty."""
+
+
+def _xlsx_rows(data: bytes, name: str, sheet: str | int | None) -> tuple[list[list[Any]], str]:
+    import openpyxl  # only needed for workbooks
+
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False,
-                            na_values=[], skipinitialspace=True)
-    except (pd.errors.ParserError, csv.Error) as e:
-        raise SourceError(f"{name}: cannot parse the CSV ({e})") from None
-    except pd.errors.EmptyDataError:
-        raise SourceError(f"{name}: the file is empty") from None
-    return frame, encoding, delimiter, None
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as e:  # openpyxl raises many kinds (zip, XML, key errors)
+        raise SourceError(f"{name}: cannot read this Excel file: it is damaged or not an .xlsx "
+                          f"workbook ({type(e).__name__}: {e}); open it in Excel and save it "
+                          "again as .xlsx or CSV UTF-8") from None
+    try:
+        titles = [ws.title for ws in book.worksheets]
+        if not titles:
+            raise SourceError(f"{name}: the workbook has no worksheets")
+        if sheet is None:
+            title = titles[0]
+        elif isinstance(sheet, int):
+            if not 0 <= sheet < len(titles):
+                raise SourceError(f"{name}: there is no sheet number {sheet + 1}; the workbook has "
+                                  f"{len(titles)}: {', '.join(titles)}")
+            title = titles[sheet]
+        else:
+            matches = [t for t in titles if t.strip().casefold() == str(sheet).strip().casefold()]
+            if not matches:
+                raise SourceError(f"{name}: there is no sheet named {sheet!r}; the sheets are: "
+                                  f"{', '.join(titles)}")
+            title = matches[0]
+        try:
+            rows = [[_cell(c) for c in row] for row in book[title].iter_rows()]
+        except Exception as e:  # a damaged sheet part inside a readable zip
+            raise SourceError(f"{name}: sheet {title!r} is damaged and cannot be read "
+                              f"({type(e).__name__}: {e}); open it in Excel and save it again") from None
+    finally:
+        book.close()
+    return rows, title
+
+
+# --------------------------------------------------------------------------- rows to records
+
+def _blank(value: Any) -> bool:
+    return value is None or isinstance(value, _ExcelError) or (isinstance(value, str) and not value.strip())
+
+
+def _header_index(rows: list[list[Any]], mapping: Mapping[str, str | None] | None) -> int | None:
+    """The header row: the first of the first rows naming two or more fields, else the first
+    non-blank row. None when every row is blank."""
+    explicit = {str(h).strip() for h, k in (mapping or {}).items() if k}
+    candidates = [i for i, row in enumerate(rows) if not all(_blank(v) for v in row)]
+    for i in candidates[:_HEADER_SEARCH_ROWS]:
+        cells = [str(v).strip() for v in rows[i] if not _blank(v)]
+        if sum(1 for c in cells if c in explicit or resolve_header(c)) >= 2:
+            return i
+    return candidates[0] if candidates else None
+
+
+def _column_letter(i: int) -> str:
+    letters = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        letters = chr(65 + r) + letters
+    return letters
+
+
+def _headers(cells: list[Any], width: int) -> list[str]:
+    """Unique header texts; an unnamed column is called by its letter (``column F``)."""
+    out: list[str] = []
+    seen: Counter[str] = Counter()
+    for i in range(width):
+        value = cells[i] if i < len(cells) else None
+        text = "" if _blank(value) else " ".join(str(value).replace("\ufeff", "").split())
+        text = text or f"column {_column_letter(i)}"
+        seen[text] += 1
+        out.append(text if seen[text] == 1 else f"{text} ({seen[text]})")
+    return out
+
+
+def _resolve_mapping(headers: list[str], mapping: Mapping[str, str | None] | None,
+                     name: str) -> dict[str, str | None]:
+    used = suggest_mapping(headers)
+    if mapping is None:
+        return used
+    given = {str(h).strip(): k or None for h, k in mapping.items()}
+    absent = [h for h in given if h not in used]
+    if absent:
+        raise SourceError(f"{name}: the column mapping names columns the file does not have: "
+                          f"{', '.join(map(repr, absent))}; the file's columns are: "
+                          f"{', '.join(headers)}")
+    unknown = [k for k in given.values() if k and k not in FIELD]
+    if unknown:
+        raise SourceError(f"{name}: the column mapping names unknown fields: {', '.join(unknown)}; "
+                          f"known fields: {', '.join(FIELD)}")
+    twice = [k for k, c in Counter(k for k in given.values() if k).items() if c > 1]
+    if twice:
+        cols = "; ".join(f"{FIELD[k].label}: " + ", ".join(h for h, v in given.items() if v == k)
+                         for k in twice)
+        raise SourceError(f"{name}: more than one column is mapped to the same field ({cols}); "
+                          "map one of them to nothing")
+    claimed = {k for k in given.values() if k}
+    for header in used:
+        if header in given:
+            used[header] = given[header]
+        elif used[header] in claimed:
+            used[header] = None
+    return used
+
+
+def _missing_columns(name: str, headers: list[str], used: dict[str, str | None],
+                     header_row: int) -> SourceError | None:
+    mapped = {k for k in used.values() if k}
+    missing = [k for k in REQUIRED_FIELDS if k not in mapped]
+    if not missing:
+        return None
+    labels = ", ".join(f"{FIELD[k].label} ({k})" for k in missing)
+    return SourceError(
+        f"{name}: required columns are missing: {labels}. Map them to the file's columns in the "
+        f"column mapping editor, or rename the columns. The file's columns (row {header_row}): "
+        f"{', '.join(headers) or '(none)'}",
+        problems=[(header_row, None, f"no column for {FIELD[k].label} ({k})") for k in missing])
+
+
+def _csv_structure_errors(name: str, rows: list[tuple[int, list[Any]]], width: int,
+                          delimiter: str) -> SourceError | None:
+    """Rows with more values than the header has columns: a delimiter inside an unquoted value."""
+    long = [(row_no, len(row)) for row_no, row in rows
+            if len(row) > width and any(not _blank(v) for v in row[width:])]
+    if not long:
+        return None
+    shown = "; ".join(f"row {r} has {n}" for r, n in long[:10])
+    more = f" (and {len(long) - 10} more rows)" if len(long) > 10 else ""
+    return SourceError(
+        f"{name}: the header has {width} columns but {shown}{more}: a value probably contains the "
+        f"{_DELIMITER_NAMES[delimiter]} ({delimiter!r}) without quotes around it, or a column has "
+        "no header. Put quotes around such values (Excel does when it saves CSV) and load again.",
+        problems=[(r, None, f"{n} values, the header has {width} columns") for r, n in long])
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Building tens of thousands of small dicts makes the cyclic garbage collector rescan them
+    again and again; nothing cyclic is made here, so pause it (and restore it after)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def read_hr(source: Any, *, name: str | None = None, mapping: Mapping[str, str | None] | None = None,
-            sheet: str | int | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> HrFile:
+            sheet: str | int | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
+            progress: Progress | None = None) -> HrFile:
     """Read an HR export (CSV or XLSX) into normalised records.
 
-    ``mapping`` maps the file's headers to field keys (None ignores a column); without it the
-    field table's aliases decide. Raises :class:`SourceError` naming the file (and rows/columns)
-    when the file cannot be used as a whole.
+    ``mapping`` maps the file's headers to field keys (None ignores a column) and overrides the
+    aliases for the headers it names; ``sheet`` picks an XLSX worksheet by name or 0-based
+    position; ``max_bytes`` is the size limit (50 MB by default). Raises :class:`SourceError`
+    naming the file (and rows/columns) when the file cannot be used as a whole.
     """
-    data, name = _read_bytes(source, name)
-    if len(data) > max_bytes:
-        raise SourceError(f"{name}: the file is {len(data) / 1e6:.1f} MB, over the limit of "
-                          f"{max_bytes / 1e6:.0f} MB; split it or raise the limit in Settings")
-    frame, encoding, delimiter, sheet_name = _frame_from_bytes(data, name, sheet)
-    frame.columns = [str(c).replace("\ufeff", "").strip() for c in frame.columns]
-    if len(frame.columns) == 0:
-        raise SourceError(f"{name}: the file has no header row")
-    used = dict(mapping) if mapping is not None else suggest_mapping(frame.columns)
-    unknown = [k for k in used.values() if k and k not in FIELD]
-    if unknown:
-        raise SourceError(f"{name}: the column mapping names unknown fields: {', '.join(unknown)}")
-    mapped = {k for k in used.values() if k}
-    missing = [k for k in REQUIRED_FIELDS if k not in mapped]
-    if missing:
-        labels = ", ".join(f"{FIELD[k].label} ({k})" for k in missing)
-        raise SourceError(f"{name}: required columns are missing: {labels}. "
-                          "Rename the columns or map them in the column mapping.",
-                          problems=[(None, None, f"missing column {k}") for k in missing])
-    if frame.empty:
-        raise SourceError(f"{name}: the file has a header but no employees")
+    report = progress or (lambda fraction, message: None)
+    report(0.0, "reading the file")
+    data, name = _read_bytes(source, name, max_bytes)
+    if not data.strip(b" \t\r\n\x00\x1a" + codecs.BOM_UTF8 + codecs.BOM_UTF16_LE):
+        raise SourceError(f"{name}: the file is empty")
+    if (error := _not_a_spreadsheet(data, name)) is not None:
+        raise error
+    with _gc_paused():
+        encoding = delimiter = sheet_name = None
+        if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
+            fmt = "xlsx"
+            rows, sheet_name = _xlsx_rows(data, name, sheet)
+        else:
+            fmt = "csv"
+            rows, encoding, delimiter = _csv_rows(data, name)
+        report(0.2, "finding the header")
+        top = _header_index(rows, mapping)
+        if top is None:
+            raise SourceError(f"{name}: the file is empty" + (f" (sheet {sheet_name!r})" if sheet_name else ""))
+        header_row = top + 1
+        body = [(i + 1, row) for i, row in enumerate(rows) if i > top and not all(_blank(v) for v in row)]
+        width = max(len(rows[top]), 1)
+        if fmt == "csv":
+            if (error := _csv_structure_errors(name, body, width, delimiter)) is not None:
+                raise error
+        else:
+            width = max([width] + [len(r) for _, r in body])
+        headers = _headers(rows[top], width)
+        used = _resolve_mapping(headers, mapping, name)
+        if (error := _missing_columns(name, headers, used, header_row)) is not None:
+            raise error
+        if not body:
+            raise SourceError(f"{name}: the file has a header (row {header_row}) but no employees",
+                              problems=[(header_row, None, "no data rows after the header")])
+        report(0.3, f"checking {len(body)} rows")
+        row_numbers = [n for n, _ in body]
+        columns = [list(c) for c in zip(*[(r + [None] * width)[:width] for _, r in body])]
+        records, problems = _records(name, row_numbers, dict(zip(headers, columns)), used,
+                                     excel=fmt == "xlsx")
+        raw = pd.DataFrame(dict(zip(headers, columns)), index=pd.Index(row_numbers, name="row"),
+                           dtype=object)
+    report(1.0, f"{len(records)} employees read")
+    return HrFile(name=name, records=records, mapping=used, problems=problems, encoding=encoding,
+                  delimiter=delimiter, sheet=sheet_name, raw=raw, format=fmt,
+                  header_row=header_row)
+
+
+def _records(name: str, row_numbers: list[int], columns: dict[str, list[Any]],
+             used: dict[str, str | None], *, excel: bool
+             ) -> tuple[list[dict[str, Any]], list[RowProblem]]:
+    """Normalise the data rows (``columns``: header → values); raise on duplicate HR ids; list
+    the problems, id-less rows first. With ``excel``, error cells (#N/A) are read as empty and
+    reported."""
+    header_of = {k: h for h, k in used.items() if k}
+    by_field: dict[str, list[Any]] = {}
+    excel_errors: list[tuple[int, str, str]] = []  # (index in body, field, error text)
+    for key, header in header_of.items():
+        values = columns[header]
+        if excel:
+            excel_errors += [(j, key, str(v)) for j, v in enumerate(values) if isinstance(v, _ExcelError)]
+            values = [None if isinstance(v, _ExcelError) else v for v in values]
+        by_field[key] = values
+    normalized = normalize_columns(by_field)
+    for j, key, text in excel_errors:
+        normalized[j][1][key] = f"the cell shows an Excel error ({text}), not a value"
 
     records: list[dict[str, Any]] = []
+    skipped: list[RowProblem] = []
     problems: list[RowProblem] = []
-    header_of = {k: h for h, k in used.items() if k}
-    seen: dict[str, int] = {}
+    first_row: dict[str, int] = {}
     duplicates: list[tuple[str, int, int]] = []
-    for i, raw_row in enumerate(frame.to_dict("records")):
-        row_no = i + 2  # 1-based, after the header row
-        raw = {key: raw_row.get(header) for header, key in used.items() if key}
-        record, row_problems = normalize_record(raw)
+    for row_no, (record, row_problems) in zip(row_numbers, normalized):
         hr_id = record.get("hr_id")
         if not hr_id:
-            problems.append(RowProblem(row_no, None, header_of.get("hr_id"), "hr_id",
-                                       "no HR id: the row cannot be loaded without one"))
+            message = NO_ID if "hr_id" not in row_problems else f"{row_problems['hr_id']}: {NO_ID}"
+            skipped.append(RowProblem(row_no, None, header_of.get("hr_id"), "hr_id", message))
             continue
-        if hr_id in seen:
-            duplicates.append((hr_id, seen[hr_id], row_no))
+        if hr_id in first_row:
+            duplicates.append((hr_id, first_row[hr_id], row_no))
             continue
-        seen[hr_id] = row_no
+        first_row[hr_id] = row_no
         for key, message in row_problems.items():
             problems.append(RowProblem(row_no, hr_id, header_of.get(key), key, message))
         record["problems"] = row_problems
         record["source_row"] = row_no
         records.append(record)
     if duplicates:
+        column = header_of.get("hr_id")
         listed = "; ".join(f"{h!r} on rows {a} and {b}" for h, a, b in duplicates[:10])
         more = f" (and {len(duplicates) - 10} more)" if len(duplicates) > 10 else ""
-        raise SourceError(f"{name}: duplicate HR ids: {listed}{more}. Each employee needs a unique id.",
-                          problems=[(b, header_of.get("hr_id"), f"duplicate HR id {h!r} (also row {a})")
-                                    for h, a, b in duplicates])
-    return HrFile(name=name, records=records, mapping=used, problems=problems, encoding=encoding,
-                  delimiter=delimiter, sheet=sheet_name, raw=frame)
+        raise SourceError(
+            f"{name}: duplicate HR ids in column {column!r}: {listed}{more}. Each employee needs a "
+            "unique id: correct the file and load it again.",
+            problems=[(b, column, f"duplicate HR id {h!r} (also on row {a})") for h, a, b in duplicates])
+    return records, skipped + problems
