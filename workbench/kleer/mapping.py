@@ -74,22 +74,35 @@ def fingerprint(user: Mapping[str, Any], contract: Mapping[str, Any] | None) -> 
     return _sha256(_stable_json(user, contract))
 
 
+def _normalized(f: Field, value: Any) -> n.Normalized | n.Personnummer | None:
+    return None if value is None else f.normalize(value)
+
+
+def _canonical(value: Any, result: n.Normalized | n.Personnummer | None) -> Any:
+    return value if result is None or result.error else result.value
+
+
 def canonical_value(f: Field, value: Any) -> Any:
     """A value from Kleer in canonical form, or the value as Kleer has it when it is invalid."""
-    result = f.normalize(value)
-    return value if result.error else result.value
+    return _canonical(value, _normalized(f, value))
 
 
 def from_kleer(user: Mapping[str, Any], contract: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The canonical Kleer record (a ``kleer_users`` row) of a user and its payroll contract."""
+    """The canonical Kleer record (a ``kleer_users`` row) of a user and its payroll contract.
+    ``birth_date`` comes from a valid personnummer (Kleer has no field of its own)."""
     held = contract or {}
     first, last = split_name(user.get("name"))
     record: dict[str, Any] = {"kleer_id": int(user["id"]), "name": user.get("name"),
                               "first_name": first, "last_name": last}
+    ssn = None
     for column, f in _COLUMNS:
-        source = user if f.kleer.obj == "user" else held
-        record[column] = canonical_value(f, source.get(f.kleer.key))
-    record["birth_date"] = n.birth_date_from_personnummer(record["ssn"]).value
+        value = (user if f.kleer.obj == "user" else held).get(f.kleer.key)
+        result = _normalized(f, value)
+        record[column] = _canonical(value, result)
+        if column == "ssn":
+            ssn = result
+    valid = ssn is not None and ssn.value is not None
+    record["birth_date"] = n.birth_date_from_personnummer(ssn).value if valid else None
     record["has_contract"] = contract is not None
     record["raw"] = _stable_json(user, contract)
     record["fingerprint"] = _sha256(record["raw"])

@@ -1,0 +1,76 @@
+"""Benchmark: fetch a 10,000-employee Kleer company from the simulator into a workspace.
+
+Seeds the simulator (over real HTTP on 127.0.0.1, in a background thread) with the demo
+generator's Kleer company cut to 10,000 employees, then times ``Workbench.fetch_kleer`` into a
+fresh SQLite workspace (users and contracts: two list requests, the mapping, one transaction).
+Also times the two list endpoints alone. Prints one JSON object; target: fetch under 3 s.
+
+    .venv/bin/python bench/bench_fetch.py [--employees 10000] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from workbench.api import Workbench
+from workbench.demo import generate
+from workbench.kleer.simulator import RunningSimulator
+
+TARGET_SECONDS = 3.0
+DEMO_KLEER_PER_PERSON = 1.07  # the demo puts ~1.07 Kleer users in Kleer per person it invents
+
+
+def seed_with(employees: int) -> dict:
+    """The demo's Kleer seed with exactly ``employees`` users besides the integration user."""
+    seed = generate(int(employees / DEMO_KLEER_PER_PERSON) + 50).kleer_seed
+    others = [u for u in seed["users"] if u["id"] != seed["me"]]
+    if len(others) < employees:
+        raise SystemExit(f"the demo generated only {len(others)} Kleer employees")
+    users = [u for u in seed["users"] if u["id"] == seed["me"]] + others[:employees]
+    kept = {u["id"] for u in users}
+    contracts = [c for c in seed["payroll-user-readables"] if c["user"]["id"] in kept]
+    return {**seed, "users": users, "payroll-user-readables": contracts}
+
+
+def timed(fn) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--employees", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args(argv)
+    seed = seed_with(args.employees)
+    with tempfile.TemporaryDirectory() as tmp:
+        with RunningSimulator(Path(tmp) / "kleer-sim.db", seed=seed, token="bench-token") as sim:
+            with sim.client() as client:
+                list_users = min(timed(client.list_users) for _ in range(args.runs))
+                list_contracts = min(timed(client.list_contracts) for _ in range(args.runs))
+                fetches = []
+                for run in range(args.runs):
+                    with Workbench(Path(tmp) / f"workspace-{run}.db", analyst="bench",
+                                   kleer_client=client) as wb:
+                        fetches.append(timed(wb.fetch_kleer))
+                        stored = wb.counts()["kleer"]
+    seconds = statistics.median(fetches)
+    print(json.dumps({
+        "benchmark": "fetch_kleer", "employees": args.employees, "users": len(seed["users"]),
+        "contracts": len(seed["payroll-user-readables"]), "stored": stored,
+        "seconds": round(seconds, 3), "runs": [round(s, 3) for s in fetches],
+        "get_user_list_seconds": round(list_users, 3),
+        "get_payroll_user_list_seconds": round(list_contracts, 3),
+        "target_seconds": TARGET_SECONDS, "ok": seconds < TARGET_SECONDS}))
+    return 0 if seconds < TARGET_SECONDS else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
