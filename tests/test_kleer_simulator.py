@@ -177,6 +177,16 @@ def test_contract_create_requires_ssn_and_start_date(kleer_sim):
     assert kleer_sim.state()["writes"] == {"create_contract": 1, "upsert_contract": 1}
 
 
+def test_only_a_create_needs_ssn_and_start_date(kleer_sim):
+    seed = {"users": [{"id": 1, "name": "Utan Nummer", "active": True}],
+            "payroll-user-readables": [{"user": {"id": 1}, "ssn": None,
+                                        "employment-start-date": "2020-01-01"}]}
+    kleer_sim.reset(seed)
+    with kleer_sim.client() as client:
+        client.upsert_contract(1, {"phone": "+46701234567"})  # Kleer's own record lacks the ssn
+        assert client.get_contract(1)["phone"] == "+46701234567"
+
+
 def test_contract_update_is_partial_and_a_sent_list_replaces(kleer_sim):
     with kleer_sim.client() as client:
         client.upsert_contract(3, {"schedules": [{"id": 1}, {"id": 2}]})

@@ -25,8 +25,7 @@ Answers and rules, as Kleer has them (:func:`apply_user_write`, :func:`apply_con
   ``employment-end-date`` takes the wrapper: ``{"employment-end-date": "2025-06-30"}`` sets it,
   ``{}`` clears it, absent leaves it; contracts are read back with a plain date. ``null``
   clears a field (assumed; see :mod:`workbench.kleer.mapping`).
-- A contract must have ``ssn`` and ``employment-start-date`` (400 when a write would leave it
-  without them, e.g. a create without them).
+- Creating a contract requires ``ssn`` and ``employment-start-date`` (400 without them).
 - A value of the wrong type (a malformed date, text where a number belongs) is answered
   ``500 {"message": "Tekniskt fel"}`` and nothing is stored, as Kleer does.
 - A write body must be ``Content-Type: application/json`` (415) and valid JSON (400).
@@ -246,7 +245,7 @@ def apply_contract_write(existing: Mapping[str, Any] | None, changes: Mapping[st
         else:
             raise Refused(500, TECHNICAL_ERROR)
     missing = [k for k in CONTRACT_REQUIRED if not doc.get(k)]
-    if missing:
+    if existing is None and missing:
         raise Refused(400, "a payroll contract needs ssn and employment-start-date; missing: "
                       + ", ".join(missing))
     return {"user": {"id": user_id}, **{k: v for k, v in doc.items() if k != "user"}}
