@@ -177,6 +177,135 @@ def _kleer_sim(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- plan, apply, revert, audit
+
+#: Exit code of apply/revert when an operation failed or conflicted (1 is an error, 2 bad usage).
+EXIT_INCOMPLETE = 3
+
+
+def _plan_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--side", choices=("import", "export"), required=True,
+                   help="import: decisions per Kleer user; export: decisions per HR employee")
+    p.add_argument("--ids", nargs="+", metavar="ID", default=None,
+                   help="only these subjects (Kleer ids for import, HR ids for export)")
+    p.add_argument("--out", metavar="PLAN.json", default="plan.json",
+                   help="where to write the plan (default plan.json); apply it with `workbench "
+                        "apply`. It holds the personal data it will write: keep it safe")
+    p.add_argument("--csv", metavar="FILE.csv", default=None,
+                   help="also write the operations as CSV for review (personal numbers masked)")
+    p.add_argument("--reveal", action="store_true",
+                   help="do not mask personnummer and bank numbers in the CSV")
+    p.add_argument("--email-preference", choices=("private", "work"), default=None,
+                   help="which HR email Kleer gets (default: the workspace setting)")
+
+
+@command("plan", "Build the plan (a dry run) for the saved and proposed decisions of one side.",
+         _plan_args)
+def _plan(args: argparse.Namespace) -> int:
+    from .export import to_csv_bytes
+
+    with open_workbench(args) as wb:
+        plan = wb.plan(args.side, args.ids, email_preference=args.email_preference)
+    _write(args.out, plan.to_json().encode("utf-8"))
+    print(plan.summary())
+    print(f"plan written to {args.out}")
+    if args.csv:
+        _write(args.csv, to_csv_bytes(plan.operations_frame(reveal=args.reveal)))
+        print(f"operations written to {args.csv}" + ("" if args.reveal else " (personal numbers masked)"))
+    return 0
+
+
+def _write(path: str, data: bytes) -> None:
+    from pathlib import Path
+
+    from .errors import InputError
+
+    try:
+        Path(path).write_bytes(data)
+    except OSError as e:
+        raise InputError(f"cannot write {path}: {e.strerror or e}") from None
+
+
+def _progress(done: int, total: int, op) -> None:
+    end = "\r" if sys.stdout.isatty() and done < total else "\n"
+    print(f"[{done:>{len(str(total))}}/{total}] {op.op_id}", end=end, flush=True)
+
+
+def _report(result) -> int:
+    print(result)
+    if result.problems:
+        print(result.problems_frame().drop(columns=["answer"]).to_string(index=False))
+        print(f"{len(result.problems)} operation(s) failed or conflicted: see the reasons above; "
+              "re-run `workbench apply` for failed ones, plan again after a conflict")
+        return EXIT_INCOMPLETE
+    return 0 if result.ok else EXIT_INCOMPLETE
+
+
+def _apply_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("plan", metavar="PLAN.json", help="a plan written by `workbench plan`")
+    p.add_argument("--concurrency", type=int, default=4,
+                   help="Kleer requests in flight at once (default 4)")
+    p.epilog = (f"Exit code {EXIT_INCOMPLETE} when an operation failed or conflicted. Safe to run "
+                "again: what is done is not done twice. The token comes from $KLEER_TOKEN.")
+
+
+@command("apply", "Apply a plan: journaled, each operation once, conflicts reported, not overwritten.",
+         _apply_args)
+def _apply(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .errors import InputError
+    from .plan import Plan
+
+    try:
+        text = Path(args.plan).read_text(encoding="utf-8")
+    except OSError as e:
+        raise InputError(f"cannot read the plan {args.plan}: {e.strerror or e}") from None
+    with open_workbench(args) as wb:
+        result = wb.apply(Plan.from_json(text), on_progress=_progress, concurrency=args.concurrency)
+    return _report(result)
+
+
+def _revert_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("batch", metavar="BATCH", help="the batch id (`workbench batches` lists them)")
+    p.add_argument("--preview", action="store_true", help="show the revert plan, change nothing")
+
+
+@command("revert", "Undo a batch from its before-images, through the same journaled apply.",
+         _revert_args)
+def _revert(args: argparse.Namespace) -> int:
+    with open_workbench(args) as wb:
+        if args.preview:
+            print(wb.revert_plan(args.batch).summary())
+            return 0
+        result = wb.revert(args.batch, on_progress=_progress)
+    return _report(result)
+
+
+@command("batches", "List every apply and revert (newest first) with its counts.")
+def _batches(args: argparse.Namespace) -> int:
+    with open_workbench(args) as wb:
+        frame = wb.batches()
+    print(frame.to_string(index=False) if len(frame) else "no batches yet")
+    return 0
+
+
+def _audit_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", metavar="FILE", required=True,
+                   help="FILE.csv (spreadsheet-safe) or FILE.json")
+    p.add_argument("--reveal", action="store_true",
+                   help="do not mask personnummer and bank numbers (the export is itself audited)")
+
+
+@command("audit", "Export the audit log (every decision and write) as CSV or JSON.", _audit_args)
+def _audit(args: argparse.Namespace) -> int:
+    with open_workbench(args) as wb:
+        rows = wb.export_audit(args.out, reveal=args.reveal)
+    print(f"{rows} audit rows written to {args.out}"
+          + (" (personal numbers REVEALED)" if args.reveal else " (personal numbers masked)"))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -137,7 +137,7 @@ class ApplyResult:
         parts = ", ".join(f"{c[s]} {s}" for s in STATUSES if c.get(s))
         what = "revert" if self.reverts else "apply"
         return f"batch {self.batch_id} ({what} of {self.plan_id}): {parts or 'nothing to do'} " \
-               f"in {self.seconds:.1f} s"
+               f"({self.ran_here} run by this {what}) in {self.seconds:.1f} s"
 
 
 _NAMING_KEYS = ("field", "signal")
@@ -417,8 +417,13 @@ def _verified(write: Callable[[], Any], landed: Callable[[], bool]) -> Any:
     try:
         return write()
     except KleerUnavailable as e:
-        if e.write_may_have_landed and landed():
-            return None
+        if not e.write_may_have_landed:
+            raise
+        try:
+            if landed():
+                return None
+        except WorkbenchError:
+            pass  # cannot tell: report the write's own error (it may have landed)
         raise
 
 
@@ -518,8 +523,8 @@ def _remote(client: Any, op: Operation, pref: str, retried: bool,
             return _kleer_create(client, op, pref)
         return _kleer_update(client, op, pref, retried, snapshot)
     except KleerUnavailable as e:
-        return _Outcome("failed", str(e) + (" (the apply checks before writing again: re-run it)"
-                                            if e.write_may_have_landed else ""),
+        return _Outcome("failed", str(e) + ("; re-run the apply: it looks before it writes, so "
+                                            "nothing is done twice" if e.write_may_have_landed else ""),
                         {"status": e.status, "write_may_have_landed": e.write_may_have_landed})
     except WorkbenchError as e:
         return _Outcome("failed", str(e), {"status": getattr(e, "status", None)})
@@ -603,11 +608,16 @@ def _work(ws: Workspace, plan: Plan, op: Operation, batch_id: str, me: _Owner, c
     started = time.monotonic()
     retried = claim.attempts > 0
     snapshot = ws.kleer_user(op.kleer_id) if op.kleer_id is not None else None
+    uncertain: _Outcome | None = None  # the first failure whose write may have landed
     for attempt in range(max(1, tries)):
         outcome = _remote(client, op, plan.email_preference, retried or attempt > 0, snapshot)
         may_have_landed = outcome.status == "failed" and outcome.answer.get("write_may_have_landed")
+        uncertain = uncertain or (outcome if may_have_landed else None)
         if not may_have_landed or attempt == tries - 1:
             break
+    if outcome.status == "failed" and uncertain is not None and outcome is not uncertain:
+        outcome = _Outcome("failed", f"{uncertain.reason}; checking again failed: {outcome.reason}",
+                           uncertain.answer)
     _settle(ws, plan, op, batch_id, me, outcome, started, analyst)
     return "ran"
 
