@@ -89,6 +89,13 @@ def test_client_reads_every_endpoint(kleer_sim):
         assert client.find_user_by_foreign_id("nobody") is None
 
 
+def test_a_foreign_id_with_a_slash_and_non_ascii_is_found(kleer_sim):
+    with kleer_sim.client() as client:
+        kleer_id = client.create_user({"name": "Åsa Öberg", "foreign-id": "HR/7 ä"})
+        assert client.find_user_by_foreign_id("HR/7 ä")["id"] == kleer_id
+        assert client.find_user_by_foreign_id("HR/7") is None
+
+
 def test_404_for_an_unknown_user_and_for_a_user_without_contract(raw, kleer_sim):
     with kleer_sim.client() as client:
         with pytest.raises(KleerRejected) as e:

@@ -70,7 +70,7 @@ from collections import deque
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import date
 from pathlib import Path
-from typing import Any, AsyncIterator, Mapping
+from typing import Any, AsyncIterator, Callable, Mapping
 from xml.sax.saxutils import escape
 
 import httpx
@@ -110,7 +110,7 @@ _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 class Faults:
     """Fault switches; all off by default. See the module docstring for what each does."""
 
-    latency_ms: float = 0
+    latency_ms: float = 0.0
     error_rate: float = 0.0
     rate_limit: int = 0
     write_then_fail: float = 0.0
@@ -132,14 +132,12 @@ class Faults:
 
     @classmethod
     def parse(cls, base: "Faults", changes: Mapping[str, Any]) -> "Faults":
-        """``base`` with ``changes`` (from JSON or keyword arguments), types coerced."""
-        known = {f.name: f.type for f in fields(cls)}
-        unknown = set(changes) - set(known)
+        """``base`` with ``changes`` (from JSON or keyword arguments), each coerced to the type
+        of its default."""
+        casts = {f.name: type(f.default) for f in fields(cls)}
+        unknown = set(changes) - set(casts)
         if unknown:
-            raise ValueError(f"unknown faults: {', '.join(sorted(unknown))}; known: {', '.join(known)}")
-        casts = {"latency_ms": float, "error_rate": float, "rate_limit": int,
-                 "write_then_fail": float, "write_fail_mode": str, "fail_next": int,
-                 "fail_status": int, "seed": int}
+            raise ValueError(f"unknown faults: {', '.join(sorted(unknown))}; known: {', '.join(casts)}")
         try:
             return replace(base, **{k: casts[k](v) for k, v in changes.items()})
         except (TypeError, ValueError) as e:
@@ -617,6 +615,8 @@ class _Simulator:
         what = request.path_params["what"]
         try:
             body = json.loads(await request.body() or b"{}") if request.method == "POST" else {}
+            if not isinstance(body, dict):
+                raise ValueError("send a JSON object")
             if what == "state" and request.method == "GET":
                 payload = self.admin_state()
             elif what == "faults" and request.method == "POST":
@@ -700,7 +700,7 @@ def _server(app: Starlette, *, log: bool) -> uvicorn.Server:
 
 def serve(port: int, db_path: str | Path, seed: Mapping[str, Any] | str | Path | None = None, *,
           token: str, company_id: int = 1, host: str = "127.0.0.1", faults: Faults = Faults(),
-          reset: bool = False, announce=print) -> None:
+          reset: bool = False, announce: Callable[[str], None] = print) -> None:
     """Serve the simulator in the foreground until Ctrl-C or SIGTERM (loopback only)."""
     sock = _bind(host, port)
     app = make_app(db_path, token=token, company_id=company_id, faults=faults, seed=seed,
@@ -760,6 +760,8 @@ class RunningSimulator:
         return f"{self.url}/v1"
 
     def start(self) -> "RunningSimulator":
+        if self.running:
+            return self
         sock = _bind("127.0.0.1", self.port)
         self.port = sock.getsockname()[1]
         app = make_app(self.db_path, token=self.token, company_id=self.company_id,
