@@ -1,0 +1,267 @@
+"""The matching engine: ranked, explained HR candidates for every Kleer employee, one-to-one.
+
+>>> import pandas as pd
+>>> hr = pd.DataFrame({"hr_id": ["E1", "E2"], "first_name": ["Karl", "Anna"],
+...                    "last_name": ["Berg", "Svensson"], "ssn": ["19850312-2387", None]})
+>>> kleer = pd.DataFrame({"kleer_id": [7], "name": ["Kalle Berg"], "ssn": ["198503122387"]})
+>>> s = suggest(hr, kleer)
+>>> s.loc[0, "hr_id"], s.loc[0, "band"], bool(s.loc[0, "assigned"])
+('E1', 'certain', True)
+>>> [e["sentence"] for e in s.loc[0, "evidence"]][:2]
+['Personnummer identical', 'First name Kalle is a nickname of Karl']
+
+Inputs use the canonical field keys of :data:`workbench.fields.FIELDS`; the Kleer side has one
+``name`` (as Kleer has it), ``email``, and ``hr_id`` for Kleer's foreign-id. The pipeline:
+:mod:`~workbench.matching.prepare` (flat arrays per side) → :mod:`~workbench.matching.blocking`
+(blocking) → :mod:`~workbench.matching.scoring` (signals, points, evidence) →
+:mod:`~workbench.matching.assign` (top k, flags, one-to-one). :func:`evaluate` measures the assigned
+pairs against a ground truth; :func:`read_kleer_table` reads a Kleer export CSV for the CLI.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from ..fields import FIELD
+from .assign import assign, flags, rank
+from .blocking import BLOCKS, candidate_pairs
+from .prepare import Side, prepare_hr, prepare_kleer
+from .scoring import evidence, score_pairs
+from .settings import AGREEMENTS, BANDS, SIGNALS, MatchSettings
+
+__all__ = [
+    "MatchSettings",
+    "SIGNALS",
+    "BANDS",
+    "AGREEMENTS",
+    "BLOCKS",
+    "COLUMNS",
+    "Evaluation",
+    "Progress",
+    "STEPS",
+    "suggest",
+    "as_table",
+    "candidates",
+    "evaluate",
+    "read_kleer_table",
+]
+
+#: The columns of a suggestions frame, in order.
+COLUMNS = ["kleer_id", "hr_id", "rank", "score", "band", "assigned", "tie", "contested",
+           "namesake", "evidence", "kleer_name", "hr_name"]
+
+#: ``on_progress(done, total, message)``: called after each of the :data:`STEPS` of a run.
+Progress = Callable[[int, int, str], None]
+
+STEPS = 6
+
+
+def _without_links(hr: pd.DataFrame, kleer: pd.DataFrame, links: pd.DataFrame | None
+                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    if links is None or links.empty:
+        return hr, kleer
+    hr_linked = set(links["hr_id"].astype(str))
+    kleer_linked = set(pd.to_numeric(links["kleer_id"]).astype("int64"))
+    return (hr[~hr["hr_id"].astype(str).isin(hr_linked)],
+            kleer[~kleer["kleer_id"].isin(kleer_linked)])
+
+
+def _active_only(kleer: pd.DataFrame, settings: MatchSettings) -> pd.DataFrame:
+    if settings.include_inactive or "active" not in kleer.columns:
+        return kleer
+    return kleer[kleer["active"].fillna(True).astype(bool)]
+
+
+def _prepared(hr: pd.DataFrame, kleer: pd.DataFrame, settings: MatchSettings,
+              links: pd.DataFrame | None) -> tuple[Side, Side, list[str]]:
+    signals = settings.validate(hr.columns, kleer.columns)
+    hr, kleer = _without_links(hr, _active_only(kleer, settings), links)
+    return prepare_hr(hr.reset_index(drop=True)), prepare_kleer(kleer.reset_index(drop=True)), signals
+
+
+def candidates(hr: pd.DataFrame, kleer: pd.DataFrame, settings: MatchSettings = MatchSettings(),
+               *, links: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The candidate pairs blocking produces (``hr_id``, ``kleer_id``), before scoring.
+
+    For measuring candidate recall: a true pair missing here can never be suggested.
+    """
+    h_side, k_side, _ = _prepared(hr, kleer, settings, links)
+    h, k = candidate_pairs(h_side, k_side, settings)
+    return pd.DataFrame({"hr_id": h_side.ids[h].astype(str), "kleer_id": k_side.ids[k]})
+
+
+def _name_counts(side: Side) -> np.ndarray:
+    """Per record: how many records of its side have the same (folded) name; 0 without a name."""
+    codes, _ = pd.factorize(np.where(side.folded == "", None, side.folded))
+    counts = np.bincount(codes[codes >= 0], minlength=1)
+    return np.where(codes >= 0, counts[np.maximum(codes, 0)], 0)
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in COLUMNS})
+
+
+def suggest(hr: pd.DataFrame, kleer: pd.DataFrame, settings: MatchSettings = MatchSettings(), *,
+            links: pd.DataFrame | None = None, on_progress: Progress | None = None
+            ) -> pd.DataFrame:
+    """Ranked, explained HR candidates for every Kleer employee (see :data:`COLUMNS`).
+
+    One row per kept candidate: at most ``settings.top_k`` per Kleer employee, each reaching the
+    ``possible`` band, ordered by Kleer id and rank. ``links`` (``hr_id``, ``kleer_id``) are
+    excluded from both sides. ``evidence`` is a list of dicts (signal, label, hr, kleer,
+    agreement, contribution, sentence) with the personnummer masked.
+    """
+    report = on_progress or (lambda done, total, message: None)
+    h_side, k_side, signals = _prepared(hr, kleer, settings, links)
+    report(1, STEPS, f"prepared {len(h_side)} HR and {len(k_side)} Kleer employees")
+    h, k = candidate_pairs(h_side, k_side, settings)
+    report(2, STEPS, f"{len(h)} candidate pairs from blocking")
+    scores = score_pairs(h_side, k_side, h, k, settings, signals)
+    report(3, STEPS, f"scored {len(h)} pairs on {len(signals)} signals")
+    frame = pd.DataFrame({"h": h, "k": k, "score": scores.score, "row": np.arange(len(h)),
+                          "hr_id": h_side.ids[h].astype(str)})
+    kept = flags(rank(frame, settings), settings, _name_counts(h_side))
+    report(4, STEPS, f"kept {len(kept)} candidates for {kept['k'].nunique()} Kleer employees")
+    kept["assigned"] = assign(kept, settings)
+    report(5, STEPS, f"assigned {int(kept['assigned'].sum())} pairs one-to-one")
+    if kept.empty:
+        report(STEPS, STEPS, "no suggestions")
+        return _empty()
+    kept_h, kept_k = kept["h"].to_numpy(), kept["k"].to_numpy()
+    out = pd.DataFrame({
+        "kleer_id": k_side.ids[kept_k],
+        "hr_id": kept["hr_id"].to_numpy(),
+        "rank": kept["rank"].to_numpy(),
+        "score": kept["score"].to_numpy(),
+        "band": [settings.band(s) for s in kept["score"]],
+        "assigned": kept["assigned"].to_numpy(),
+        "tie": kept["tie"].to_numpy(),
+        "contested": kept["contested"].to_numpy(),
+        "namesake": kept["namesake"].to_numpy(),
+        "evidence": evidence(scores, kept["row"].to_numpy(), h_side, k_side),
+        "kleer_name": [k_side.names[i].display for i in kept_k],
+        "hr_name": [h_side.names[i].display for i in kept_h],
+    })
+    report(STEPS, STEPS, f"explained {len(out)} suggestions")
+    return out
+
+
+def as_table(suggestions: pd.DataFrame, *, assigned_only: bool = False) -> pd.DataFrame:
+    """Suggestions as a flat table for a CSV file: the evidence as one line of sentences with
+    their points ("Personnummer identical (+60); …"), flags as true/false."""
+    frame = suggestions
+    if assigned_only:
+        frame = frame[frame["assigned"].astype(bool)]
+    out = frame.reindex(columns=[c for c in COLUMNS if c != "evidence"]).copy()
+    for flag in ("assigned", "tie", "contested", "namesake"):
+        out[flag] = out[flag].astype(bool)
+    out["evidence"] = [_why(ev) for ev in frame["evidence"]]
+    return out.reset_index(drop=True)
+
+
+def _why(evidence_list: Any) -> str:
+    parts = []
+    for e in evidence_list or []:
+        points = e.get("contribution") or 0
+        parts.append(f"{e['sentence']} ({points:+g})" if points else e["sentence"])
+    return "; ".join(parts)
+
+
+# --------------------------------------------------------------------------- evaluation
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Assigned pairs against a ground truth."""
+
+    precision: float
+    recall: float
+    f1: float
+    true_positives: int
+    false_positives: int
+    false_negatives: int
+    wrong_by_band: dict[str, int]
+
+    def __str__(self) -> str:
+        wrong = ", ".join(f"{b} {n}" for b, n in self.wrong_by_band.items())
+        return (f"precision {self.precision:.4f}  recall {self.recall:.4f}  F1 {self.f1:.4f}  "
+                f"(correct {self.true_positives}, wrong {self.false_positives}, "
+                f"missed {self.false_negatives}; wrong by band: {wrong or 'none'})")
+
+
+def _pairs(frame: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({"hr_id": frame["hr_id"].astype(str),
+                         "kleer_id": pd.to_numeric(frame["kleer_id"]).astype("int64")})
+
+
+def evaluate(suggestions: pd.DataFrame, truth: pd.DataFrame) -> Evaluation:
+    """Precision, recall and F1 of the ``assigned`` pairs of ``suggestions`` against ``truth``
+    (columns ``hr_id``, ``kleer_id``: the pairs that are the same person)."""
+    missing = {"hr_id", "kleer_id"} - set(truth.columns)
+    if missing:
+        raise InputError(f"the ground truth needs columns hr_id and kleer_id (missing: "
+                         f"{', '.join(sorted(missing))})")
+    truth_pairs = _pairs(truth.dropna(subset=["hr_id", "kleer_id"])).drop_duplicates()
+    chosen = suggestions[suggestions["assigned"].astype(bool)] if len(suggestions) else suggestions
+    got = _pairs(chosen).assign(band=chosen["band"].to_numpy()) if len(chosen) else \
+        pd.DataFrame({"hr_id": [], "kleer_id": [], "band": []})
+    hit = got.merge(truth_pairs, on=["hr_id", "kleer_id"], how="left", indicator=True)
+    correct = hit["_merge"] == "both"
+    tp, fp = int(correct.sum()), int((~correct).sum())
+    fn = len(truth_pairs) - tp
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    wrong = hit.loc[~correct, "band"].value_counts()
+    return Evaluation(precision, recall, f1, tp, fp, fn,
+                      {b: int(wrong.get(b, 0)) for b in BANDS if wrong.get(b, 0)})
+
+
+# --------------------------------------------------------------------------- Kleer CSV
+
+def read_kleer_table(path: str | Path) -> pd.DataFrame:
+    """A Kleer export as a CSV file: ``kleer_id``, ``name``, ``email``, ``active`` and any other
+    canonical field (``ssn``, ``phone``, ``employee_number``, …; ``hr_id`` = foreign-id).
+
+    Every field is normalised by the field table; empty cells are missing values. Raises
+    :class:`InputError` naming the file and what is wrong.
+    """
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except FileNotFoundError:
+        raise InputError(f"Kleer file {path} not found") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as e:
+        raise InputError(f"cannot read Kleer file {path} as CSV: {e}") from None
+    raw.columns = [str(c).strip() for c in raw.columns]
+    if "kleer_id" not in raw.columns or "name" not in raw.columns:
+        raise InputError(f"Kleer file {path} needs the columns kleer_id and name "
+                         f"(found: {', '.join(raw.columns)})")
+    ids = pd.to_numeric(raw["kleer_id"].str.strip(), errors="coerce")
+    bad = raw.index[ids.isna() | (ids != ids.round())]
+    if len(bad):
+        row = int(bad[0]) + 2
+        raise InputError(f"Kleer file {path}, row {row}, column kleer_id: "
+                         f"{raw.loc[bad[0], 'kleer_id']!r} is not a whole number")
+    out: dict[str, Any] = {"kleer_id": ids.astype("int64"),
+                           "name": pd.Series([v.strip() or None for v in raw["name"]], dtype=object)}
+    if "email" in raw.columns:  # Kleer's one email: normalised like any HR email
+        out["email"] = _normalised_column(FIELD["private_email"], raw["email"])
+    for key in raw.columns:
+        if key in FIELD and key not in out:
+            out[key] = _normalised_column(FIELD[key], raw[key])
+    return pd.DataFrame(out)
+
+
+def _normalised_column(f: Any, values: pd.Series) -> pd.Series:
+    """Canonical values (as Python objects); an invalid value is kept as written."""
+    return pd.Series([_normalised(f, v) for v in values], dtype=object)
+
+
+def _normalised(f: Any, value: str) -> Any:
+    result = f.normalize(value)
+    return (value.strip() or None) if result.error else result.value

@@ -1,0 +1,224 @@
+"""Candidate generation: which HR employees are compared with which Kleer employee at all.
+
+Comparing everyone with everyone is 2.5 billion pairs at 50,000 × 50,000; blocking keeps the
+pairs that share something, without losing true pairs:
+
+* exact keys: Kleer's foreign-id = hr_id, birth date, email (against either HR email), email
+  local part, phone, employee number, and the initials key ("a svensson") for names with an
+  initial;
+* the personnummer with one digit deleted (ten keys per number): identical numbers, one digit
+  off and two digits transposed all share a key;
+* names: every pair of name tokens (after nicknames) is a key — "Anna Maria Svensson" has
+  {anna maria}, {anna svensson}, {maria svensson} — and a Kleer token may also stand for the HR
+  tokens similar to it (``rapidfuzz.process.cdist`` of the two token vocabularies with
+  ``score_cutoff=settings.name_cutoff``) as long as the other token of the pair is the same, so
+  swapped names, double names, hyphenated surnames, nicknames and a typo meet their HR record in
+  a small block.
+
+Name keys are built only for the Kleer employees that no identical personnummer or foreign-id
+already identifies: names are the expensive, crowded keys (many Anna Johansson), and a Kleer
+employee with an identical personnummer gains nothing from namesakes, who conflict on it.
+
+A key shared by more than ``settings.max_block`` records on one side (a placeholder birth date, a
+shared mailbox) carries no information and is skipped. Everything is vectorised: sort-based joins
+on integer codes, no Python loop over pairs.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+from rapidfuzz import fuzz, process
+
+from .prepare import Side
+from .settings import MatchSettings
+
+__all__ = ["candidate_pairs", "BLOCKS", "unique_ints"]
+
+BLOCKS = ("foreign_id", "ssn", "birth_date", "email", "email_local", "phone", "employee_number",
+          "initials", "name")
+
+_CDIST_CELLS = 20_000_000  # cells per cdist chunk: bounds memory on large vocabularies
+
+
+def _join(h_pos: np.ndarray, h_key: np.ndarray, k_pos: np.ndarray, k_key: np.ndarray,
+          max_block: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (hr position, kleer position) sharing a non-empty key; oversized keys skipped.
+
+    A sort-based equi-join on integer codes: every key's HR group is repeated once per Kleer
+    record holding that key.
+    """
+    keys = np.concatenate([h_key, k_key])
+    if keys.dtype == object:
+        keys = np.where(keys == "", None, keys)  # missing: no key
+    codes, uniques = pd.factorize(keys)
+    n_codes = len(uniques)
+    hc, kc = codes[:len(h_key)].astype(np.int64), codes[len(h_key):].astype(np.int64)
+    h_pos, hc = _distinct(np.asarray(h_pos, dtype=np.int64), hc, n_codes)
+    k_pos, kc = _distinct(np.asarray(k_pos, dtype=np.int64), kc, n_codes)
+    h_count = np.bincount(hc, minlength=n_codes)
+    k_count = np.bincount(kc, minlength=n_codes)
+    usable = (h_count <= max_block) & (k_count <= max_block)
+    keep = usable[kc] & (h_count[kc] > 0)
+    k_pos, kc = k_pos[keep], kc[keep]
+    order = np.argsort(hc, kind="stable")
+    h_sorted = h_pos[order]
+    start = np.concatenate([[0], np.cumsum(h_count)[:-1]])
+    reps = h_count[kc]
+    total = int(reps.sum())
+    if total == 0:
+        return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
+    first = np.repeat(start[kc], reps)
+    within = np.arange(total) - np.repeat(np.cumsum(reps) - reps, reps)
+    return h_sorted[first + within], np.repeat(k_pos, reps)
+
+
+def unique_ints(values: np.ndarray) -> np.ndarray:
+    """Sorted distinct integers (sort-based: numpy 2's hash-based ``np.unique`` is many times
+    slower on millions of int64)."""
+    if len(values) == 0:
+        return values
+    s = np.sort(values)
+    return s[np.concatenate([[True], s[1:] != s[:-1]])]
+
+
+def _distinct(pos: np.ndarray, code: np.ndarray, n_codes: int) -> tuple[np.ndarray, np.ndarray]:
+    """(position, code) pairs without missing codes and without repeats."""
+    ok = code >= 0
+    combined = unique_ints(pos[ok] * max(n_codes, 1) + code[ok])
+    return combined // max(n_codes, 1), combined % max(n_codes, 1)
+
+
+def _join1(h_key: np.ndarray, k_key: np.ndarray, max_block: int) -> tuple[np.ndarray, np.ndarray]:
+    return _join(np.arange(len(h_key)), h_key, np.arange(len(k_key)), k_key, max_block)
+
+
+def _long(columns: Iterable[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Several key columns as one long (position, key) pair of arrays."""
+    cols = list(columns)
+    n = len(cols[0]) if cols else 0
+    pos = np.concatenate([np.arange(n)] * len(cols)) if cols else np.array([], dtype=np.int64)
+    keys = np.concatenate(cols) if cols else np.array([], dtype=object)
+    return pos, keys
+
+
+def _deletions(pnr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each ten-digit number with one digit deleted, as (position, 9-digit int)."""
+    s = pd.Series(pnr, dtype="string").fillna("")
+    keep = (s.str.len() == 10).to_numpy()
+    s = s[keep]
+    pos = np.flatnonzero(keep)
+    keys = [(s.str[:i] + s.str[i + 1:]).astype("int64").to_numpy() for i in range(10)]
+    return np.tile(pos, 10), np.concatenate(keys) if keys else np.array([], dtype=np.int64)
+
+
+def _tokens_long(side: Side) -> pd.DataFrame:
+    """(record position, token order, token) for every distinct canonical token of length ≥ 2."""
+    rows = [(i, j, t) for i, p in enumerate(side.names)
+            for j, t in enumerate(dict.fromkeys(p.canon)) if len(t) > 1]
+    return pd.DataFrame(rows, columns=["pos", "j", "tok"])
+
+
+def _similar_tokens(kleer_vocab: np.ndarray, hr_vocab: np.ndarray, cutoff: float
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """(kleer vocab index, hr vocab index) of token pairs with ``fuzz.ratio ≥ cutoff``."""
+    ks, hs = [], []
+    if len(kleer_vocab) == 0 or len(hr_vocab) == 0:
+        return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
+    step = max(1, _CDIST_CELLS // len(hr_vocab))
+    for start in range(0, len(kleer_vocab), step):
+        block = process.cdist(kleer_vocab[start:start + step], hr_vocab, scorer=fuzz.ratio,
+                              score_cutoff=cutoff, dtype=np.uint8, workers=-1)
+        k, h = np.nonzero(block)
+        ks.append(k + start)
+        hs.append(h)
+    return np.concatenate(ks), np.concatenate(hs)
+
+
+def _name_pairs(hr: Side, kleer: Side, settings: MatchSettings, wanted: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Records sharing a pair of name tokens, one of them the same, the other the same or
+    similar; only for the Kleer records in ``wanted``."""
+    ht, kt = _tokens_long(hr), _tokens_long(kleer)
+    kt = kt[wanted[kt["pos"].to_numpy()]] if len(kt) else kt
+    if ht.empty or kt.empty:
+        return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
+    ht["code"], hr_vocab = pd.factorize(ht["tok"])
+    kt["code"], kleer_vocab = pd.factorize(kt["tok"])
+    v = len(hr_vocab)
+    # HR keys: every pair of its tokens, as one integer
+    a = ht.merge(ht, on="pos")
+    a = a[a["j_x"] < a["j_y"]]
+    lo, hi = np.minimum(a["code_x"], a["code_y"]), np.maximum(a["code_x"], a["code_y"])
+    h_pos, h_key = a["pos"].to_numpy(), (lo.to_numpy(np.int64) * v + hi.to_numpy(np.int64))
+    # Kleer keys: every pair of its tokens, each token standing for itself and the HR tokens
+    # similar to it; at least one of the two must be itself (a typo in both is left to the
+    # other blocks: allowing it multiplies the pairs several times over)
+    sk, sh = _similar_tokens(np.asarray(kleer_vocab, dtype=object),
+                             np.asarray(hr_vocab, dtype=object), settings.name_cutoff)
+    same = np.asarray(kleer_vocab, dtype=object)[sk] == np.asarray(hr_vocab, dtype=object)[sh]
+    sim = pd.DataFrame({"code": sk, "hcode": sh, "same": same})
+    kt = kt.merge(sim, on="code")[["pos", "j", "hcode", "same"]]
+    b = kt.merge(kt, on="pos")
+    b = b[(b["j_x"] < b["j_y"]) & (b["same_x"] | b["same_y"])]
+    lo, hi = np.minimum(b["hcode_x"], b["hcode_y"]), np.maximum(b["hcode_x"], b["hcode_y"])
+    k_pos, k_key = b["pos"].to_numpy(), (lo.to_numpy(np.int64) * v + hi.to_numpy(np.int64))
+    return _join(h_pos, h_key, k_pos, k_key, settings.max_block)
+
+
+def _identified(hr: Side, kleer: Side, found: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Kleer records that an identical personnummer or their foreign-id already identifies."""
+    out = np.zeros(len(kleer), dtype=bool)
+    for h, k in found:
+        pnr = kleer.pnr[k]
+        hit = ((pnr != "") & (hr.pnr[h] == pnr)) | (kleer.foreign_id[k] == hr.ids[h].astype(object))
+        out[k[hit]] = True
+    return out
+
+
+def _initial_pairs(hr: Side, kleer: Side, max_block: int) -> tuple[np.ndarray, np.ndarray]:
+    """Names with an initial against the initials key of the other side ("A. Svensson")."""
+    hk = np.where(hr.has_initial, hr.initials_key, "")
+    kk = np.where(kleer.has_initial, kleer.initials_key, "")
+    h1, k1 = _join1(hr.initials_key, kk.astype(object), max_block)
+    h2, k2 = _join1(hk.astype(object), kleer.initials_key, max_block)
+    return np.concatenate([h1, h2]), np.concatenate([k1, k2])
+
+
+def candidate_pairs(hr: Side, kleer: Side, settings: MatchSettings, *,
+                    blocks: Iterable[str] = BLOCKS) -> tuple[np.ndarray, np.ndarray]:
+    """Unique candidate pairs as (hr positions, kleer positions), sorted by Kleer then HR."""
+    mb = settings.max_block
+    found: list[tuple[np.ndarray, np.ndarray]] = []
+    for block in blocks:
+        if block == "foreign_id":
+            found.append(_join1(hr.ids.astype(object), kleer.foreign_id, mb))
+        elif block == "ssn":
+            hp, hk = _deletions(hr.pnr)
+            kp, kk = _deletions(kleer.pnr)
+            found.append(_join(hp, hk, kp, kk, mb))
+        elif block == "birth_date":
+            found.append(_join1(hr.birth_date, kleer.birth_date, mb))
+        elif block in ("email", "email_local"):
+            source = "emails" if block == "email" else "locals"
+            hp, hk = _long(getattr(hr, source).values())
+            kp, kk = _long(getattr(kleer, source).values())
+            found.append(_join(hp, hk, kp, kk, mb))
+        elif block == "phone":
+            found.append(_join1(hr.phone, kleer.phone, mb))
+        elif block == "employee_number":
+            found.append(_join1(hr.employee_number, kleer.employee_number, mb))
+        elif block == "initials":
+            found.append(_initial_pairs(hr, kleer, mb))
+        elif block == "name":
+            found.append(_name_pairs(hr, kleer, settings, ~_identified(hr, kleer, found)))
+        else:
+            raise ValueError(f"unknown block {block!r}; known: {', '.join(BLOCKS)}")
+    if not found:
+        return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
+    h = np.concatenate([f[0] for f in found]).astype(np.int64)
+    k = np.concatenate([f[1] for f in found]).astype(np.int64)
+    code = unique_ints(k * max(len(hr), 1) + h)
+    return code % max(len(hr), 1), code // max(len(hr), 1)

@@ -1,0 +1,213 @@
+"""Names for matching: folded tokens, nickname-canonical keys, and what a comparison means.
+
+A name becomes tokens with :func:`workbench.normalize.name_key` (case and diacritics folded,
+hyphens and dots split: "Svensson-Berg" → ``svensson berg``, "A." → ``a``); a token that is a
+nickname or spelling variant of a given name is replaced by the formal name for comparison
+(:func:`workbench.nicknames.canonical`). The scorer classifies every candidate pair vectorised into
+one of the :data:`KINDS`; :func:`explain` turns a kind into one plain sentence for the evidence,
+e.g. "First name Kalle is a nickname of Karl".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Mapping
+
+from .. import nicknames
+from ..fields import join_name, split_name
+from ..normalize import is_missing, name_display, name_key
+
+__all__ = ["NameParts", "KINDS", "AGREEMENT", "hr_name_parts", "kleer_name_parts", "explain",
+           "folded_tokens"]
+
+#: How two names compare, strongest first, with the agreement each kind counts as.
+AGREEMENT: Mapping[str, str] = {
+    "identical": "exact",     # same tokens after folding case and diacritics
+    "same": "strong",         # same name parts: swapped order, nicknames, spelling variants
+    "part": "strong",         # one name contains the other (double first name, double surname)
+    "typo": "strong",         # nearly identical (similarity ≥ 90)
+    "initial": "partial",     # an initial stands for a first name ("A. Svensson")
+    "first": "partial",       # first name matches, last name differs (a changed surname)
+    "last": "partial",        # last name matches, first name differs
+    "close": "partial",       # similar (≥ 80)
+    "weak": "none",           # somewhat similar (60–80): neither for nor against
+    "different": "conflict",  # clearly different (< 60)
+}
+KINDS = tuple(AGREEMENT)
+
+
+@lru_cache(maxsize=65536)
+def folded_tokens(word: str) -> tuple[str, ...]:
+    """Folded tokens of one word or name ("Svensson-Berg" → ("svensson", "berg"))."""
+    return tuple(name_key(word).split())
+
+
+def _display_tokens(text: str | None) -> list[str]:
+    return re.findall(r"\w+", text or "")
+
+
+def _canon(tokens: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(nicknames.canonical(t) for t in tokens)
+
+
+@dataclass(frozen=True, slots=True)
+class NameParts:
+    """One side's name, ready for comparison (build it with :func:`hr_name_parts` or
+    :func:`kleer_name_parts`).
+
+    ``display`` is the name as shown; ``tokens`` folded; ``canon`` with nicknames replaced by the
+    formal name; ``first_tokens``/``last_tokens`` the folded tokens of the first and last name
+    (Kleer's one name is split with :func:`workbench.fields.split_name`), ``first``/``last`` the
+    same after nicknames. The keys are what the scorer compares: ``folded`` (identical names),
+    ``sorted_key`` (canonical tokens sorted: swapped names and nicknames give the same key),
+    ``ordered_key``, ``initials_key`` (first names as initials, last name kept, sorted).
+    """
+
+    display: str
+    tokens: tuple[str, ...]
+    first_tokens: tuple[str, ...]
+    last_tokens: tuple[str, ...]
+    last_display: str
+    canon: tuple[str, ...]
+    first: tuple[str, ...]
+    last: tuple[str, ...]
+    folded: str
+    sorted_key: str
+    ordered_key: str
+    initials_key: str
+    first_key: str
+    last_key: str
+
+    def shown(self, token: str) -> str:
+        """How a folded token is written in the display name (title case when not found)."""
+        for word in _display_tokens(self.display):
+            if folded_tokens(word) == (token,):
+                return word
+        return token.title()
+
+    def shown_first(self) -> str:
+        return " ".join(self.shown(t) for t in self.first_tokens) or "–"
+
+
+def _parts(display: str | None, first: Any, last: Any) -> NameParts:
+    shown_first, shown_last = name_display(first), name_display(last)
+    tokens = folded_tokens(display) if display else ()
+    first_t = folded_tokens(shown_first) if shown_first else ()
+    last_t = folded_tokens(shown_last) if shown_last else ()
+    canon, first_c, last_c = _canon(tokens), _canon(first_t), _canon(last_t)
+    return NameParts(
+        display=display or "", tokens=tokens, first_tokens=first_t, last_tokens=last_t,
+        last_display=shown_last or "", canon=canon, first=first_c, last=last_c,
+        folded=" ".join(tokens), sorted_key=" ".join(sorted(canon)), ordered_key=" ".join(canon),
+        initials_key=" ".join(sorted([t[0] for t in first_t] + list(last_c))),
+        first_key=" ".join(first_c), last_key=" ".join(last_c))
+
+
+@lru_cache(maxsize=1 << 17)
+def hr_name_parts(first: Any, last: Any) -> NameParts:
+    """An HR employee's name from its first and last name."""
+    return _parts(join_name(first, last), first, last)
+
+
+@lru_cache(maxsize=1 << 17)
+def kleer_name_parts(name: Any, first: Any = None, last: Any = None) -> NameParts:
+    """A Kleer user's name from its one ``name`` (or, when that is missing, first + last)."""
+    display = name_display(name) if not is_missing(name) else join_name(first, last)
+    f, l = split_name(display)
+    return _parts(display, f, l)
+
+
+# --------------------------------------------------------------------------- sentences
+
+def _pair(hr: NameParts, kleer: NameParts) -> str:
+    return f"HR {hr.display or '–'}, Kleer {kleer.display or '–'}"
+
+
+def _nickname_sentence(hr: NameParts, kleer: NameParts) -> str | None:
+    for a in hr.tokens:
+        for b in kleer.tokens:
+            rel = nicknames.relation(a, b)
+            if rel is None:
+                continue
+            sa, sb = hr.shown(a), kleer.shown(b)
+            if rel == "variant":
+                return f"First name {sb} is a spelling variant of {sa}"
+            if rel == "same-nickname":
+                return f"First names {sa} and {sb} are both short for {nicknames.formal_name(a)}"
+            nick, full = (sb, sa) if nicknames.is_nickname(b) else (sa, sb)
+            return f"First name {nick} is a nickname of {full}"
+    return None
+
+
+def _part_sentence(hr: NameParts, kleer: NameParts) -> str:
+    for short, long_ in ((hr, kleer), (kleer, hr)):
+        extra = set(long_.tokens) - set(short.tokens)
+        if len(long_.last_tokens) > 1 and extra and extra <= set(long_.last_tokens):
+            common = [t for t in long_.last_tokens if t in set(short.tokens)]
+            if common:
+                return (f"Last name {short.shown(common[0])} matches one part of "
+                        f"{long_.last_display}")
+    shorter, longer = (hr, kleer) if len(hr.tokens) < len(kleer.tokens) else (kleer, hr)
+    side = "HR" if shorter is hr else "Kleer"
+    other = "Kleer" if side == "HR" else "HR"
+    return f"{side} name {shorter.display} is part of {other} name {longer.display}"
+
+
+def _initial_sentence(hr: NameParts, kleer: NameParts) -> str:
+    for short, long_ in ((kleer, hr), (hr, kleer)):
+        for t in short.tokens:
+            if len(t) == 1:
+                full = next((u for u in long_.first_tokens if u[0] == t and len(u) > 1), None) \
+                    or next((u for u in long_.tokens if u[0] == t and len(u) > 1), None)
+                if full:
+                    return f"Initial {t.upper()}. matches first name {long_.shown(full)}"
+    return f"Initials match ({_pair(hr, kleer)})"
+
+
+def _typo_sentence(hr: NameParts, kleer: NameParts) -> str:
+    from rapidfuzz import fuzz
+
+    only_hr = [t for t in hr.tokens if t not in kleer.tokens]
+    only_kleer = [t for t in kleer.tokens if t not in hr.tokens]
+    if len(only_hr) == 1 and len(only_kleer) == 1:
+        a, b = only_hr[0], only_kleer[0]
+        if fuzz.ratio(a, b) >= 60:
+            label = "Last name" if a in hr.last_tokens else "First name"
+            return f"{label} {kleer.shown(b)} is close to {hr.shown(a)} (likely a typo)"
+    return f"Names nearly identical, likely a typo ({_pair(hr, kleer)})"
+
+
+def explain(kind: str, hr: NameParts, kleer: NameParts) -> str:
+    """One plain sentence for a name comparison of the given kind."""
+    if kind == "identical":
+        if hr.display == kleer.display:
+            return f"Name identical ({hr.display})"
+        return f"Name identical apart from case and accents ({_pair(hr, kleer)})"
+    if kind == "same":
+        sentences = []
+        nick = _nickname_sentence(hr, kleer)
+        if nick:
+            sentences.append(nick)
+        if set(hr.first) & set(kleer.last) and set(hr.last) & set(kleer.first):
+            sentences.append(f"first and last name swapped ({_pair(hr, kleer)})")
+        if not sentences:
+            return f"Same name parts ({_pair(hr, kleer)})"
+        text = "; ".join(sentences)
+        return text[0].upper() + text[1:]
+    if kind == "part":
+        return _part_sentence(hr, kleer)
+    if kind == "initial":
+        return _initial_sentence(hr, kleer)
+    if kind == "typo":
+        return _typo_sentence(hr, kleer)
+    if kind == "first":
+        return (f"First name {hr.shown_first()} matches; last name differs "
+                f"(HR {hr.last_display or '–'}, Kleer {kleer.last_display or '–'})")
+    if kind == "last":
+        return (f"Last name {hr.last_display} matches; first name differs "
+                f"(HR {hr.shown_first()}, Kleer {kleer.shown_first()})")
+    if kind == "close":
+        return f"Names similar ({_pair(hr, kleer)})"
+    return f"Names differ ({_pair(hr, kleer)})"

@@ -1,0 +1,156 @@
+"""Each side of a match as flat arrays: one comparison-ready value per record and signal.
+
+:func:`prepare_hr` and :func:`prepare_kleer` turn the canonical frames into a :class:`Side`:
+text arrays with ``""`` for missing (so equality of two non-empty values is a vectorised test),
+personnummer as their last ten digits (10- and 12-digit forms compare equal; a personnummer with a
+typo keeps its digits so "one digit off" can be seen), and the name as
+:class:`~workbench.matching.names.NameParts` plus the keys the scorer compares.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..fields import mask
+from ..normalize import birth_date_from_personnummer
+from .names import NameParts, hr_name_parts, kleer_name_parts
+
+__all__ = ["Side", "prepare_hr", "prepare_kleer", "text_column", "luhn_valid"]
+
+
+@dataclass(frozen=True, eq=False)
+class Side:
+    """One side of the match. Every array has one entry per record, in input order."""
+
+    ids: np.ndarray            # hr_id (text) or kleer_id (int)
+    names: list[NameParts]
+    folded: np.ndarray         # folded tokens joined: "identical" test
+    sorted_key: np.ndarray     # canonical tokens sorted: swaps and nicknames
+    ordered_key: np.ndarray    # canonical tokens in order
+    initials_key: np.ndarray   # first names as initials + last name, sorted
+    first_key: np.ndarray
+    last_key: np.ndarray
+    has_initial: np.ndarray    # a one-letter name token ("A. Svensson")
+    n_tokens: np.ndarray       # distinct canonical tokens
+    pnr: np.ndarray            # last ten digits of the personnummer, or ""
+    pnr_valid: np.ndarray      # the ten digits pass the Luhn check
+    ssn_masked: np.ndarray     # the personnummer as it may be shown (fields.mask)
+    birth_date: np.ndarray
+    emails: dict[str, np.ndarray]   # HR: private_email, work_email; Kleer: email
+    locals: dict[str, np.ndarray]   # the part of each email before the @
+    phone: np.ndarray
+    employee_number: np.ndarray
+    start: np.ndarray
+    foreign_id: np.ndarray     # Kleer: the foreign-id (an hr_id); HR: ""
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def text_column(frame: pd.DataFrame, key: str) -> np.ndarray:
+    """A column as an object array of stripped text, ``""`` where missing or absent.
+
+    Whole numbers stored as floats (a column with gaps) come back without ``.0``.
+    """
+    if key not in frame.columns:
+        return np.full(len(frame), "", dtype=object)
+    s = frame[key]
+    if pd.api.types.is_float_dtype(s):
+        whole = s.dropna()
+        if (whole == whole.round()).all():
+            s = s.astype("Int64")
+    s = s.astype("string").fillna("").str.strip()
+    return s.to_numpy(dtype=object, na_value="")
+
+
+def _digits10(ssn: np.ndarray) -> np.ndarray:
+    digits = pd.Series(ssn, dtype="string").str.replace(r"\D", "", regex=True).fillna("")
+    lengths = digits.str.len()
+    out = digits.str[-10:].where(lengths.isin([10, 12]), "")
+    return out.to_numpy(dtype=object, na_value="")
+
+
+def luhn_valid(pnr10: np.ndarray) -> np.ndarray:
+    """Luhn check of ten-digit strings (``""`` is not valid), vectorised."""
+    ok = np.array([len(p) == 10 for p in pnr10], dtype=bool)
+    if not ok.any():
+        return ok
+    digits = np.frombuffer("".join(pnr10[ok]).encode("ascii"), dtype=np.uint8).reshape(-1, 10) - 48
+    doubled = digits * np.array([2, 1] * 5, dtype=np.uint8)
+    total = (doubled // 10 + doubled % 10).sum(axis=1)
+    ok[ok] = total % 10 == 0
+    return ok
+
+
+def _masked(ssn: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """:func:`workbench.fields.mask` of every personnummer. A canonical valid number keeps its
+    birth date (``19850312-****``) without being parsed again; anything else goes through mask."""
+    canonical = valid & np.array([len(v) == 13 and v[8] == "-" for v in ssn], dtype=bool)
+    return np.array([v[:9] + "****" if ok else (mask("ssn", v) if v else "")
+                     for v, ok in zip(ssn, canonical)], dtype=object)
+
+
+def _local_parts(emails: np.ndarray) -> np.ndarray:
+    """The part before the @, or "" when shorter than three characters (too common to count)."""
+    parts = (e.rpartition("@")[0] for e in emails)
+    return np.array([p if len(p) >= 3 else "" for p in parts], dtype=object)
+
+
+def _lower(values: np.ndarray) -> np.ndarray:
+    return np.array([v.lower() for v in values], dtype=object)
+
+
+def _birth_dates(frame: pd.DataFrame, ssn: np.ndarray) -> np.ndarray:
+    """The birth date column, filled from the personnummer where it is missing."""
+    out = text_column(frame, "birth_date")
+    for i in np.flatnonzero((out == "") & (ssn != "")):
+        out[i] = birth_date_from_personnummer(ssn[i]).value or ""
+    return out
+
+
+def _side(frame: pd.DataFrame, ids: np.ndarray, names: list[NameParts],
+          emails: dict[str, np.ndarray], foreign_id: np.ndarray) -> Side:
+    ssn = text_column(frame, "ssn")
+    pnr = _digits10(ssn)
+    valid = luhn_valid(pnr)
+    return Side(
+        ids=ids, names=names,
+        folded=np.array([p.folded for p in names], dtype=object),
+        sorted_key=np.array([p.sorted_key for p in names], dtype=object),
+        ordered_key=np.array([p.ordered_key for p in names], dtype=object),
+        initials_key=np.array([p.initials_key for p in names], dtype=object),
+        first_key=np.array([p.first_key for p in names], dtype=object),
+        last_key=np.array([p.last_key for p in names], dtype=object),
+        has_initial=np.array([any(len(t) == 1 for t in p.tokens) for p in names], dtype=bool),
+        n_tokens=np.array([len(set(p.canon)) for p in names], dtype=np.int16),
+        pnr=pnr, pnr_valid=valid, ssn_masked=_masked(ssn, valid),
+        birth_date=_birth_dates(frame, ssn),
+        emails=emails,
+        locals={k: _local_parts(v) for k, v in emails.items()},
+        phone=text_column(frame, "phone"),
+        employee_number=text_column(frame, "employee_number"),
+        start=text_column(frame, "employment_start_date"),
+        foreign_id=foreign_id,
+    )
+
+
+def prepare_hr(hr: pd.DataFrame) -> Side:
+    """The HR side: ``hr_id``, ``first_name``, ``last_name`` and any other canonical fields."""
+    first, last = text_column(hr, "first_name"), text_column(hr, "last_name")
+    names = [hr_name_parts(f, l) for f, l in zip(first, last)]
+    emails = {k: _lower(text_column(hr, k)) for k in ("private_email", "work_email")}
+    return _side(hr, text_column(hr, "hr_id"), names, emails, np.full(len(hr), "", dtype=object))
+
+
+def prepare_kleer(kleer: pd.DataFrame) -> Side:
+    """The Kleer side: ``kleer_id``, the one ``name`` (or first/last), ``email``, ``hr_id``
+    (Kleer's foreign-id) and any other canonical fields."""
+    name = text_column(kleer, "name")
+    first, last = text_column(kleer, "first_name"), text_column(kleer, "last_name")
+    names = [kleer_name_parts(nm or None, f, l) for nm, f, l in zip(name, first, last)]
+    emails = {"email": _lower(text_column(kleer, "email"))}
+    ids = kleer["kleer_id"].to_numpy()
+    return _side(kleer, ids, names, emails, text_column(kleer, "hr_id"))
