@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields as dc_fields
 from pathlib import Path
@@ -25,6 +26,8 @@ from .fields import EMAIL_PREFERENCES
 from .kleer.client import KleerClient
 from .kleer.config import TOKEN_HELP, KleerConfig, token_from_environment
 from .kleer.mapping import Snapshot
+from . import matching
+from .matching import Evaluation, MatchSettings
 from . import plan as planning
 from . import sync
 from .plan import Decision, Plan, Scope
@@ -277,6 +280,79 @@ class Workbench:
         report(1.0, f"{len(hr.records)} employees loaded")
         return LoadResult(source=hr.name, rows=len(hr.records), problems=hr.problems_frame(),
                           file=hr, **counts)
+
+    # ---------------------------------------------------------------- match
+
+    def match_settings(self) -> MatchSettings:
+        """The workspace's match settings (weights, bands, k), else the defaults."""
+        stored = self.workspace.get_setting("match_settings")
+        return MatchSettings.from_dict(stored) if stored else MatchSettings()
+
+    def update_match_settings(self, settings: MatchSettings) -> MatchSettings:
+        """Store match settings for the next :meth:`suggest` (audited)."""
+        with self.workspace.atomic():
+            self.workspace.set_setting("match_settings", settings.to_dict(), analyst=self.analyst)
+            self.workspace.append_audit(event="settings", analyst=self.analyst,
+                                        action="match_settings", after=settings.to_dict())
+        return settings
+
+    def suggest(self, settings: MatchSettings | None = None,
+                on_progress: Callable[[int, int, str], None] | None = None) -> pd.DataFrame:
+        """Ranked, explained HR candidates for every unlinked Kleer employee, assigned one-to-one
+        (see :func:`workbench.matching.suggest`), stored with their evidence so "why?" never
+        needs a re-run. ``settings`` default to :meth:`match_settings`; ``on_progress(done,
+        total, message)`` hears each step."""
+        settings = settings or self.match_settings()
+        hr, kleer = self.workspace.hr_frame(), self.workspace.kleer_frame()
+        if hr.empty:
+            raise InputError("no HR employees in the workspace: load the HR file first "
+                             "(Sources page, or `workbench load-hr FILE`)")
+        if kleer.empty:
+            raise InputError("no Kleer employees in the workspace: fetch Kleer first "
+                             "(Sources page, or `workbench fetch-kleer`)")
+        frame = matching.suggest(hr, kleer, settings, links=self.workspace.active_links(),
+                                 on_progress=on_progress)
+        run_id = uuid.uuid4().hex
+        chosen = frame[frame["assigned"].astype(bool)]
+        with self.workspace.atomic():
+            self.workspace.replace_suggestions(frame, run_id=run_id)
+            self.workspace.append_audit(
+                event="match", analyst=self.analyst, action="suggest",
+                detail={"run_id": run_id, "kleer_employees": int(frame["kleer_id"].nunique()),
+                        "suggestions": len(frame), "assigned": len(chosen),
+                        "assigned_by_band": chosen["band"].value_counts().to_dict(),
+                        "settings": settings.to_dict()})
+        return frame
+
+    def suggestions(self) -> pd.DataFrame:
+        """The stored suggestions of the last :meth:`suggest`, evidence included."""
+        return self.workspace.suggestions_frame()
+
+    @staticmethod
+    def match_files(hr: Any, kleer: str | Path, settings: MatchSettings | None = None,
+                    on_progress: Callable[[int, int, str], None] | None = None) -> pd.DataFrame:
+        """Suggestions between an HR file (CSV/XLSX, canonical or aliased headers) and a Kleer
+        CSV (``kleer_id``, ``name``, ``email``, ``active``, other canonical fields), without a
+        workspace: nothing is stored."""
+        hr_frame = pd.DataFrame(read_hr(hr).records)
+        return matching.suggest(hr_frame, matching.read_kleer_table(kleer),
+                                settings or MatchSettings(), on_progress=on_progress)
+
+    def evaluate(self, truth: str | Path | pd.DataFrame,
+                 suggestions: pd.DataFrame | None = None) -> Evaluation:
+        """Precision, recall and F1 of the assigned pairs (the stored suggestions unless given)
+        against a ground truth: a CSV or frame with ``hr_id`` and ``kleer_id``."""
+        if not isinstance(truth, pd.DataFrame):
+            try:
+                truth = pd.read_csv(truth, dtype={"hr_id": str})
+            except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+                raise InputError(f"cannot read the ground truth {truth}: {e}") from None
+        if suggestions is None:
+            suggestions = self.suggestions()
+            if suggestions.empty:
+                raise InputError("no suggestions in the workspace to evaluate: run "
+                                 "`workbench match` (or Workbench.suggest) first")
+        return matching.evaluate(suggestions, truth)
 
     # ---------------------------------------------------------------- decide, plan, apply
 
