@@ -43,7 +43,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -673,17 +673,13 @@ def apply(plan: Plan, workspace: Workspace, client: Any, analyst: str | None,
                 pool.submit(_work, workspace, plan, op, batch_id, me, client, analyst, tries,
                             lease_seconds): op for op in waiting}
             waiting = []
-            pending = set(futures)
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    op = futures[fut]
-                    state = fut.result()
-                    if state == "busy":
-                        waiting.append(op)
-                        continue
-                    ran += state == "ran"
-                    progress(op)
+            for fut in as_completed(futures):
+                op, state = futures[fut], fut.result()
+                if state == "busy":
+                    waiting.append(op)
+                    continue
+                ran += state == "ran"
+                progress(op)
             if waiting:
                 time.sleep(_POLL_SECONDS)
 
