@@ -337,9 +337,13 @@ def _normalize_column(f: Field, column: Sequence[Any]) -> tuple[list[Any], list[
         return result.value, None, result
 
     try:
-        keys = list(zip(map(type, column), column))  # 1, 1.0 and True are equal, but not equal cells
-        cache = {key: one(key[1]) for key in dict.fromkeys(keys)}
-        cells = list(map(cache.__getitem__, keys))
+        if set(map(type, column)) <= {str, type(None)}:  # text from a CSV: the value is the key
+            cache = {value: one(value) for value in dict.fromkeys(column)}
+            cells = list(map(cache.__getitem__, column))
+        else:  # 1, 1.0 and True are equal keys, but not equal cells
+            keys = list(zip(map(type, column), column))
+            cache = {key: one(key[1]) for key in dict.fromkeys(keys)}
+            cells = list(map(cache.__getitem__, keys))
     except TypeError:  # an unhashable cell: normalise every cell on its own
         cells = [one(value) for value in column]
     if not cells:
