@@ -18,6 +18,7 @@ from workbench.errors import InputError
 from workbench.fields import mask
 from workbench.matching import MatchSettings, candidates, evaluate, read_kleer_table, suggest
 from workbench.matching.assign import assign
+from workbench.matching.prepare import prepare_hr
 from workbench.normalize import make_personnummer
 
 PNR = make_personnummer(date(1985, 3, 12), 238)        # 19850312-2387
@@ -200,18 +201,38 @@ def test_no_personnummer_is_ever_shown_in_full():
     assert "19850312-****" in text
 
 
+def test_vectorised_personnummer_helpers_agree_with_normalize_and_mask():
+    numbers = [make_personnummer(date(1960 + i, 1 + i % 12, 1 + i % 28), i) for i in range(50)]
+    bad = [x[:-1] + str((int(x[-1]) + 1) % 10) for x in numbers[:10]]   # wrong check digit
+    values = numbers + bad + ["12345"]
+    side = prepare_hr(hr_frame(*[{"first_name": "A", "last_name": "B", "ssn": v} for v in values],
+                               {"first_name": "A", "last_name": "B", "ssn": None}))
+    assert side.pnr_valid.tolist() == [True] * 50 + [False] * 11 + [False]
+    assert side.ssn_masked.tolist() == [mask("ssn", v) for v in values] + [""]
+
+
 def test_email_against_either_hr_email_and_by_local_part():
     hr = hr_frame({"first_name": "Anna", "last_name": "Svensson", "private_email": "anna@home.se",
                    "work_email": "anna.svensson@demo-ab.se"},
-                  {"first_name": "Bo", "last_name": "Ek", "private_email": "bo.ek@gmail.com"})
+                  {"first_name": "Bo", "last_name": "Ek", "private_email": "skogsmus77@gmail.com",
+                   "birth_date": "1970-01-01"},
+                  {"first_name": "Eva", "last_name": "Lund", "private_email": "e.lund@gmail.com",
+                   "birth_date": "1980-01-01"})
     kleer = kleer_frame({"name": "Anna Svensson", "email": "anna.svensson@demo-ab.se"},
-                        {"name": "Bo Ek", "email": "bo.ek@hotmail.com"})
+                        {"name": "Bo Ek", "email": "skogsmus77@telia.com", "birth_date": "1970-01-01"},
+                        {"name": "Eva Lund", "email": "e.lund@hotmail.com", "birth_date": "1980-01-01"})
     s = suggest(hr, kleer)
     work = evidence_of(s, 100, "E1", "email")
     assert (work["agreement"], work["sentence"]) == ("exact", "Email identical to the HR work email")
     assert work["hr"] == "anna.svensson@demo-ab.se"
     local = evidence_of(s, 101, "E2", "email")
-    assert (local["agreement"], local["sentence"]) == ("strong", "Email local part matches (bo.ek)")
+    assert (local["agreement"], local["sentence"]) == ("strong",
+                                                      "Email local part matches (skogsmus77)")
+    # a local part that is only the name says no more than the name itself
+    named = evidence_of(s, 102, "E3", "email")
+    assert (named["agreement"], named["sentence"]) == (
+        "partial", "Email local part matches (e.lund), but it is only the name")
+    assert named["contribution"] < local["contribution"]
 
 
 def test_missing_values_are_neutral():

@@ -20,7 +20,7 @@ from ..fields import join_name, split_name
 from ..normalize import is_missing, name_display, name_key
 
 __all__ = ["NameParts", "KINDS", "AGREEMENT", "hr_name_parts", "kleer_name_parts", "explain",
-           "folded_tokens"]
+           "folded_tokens", "made_of_name"]
 
 #: How two names compare, strongest first, with the agreement each kind counts as.
 AGREEMENT: Mapping[str, str] = {
@@ -117,6 +117,28 @@ def kleer_name_parts(name: Any, first: Any = None, last: Any = None) -> NamePart
     display = name_display(name) if not is_missing(name) else join_name(first, last)
     f, l = split_name(display)
     return _parts(display, f, l)
+
+
+def made_of_name(text: str, tokens: tuple[str, ...]) -> bool:
+    """Whether ``text`` (an email local part) is nothing but the name: its letters are the name's
+    tokens or their initials, each at most once, in any order, and it has no digits
+    ("anna.svensson", "a.svensson", "svensson_anna"; not "anna85", not "nalle")."""
+    if not text or not tokens or any(ch.isdigit() for ch in text):
+        return False
+    letters = "".join(name_key(text).split())
+    pieces = tuple(dict.fromkeys(tokens))
+
+    def rest(s: str, unused: frozenset[int]) -> bool:
+        if not s:
+            return True
+        for i in unused:
+            t = pieces[i]
+            for part in (t, t[0]) if len(t) > 1 else (t,):
+                if s.startswith(part) and rest(s[len(part):], unused - {i}):
+                    return True
+        return False
+
+    return rest(letters, frozenset(range(len(pieces))))
 
 
 # --------------------------------------------------------------------------- sentences

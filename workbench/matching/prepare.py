@@ -18,7 +18,7 @@ from ..fields import mask
 from ..normalize import birth_date_from_personnummer
 from .names import NameParts, hr_name_parts, kleer_name_parts
 
-__all__ = ["Side", "prepare_hr", "prepare_kleer", "text_column", "luhn_valid"]
+__all__ = ["Side", "prepare_hr", "prepare_kleer", "text_column", "digit_matrix", "luhn_valid"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -36,6 +36,7 @@ class Side:
     has_initial: np.ndarray    # a one-letter name token ("A. Svensson")
     n_tokens: np.ndarray       # distinct canonical tokens
     pnr: np.ndarray            # last ten digits of the personnummer, or ""
+    pnr_digits: np.ndarray     # the same as an (n, 10) digit matrix (255 where missing)
     pnr_valid: np.ndarray      # the ten digits pass the Luhn check
     ssn_masked: np.ndarray     # the personnummer as it may be shown (fields.mask)
     birth_date: np.ndarray
@@ -73,16 +74,20 @@ def _digits10(ssn: np.ndarray) -> np.ndarray:
     return out.to_numpy(dtype=object, na_value="")
 
 
-def luhn_valid(pnr10: np.ndarray) -> np.ndarray:
-    """Luhn check of ten-digit strings (``""`` is not valid), vectorised."""
+def digit_matrix(pnr10: np.ndarray) -> np.ndarray:
+    """Ten-digit strings as an (n, 10) uint8 matrix; rows without a number are all 255."""
+    out = np.full((len(pnr10), 10), 255, dtype=np.uint8)
     ok = np.array([len(p) == 10 for p in pnr10], dtype=bool)
-    if not ok.any():
-        return ok
-    digits = np.frombuffer("".join(pnr10[ok]).encode("ascii"), dtype=np.uint8).reshape(-1, 10) - 48
-    doubled = digits * np.array([2, 1] * 5, dtype=np.uint8)
+    if ok.any():
+        out[ok] = np.frombuffer("".join(pnr10[ok]).encode("ascii"), dtype=np.uint8).reshape(-1, 10) - 48
+    return out
+
+
+def luhn_valid(digits: np.ndarray) -> np.ndarray:
+    """The Luhn check of every row of a :func:`digit_matrix` (a row without a number fails)."""
+    doubled = digits.astype(np.int16) * np.array([2, 1] * 5, dtype=np.int16)
     total = (doubled // 10 + doubled % 10).sum(axis=1)
-    ok[ok] = total % 10 == 0
-    return ok
+    return (total % 10 == 0) & (digits[:, 0] != 255)
 
 
 def _masked(ssn: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -115,7 +120,9 @@ def _side(frame: pd.DataFrame, ids: np.ndarray, names: list[NameParts],
           emails: dict[str, np.ndarray], foreign_id: np.ndarray) -> Side:
     ssn = text_column(frame, "ssn")
     pnr = _digits10(ssn)
-    valid = luhn_valid(pnr)
+    digits = digit_matrix(pnr)
+    valid = luhn_valid(digits)
+    local_parts = {k: _local_parts(v) for k, v in emails.items()}
     return Side(
         ids=ids, names=names,
         folded=np.array([p.folded for p in names], dtype=object),
@@ -126,10 +133,10 @@ def _side(frame: pd.DataFrame, ids: np.ndarray, names: list[NameParts],
         last_key=np.array([p.last_key for p in names], dtype=object),
         has_initial=np.array([any(len(t) == 1 for t in p.tokens) for p in names], dtype=bool),
         n_tokens=np.array([len(set(p.canon)) for p in names], dtype=np.int16),
-        pnr=pnr, pnr_valid=valid, ssn_masked=_masked(ssn, valid),
+        pnr=pnr, pnr_digits=digits, pnr_valid=valid, ssn_masked=_masked(ssn, valid),
         birth_date=_birth_dates(frame, ssn),
         emails=emails,
-        locals={k: _local_parts(v) for k, v in emails.items()},
+        locals=local_parts,
         phone=text_column(frame, "phone"),
         employee_number=text_column(frame, "employee_number"),
         start=text_column(frame, "employment_start_date"),

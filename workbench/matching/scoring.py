@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
+import pandas as pd
 from rapidfuzz import fuzz, process
 
 from . import names as nm
@@ -50,15 +51,6 @@ def _equal_signal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
-def _digits(pnr: np.ndarray) -> np.ndarray:
-    """Ten-digit strings as an (n, 10) uint8 matrix; rows without a number are all 255."""
-    out = np.full((len(pnr), 10), 255, dtype=np.uint8)
-    ok = np.array([len(p) == 10 for p in pnr], dtype=bool)
-    if ok.any():
-        out[ok] = np.frombuffer("".join(pnr[ok]).encode("ascii"), dtype=np.uint8).reshape(-1, 10) - 48
-    return out
-
-
 def _ssn(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Agreement and detail: 1 one digit off, 2 two digits transposed, 3 same birth-date part."""
     a, b = hr.pnr[h], kleer.pnr[k]
@@ -66,7 +58,7 @@ def _ssn(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> tuple[np.ndarra
     detail = np.zeros(len(h), dtype=np.int8)
     differ = np.flatnonzero(out == CONFLICT)
     if len(differ):
-        x, y = _digits(hr.pnr)[h[differ]], _digits(kleer.pnr)[k[differ]]
+        x, y = hr.pnr_digits[h[differ]], kleer.pnr_digits[k[differ]]
         d = x != y
         n = d.sum(axis=1)
         swapped = np.zeros(len(differ), dtype=bool)
@@ -81,8 +73,16 @@ def _ssn(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> tuple[np.ndarra
     return out, detail
 
 
+def _named_locals(kleer: Side, k: np.ndarray) -> np.ndarray:
+    """Per pair: the Kleer email's local part is nothing but the Kleer user's own name."""
+    positions = pd.unique(k)
+    named = {i: nm.made_of_name(kleer.locals["email"][i], kleer.names[i].tokens) for i in positions}
+    return np.array([named[i] for i in k], dtype=bool)
+
+
 def _email(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Agreement and detail: which HR email matched (0 private, 1 work)."""
+    """Agreement and detail: which HR email matched (0 private, 1 work; +2 when only the local
+    part matched and it is nothing but the name, so it says no more than the name does)."""
     e = kleer.emails["email"][k]
     local_k = kleer.locals["email"][k]
     out = np.full(len(h), MISSING, dtype=np.int8)
@@ -95,46 +95,46 @@ def _email(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> tuple[np.ndar
         exact = both & (v == e)
         local = both & ~exact & (local_k != "") & (hr.locals[key][h] == local_k)
         take_exact = exact & (out != EXACT)
-        take_local = local & (out == MISSING)
+        take_local = np.flatnonzero(local & (out == MISSING))
         out[take_exact], detail[take_exact] = EXACT, which
-        out[take_local], detail[take_local] = STRONG, which
+        named = _named_locals(kleer, k[take_local])
+        out[take_local] = np.where(named, PARTIAL, STRONG)
+        detail[take_local] = which + 2 * named
     out[(out == MISSING) & hr_any & (e != "")] = CONFLICT
     return out, detail
 
 
+def _pairwise(scorer: Callable, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``scorer(a[i], b[i])`` for every i, in rapidfuzz's C++ on all cores."""
+    return process.cpdist(list(a), list(b), scorer=scorer, workers=-1)
+
+
 def _name(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Agreement and the name kind (index into names.KINDS)."""
+    """Agreement and the name kind (index into names.KINDS); the first kind that holds wins."""
     hs, ks = hr.sorted_key[h], kleer.sorted_key[k]
-    n = len(h)
-    kind = np.full(n, _NAME_KIND["different"], dtype=np.int8)
+    kind = np.full(len(h), _NAME_KIND["different"], dtype=np.int8)
     present = _both(hs, ks)
     if present.any():
-        def pd_(scorer: Callable, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-            return process.cpdist(list(a), list(b), scorer=scorer, workers=-1)
-
-        ratio = np.maximum(pd_(fuzz.ratio, hs, ks), pd_(fuzz.ratio, hr.ordered_key[h], kleer.ordered_key[k]))
-        subset = pd_(fuzz.token_set_ratio, hs, ks) == 100
-        few = np.minimum(hr.n_tokens[h], kleer.n_tokens[k]) >= 2
-        first_in = (hr.first_key[h] != "") & (pd_(fuzz.token_set_ratio, hr.first_key[h], ks) == 100)
-        last_in = (hr.last_key[h] != "") & (pd_(fuzz.token_set_ratio, hr.last_key[h], ks) == 100)
-        initial = (hr.has_initial[h] | kleer.has_initial[k]) & \
-            (hr.initials_key[h] == kleer.initials_key[k])
-        conditions = [
-            hr.folded[h] == kleer.folded[k],
-            hs == ks,
-            subset & few,
-            ratio >= 90,
-            initial,
-            first_in,
-            last_in,
-            ratio >= 80,
-            ratio >= 60,
-        ]
-        kind = np.select(conditions, list(range(len(conditions))),
+        ratio = np.maximum(_pairwise(fuzz.ratio, hs, ks),
+                           _pairwise(fuzz.ratio, hr.ordered_key[h], kleer.ordered_key[k]))
+        first, last = hr.first_key[h], hr.last_key[h]
+        holds = {
+            "identical": hr.folded[h] == kleer.folded[k],
+            "same": hs == ks,
+            "part": (_pairwise(fuzz.token_set_ratio, hs, ks) == 100)
+                    & (np.minimum(hr.n_tokens[h], kleer.n_tokens[k]) >= 2),
+            "typo": ratio >= 90,
+            "initial": (hr.has_initial[h] | kleer.has_initial[k])
+                       & (hr.initials_key[h] == kleer.initials_key[k]),
+            "first": (first != "") & (_pairwise(fuzz.token_set_ratio, first, ks) == 100),
+            "last": (last != "") & (_pairwise(fuzz.token_set_ratio, last, ks) == 100),
+            "close": ratio >= 80,
+            "weak": ratio >= 60,
+        }
+        kind = np.select(list(holds.values()), [_NAME_KIND[x] for x in holds],
                          _NAME_KIND["different"]).astype(np.int8)
     level = np.array([_LEVEL[nm.AGREEMENT[x]] for x in nm.KINDS], dtype=np.int8)
-    out = np.where(present, level[kind], MISSING).astype(np.int8)
-    return out, kind
+    return np.where(present, level[kind], MISSING).astype(np.int8), kind
 
 
 def _foreign(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
@@ -199,11 +199,13 @@ def _sentence(signal: str, code: int, detail: int, hr_value: Any, kleer_value: A
                 }.get(code, "Personnummer differs (same birth date)" if detail == 3
                       else "Personnummer differs")
     if signal == "email":
-        which = "work" if detail == 1 else "private"
         if code == EXACT:
-            return f"Email identical to the HR {which} email"
+            return f"Email identical to the HR {'work' if detail == 1 else 'private'} email"
+        local = str(kleer_value).rpartition("@")[0]
         if code == STRONG:
-            return f"Email local part matches ({str(kleer_value).rpartition('@')[0]})"
+            return f"Email local part matches ({local})"
+        if code == PARTIAL:
+            return f"Email local part matches ({local}), but it is only the name"
         return "Email differs"
     if code == EXACT:
         return f"{label} identical"
@@ -222,7 +224,7 @@ def _values(signal: str, hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray,
                 np.array([kleer.names[i].display for i in k], dtype=object))
     if signal == "email":
         private, work = hr.emails["private_email"][h], hr.emails["work_email"][h]
-        shown = np.where((detail == 1) & (work != ""), work, np.where(private != "", private, work))
+        shown = np.where((detail % 2 == 1) & (work != ""), work, np.where(private != "", private, work))
         return shown, kleer.emails["email"][k]
     column = {"birth_date": "birth_date", "phone": "phone", "employee_number": "employee_number",
               "employment_start_date": "start"}[signal]
