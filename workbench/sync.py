@@ -199,7 +199,6 @@ def _owner_alive(row: Mapping[str, Any], now: float) -> bool:
 class _Claim:
     state: str               # run | final | busy
     attempts: int = 0        # tries before this one (0: the first)
-    status: str | None = None
 
 
 def _journal_row(ws: Workspace, plan_id: str, op_id: str) -> dict | None:
@@ -207,17 +206,30 @@ def _journal_row(ws: Workspace, plan_id: str, op_id: str) -> dict | None:
     return rows[0] if rows else None
 
 
+def _untakeable(row: Mapping[str, Any] | None, me: _Owner) -> _Claim | None:
+    """'final' for a settled row, 'busy' for one a live apply holds, None when it can be taken."""
+    if row is None:
+        return None
+    if row["status"] in FINAL:
+        return _Claim("final", row["attempts"] or 0)
+    if row["status"] == "pending" and row["owner"] != me.id \
+            and _owner_alive(row, time.time()):
+        return _Claim("busy", row["attempts"] or 0)
+    return None
+
+
 def _claim(ws: Workspace, plan: Plan, op: Operation, batch_id: str, me: _Owner,
            lease: float) -> _Claim:
     """Take the operation's journal row for ``me`` (committed before anything remote)."""
-    now = time.time()
+    seen = _untakeable(_journal_row(ws, plan.id, op.op_id), me)
+    if seen is not None:  # decided without taking the write lock (a waiting apply polls this)
+        return seen
     with ws.atomic():
         row = _journal_row(ws, plan.id, op.op_id)
-        if row is not None and row["status"] in FINAL:
-            return _Claim("final", row["attempts"] or 0, row["status"])
-        if row is not None and row["status"] == "pending" and row["owner"] != me.id \
-                and _owner_alive(row, now):
-            return _Claim("busy", row["attempts"] or 0, "pending")
+        untakeable = _untakeable(row, me)
+        if untakeable is not None:
+            return untakeable
+        now = time.time()
         claim = {"status": "pending", "owner": me.id, "owner_host": me.host, "owner_pid": me.pid,
                  "lease_until": now + lease, "started_at": utcnow(), "error": None,
                  "finished_at": None}
@@ -395,10 +407,8 @@ def _kleer_conflicts(op: Operation, current: Mapping[str, Any], email_preference
         if c.key not in at_after:
             continue  # already as planned after
         if c.key in at_before:
-            side = FIELD[c.key].kleer_side_key
             neither[c.key] = {"field": c.key, "label": c.label, "snapshot": c.before,
-                              "now": current.get(side) if c.key not in ("first_name", "last_name")
-                              else current.get("name"), "planned": c.after}
+                              "now": _shown(current, c.key), "planned": c.after}
         else:
             remaining.append(c.key)
     return neither, remaining
@@ -601,7 +611,7 @@ class _Heartbeat:
 
 def _work(ws: Workspace, plan: Plan, op: Operation, batch_id: str, me: _Owner, client: Any,
           analyst: str | None, tries: int, lease: float) -> str:
-    """Claim and run one remote operation; 'ran' | 'final' | 'busy'."""
+    """Claim and run one remote operation: 'ran', 'final' (settled by another apply) or 'busy'."""
     claim = _claim(ws, plan, op, batch_id, me, lease)
     if claim.state != "run":
         return claim.state
@@ -618,8 +628,8 @@ def _work(ws: Workspace, plan: Plan, op: Operation, batch_id: str, me: _Owner, c
     if outcome.status == "failed" and uncertain is not None and outcome is not uncertain:
         outcome = _Outcome("failed", f"{uncertain.reason}; checking again failed: {outcome.reason}",
                            uncertain.answer)
-    _settle(ws, plan, op, batch_id, me, outcome, started, analyst)
-    return "ran"
+    recorded = _settle(ws, plan, op, batch_id, me, outcome, started, analyst)
+    return "final" if recorded.status == "lost" else "ran"
 
 
 def apply(plan: Plan, workspace: Workspace, client: Any, analyst: str | None,
