@@ -5,6 +5,8 @@ Importing the package never imports streamlit (only ``workbench.ui`` does).
 """
 
 from .api import LoadResult, Settings, Workbench
+from .plan import Plan
+from .sync import ApplyResult
 from .errors import (
     InputError,
     KleerAuthError,
@@ -23,6 +25,8 @@ __all__ = [
     "Workbench",
     "Settings",
     "LoadResult",
+    "Plan",
+    "ApplyResult",
     "WorkbenchError",
     "InputError",
     "SourceError",
