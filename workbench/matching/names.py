@@ -91,15 +91,16 @@ class NameParts:
         return " ".join(self.shown(t) for t in self.first_tokens) or "–"
 
 
-def _parts(display: str | None, first: Any, last: Any) -> NameParts:
-    shown_first, shown_last = name_display(first), name_display(last)
-    tokens = folded_tokens(display) if display else ()
-    first_t = folded_tokens(shown_first) if shown_first else ()
-    last_t = folded_tokens(shown_last) if shown_last else ()
+def _parts(first: str | None, last: str | None, display: str | None) -> NameParts:
+    """``first`` and ``last`` as displayed (:func:`name_display`); ``display`` is the two joined
+    (Kleer's name is split, never re-joined), so its tokens are theirs."""
+    first_t = folded_tokens(first) if first else ()
+    last_t = folded_tokens(last) if last else ()
+    tokens = first_t + last_t
     canon, first_c, last_c = _canon(tokens), _canon(first_t), _canon(last_t)
     return NameParts(
         display=display or "", tokens=tokens, first_tokens=first_t, last_tokens=last_t,
-        last_display=shown_last or "", canon=canon, first=first_c, last=last_c,
+        last_display=last or "", canon=canon, first=first_c, last=last_c,
         folded=" ".join(tokens), sorted_key=" ".join(sorted(canon)), ordered_key=" ".join(canon),
         initials_key=" ".join(sorted([t[0] for t in first_t] + list(last_c))),
         first_key=" ".join(first_c), last_key=" ".join(last_c))
@@ -108,15 +109,15 @@ def _parts(display: str | None, first: Any, last: Any) -> NameParts:
 @lru_cache(maxsize=1 << 17)
 def hr_name_parts(first: Any, last: Any) -> NameParts:
     """An HR employee's name from its first and last name."""
-    return _parts(join_name(first, last), first, last)
+    shown_first, shown_last = name_display(first), name_display(last)
+    return _parts(shown_first, shown_last, join_name(shown_first, shown_last))
 
 
 @lru_cache(maxsize=1 << 17)
 def kleer_name_parts(name: Any, first: Any = None, last: Any = None) -> NameParts:
     """A Kleer user's name from its one ``name`` (or, when that is missing, first + last)."""
     display = name_display(name) if not is_missing(name) else join_name(first, last)
-    f, l = split_name(display)
-    return _parts(display, f, l)
+    return _parts(*split_name(display), display)
 
 
 def made_of_name(text: str, tokens: tuple[str, ...]) -> bool:
