@@ -74,6 +74,12 @@ def test_latin1_bytes_that_windows_1252_lacks_still_read():
     assert hr.encoding == "latin-1" and hr.records[0]["first_name"] == "Åke"
 
 
+def test_windows_1252_capitals_before_symbols_are_not_mistaken_for_utf8():
+    data = "hr_id;first_name;last_name;city\nE1;ÅSA;ÖÖ\u2013Berg;SKÅNE\xa0LÄN\n".encode("cp1252")
+    hr = read_hr(data, name="caps.csv")
+    assert hr.encoding == "cp1252" and hr.records[0]["last_name"] == "ÖÖ\u2013Berg"
+
+
 def test_a_file_mixing_utf8_and_windows_1252_is_refused_with_the_line():
     data = "hr_id,first_name,last_name\nE1,Åsa,Berg\n".encode() + "E2,Örjan,Ek\n".encode("cp1252")
     with pytest.raises(SourceError, match=r"mixed\.csv: line 3 is not UTF-8 but other lines are"):
@@ -169,6 +175,22 @@ def test_xlsx_sheet_is_chosen_by_name_or_position():
         assert hr.sheet == "Anställda" and hr.records[0]["hr_id"] == "E7"
     with pytest.raises(SourceError, match=r"hr\.xlsx: required columns are missing"):
         read_hr(data, name="hr.xlsx")  # the first sheet has no employees
+
+
+def test_xlsx_rows_beyond_a_wrong_stored_sheet_size_are_still_read():
+    data = xlsx_bytes({"Blad1": [["hr_id", "first_name", "last_name"], ["E1", "Anna", "Berg"],
+                                 [], ["E2", "Bo", "Ek", "extra"]]})
+    src, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:  # some exporters store the size as just "A1"
+        for item in src.infolist():
+            part = src.read(item.filename)
+            if item.filename.startswith("xl/worksheets/"):
+                part = re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1"', part)
+            z.writestr(item, part)
+    hr = read_hr(out.getvalue(), name="hr.xlsx")
+    assert [(r["hr_id"], r["last_name"], r["source_row"]) for r in hr.records] == \
+        [("E1", "Berg", 2), ("E2", "Ek", 4)]
+    assert hr.unmapped == ["column D"] and hr.raw.loc[4, "column D"] == "extra"
 
 
 def test_xlsx_error_cells_are_reported_not_loaded_as_text():
@@ -333,6 +355,8 @@ BAD_FILES = [
      r"the header has 3 columns but row 3 has 4: a value probably contains the semicolon \(';'\) "
      r"without quotes"),
     ("utf16-broken.csv", b"\xff\xfeh\x00i\x00\x00\xd8", r"the file says it is UTF-16 but is damaged"),
+    ("bom-broken.csv", b"\xef\xbb\xbfhr_id;first_name\r\nE1;\xc5sa\r\n",
+     r"line 2 is not UTF-8 although the file starts with a UTF-8 mark"),
 ]
 
 

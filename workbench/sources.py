@@ -128,14 +128,18 @@ class HrFile:
 # --------------------------------------------------------------------------- bytes in
 
 def _size(n: int) -> str:
-    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB" if n >= 1024 \
-        else f"{n} bytes"
+    for unit, scale in (("MB", 1024 * 1024), ("KB", 1024)):
+        if n >= scale:
+            return f"{n / scale:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{n} bytes"
 
 
-def _too_big(name: str, size: int, max_bytes: int) -> SourceError:
-    return SourceError(f"{name}: the file is {_size(size)}, over the limit of {_size(max_bytes)} "
-                       "for an HR file; export only the columns the workbench uses, or split the "
-                       "file and load the parts one after the other")
+def _too_big(name: str, size: int | None, max_bytes: int) -> SourceError:
+    """``size`` is None when only the first ``max_bytes + 1`` bytes of a stream were read."""
+    what = f"the file is {_size(size)}, over" if size else "the file is over"
+    return SourceError(f"{name}: {what} the limit of {_size(max_bytes)} for an HR file; export "
+                       "only the columns the workbench uses, or split the file and load the parts "
+                       "one after the other")
 
 
 def _read_bytes(source: Any, name: str | None, max_bytes: int) -> tuple[bytes, str]:
@@ -160,7 +164,8 @@ def _read_bytes(source: Any, name: str | None, max_bytes: int) -> tuple[bytes, s
         data = source.read(max_bytes + 1)
         data = data.encode("utf-8") if isinstance(data, str) else bytes(data)
     if len(data) > max_bytes:
-        raise _too_big(name, getattr(source, "size", None) or len(data), max_bytes)
+        raise _too_big(name, len(data) if isinstance(source, (bytes, bytearray, memoryview))
+                       else getattr(source, "size", None), max_bytes)
     return data, name
 
 
@@ -185,40 +190,45 @@ def _not_a_spreadsheet(data: bytes, name: str) -> SourceError | None:
 # --------------------------------------------------------------------------- CSV
 
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
-_UTF8_LETTER = re.compile(rb"[\xc2-\xdf][\x80-\xbf]")
+#: å, ä, ö, é … in UTF-8; as Windows-1252 these bytes read "Ã¥", which no Swedish text contains
+_UTF8_LETTER = re.compile(rb"\xc3[\x80-\xbf]")
+
+
+def _line_of(data: bytes, error: UnicodeDecodeError) -> int:
+    return data.count(b"\n", 0, error.start) + 1
 
 
 def _decode(data: bytes, name: str) -> tuple[str, str]:
-    """The text and the encoding it was written in (BOMs first, then UTF-8, then Windows-1252)."""
+    """The text and the encoding it was written in: a BOM decides; else UTF-8; else
+    Windows-1252 (Swedish Excel), else Latin-1. A file that is partly UTF-8 is refused rather
+    than read with its letters garbled. Binary content is refused."""
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
-            return data.decode("utf-16"), "utf-16"
+            text, encoding = data.decode("utf-16"), "utf-16"
         except UnicodeDecodeError:
             raise SourceError(f"{name}: the file says it is UTF-16 but is damaged; "
                               "export it again") from None
-    if data.startswith(codecs.BOM_UTF8):
-        encodings = ("utf-8-sig",)
-    else:
-        encodings = ("utf-8", "cp1252", "latin-1")
-    text = encoding = None
-    for enc in encodings:
+    elif data.startswith(codecs.BOM_UTF8):
         try:
-            text, encoding = data.decode(enc), enc
-            break
+            text, encoding = data.decode("utf-8-sig"), "utf-8-sig"
         except UnicodeDecodeError as e:
-            if enc != "utf-8" and len(encodings) == 1:
-                line = data.count(b"\n", 0, e.start) + 1
-                raise SourceError(f"{name}: line {line} is not UTF-8 although the file starts "
-                                  "with a UTF-8 mark; save it again as CSV UTF-8") from None
-            if enc == "utf-8" and _UTF8_LETTER.search(data):
-                line = data.count(b"\n", 0, e.start) + 1
+            raise SourceError(f"{name}: line {_line_of(data, e)} is not UTF-8 although the file "
+                              "starts with a UTF-8 mark; save it again as CSV UTF-8") from None
+    else:
+        try:
+            text, encoding = data.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError as e:
+            if _UTF8_LETTER.search(data):
                 raise SourceError(
-                    f"{name}: line {line} is not UTF-8 but other lines are: the file mixes two "
-                    "encodings (often two exports pasted together); open it in Excel or a text "
-                    "editor and save it again as CSV UTF-8") from None
-    assert text is not None and encoding is not None  # latin-1 decodes any bytes
+                    f"{name}: line {_line_of(data, e)} is not UTF-8 but other lines are: the file "
+                    "mixes two encodings (often two exports pasted together); open it in Excel "
+                    "or a text editor and save it again as CSV UTF-8") from None
+            try:
+                text, encoding = data.decode("cp1252"), "cp1252"
+            except UnicodeDecodeError:  # bytes Windows-1252 leaves undefined
+                text, encoding = data.decode("latin-1"), "latin-1"
     controls = len(_CONTROL.findall(text))
-    if "\x00" in text or controls > len(text) / 100:
+    if "\x00" in text or controls > max(2, len(text) / 100):
         raise SourceError(f"{name}: this is not a text file (binary content); export the HR data "
                           "as CSV or Excel (.xlsx)")
     return text, encoding
@@ -300,7 +310,8 @@ class _ExcelError(str):
     """A cell showing an Excel error such as ``#N/A``: reported, and read as empty."""
 
 
-def _xlsx_rows(data: bytes, name: str, sheet: str | int | None) -> tuple[list[list[Any]], str]:
+def _xlsx_rows(data: bytes, name: str, sheet: str | int | None, report: Progress
+               ) -> tuple[list[list[Any]], str]:
     import openpyxl  # only needed for workbooks
 
     try:
@@ -327,7 +338,14 @@ def _xlsx_rows(data: bytes, name: str, sheet: str | int | None) -> tuple[list[li
                                   f"{', '.join(titles)}")
             title = matches[0]
         try:
-            rows = [[_cell(c) for c in row] for row in book[title].iter_rows()]
+            worksheet = book[title]
+            expected = max(worksheet.max_row or 1, 1)  # the stored size: a guess for progress
+            worksheet.reset_dimensions()  # a stored size that is too small would cut rows off
+            rows = []
+            for row in worksheet.iter_rows():
+                rows.append([_cell(c) for c in row])
+                if len(rows) % 5000 == 0:
+                    report(0.2 * min(len(rows) / expected, 1.0), f"reading row {len(rows)}")
         except Exception as e:  # a damaged sheet part inside a readable zip
             raise SourceError(f"{name}: sheet {title!r} is damaged and cannot be read "
                               f"({type(e).__name__}: {e}); open it in Excel and save it again") from None
@@ -342,13 +360,18 @@ def _blank(value: Any) -> bool:
     return value is None or isinstance(value, _ExcelError) or (isinstance(value, str) and not value.strip())
 
 
+def _header_text(value: Any) -> str:
+    """A header cell as text: no BOM, single spaces."""
+    return "" if _blank(value) else " ".join(str(value).replace("\ufeff", "").split())
+
+
 def _header_index(rows: list[list[Any]], mapping: Mapping[str, str | None] | None) -> int | None:
     """The header row: the first of the first rows naming two or more fields, else the first
     non-blank row. None when every row is blank."""
-    explicit = {str(h).strip() for h, k in (mapping or {}).items() if k}
+    explicit = {_header_text(h) for h, k in (mapping or {}).items() if k}
     candidates = [i for i, row in enumerate(rows) if not all(_blank(v) for v in row)]
     for i in candidates[:_HEADER_SEARCH_ROWS]:
-        cells = [str(v).strip() for v in rows[i] if not _blank(v)]
+        cells = [_header_text(v) for v in rows[i] if not _blank(v)]
         if sum(1 for c in cells if c in explicit or resolve_header(c)) >= 2:
             return i
     return candidates[0] if candidates else None
@@ -368,9 +391,7 @@ def _headers(cells: list[Any], width: int) -> list[str]:
     out: list[str] = []
     seen: Counter[str] = Counter()
     for i in range(width):
-        value = cells[i] if i < len(cells) else None
-        text = "" if _blank(value) else " ".join(str(value).replace("\ufeff", "").split())
-        text = text or f"column {_column_letter(i)}"
+        text = _header_text(cells[i] if i < len(cells) else None) or f"column {_column_letter(i)}"
         seen[text] += 1
         out.append(text if seen[text] == 1 else f"{text} ({seen[text]})")
     return out
@@ -381,7 +402,7 @@ def _resolve_mapping(headers: list[str], mapping: Mapping[str, str | None] | Non
     used = suggest_mapping(headers)
     if mapping is None:
         return used
-    given = {str(h).strip(): k or None for h, k in mapping.items()}
+    given = {_header_text(h): k or None for h, k in mapping.items()}
     absent = [h for h in given if h not in used]
     if absent:
         raise SourceError(f"{name}: the column mapping names columns the file does not have: "
@@ -470,7 +491,7 @@ def read_hr(source: Any, *, name: str | None = None, mapping: Mapping[str, str |
         encoding = delimiter = sheet_name = None
         if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
             fmt = "xlsx"
-            rows, sheet_name = _xlsx_rows(data, name, sheet)
+            rows, sheet_name = _xlsx_rows(data, name, sheet, report)
         else:
             fmt = "csv"
             rows, encoding, delimiter = _csv_rows(data, name)
