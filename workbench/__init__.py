@@ -5,8 +5,6 @@ Importing the package never imports streamlit (only ``workbench.ui`` does).
 """
 
 from .api import LoadResult, Settings, Workbench
-from .plan import Plan
-from .sync import ApplyResult
 from .errors import (
     InputError,
     KleerAuthError,
@@ -25,8 +23,6 @@ __all__ = [
     "Workbench",
     "Settings",
     "LoadResult",
-    "Plan",
-    "ApplyResult",
     "WorkbenchError",
     "InputError",
     "SourceError",
