@@ -335,6 +335,14 @@ def test_inactive_kleer_users_can_be_left_out():
     assert suggest(hr, kleer, MatchSettings(include_inactive=False)).empty
 
 
+def test_an_empty_side_gives_an_empty_frame_with_the_columns():
+    hr = hr_frame({"first_name": "Anna", "last_name": "Svensson"})
+    kleer = kleer_frame({"name": "Anna Svensson"})
+    for a, b in ((hr.iloc[:0], kleer), (hr, kleer.iloc[:0])):
+        out = suggest(a, b)
+        assert out.empty and list(out.columns) == matching.COLUMNS
+
+
 def test_progress_is_reported_for_every_step():
     calls = []
     suggest(hr_frame({"first_name": "Anna", "last_name": "Svensson"}),
