@@ -1,59 +1,58 @@
-"""Match quality on generated data with known truth: the demo (300 people: F1 ≥ 0.98, nothing
-wrong in "certain", no true pair lost by blocking, every situation handled) and a
+"""Match quality on data with known truth: the committed demo (data/demo: F1 ≥ 0.98, nothing
+wrong in "certain", no true pair lost by blocking, every situation handled) and a generated
 5,000 × 5,000 set with the same realistic noise (F1 ≥ 0.99)."""
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
+from tests.conftest import DEMO
 from workbench import demo
 from workbench.kleer.mapping import records_from_kleer
 from workbench.matching import candidates, evaluate, suggest
 from workbench.sources import read_hr
 
 
-def _frames(n_people: int, seed: int, folder) -> tuple[pd.DataFrame, pd.DataFrame, demo.Demo]:
-    """The HR export read the way a user loads it, the Kleer seed mapped the way a fetch maps it."""
-    generated = demo.generate(n_people, seed=seed)
-    paths = demo.write(generated, folder)
-    hr = pd.DataFrame(read_hr(paths["hr"]).records)
-    seed_json = generated.kleer_seed
-    kleer = pd.DataFrame(records_from_kleer(seed_json["users"], seed_json["payroll-user-readables"]))
-    return hr, kleer, generated
+def _kleer(seed: dict) -> pd.DataFrame:
+    """The Kleer seed mapped the way a fetch maps it."""
+    return pd.DataFrame(records_from_kleer(seed["users"], seed["payroll-user-readables"]))
+
+
+def _truth(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[["hr_id", "kleer_id"]].astype({"hr_id": str, "kleer_id": "int64"})
 
 
 @pytest.fixture(scope="module")
-def demo_run(tmp_path_factory):
-    hr, kleer, generated = _frames(300, 7, tmp_path_factory.mktemp("demo"))  # data/demo's arguments
-    return hr, kleer, generated, suggest(hr, kleer)
-
-
-def _truth(generated: demo.Demo) -> pd.DataFrame:
-    truth = generated.truth[["hr_id", "kleer_id"]].copy()
-    truth["hr_id"] = truth["hr_id"].astype(str)
-    return truth
+def demo_run():
+    """data/demo read the way a user loads it, and the suggestions for it."""
+    hr = pd.DataFrame(read_hr(DEMO / "hr_employees.csv").records)
+    kleer = _kleer(json.loads((DEMO / "kleer_seed.json").read_text(encoding="utf-8")))
+    truth = _truth(pd.read_csv(DEMO / "ground_truth.csv", dtype={"hr_id": str}))
+    situations = pd.read_csv(DEMO / "situations.csv", dtype={"hr_id": str})
+    return hr, kleer, truth, situations, suggest(hr, kleer)
 
 
 def test_demo_f1_and_nothing_wrong_is_certain(demo_run):
-    _, _, generated, s = demo_run
-    result = evaluate(s, _truth(generated))
+    _, _, truth, _, s = demo_run
+    result = evaluate(s, truth)
     assert result.f1 >= 0.98, str(result)
     assert result.wrong_by_band.get("certain", 0) == 0, str(result)
-    assert result.true_positives >= 0.98 * len(generated.truth)
+    assert result.true_positives >= 0.98 * len(truth)
 
 
 def test_blocking_loses_no_true_demo_pair(demo_run):
-    hr, kleer, generated, _ = demo_run
-    found = candidates(hr, kleer).merge(_truth(generated), on=["hr_id", "kleer_id"])
-    assert len(found) == len(generated.truth)
+    hr, kleer, truth, _, _ = demo_run
+    assert len(candidates(hr, kleer).merge(truth, on=["hr_id", "kleer_id"])) == len(truth)
 
 
 def test_every_demo_situation_is_matched(demo_run):
-    _, _, generated, s = demo_run
+    _, _, truth, situations, s = demo_run
     assigned = s[s["assigned"]][["hr_id", "kleer_id"]]
-    pairs = generated.situations.dropna(subset=["hr_id", "kleer_id"]).astype({"kleer_id": "int64"})
-    pairs = pairs.merge(_truth(generated), on=["hr_id", "kleer_id"])  # the true pairs' situations
+    pairs = situations.dropna(subset=["hr_id", "kleer_id"]).astype({"kleer_id": "int64"})
+    pairs = pairs.merge(truth, on=["hr_id", "kleer_id"])  # the true pairs' situations
     hit = pairs.merge(assigned, on=["hr_id", "kleer_id"], how="left", indicator=True)
     rate = (hit["_merge"] == "both").groupby(hit["situation"]).mean()
     assert {"nickname", "name_swapped", "married_name", "name_typo", "diacritics_dropped",
@@ -62,8 +61,9 @@ def test_every_demo_situation_is_matched(demo_run):
 
 
 def test_5000_by_5000_with_noise(tmp_path):
-    hr, kleer, generated = _frames(5000, 11, tmp_path)
-    truth = _truth(generated)
+    generated = demo.generate(5000, seed=11)
+    hr = pd.DataFrame(read_hr(demo.write(generated, tmp_path)["hr"]).records)
+    kleer, truth = _kleer(generated.kleer_seed), _truth(generated.truth)
     result = evaluate(suggest(hr, kleer), truth)
     assert result.f1 >= 0.99, str(result)
     assert len(candidates(hr, kleer).merge(truth, on=["hr_id", "kleer_id"])) == len(truth)
