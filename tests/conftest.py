@@ -91,6 +91,22 @@ def kleer_sim(_kleer_sim_server, request):
     return _kleer_sim_server
 
 
+@pytest.fixture
+def demo_workbench(kleer_sim, workspace_path, monkeypatch) -> Workbench:
+    """The demo as a user gets it: the simulator seeded with data/demo/kleer_seed.json, a workspace
+    file with the demo HR file loaded, Kleer fetched over HTTP and matches suggested. The
+    environment points the app (WORKBENCH_WORKSPACE, KLEER_TOKEN) at both."""
+    kleer_sim.reset(DEMO / "kleer_seed.json")
+    monkeypatch.setenv("WORKBENCH_WORKSPACE", str(workspace_path))
+    monkeypatch.setenv("KLEER_TOKEN", kleer_sim.token)
+    with Workbench(workspace_path, analyst="setup") as w:
+        w.update_settings(kleer_base_url=kleer_sim.base_url, kleer_company_id=kleer_sim.company_id)
+        w.load_hr(DEMO / "hr_employees.csv")
+        w.fetch_kleer()
+        w.suggest()
+        yield w
+
+
 # --------------------------------------------------------------------------- pages (AppTest)
 
 def open_page(page: str, *, analyst: str = "Ada", timeout: float = 30):

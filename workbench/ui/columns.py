@@ -9,7 +9,7 @@ import streamlit as st
 
 from ..fields import FIELD, mask
 
-__all__ = ["field_columns", "masked", "reveal"]
+__all__ = ["field_columns", "masked", "masked_pairs", "reveal"]
 
 
 def reveal() -> bool:
@@ -27,6 +27,27 @@ def masked(frame: pd.DataFrame, *, show: bool | None = None) -> pd.DataFrame:
         if f is not None and f.masked:
             out[col] = out[col].map(lambda v, k=col: mask(k, v))
     return out
+
+
+def masked_pairs(details: pd.DataFrame, *, show: bool | None = None) -> pd.DataFrame:
+    """A pair-details frame (one row per field: ``field``, ``hr``, ``kleer``) as display text,
+    sensitive values masked unless revealed."""
+    keep = show if show is not None else reveal()
+    out = details.copy()
+    for side in ("hr", "kleer"):
+        out[side] = [text(v if keep else mask(k, v)) for k, v in zip(out["field"], out[side])]
+    return out
+
+
+def text(value) -> str:
+    """A cell value as display text (missing → empty)."""
+    if value is None or (not isinstance(value, (list, dict)) and pd.isna(value)):
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def field_columns(keys: Iterable[str], *, hr_label: str = "HR") -> dict[str, st.column_config.Column]:

@@ -28,11 +28,9 @@ def frame(title: str) -> Workbench:
     _gate(session.workbench)
     wb = session.workbench()
     _sidebar(wb)
-    flash = st.session_state.get("flash")
-    if flash:
-        kind, text = flash
+    for kind, text in st.session_state.get("flash") or []:
         getattr(st, kind, st.info)(text)
-        st.session_state["flash"] = None
+    st.session_state["flash"] = []
     return wb
 
 

@@ -11,5 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 #: (file under pages/, menu title, icon, url path)
 PAGES: list[tuple[str, str, str, str]] = [
     ("pages/overview.py", "Overview", ":material/dashboard:", "overview"),
+    ("pages/sources.py", "Sources", ":material/upload_file:", "sources"),
+    ("pages/import_kleer.py", "Import from Kleer", ":material/download:", "import"),
     ("pages/settings.py", "Settings", ":material/settings:", "settings"),
 ]

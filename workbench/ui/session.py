@@ -9,7 +9,7 @@ import streamlit as st
 
 from ..api import Workbench, default_workspace_path
 
-__all__ = ["KEYS", "init_session", "workbench", "analyst", "kleer_token"]
+__all__ = ["KEYS", "init_session", "workbench", "analyst", "kleer_token", "flash"]
 
 #: Every session key the app uses, with a factory for its default.
 KEYS: dict[str, Any] = {
@@ -17,7 +17,7 @@ KEYS: dict[str, Any] = {
     "role": lambda: None,               # viewer | analyst | admin (workbench.ui.access)
     "reveal_personal_data": lambda: False,
     "connection": lambda: None,         # last "Test connection" result: {"ok": bool, "message": str, "at": str}
-    "flash": lambda: None,              # a message to show once after a rerun: (kind, text)
+    "flash": list,                      # messages to show once after a rerun: [(kind, text)]
 }
 
 
@@ -53,3 +53,8 @@ def kleer_token() -> str | None:
         return None
     except Exception:  # a malformed secrets.toml: treat as not set, the page says so
         return None
+
+
+def flash(kind: str, text: str) -> None:
+    """Show ``text`` (st.success / st.warning / st.error / st.info) once, after the next rerun."""
+    st.session_state.setdefault("flash", []).append((kind, text))

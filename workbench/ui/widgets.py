@@ -1,0 +1,119 @@
+"""Widgets several pages share: lazy tabs, action labels, the plan review, apply with progress,
+the result banner. Pages stay thin: read session, call the Workbench, render with these."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import pandas as pd
+import streamlit as st
+
+from ..api import Workbench
+from ..errors import WorkbenchError
+from ..plan import Plan
+from ..sync import ApplyResult
+from . import columns, session
+
+__all__ = ["lazy_tabs", "action_labels", "plan_review", "apply_with_progress", "show_result",
+           "require_data", "editor_version", "bump_editor"]
+
+
+def lazy_tabs(key: str, items: Sequence[tuple[str, str]]) -> str:
+    """Tabs whose labels may change (they carry counts) without losing the selected tab; only the
+    open tab's name is returned, so the page renders just that one."""
+    names = [n for n, _ in items]
+    labels = [label for _, label in items]
+    remembered = st.session_state.get(f"{key}:open", names[0])
+    default = labels[names.index(remembered)] if remembered in names else labels[0]
+    tabs = st.tabs(labels, key=key, on_change="rerun", default=default)
+    for name, tab in zip(names, tabs):
+        if tab.open:
+            st.session_state[f"{key}:open"] = name
+            return name
+    return names[0]
+
+
+def action_labels(hr_label: str, side: str = "import") -> dict[str, str]:
+    """Action → the words the seed workflow's users know."""
+    if side == "import":
+        return {"create_in_hr": "Create new user", "prefer_hr": f"Prefer {hr_label}",
+                "prefer_kleer": "Prefer Kleer", "match_manually": "Match manually",
+                "do_nothing": "Do nothing"}
+    return {"export": "Export", "unlink": "Unlink", "do_nothing": "Do nothing"}
+
+
+def editor_version(key: str) -> int:
+    return int(st.session_state.get(f"{key}:version", 0))
+
+
+def bump_editor(key: str) -> None:
+    """Start the editor ``key`` afresh (edits already saved; selection cleared)."""
+    st.session_state[f"{key}:version"] = editor_version(key) + 1
+
+
+def require_data(wb: Workbench, *, hr: bool = True, kleer: bool = True) -> None:
+    """Stop the page with a pointer to Sources when a side it needs is empty."""
+    counts = wb.counts()
+    missing = [what for what, need, n in (("HR employees", hr, counts["hr"]),
+                                          ("Kleer employees", kleer, counts["kleer"])) if need and not n]
+    if missing:
+        st.info(f"No {' and no '.join(missing)} in the workspace yet: load them first.")
+        st.page_link("pages/sources.py", label="Go to Sources", icon=":material/upload_file:")
+        st.stop()
+
+
+def plan_review(plan: Plan, *, labels: dict[str, str] | None = None) -> None:
+    """What a plan will do: counts per action, blockers, warnings and every operation with the
+    fields it writes (personal numbers masked unless revealed)."""
+    ops = plan.operations_frame(reveal=columns.reveal())
+    runnable = int((~ops["blocked"]).sum()) if len(ops) else 0
+    by_action = {k.removeprefix("action:"): v for k, v in plan.counts if k.startswith("action:")}
+    cols = st.columns(max(1, len(by_action)) + 1)
+    cols[0].metric("Operations to run", runnable)
+    for col, (action, n) in zip(cols[1:], sorted(by_action.items())):
+        col.metric((labels or {}).get(action, action.replace("_", " ")), n)
+    blocked = ops[ops["blocked"]] if len(ops) else ops
+    if len(blocked):
+        st.error(f"{len(blocked)} blocked — listed here, never sent:\n\n" + "\n".join(
+            f"- {r.hr_id or ''} {'' if pd.isna(r.kleer_id) else r.kleer_id}: {r.blockers}"
+            for r in blocked.head(20).itertuples()))
+    warnings = list(plan.warnings) + [w for w in ops["warnings"] if w] if len(ops) else list(plan.warnings)
+    if warnings:
+        st.warning("\n".join(f"- {w}" for w in warnings[:20]))
+    if len(ops):
+        st.dataframe(ops[["kind", "action", "hr_id", "kleer_id", "targets", "changes", "blockers"]],
+                     hide_index=True, width="stretch",
+                     column_config={"changes": st.column_config.TextColumn("What each system receives",
+                                                                           width="large")})
+
+
+def apply_with_progress(wb: Workbench, plan: Plan) -> ApplyResult | None:
+    """Run ``plan`` with a progress bar per operation; a failure is shown, not raised."""
+    bar = st.progress(0.0, text="Starting…")
+
+    def on_progress(done: int, total: int, op: Any) -> None:
+        bar.progress(done / max(total, 1), text=f"{done} of {total}: {op.kind} {op.hr_id or ''} "
+                                                  f"{'' if op.kleer_id is None else op.kleer_id}")
+
+    try:
+        return wb.apply(plan, token=session.kleer_token(), on_progress=on_progress)
+    except WorkbenchError as e:
+        st.error(f"Nothing more was applied: {e}")
+        return None
+
+
+def show_result(result: ApplyResult, *, retry: Callable[[], None] | None = None,
+                what: str = "Import") -> None:
+    """The green banner with counts; failed and conflicting rows listed with their reasons."""
+    c = result.counts_dict
+    parts = ", ".join(f"{c[k]} {k}" for k in ("done", "skipped", "conflict", "failed") if c.get(k))
+    if result.ok:
+        st.success(f"{what} finished: {parts or 'nothing to do'}. Batch {result.batch_id}.")
+        return
+    st.warning(f"{what} finished with problems: {parts}. Batch {result.batch_id}. "
+               "Conflicts were not overwritten: refresh Kleer data and decide again.")
+    st.dataframe(result.problems_frame(reveal=columns.reveal())[
+                     ["status", "kind", "hr_id", "kleer_id", "reason"]],
+                 hide_index=True, width="stretch")
+    if retry is not None and c.get("failed"):
+        st.button("Retry failed", key=f"retry:{result.batch_id}", on_click=retry)
