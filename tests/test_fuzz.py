@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 import workbench.normalize as n
 from workbench import SourceError, Workbench
 from workbench.fields import FIELD, FIELDS, normalize_columns, normalize_record
-from workbench.sources import HrFile, read_hr
+from workbench.sources import HrFile
 
 FUZZ = settings(max_examples=100, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow])

@@ -137,6 +137,13 @@ def test_title_rows_and_blank_rows_are_passed_over_with_spreadsheet_row_numbers(
     assert list(hr.raw.index) == [4, 7]
 
 
+def test_a_trailing_delimiter_on_every_line_adds_no_column():
+    text = "Anställd-ID;Förnamn;Efternamn;\r\nE1;Anna;Berg;\r\nE2;Bo;Ek;\r\n"
+    hr = read_hr(text.encode("cp1252"), name="hr.csv")
+    assert list(hr.mapping) == ["Anställd-ID", "Förnamn", "Efternamn"] and not hr.unmapped
+    assert list(hr.raw.columns) == ["Anställd-ID", "Förnamn", "Efternamn"]
+
+
 def test_unnamed_and_repeated_headers_get_names_the_mapping_can_use():
     text = "hr_id,first_name,last_name,E-post,E-post,\r\nE1,Anna,Berg,a@x.se,b@x.se,note\r\n"
     hr = read_hr(text.encode(), name="hr.csv")
@@ -354,6 +361,9 @@ BAD_FILES = [
     ("shifted.csv", (HEADER + "E1;Anna;Berg\r\nE2;Bo;Ek;Lind\r\nE3;Cia;Holm;\r\n").encode(),
      r"the header has 3 columns but row 3 has 4: a value probably contains the semicolon \(';'\) "
      r"without quotes"),
+    ("no-ids.csv", (HEADER + ";Anna;Berg\r\n;Bo;Ek\r\n").encode(),
+     r"no row has an HR id: column 'Anställd-ID' is empty in all 2 rows\. Map the column that "
+     r"holds the ids in the column mapping editor"),
     ("utf16-broken.csv", b"\xff\xfeh\x00i\x00\x00\xd8", r"the file says it is UTF-16 but is damaged"),
     ("bom-broken.csv", b"\xef\xbb\xbfhr_id;first_name\r\nE1;\xc5sa\r\n",
      r"line 2 is not UTF-8 although the file starts with a UTF-8 mark"),

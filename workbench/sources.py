@@ -17,7 +17,8 @@ editor; an explicit mapping overrides the aliases for the headers it names.
 
 :class:`~workbench.errors.SourceError` (naming the file, and row/column where it can) is raised
 only when the file as a whole cannot be used: unreadable, empty, header only, over the size
-limit, required columns missing, duplicate HR ids, a broken CSV structure. Anything wrong in a
+limit, required columns missing, duplicate HR ids, no row with an HR id, a broken CSV
+structure (an unclosed quote, a row with more values than the header). Anything wrong in a
 cell is a :class:`RowProblem` and the row is loaded with the raw text kept, except a row without
 an HR id: it cannot be stored, so it is *not loaded* and listed in :attr:`HrFile.skipped` (and
 first in the problems), with its values in :meth:`HrFile.skipped_frame`. Fully blank rows are
@@ -470,6 +471,63 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+@dataclass(frozen=True)
+class _Table:
+    """A file's cells as read, before any meaning is given to them."""
+
+    rows: list[list[Any]]
+    format: str
+    encoding: str | None = None
+    delimiter: str | None = None
+    sheet: str | None = None
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """The header and the data rows of a table, column-wise, blank rows left out."""
+
+    header_row: int
+    headers: list[str]
+    row_numbers: list[int]
+    columns: list[list[Any]]
+
+
+def _read_table(data: bytes, name: str, sheet: str | int | None, report: Progress) -> _Table:
+    if not data.strip(b" \t\r\n\x00\x1a" + codecs.BOM_UTF8 + codecs.BOM_UTF16_LE):
+        raise SourceError(f"{name}: the file is empty")
+    if (error := _not_a_spreadsheet(data, name)) is not None:
+        raise error
+    if data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        rows, title = _xlsx_rows(data, name, sheet, report)
+        return _Table(rows, "xlsx", sheet=title)
+    rows, encoding, delimiter = _csv_rows(data, name)
+    return _Table(rows, "csv", encoding=encoding, delimiter=delimiter)
+
+
+def _grid(table: _Table, name: str, mapping: Mapping[str, str | None] | None) -> _Grid:
+    """Find the header, check the CSV's shape, name the columns; an unnamed column with nothing
+    in it (a trailing delimiter on every line) is left out."""
+    rows = table.rows
+    top = _header_index(rows, mapping)
+    if top is None:
+        raise SourceError(f"{name}: the file is empty" + (f" (sheet {table.sheet!r})" if table.sheet else ""))
+    body = [(i + 1, row) for i, row in enumerate(rows) if i > top and not all(_blank(v) for v in row)]
+    width = max(len(rows[top]), 1)
+    if table.format == "csv":
+        if (error := _csv_structure_errors(name, body, width, table.delimiter)) is not None:
+            raise error
+    else:
+        width = max([width] + [len(r) for _, r in body])
+    headers = _headers(rows[top], width)
+    columns = [list(c) for c in zip(*[(r + [None] * width)[:width] for _, r in body])] \
+        or [[] for _ in headers]
+    keep = [i for i in range(width)
+            if _header_text(rows[top][i] if i < len(rows[top]) else None)
+            or not all(_blank(v) for v in columns[i])]
+    return _Grid(top + 1, [headers[i] for i in keep], [n for n, _ in body],
+                 [columns[i] for i in keep])
+
+
 def read_hr(source: Any, *, name: str | None = None, mapping: Mapping[str, str | None] | None = None,
             sheet: str | int | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
             progress: Progress | None = None) -> HrFile:
@@ -477,54 +535,32 @@ def read_hr(source: Any, *, name: str | None = None, mapping: Mapping[str, str |
 
     ``mapping`` maps the file's headers to field keys (None ignores a column) and overrides the
     aliases for the headers it names; ``sheet`` picks an XLSX worksheet by name or 0-based
-    position; ``max_bytes`` is the size limit (50 MB by default). Raises :class:`SourceError`
-    naming the file (and rows/columns) when the file cannot be used as a whole.
+    position; ``max_bytes`` is the size limit (50 MB by default); ``progress(fraction, message)``
+    hears how far the read has come. Raises :class:`SourceError` naming the file (and
+    rows/columns) when the file cannot be used as a whole.
     """
     report = progress or (lambda fraction, message: None)
     report(0.0, "reading the file")
     data, name = _read_bytes(source, name, max_bytes)
-    if not data.strip(b" \t\r\n\x00\x1a" + codecs.BOM_UTF8 + codecs.BOM_UTF16_LE):
-        raise SourceError(f"{name}: the file is empty")
-    if (error := _not_a_spreadsheet(data, name)) is not None:
-        raise error
     with _gc_paused():
-        encoding = delimiter = sheet_name = None
-        if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
-            fmt = "xlsx"
-            rows, sheet_name = _xlsx_rows(data, name, sheet, report)
-        else:
-            fmt = "csv"
-            rows, encoding, delimiter = _csv_rows(data, name)
+        table = _read_table(data, name, sheet, report)
         report(0.2, "finding the header")
-        top = _header_index(rows, mapping)
-        if top is None:
-            raise SourceError(f"{name}: the file is empty" + (f" (sheet {sheet_name!r})" if sheet_name else ""))
-        header_row = top + 1
-        body = [(i + 1, row) for i, row in enumerate(rows) if i > top and not all(_blank(v) for v in row)]
-        width = max(len(rows[top]), 1)
-        if fmt == "csv":
-            if (error := _csv_structure_errors(name, body, width, delimiter)) is not None:
-                raise error
-        else:
-            width = max([width] + [len(r) for _, r in body])
-        headers = _headers(rows[top], width)
-        used = _resolve_mapping(headers, mapping, name)
-        if (error := _missing_columns(name, headers, used, header_row)) is not None:
+        grid = _grid(table, name, mapping)
+        used = _resolve_mapping(grid.headers, mapping, name)
+        if (error := _missing_columns(name, grid.headers, used, grid.header_row)) is not None:
             raise error
-        if not body:
-            raise SourceError(f"{name}: the file has a header (row {header_row}) but no employees",
-                              problems=[(header_row, None, "no data rows after the header")])
-        report(0.3, f"checking {len(body)} rows")
-        row_numbers = [n for n, _ in body]
-        columns = [list(c) for c in zip(*[(r + [None] * width)[:width] for _, r in body])]
-        records, problems = _records(name, row_numbers, dict(zip(headers, columns)), used,
-                                     excel=fmt == "xlsx")
-        raw = pd.DataFrame(dict(zip(headers, columns)), index=pd.Index(row_numbers, name="row"),
-                           dtype=object)
+        if not grid.row_numbers:
+            raise SourceError(f"{name}: the file has a header (row {grid.header_row}) but no employees",
+                              problems=[(grid.header_row, None, "no data rows after the header")])
+        report(0.3, f"checking {len(grid.row_numbers)} rows")
+        by_header = dict(zip(grid.headers, grid.columns))
+        records, problems = _records(name, grid.row_numbers, by_header, used,
+                                     excel=table.format == "xlsx")
+        raw = pd.DataFrame(by_header, index=pd.Index(grid.row_numbers, name="row"), dtype=object)
     report(1.0, f"{len(records)} employees read")
-    return HrFile(name=name, records=records, mapping=used, problems=problems, encoding=encoding,
-                  delimiter=delimiter, sheet=sheet_name, raw=raw, format=fmt,
-                  header_row=header_row)
+    return HrFile(name=name, records=records, mapping=used, problems=problems,
+                  encoding=table.encoding, delimiter=table.delimiter, sheet=table.sheet, raw=raw,
+                  format=table.format, header_row=grid.header_row)
 
 
 def _records(name: str, row_numbers: list[int], columns: dict[str, list[Any]],
@@ -566,8 +602,13 @@ def _records(name: str, row_numbers: list[int], columns: dict[str, list[Any]],
         record["problems"] = row_problems
         record["source_row"] = row_no
         records.append(record)
+    column = header_of.get("hr_id")
+    if not records and not duplicates:
+        raise SourceError(
+            f"{name}: no row has an HR id: column {column!r} is empty in all {len(skipped)} rows. "
+            "Map the column that holds the ids in the column mapping editor, or fill them in.",
+            problems=[(p.row, column, "no HR id") for p in skipped])
     if duplicates:
-        column = header_of.get("hr_id")
         listed = "; ".join(f"{h!r} on rows {a} and {b}" for h, a, b in duplicates[:10])
         more = f" (and {len(duplicates) - 10} more)" if len(duplicates) > 10 else ""
         raise SourceError(
