@@ -140,3 +140,19 @@ def test_details_show_both_values_and_the_evidence(page, demo_workbench):
     assert ssn["hr"].endswith("-****") and ssn["kleer"].endswith("-****")  # masked by default
     evidence = page.dataframe[2].value
     assert "sentence" in evidence.columns and evidence["sentence"].str.len().gt(0).all()
+
+
+def test_revealing_personal_data_is_per_session_and_audited(page, demo_workbench):
+    t = table(page)
+    kid = int(t[t["action"] == "Prefer HR"]["kleer_id"].iloc[0])
+    page.selectbox(key="import_detail").set_value(kid).run()
+    assert page.dataframe[1].value.set_index("label").at["Personnummer", "hr"].endswith("****")
+    page.sidebar.toggle(key="reveal_personal_data").set_value(True).run()
+    ssn = page.dataframe[1].value.set_index("label").at["Personnummer", "hr"]
+    assert not ssn.endswith("****") and ssn == demo_workbench.workspace.hr_employee(
+        t.set_index("kleer_id").at[kid, "hr"].rsplit(" · ", 1)[1])["ssn"]
+    row = demo_workbench.workspace.audit_frame().iloc[0]
+    assert (row["event"], row["action"], row["analyst"]) == ("reveal", "reveal", "Ada")
+    fresh = open_page(PAGE)  # another session starts masked again
+    fresh.selectbox(key="import_detail").set_value(kid).run()
+    assert fresh.dataframe[1].value.set_index("label").at["Personnummer", "hr"].endswith("****")

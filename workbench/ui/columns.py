@@ -13,7 +13,7 @@ __all__ = ["field_columns", "masked", "masked_pairs", "reveal"]
 
 
 def reveal() -> bool:
-    """Whether this session shows personal data unmasked (revealing is audited by the page)."""
+    """Whether this session shows personal data unmasked (the sidebar toggle; audited)."""
     return bool(st.session_state.get("reveal_personal_data"))
 
 

@@ -96,6 +96,21 @@ def snapshot_age(fetched_at: str | None) -> str:
     return f"{seconds / 86400:.0f} days ago"
 
 
+def _reveal_toggle(wb: Workbench) -> None:
+    """Personal numbers are masked by default (Settings); revealing them is per session and
+    audited, turning it on and off alike."""
+    if "reveal_personal_data" not in st.session_state:
+        st.session_state["reveal_personal_data"] = not wb.settings.mask_personal_data
+
+    def audited() -> None:
+        wb.workspace.append_audit(event="reveal", analyst=st.session_state.get("analyst"),
+                                  action="reveal" if st.session_state["reveal_personal_data"] else "mask",
+                                  detail={"scope": "session"})
+
+    st.toggle("Show personnummer and bank numbers", key="reveal_personal_data", on_change=audited,
+              help="Masked by default. Turning this on is recorded in the audit log.")
+
+
 def _menu() -> None:
     """The page menu, drawn by the frame so it is the same whether app.py's router ran or a page
     file was opened alone (legacy multipage mode hides nothing but shows file names)."""
@@ -123,6 +138,7 @@ def _sidebar(wb: Workbench) -> None:
             st.caption(f"Kleer connection: ✅ {conn.get('message', 'ok')}")
         else:
             st.caption(f"Kleer connection: ❌ {conn.get('message', 'failed')}")
+        _reveal_toggle(wb)
         st.caption(f"Analyst: **{st.session_state.get('analyst')}** · {access.current_role()}")
         if access.auth_configured() and st.button("Log out", key="logout"):
             st.logout()

@@ -15,7 +15,6 @@ __all__ = ["KEYS", "init_session", "workbench", "analyst", "kleer_token", "flash
 KEYS: dict[str, Any] = {
     "analyst": lambda: None,            # who decisions are recorded for
     "role": lambda: None,               # viewer | analyst | admin (workbench.ui.access)
-    "reveal_personal_data": lambda: False,
     "connection": lambda: None,         # last "Test connection" result: {"ok": bool, "message": str, "at": str}
     "flash": list,                      # messages to show once after a rerun: [(kind, text)]
 }
