@@ -77,7 +77,7 @@ def test_column_wise_normalising_is_row_wise_normalising(rows):
 # --------------------------------------------------------------------------- the loader
 
 @pytest.fixture(scope="module")
-def wb(tmp_path_factory):
+def fuzz_wb(tmp_path_factory):
     """One real workspace file for the module; every example checks it before and after."""
     with Workbench(tmp_path_factory.mktemp("fuzz") / "workspace.db", analyst="Fuzz") as w:
         w.load_hr(b"hr_id,first_name,last_name\nSEED,Anna,Berg\n", name="seed.csv")
@@ -123,28 +123,28 @@ PREFIXES = [b"", b"\xef\xbb\xbf", b"\xff\xfe", b"PK\x03\x04", b"%PDF-1.4\n", b"s
 
 @FUZZ
 @given(prefix=st.sampled_from(PREFIXES), junk=st.binary(max_size=600))
-def test_random_bytes_load_cleanly_or_are_refused(wb, prefix, junk):
-    _load_or_refuse(wb, prefix + junk, "fuzz.csv")
+def test_random_bytes_load_cleanly_or_are_refused(fuzz_wb, prefix, junk):
+    _load_or_refuse(fuzz_wb, prefix + junk, "fuzz.csv")
 
 
 @settings(max_examples=60, deadline=None, derandomize=True)
 @given(cuts=st.lists(st.tuples(st.integers(0, len(XLSX) - 1), st.integers(0, 255)),
                      min_size=1, max_size=8), truncate=st.booleans())
-def test_damaged_workbooks_load_cleanly_or_are_refused(wb, cuts, truncate):
+def test_damaged_workbooks_load_cleanly_or_are_refused(fuzz_wb, cuts, truncate):
     data = bytearray(XLSX)
     for at, byte in cuts:
         data[at] = byte
     if truncate:
         data = data[: cuts[0][0]]
-    _load_or_refuse(wb, bytes(data), "damaged.xlsx")
+    _load_or_refuse(fuzz_wb, bytes(data), "damaged.xlsx")
 
 
 @FUZZ
 @given(text=st.text(max_size=300), encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16",
                                                              "cp1252", "latin-1"]))
-def test_random_text_in_any_encoding_loads_cleanly_or_is_refused(wb, text, encoding):
+def test_random_text_in_any_encoding_loads_cleanly_or_is_refused(fuzz_wb, text, encoding):
     data = text.encode(encoding, errors="replace")
-    _load_or_refuse(wb, data, "text.csv")
+    _load_or_refuse(fuzz_wb, data, "text.csv")
 
 
 HEADER_CHOICES = {key: [FIELD[key].key, FIELD[key].label, *FIELD[key].aliases[1:4]]
@@ -179,9 +179,9 @@ def hr_files(draw):
 
 @FUZZ
 @given(file=hr_files())
-def test_well_formed_exports_always_load_with_their_values_intact(wb, file):
+def test_well_formed_exports_always_load_with_their_values_intact(fuzz_wb, file):
     data, keys, rows, delimiter, encoding = file
-    hr = _load_or_refuse(wb, data, "export.csv")
+    hr = _load_or_refuse(fuzz_wb, data, "export.csv")
     assert hr is not None, "a well-formed export was refused"
     assert hr.delimiter == delimiter
     assert data.decode(hr.encoding) == data.decode(encoding)  # plain ASCII is UTF-8 as well
