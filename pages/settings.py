@@ -4,6 +4,8 @@ from datetime import datetime, timezone
 
 import streamlit as st
 
+from dataclasses import replace
+
 from workbench.errors import WorkbenchError
 from workbench.ui import access, session
 from workbench.ui.frame import frame
@@ -64,5 +66,24 @@ if saved_prefs:
         wb.update_settings(email_preference=email_choice, hr_label=hr_label.strip(),
                            mask_personal_data=bool(mask_default))
         st.success("Saved.")
+    except WorkbenchError as e:
+        st.error(str(e))
+
+st.subheader("Match thresholds")
+match = wb.match_settings()
+with st.form("match_thresholds"):
+    c1, c2, c3, c4 = st.columns(4)
+    certain = c1.number_input("Certain from", 0.0, 100.0, float(match.certain), step=1.0,
+                              help="Assigned suggestions at or above this are proposed as Prefer HR")
+    likely = c2.number_input("Likely from", 0.0, 100.0, float(match.likely), step=1.0)
+    possible = c3.number_input("Possible from", 0.0, 100.0, float(match.possible), step=1.0,
+                               help="Candidates below this are not suggested at all")
+    top_k = c4.number_input("Candidates per employee", 1, 20, int(match.top_k), step=1)
+    saved_match = st.form_submit_button("Save thresholds", disabled=not admin)
+if saved_match:
+    try:
+        wb.update_match_settings(replace(match, certain=certain, likely=likely, possible=possible,
+                                         top_k=int(top_k)))
+        st.success("Thresholds saved. Re-run matching on Import from Kleer to apply them.")
     except WorkbenchError as e:
         st.error(str(e))

@@ -54,3 +54,18 @@ def test_an_invalid_connection_setting_is_refused_with_a_message(settings_page, 
     assert [s.value for s in at.success] == ["Connection settings saved."]
     with Workbench(workspace_path) as wb:
         assert wb.settings.kleer_base_url == "https://api.kleer.se/v1"
+
+
+def test_match_thresholds_are_validated_and_saved(settings_page, workspace_path):
+    at = settings_page
+    boxes = {n.label: n for n in at.number_input}
+    boxes["Likely from"].set_value(95.0)  # above "certain": refused with the rule in words
+    next(b for b in at.button if b.label == "Save thresholds").click().run()
+    assert any("possible ≤ likely ≤ certain" in e.value for e in at.error)
+    boxes = {n.label: n for n in at.number_input}
+    boxes["Likely from"].set_value(75.0)
+    boxes["Certain from"].set_value(92.0)
+    next(b for b in at.button if b.label == "Save thresholds").click().run()
+    assert any("Thresholds saved" in s.value for s in at.success)
+    with Workbench(workspace_path) as wb:
+        assert (wb.match_settings().likely, wb.match_settings().certain) == (75.0, 92.0)

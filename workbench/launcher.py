@@ -143,7 +143,7 @@ def run(opts: RunOptions, *, log=print) -> int:
                     wb.update_settings(kleer_base_url=base)
             log(f"Kleer simulator: {base} (company {settings.kleer_company_id}; state in {opts.sim_db})")
             if created:
-                _first_fetch(opts.workspace, log=log)
+                _first_fetch(opts.workspace, token=token, log=log)
         else:
             log(f"Kleer: {settings.kleer_base_url} (token from KLEER_TOKEN)")
         app = _spawn([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
@@ -164,17 +164,14 @@ def run(opts: RunOptions, *, log=print) -> int:
         _stop(procs)
 
 
-def _first_fetch(workspace: str, *, log=print) -> None:
+def _first_fetch(workspace: str, *, token: str, log=print) -> None:
     """Fill a new demo workspace with Kleer's employees and match suggestions."""
     from .api import Workbench
 
     with Workbench(workspace, analyst="demo setup") as wb:
         try:
-            fetched = wb.fetch_kleer()
-            log(f"fetched Kleer: {fetched}")
-            suggest = getattr(wb, "suggest", None)
-            if suggest is not None:
-                wb.suggest()
-                log("suggested matches")
+            log(f"fetched {wb.fetch_kleer(token=token)}")
+            suggestions = wb.suggest()
+            log(f"suggested matches for {suggestions['kleer_id'].nunique()} Kleer employees")
         except WorkbenchError as e:
             log(f"could not prepare the demo workspace fully: {e}")
