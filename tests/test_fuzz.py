@@ -31,8 +31,7 @@ SWEDISH_TEXT = st.text(alphabet=string.ascii_letters + string.digits + "åäöÅ
 RAW_VALUES = st.one_of(
     st.none(), st.text(max_size=40), SWEDISH_TEXT, st.binary(max_size=24), st.booleans(),
     st.integers(), st.integers(min_value=10**9, max_value=10**12 - 1),
-    st.floats(allow_nan=True, allow_infinity=True), st.just(Decimal("NaN")),
-    # no signalling NaN: no reader (csv, pandas, openpyxl) makes one, and is_missing raises on it
+    st.floats(allow_nan=True, allow_infinity=True), st.just(Decimal("NaN")), st.just(Decimal("sNaN")),
     st.decimals(allow_nan=False, allow_infinity=True),
     st.dates(), st.datetimes(),
     st.from_regex(r"\A(19|20)?\d{6}[-+ ]?\d{4}\Z"),  # personnummer-shaped

@@ -84,7 +84,7 @@ def is_missing(value: Any) -> bool:
         import pandas as pd
 
         return bool(pd.isna(value)) if not isinstance(value, (list, dict, tuple)) else False
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, ArithmeticError):  # e.g. Decimal("sNaN") refuses comparison
         return False
 
 
