@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from workbench.errors import SourceError, WorkbenchError
-from workbench.fields import FIELD, FIELDS
+from workbench.fields import FIELDS, suggest_mapping
 from workbench.ui import access, columns, session
 from workbench.ui.frame import frame, snapshot_age
 
@@ -65,19 +65,20 @@ if upload is not None:
         error = e
     if error is not None:
         st.error(str(error))
-    headers = list(hr_file.mapping) if hr_file else list(getattr(error, "headers", None) or [])
+    headers = list(hr_file.mapping) if hr_file else error.headers
     if hr_file is not None:
         st.caption(f"Detected: {hr_file.detected} · {len(hr_file.records)} employees")
         with st.expander("Preview (first 20 rows)"):
             preview = hr_file.raw.head(20) if hr_file.raw is not None else pd.DataFrame()
             st.dataframe(columns.masked(preview.rename(columns=hr_file.mapping)), width="stretch")
     if headers:
-        current = hr_file.mapping if hr_file else (mapping or {h: None for h in headers})
+        current = hr_file.mapping if hr_file else (mapping or suggest_mapping(headers))
         labels = {f.key: f"{f.label} ({f.key})" for f in FIELDS}
         key_of = {v: k for k, v in labels.items()}
         table = pd.DataFrame({"column": headers,
                               "field": [labels.get(current.get(h) or "", IGNORE) for h in headers]})
         st.write("**Column mapping** — which field each column of the file holds")
+        st.session_state["mapping_editor:key"] = f"mapping_editor:{mapping_key}"
         edited = st.data_editor(
             table, key=f"mapping_editor:{mapping_key}", hide_index=True, num_rows="fixed", width="stretch",
             disabled=["column"],

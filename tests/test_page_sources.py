@@ -49,3 +49,29 @@ def test_fetch_failure_names_what_failed(env, monkeypatch):
     text = " ".join(e.value for e in at.error)
     assert "Fetching from Kleer failed" in text and "token" in text.lower()
     assert "wrong-token" not in text
+
+
+def test_upload_with_unknown_headers_is_mapped_in_the_editor_then_loaded(env):
+    at = open_page(PAGE)
+    data = ("Nummer;Namn;Familjenamn;Personnummer\nE1;Anna;Svensson;850312-1231\n"
+            "E2;Bo;Ek;19900101-1234\n").encode("cp1252")
+    at.file_uploader(key="hr_upload").set_value(("export.csv", data, "text/csv")).run()
+    assert not at.exception, at.exception
+    assert any("required columns are missing" in e.value and "HR id (hr_id)" in e.value for e in at.error)
+    key = at.session_state["mapping_editor:key"]
+    mapping = at.data_editor(key=key).value
+    assert list(mapping["column"]) == ["Nummer", "Namn", "Familjenamn", "Personnummer"]
+    assert mapping.set_index("column").at["Personnummer", "field"] == "Personnummer (ssn)"
+    at.session_state[key] = {"edited_rows": {0: {"field": "HR id (hr_id)"}, 1: {"field": "First name (first_name)"},
+                                             2: {"field": "Last name (last_name)"}},
+                             "added_rows": [], "deleted_rows": []}
+    at.run()
+    assert not at.error, [e.value for e in at.error]
+    assert any("semicolon" in c.value and "2 employees" in c.value for c in at.caption)
+    problems = at.dataframe[-1].value
+    assert list(problems["Row"]) == [3] and "bad checksum" in problems["Problem"].iloc[0]
+    at.button(key="load_hr").click().run()
+    with Workbench(env) as wb:
+        rows = wb.hr_employees().set_index("hr_id")
+    assert rows.at["E1", "ssn"] == "19850312-1231" and rows.at["E2", "last_name"] == "Ek"
+    assert "bad checksum" in rows.at["E2", "problems"]

@@ -40,11 +40,15 @@ class InputError(WorkbenchError, ValueError):
 
 
 class SourceError(InputError):
-    """An HR file that cannot be loaded. ``problems`` lists (row, column, message) when known."""
+    """An HR file that cannot be loaded. ``problems`` lists (row, column, message) when known;
+    ``headers`` the file's column headers when it could be read that far (so a mapping editor can
+    be offered for missing columns)."""
 
-    def __init__(self, message: str, *, problems: list[tuple[int | None, str | None, str]] | None = None):
+    def __init__(self, message: str, *, problems: list[tuple[int | None, str | None, str]] | None = None,
+                 headers: list[str] | None = None):
         super().__init__(message)
         self.problems = problems or []
+        self.headers = list(headers or [])
 
 
 class WorkspaceError(WorkbenchError):

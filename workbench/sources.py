@@ -439,7 +439,8 @@ def _missing_columns(name: str, headers: list[str], used: dict[str, str | None],
         f"{name}: required columns are missing: {labels}. Map them to the file's columns in the "
         f"column mapping editor, or rename the columns. The file's columns (row {header_row}): "
         f"{', '.join(headers) or '(none)'}",
-        problems=[(header_row, None, f"no column for {FIELD[k].label} ({k})") for k in missing])
+        problems=[(header_row, None, f"no column for {FIELD[k].label} ({k})") for k in missing],
+        headers=headers)
 
 
 def _csv_structure_errors(name: str, rows: list[tuple[int, list[Any]]], width: int,
