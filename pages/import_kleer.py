@@ -71,17 +71,17 @@ def hr_label(hr_id) -> str:
 
 options = sorted({hr_label(h) for cands in view["candidates"] for h in cands}
                  | {hr_label(h) for h in view["hr_id"] if h is not None and not pd.isna(h)})
-table = pd.DataFrame({
+table = pd.DataFrame({  # what the analyst acts on first; the long "why" last
     "select": False,
     "kleer_id": view["kleer_id"],
     "kleer_name": view["kleer_name"],
     "hr": [CREATE if a == "create_in_hr" else hr_label(h) for a, h in zip(view["action"], view["hr_id"])],
+    "action": view["action"].map(LABELS),
     "score": view["score"],
     "band": view["band"],
-    "reasons": view["reasons"],
     "affected": view["affected"],
-    "action": view["action"].map(LABELS),
     "flags": view["flags"],
+    "reasons": view["reasons"],
 })
 
 
