@@ -3,20 +3,33 @@
 Each view joins the workspace's snapshot, HR register, links, suggestions and effective decisions
 into one frame with a stable id column and a fixed order, so an editable table can key edits by
 position. "Affected fields" come from :func:`workbench.fields.diff` (THE diff), nothing else.
+
+The Overview and Audit screens read the same way: :func:`state_counts` (with :func:`outstanding`
+for conflicts and blocked employees), :func:`link_scores`, :func:`next_step`; and for the audit
+log :func:`audit_view`, :func:`filter_audit`, :func:`audit_changes`, :func:`evidence_at` and
+:func:`audit_download`.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
+from .errors import InputError
+from .export import to_csv_bytes
 from .fields import FIELD, diff, join_name
 from .normalize import is_missing
 from .plan import effective_decisions
 from .store import Workspace
 
-__all__ = ["import_rows", "export_rows", "pair_details", "affected_summary", "reasons"]
+__all__ = ["import_rows", "export_rows", "pair_details", "affected_summary", "reasons",
+           "outstanding", "StateCounts", "state_counts", "link_scores", "weakest_links", "NextStep",
+           "next_step", "audit_view", "filter_audit", "audit_changes", "Evidence", "evidence_at",
+           "audit_download"]
 
 
 def affected_summary(keys: list[str]) -> str:
@@ -152,8 +165,6 @@ _EXPORT_COLUMNS = ["hr_id", "name", "ssn", "email", "employment_start_date", "st
 
 
 def _problem_text(problems: Any) -> str:
-    import json
-
     if not problems:
         return ""
     if isinstance(problems, str):
@@ -186,3 +197,259 @@ def pair_details(ws: Workspace, *, hr_id: str | None, kleer_id: int | None,
                      "hr": None if h is None else h.get(f.key), "kleer": kleer_value,
                      "differs": f.key in differing})
     return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- overview
+
+def outstanding(ws: Workspace) -> pd.DataFrame:
+    """The employees the latest apply left unresolved: one row per operation of an employee's
+    most recent batch that ended in ``conflict`` (Kleer or the HR register changed since the plan;
+    nothing was overwritten) or was ``skipped`` as ``blocked`` (e.g. no valid personnummer; never
+    sent). An employee is the HR id of the journal row, else its Kleer id; a later batch that
+    touches the employee (a successful export, a revert) settles it. Columns: ``subject``,
+    ``hr_id``, ``kleer_id``, ``kind``, ``status`` (``conflict`` | ``blocked``), ``reason``,
+    ``batch_id``, ``finished_at``; ordered by ``subject``."""
+    columns = ["subject", "hr_id", "kleer_id", "kind", "status", "reason", "batch_id", "finished_at"]
+    journal = ws.frame("SELECT id, batch_id, hr_id, kleer_id, kind, status, error, finished_at "
+                       "FROM journal ORDER BY id")
+    if journal.empty:
+        return pd.DataFrame(columns=columns)
+    journal["subject"] = [h if isinstance(h, str) else f"kleer:{int(k)}"
+                          for h, k in zip(journal["hr_id"], journal["kleer_id"])]
+    latest = journal.groupby("subject")["batch_id"].last()
+    journal = journal[journal["batch_id"].values == latest.loc[journal["subject"]].values]
+    blocked = (journal["status"] == "skipped") & journal["error"].fillna("").str.startswith("blocked")
+    journal = journal[(journal["status"] == "conflict") | blocked].copy()
+    journal["status"] = journal["status"].where(journal["status"] == "conflict", "blocked")
+    journal["reason"] = journal["error"].fillna("").str.removeprefix("blocked: ")
+    journal["kleer_id"] = journal["kleer_id"].astype("Int64")
+    return journal.sort_values(["subject", "id"])[columns].reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class StateCounts:
+    """How many employees are in each state (the Overview's figures).
+
+    ``linked``: active links. ``only_hr``: HR employees without a link. ``only_kleer``: Kleer
+    users without a link. ``suggested``: unlinked Kleer users with an assigned suggestion (a part
+    of ``only_kleer``). ``conflicts`` and ``blocked``: employees :func:`outstanding` lists with
+    that status."""
+
+    hr: int
+    kleer: int
+    linked: int
+    only_hr: int
+    only_kleer: int
+    suggested: int
+    conflicts: int
+    blocked: int
+
+
+def state_counts(ws: Workspace) -> StateCounts:
+    one = lambda sql: int(ws.query(sql)[0]["n"])  # noqa: E731
+    counts = ws.counts()
+    left = outstanding(ws)
+    per_status = left.drop_duplicates(["subject", "status"])["status"].value_counts()
+    return StateCounts(
+        hr=counts["hr"], kleer=counts["kleer"], linked=counts["linked"],
+        only_hr=one("SELECT count(*) AS n FROM hr_employees WHERE hr_id NOT IN "
+                    "(SELECT hr_id FROM links WHERE active = 1)"),
+        only_kleer=one("SELECT count(*) AS n FROM kleer_users WHERE kleer_id NOT IN "
+                       "(SELECT kleer_id FROM links WHERE active = 1)"),
+        suggested=one("SELECT count(DISTINCT kleer_id) AS n FROM suggestions WHERE assigned = 1 "
+                      "AND kleer_id IN (SELECT kleer_id FROM kleer_users) AND kleer_id NOT IN "
+                      "(SELECT kleer_id FROM links WHERE active = 1)"),
+        conflicts=int(per_status.get("conflict", 0)), blocked=int(per_status.get("blocked", 0)))
+
+
+def _decision_evidence(ws: Workspace) -> dict[tuple[str, int], list]:
+    """The latest evidence recorded with a decision, per (hr_id, kleer_id) pair."""
+    rows = ws.query("SELECT hr_id, kleer_id, evidence FROM audit WHERE event = 'decision' AND "
+                    "evidence IS NOT NULL AND hr_id IS NOT NULL AND kleer_id IS NOT NULL ORDER BY id")
+    return {(r["hr_id"], int(r["kleer_id"])): json.loads(r["evidence"]) for r in rows}
+
+
+def link_scores(ws: Workspace) -> pd.DataFrame:
+    """One row per active link, in ``hr_id`` order: both names, the match ``score`` the link was
+    made with (None for links made without one, e.g. by an export that created the Kleer user),
+    ``method``, who made it and when, and the evidence ``reasons`` in words (from the stored
+    suggestion of the pair, else the evidence recorded with the decision)."""
+    links = ws.active_links()
+    hr = _records(ws.hr_frame(), "hr_id")
+    kleer = _records(ws.kleer_frame(), "kleer_id")
+    sugg = ws.suggestions_frame()
+    evidence = {(s["hr_id"], int(s["kleer_id"])): s["evidence"]
+                for s in (sugg.to_dict("records") if len(sugg) else [])}
+    decided = _decision_evidence(ws)
+    rows = []
+    for link in links.to_dict("records") if len(links) else []:
+        pair = (link["hr_id"], int(link["kleer_id"]))
+        rows.append({
+            "hr_id": link["hr_id"], "hr_name": _name(hr.get(link["hr_id"])),
+            "kleer_id": int(link["kleer_id"]),
+            "kleer_name": (kleer.get(int(link["kleer_id"])) or {}).get("name"),
+            "score": None if is_missing(link["score"]) else float(link["score"]),
+            "method": link["method"], "created_at": link["created_at"],
+            "created_by": link["created_by"], "batch_id": link["batch_id"],
+            "reasons": reasons(evidence.get(pair) or decided.get(pair)),
+        })
+    columns = ["hr_id", "hr_name", "kleer_id", "kleer_name", "score", "method", "created_at",
+               "created_by", "batch_id", "reasons"]
+    return pd.DataFrame(rows, columns=columns).sort_values("hr_id", kind="stable").reset_index(drop=True)
+
+
+def weakest_links(links: pd.DataFrame, n: int = 20) -> pd.DataFrame:
+    """The ``n`` links with the lowest score (ties by ``hr_id``): what an auditor checks first.
+    Links without a score are left out (they were not made by matching)."""
+    scored = links[links["score"].notna()]
+    return scored.sort_values(["score", "hr_id"], kind="stable").head(n).reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """What to do next, in words, and the page (its url path, see ``workbench.ui.nav``) to do it on."""
+
+    message: str
+    page: str
+
+
+def next_step(counts: StateCounts, *, hr_label: str = "HR") -> NextStep:
+    """The first thing left to do, in workflow order: load HR, fetch Kleer, review suggestions,
+    export the employees only in HR, deal with the Kleer users only in Kleer; otherwise review
+    the audit trail."""
+    if not counts.hr:
+        return NextStep(f"No {hr_label} employees yet: load the {hr_label} export.", "sources")
+    if not counts.kleer:
+        return NextStep("No Kleer employees yet: fetch them from Kleer.", "sources")
+    if counts.suggested:
+        return NextStep(f"{counts.suggested} Kleer employees have suggestions to review.", "import")
+    if counts.only_hr:
+        return NextStep(f"{counts.only_hr} {hr_label} employees are not linked to Kleer: export "
+                        "them (or link them from Import).", "export")
+    if counts.only_kleer:
+        return NextStep(f"{counts.only_kleer} Kleer employees have no {hr_label} employee: "
+                        f"create them in {hr_label} or leave them.", "import")
+    return NextStep(f"Every employee is reconciled ({counts.linked} linked): review the audit "
+                    "trail.", "audit")
+
+
+# --------------------------------------------------------------------------- audit
+
+def audit_view(audit: pd.DataFrame, ws: Workspace) -> pd.DataFrame:
+    """The audit log (``Workbench.audit``) with an ``employee`` column: the HR employee's name,
+    else the Kleer user's, else empty."""
+    hr = {r["hr_id"]: _name(r) for r in ws.query("SELECT hr_id, first_name, last_name FROM hr_employees")}
+    kleer = {int(r["kleer_id"]): r["name"] for r in ws.query("SELECT kleer_id, name FROM kleer_users")}
+    out = audit.copy()
+    out["employee"] = [hr.get(h) or (None if pd.isna(k) else kleer.get(int(k))) or ""
+                       for h, k in zip(out["hr_id"], out["kleer_id"])]
+    return out
+
+
+def filter_audit(audit: pd.DataFrame, *, text: str = "", actions: Iterable[str] = (),
+                 analysts: Iterable[str] = (), start: date | None = None, end: date | None = None,
+                 results: Iterable[str] = ()) -> pd.DataFrame:
+    """The entries of ``audit`` (an :func:`audit_view`) that match every filter given: ``text``
+    in the HR id, the Kleer id or the employee's name (case-insensitive); ``action``,
+    ``analyst`` and ``result`` among those listed; ``at`` on a UTC date from ``start`` to
+    ``end`` inclusive. Empty filters keep everything; the order is kept (newest first)."""
+    keep = pd.Series(True, index=audit.index)
+    needle = text.strip().casefold()
+    if needle:
+        keep &= (audit["hr_id"].fillna("").astype(str).str.casefold().str.contains(needle, regex=False)
+                 | audit["kleer_id"].astype("string").fillna("").str.contains(needle, regex=False)
+                 | audit["employee"].fillna("").str.casefold().str.contains(needle, regex=False))
+    for column, wanted in (("action", actions), ("analyst", analysts), ("result", results)):
+        wanted = list(wanted)
+        if wanted:
+            keep &= audit[column].isin(wanted)
+    day = audit["at"].fillna("").str[:10]
+    if start is not None:
+        keep &= day >= start.isoformat()
+    if end is not None:
+        keep &= day <= end.isoformat()
+    return audit[keep]
+
+
+def _shown(value: Any) -> str:
+    if value is None or (not isinstance(value, (dict, list)) and pd.isna(value)):
+        return ""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def audit_changes(before: Any, after: Any) -> pd.DataFrame:
+    """One audit entry's before and after side by side: one row per key of either (field labels
+    from the field table), values as text, ``changed`` where they differ."""
+    b = before if isinstance(before, Mapping) else {}
+    a = after if isinstance(after, Mapping) else {}
+    keys = list(dict.fromkeys([*b, *a]))
+    rows = [{"field": k, "label": FIELD[k].label if k in FIELD else k.replace("_", " "),
+             "before": _shown(b.get(k)), "after": _shown(a.get(k))} for k in keys]
+    frame = pd.DataFrame(rows, columns=["field", "label", "before", "after"])
+    frame["changed"] = frame["before"] != frame["after"]
+    return frame
+
+
+#: The words of a piece of match evidence; its values (``hr``, ``kleer``) are left out.
+_EVIDENCE_WORDS = ("label", "agreement", "contribution", "sentence")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The match evidence behind an audit entry, in words (label, agreement, contribution,
+    sentence per signal; the matcher never puts a personal number in a sentence), and where it
+    was found: ``entry`` (recorded with it), ``decision #<id>`` (the latest decision on the same
+    pair before it), ``suggestion`` (the pair's stored suggestion: a proposed decision applied
+    without being saved) or ``""`` (none)."""
+
+    items: tuple[dict, ...]
+    source: str
+
+    @property
+    def sentences(self) -> list[str]:
+        return [e["sentence"] for e in self.items if e.get("sentence")]
+
+
+def _words(evidence: Any) -> tuple[dict, ...]:
+    if isinstance(evidence, str):
+        evidence = json.loads(evidence)
+    if not isinstance(evidence, list):
+        return ()
+    return tuple({k: e.get(k) for k in _EVIDENCE_WORDS} for e in evidence if isinstance(e, dict))
+
+
+def evidence_at(ws: Workspace, entry_id: int) -> Evidence:
+    """The match evidence at decision time for the audit entry ``entry_id``: its own, else that
+    of the latest decision on the same HR employee and Kleer user at or before it, else the
+    pair's stored suggestion."""
+    rows = ws.query("SELECT id, hr_id, kleer_id, evidence FROM audit WHERE id = ?", [int(entry_id)])
+    if not rows:
+        raise InputError(f"no audit entry {entry_id}")
+    entry = rows[0]
+    if _words(entry["evidence"]):
+        return Evidence(_words(entry["evidence"]), "entry")
+    if entry["hr_id"] is None or entry["kleer_id"] is None:
+        return Evidence((), "")
+    decided = ws.query("SELECT id, evidence FROM audit WHERE event = 'decision' AND id <= ? AND "
+                       "hr_id = ? AND kleer_id = ? AND evidence IS NOT NULL ORDER BY id DESC",
+                       [int(entry_id), entry["hr_id"], int(entry["kleer_id"])])
+    for row in decided:
+        if _words(row["evidence"]):
+            return Evidence(_words(row["evidence"]), f"decision #{row['id']}")
+    stored = ws.query("SELECT evidence FROM suggestions WHERE hr_id = ? AND kleer_id = ?",
+                      [entry["hr_id"], int(entry["kleer_id"])])
+    if stored and _words(stored[0]["evidence"]):
+        return Evidence(_words(stored[0]["evidence"]), "suggestion")
+    return Evidence((), "")
+
+
+def audit_download(audit: pd.DataFrame, fmt: str) -> bytes:
+    """Audit entries as a download: ``csv`` (formula-safe, :func:`workbench.export.to_csv_bytes`)
+    or ``json`` (records). Mask before calling (``Workbench.audit(reveal=False)``)."""
+    if fmt == "csv":
+        return to_csv_bytes(audit)
+    if fmt == "json":
+        return audit.to_json(orient="records", force_ascii=False, indent=2).encode("utf-8")
+    raise InputError(f"cannot download the audit log as {fmt!r}: choose csv or json")

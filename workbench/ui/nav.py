@@ -13,5 +13,7 @@ PAGES: list[tuple[str, str, str, str]] = [
     ("pages/overview.py", "Overview", ":material/dashboard:", "overview"),
     ("pages/sources.py", "Sources", ":material/upload_file:", "sources"),
     ("pages/import_kleer.py", "Import from Kleer", ":material/download:", "import"),
+    ("pages/export_kleer.py", "Export to Kleer", ":material/upload:", "export"),
+    ("pages/audit.py", "Audit", ":material/history:", "audit"),
     ("pages/settings.py", "Settings", ":material/settings:", "settings"),
 ]

@@ -15,7 +15,7 @@ from ..sync import ApplyResult
 from . import columns, session
 
 __all__ = ["lazy_tabs", "action_labels", "plan_review", "apply_with_progress", "show_result",
-           "require_data", "editor_version", "bump_editor"]
+           "require_data", "editor_version", "bump_editor", "audited_download"]
 
 
 def lazy_tabs(key: str, items: Sequence[tuple[str, str]]) -> str:
@@ -117,3 +117,18 @@ def show_result(result: ApplyResult, *, retry: Callable[[], None] | None = None,
                  hide_index=True, width="stretch")
     if retry is not None and c.get("failed"):
         st.button("Retry failed", key=f"retry:{result.batch_id}", on_click=retry)
+
+
+def audited_download(wb: Workbench, label: str, data: bytes, *, file_name: str, mime: str, key: str,
+                     rows: int, event: str = "download") -> None:
+    """A download button. Personal data is masked in downloads unless this session reveals it;
+    a download made while revealed is recorded in the audit log (``event``, action ``reveal``,
+    the file name and row count) when the analyst clicks."""
+    def record() -> None:
+        wb.workspace.append_audit(event=event, analyst=wb.analyst, action="reveal",
+                                  detail={"file": file_name, "rows": int(rows)})
+
+    st.download_button(label, data, file_name=file_name, mime=mime, key=key,
+                       on_click=record if columns.reveal() else "ignore",
+                       help="Personal numbers are masked unless shown (sidebar); a download "
+                            "with them shown is recorded in the audit log.")

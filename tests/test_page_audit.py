@@ -1,0 +1,200 @@
+"""Audit: every decision and write newest first; filters by employee, action, analyst, date and
+result; one entry's before/after and the match evidence at decision time; CSV/JSON downloads that
+are masked, formula-safe and token-free (a revealed one is itself audited); Revert this batch with
+a preview and a confirmation; viewers read but do not revert."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date, timedelta
+
+import pandas as pd
+import pytest
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+from tests.conftest import KLEER_TEST_TOKEN, open_page
+from workbench.normalize import personnummer
+from workbench.views import (audit_changes, audit_view, evidence_at, export_rows, filter_audit,
+                             import_rows)
+
+PAGE = "pages/audit.py"
+FORMULA = "=2+3"  # an analyst name a spreadsheet would run as a formula
+
+
+@pytest.fixture
+def wb(demo_workbench):
+    """One saved Prefer Kleer decision applied (an HR update, by the analyst "=2+3") and one HR
+    employee exported (a Kleer user created, by "Setup")."""
+    wb = demo_workbench
+    pair = import_rows(wb.workspace)
+    pair = pair[(pair["band"] == "certain") & pair["affected_fields"].map(lambda f: "phone" in f)].iloc[0]
+    wb.analyst = FORMULA
+    wb.decide(kleer_id=int(pair["kleer_id"]), action="prefer_kleer", hr_id=pair["hr_id"])
+    wb.apply(wb.plan("import", [int(pair["kleer_id"])]))
+    rows = export_rows(wb.workspace)
+    new = rows[(rows["state"] == "unlinked") & rows["ssn"].map(lambda s: bool(personnummer(s).value))
+               & (rows["problems"] == "")]["hr_id"].iloc[0]
+    wb.analyst = "Setup"
+    wb.decide(hr_id=new, action="export")
+    wb.apply(wb.plan("export", [new]))
+    wb.pair, wb.exported = (pair["hr_id"], int(pair["kleer_id"])), new
+    return wb
+
+
+@pytest.fixture
+def downloads(monkeypatch) -> dict[str, bytes]:
+    """What the page's download buttons would hand the browser, by file name (a spy on the
+    media storage AppTest gives the app; the content is stored unchanged)."""
+    seen: dict[str, bytes] = {}
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def spy(self, path_or_data, mimetype, kind, filename=None):
+        if filename:
+            seen[filename] = path_or_data
+        return original(self, path_or_data, mimetype, kind, filename)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", spy)
+    return seen
+
+
+@pytest.fixture
+def page(wb, downloads):
+    at = open_page(PAGE)
+    assert not at.exception, at.exception
+    return at
+
+
+def log(at) -> pd.DataFrame:
+    return next(d.value for d in at.dataframe if "analyst" in d.value.columns)
+
+
+def test_every_entry_newest_first_and_the_filters(page, wb):
+    everything = wb.audit()
+    shown = log(page)
+    assert shown["id"].tolist() == everything["id"].tolist() == sorted(everything["id"], reverse=True)
+    assert {"decision", "operation", "apply", "load", "match"} <= set(shown["event"])
+
+    hr_id = wb.exported
+    name = shown.loc[shown["hr_id"] == hr_id, "employee"].iloc[0]
+    page.text_input(key="audit_text").input(name.split()[-1].lower()).run()
+    assert hr_id in set(log(page)["hr_id"]) and log(page)["employee"].str.contains(name.split()[-1]).all()
+    page.text_input(key="audit_text").input(str(wb.pair[1])).run()
+    assert set(log(page)["kleer_id"].dropna()) == {wb.pair[1]}
+    page.text_input(key="audit_text").input("").run()
+
+    page.multiselect(key="audit_actions").set_value(["kleer_create"]).run()
+    assert log(page)["hr_id"].tolist() == [hr_id]
+    page.multiselect(key="audit_actions").set_value([]).run()
+    page.multiselect(key="audit_analysts").set_value([FORMULA]).run()
+    assert set(log(page)["event"]) == {"decision", "operation", "apply"}
+    assert len(log(page)) == int((everything["analyst"] == FORMULA).sum())
+    page.multiselect(key="audit_analysts").set_value([]).run()
+    page.multiselect(key="audit_results").set_value(["done"]).run()
+    assert set(log(page)["result"]) == {"done"} and len(log(page)) == int((everything["result"] == "done").sum())
+    page.multiselect(key="audit_results").set_value([]).run()
+
+    today = date.fromisoformat(everything["at"].iloc[0][:10])
+    page.date_input(key="audit_dates").set_value((today + timedelta(days=1), today + timedelta(days=2))).run()
+    assert log(page).empty and any("No entries match" in i.value for i in page.info)
+    page.date_input(key="audit_dates").set_value((today, today)).run()
+    assert len(log(page)) == len(everything)
+
+
+def test_an_entry_shows_before_after_and_the_evidence_at_decision_time(page, wb):
+    audit = wb.audit()
+    update = audit[(audit["event"] == "operation") & (audit["action"] == "hr_update")].iloc[0]
+    page.selectbox(key="audit_entry").set_value(int(update["id"])).run()
+    assert not page.exception, page.exception
+    side_by_side = next(d.value for d in page.dataframe if "before" in d.value.columns).set_index("label")
+    assert side_by_side.at["Phone", "before"] == update["before"]["phone"]
+    assert side_by_side.at["Phone", "after"] == update["after"]["phone"] != update["before"]["phone"]
+    decision = wb.audit(reveal=True)
+    decision = decision[(decision["event"] == "decision") & (decision["kleer_id"] == wb.pair[1])].iloc[0]
+    text = " ".join(m.value for m in page.markdown)
+    assert f"recorded with decision #{decision['id']}" in text
+    sentences = [e["sentence"] for e in decision["evidence"]]
+    assert "Personnummer identical" in sentences
+    assert all(s in text for s in sentences)  # the evidence in words, each signal
+
+
+def test_downloads_are_masked_formula_safe_and_token_free(page, wb, downloads):
+    ssn = personnummer(wb.workspace.hr_employee(wb.exported)["ssn"]).value
+    csv_bytes, json_bytes = downloads["audit.csv"], downloads["audit.json"]
+    for data in (csv_bytes, json_bytes):
+        text = data.decode("utf-8-sig")
+        assert ssn not in text and ssn[:9] + "****" in text  # masked, the birth date kept
+        assert KLEER_TEST_TOKEN not in text
+    rows = list(csv.DictReader(io.StringIO(csv_bytes.decode("utf-8-sig"))))
+    assert len(rows) == len(wb.audit())
+    assert {r["analyst"] for r in rows} >= {"'" + FORMULA, "Setup"}  # shown as text, never run
+    assert not any(v.startswith(("=", "+", "@")) for r in rows for v in r.values())
+    records = json.loads(json_bytes)
+    assert [r["id"] for r in records] == wb.audit()["id"].tolist()
+
+    before = len(wb.audit())
+    page.download_button(key="audit_csv").click().run()
+    assert len(wb.audit()) == before  # a masked download is not an event
+
+    page.sidebar.toggle(key="reveal_personal_data").set_value(True).run()
+    assert ssn in downloads["audit.csv"].decode("utf-8-sig")  # revealed on request
+    page.download_button(key="audit_csv").click().run()
+    entry = wb.audit().iloc[0]
+    assert (entry["event"], entry["action"], entry["analyst"]) == ("audit_export", "reveal", "Ada")
+    assert entry["detail"]["file"] == "audit.csv" and entry["detail"]["rows"] == before + 1  # + the reveal
+
+
+def test_revert_shows_the_plan_then_undoes_the_batch(page, wb, kleer_sim):
+    batch = wb.batches().iloc[0]  # the export
+    created = wb.workspace.link_of(hr_id=wb.exported)["kleer_id"]
+    page.selectbox(key="revert_batch").set_value(batch["id"]).run()
+    page.button(key="revert").click().run()
+    assert not page.exception, page.exception
+    plan = next(d.value for d in page.dataframe if "kind" in d.value.columns)
+    assert sorted(plan["kind"]) == ["kleer_update", "unlink"]  # deactivate the user, end the link
+    assert any(m.label == "Operations to run" and m.value == "2" for m in page.metric)
+    assert wb.workspace.link_of(hr_id=wb.exported) is not None  # a preview writes nothing
+    page.button(key="revert_confirm").click().run()
+    assert not page.exception, page.exception
+    assert any("Revert finished: 2 done" in s.value for s in page.success)
+    assert wb.workspace.link_of(hr_id=wb.exported) is None
+    user = next(u for u in kleer_sim.dump()["users"] if u["id"] == created)
+    assert user["active"] is False  # Kleer has no delete: the user is deactivated
+    assert wb.batches().iloc[0]["reverts"] == batch["id"]
+
+
+def test_viewers_can_read_but_not_revert(wb, downloads):
+    at = open_page(PAGE)
+    at.session_state["role"] = "viewer"
+    at.run()
+    assert not at.exception, at.exception
+    assert len(log(at)) == len(wb.audit())
+    assert at.button(key="revert").disabled
+    assert any("cannot revert a batch" in w.value for w in at.warning)
+
+
+def test_filter_audit_and_audit_changes_directly(wb):
+    audit = audit_view(wb.audit(), wb.workspace)
+    mine = filter_audit(audit, text=wb.exported.lower(), actions=["kleer_create"])
+    assert mine["hr_id"].tolist() == [wb.exported]
+    assert filter_audit(audit, analysts=["nobody"]).empty
+    assert len(filter_audit(audit)) == len(audit)
+    changes = audit_changes({"phone": "+46701", "ssn": "19800101-****"}, {"phone": "+46702"})
+    assert changes.set_index("field").to_dict("index") == {
+        "phone": {"label": "Phone", "before": "+46701", "after": "+46702", "changed": True},
+        "ssn": {"label": "Personnummer", "before": "19800101-****", "after": "", "changed": True}}
+
+
+def test_evidence_of_a_proposed_link_comes_from_its_suggestion(demo_workbench):
+    wb = demo_workbench
+    wb.apply(wb.plan("import"))  # proposed decisions: nothing saved, no decision entries
+    audit = wb.audit()
+    link = audit[(audit["event"] == "operation") & (audit["action"] == "link")].iloc[0]
+    evidence = evidence_at(wb.workspace, int(link["id"]))
+    stored = wb.suggestions().set_index(["hr_id", "kleer_id"]).loc[(link["hr_id"], link["kleer_id"])]
+    assert evidence.source == "suggestion"
+    assert evidence.sentences == [e["sentence"] for e in stored["evidence"] if e["sentence"]]
+    assert all(set(item) == {"label", "agreement", "contribution", "sentence"} for item in evidence.items)
+    loaded = audit[audit["action"] == "load_hr"].iloc[0]
+    assert evidence_at(wb.workspace, int(loaded["id"])).items == ()
