@@ -11,6 +11,7 @@ method calls one core module (``sources``, ``store``, ``kleer``, ``matching``, `
 
 from __future__ import annotations
 
+import json
 import os
 import time
 import uuid
@@ -22,10 +23,11 @@ from typing import Any, Callable, Iterator, Mapping
 import pandas as pd
 
 from .errors import InputError
-from .fields import EMAIL_PREFERENCES
+from .fields import EMAIL_PREFERENCES, join_name
 from .kleer.client import KleerClient
 from .kleer.config import TOKEN_HELP, KleerConfig, token_from_environment
 from .kleer.mapping import Snapshot
+from . import display
 from . import matching
 from .matching import Evaluation, MatchSettings
 from . import plan as planning
@@ -34,6 +36,7 @@ from .plan import Decision, Plan, Scope
 from .sources import DEFAULT_MAX_BYTES, HrFile, Progress, read_hr
 from .store import Workspace
 from .sync import ApplyResult
+from .views import pair_details
 
 __all__ = ["Workbench", "Settings", "LoadResult", "FetchResult", "default_workspace_path"]
 
@@ -328,6 +331,68 @@ class Workbench:
         """The stored suggestions of the last :meth:`suggest`, evidence included."""
         return self.workspace.suggestions_frame()
 
+    def show_suggestions(self, frame: pd.DataFrame | None = None, *, limit: int = 50
+                         ) -> display.SuggestionsView:
+        """Suggestions as an HTML table in Jupyter (bands coloured, evidence in words): ``frame``
+        (e.g. a pandas filter of what :meth:`suggest` returned), else the stored ones."""
+        return display.suggestions(self.suggestions() if frame is None else frame, limit=limit)
+
+    def pair(self, *, kleer_id: int | None = None, hr_id: str | None = None,
+             reveal: bool = False) -> display.PairView:
+        """An HR employee beside a Kleer user, field by field, differences marked (HTML in
+        Jupyter). Give one side and the other is the linked one, else the decided one, else the
+        suggested one; give both to compare any two. Personal numbers masked unless ``reveal``."""
+        ws = self.workspace
+        if kleer_id is None and hr_id is None:
+            raise InputError("give the kleer_id or the hr_id (or both) of the pair to show")
+        kleer_id = None if kleer_id is None else int(kleer_id)
+        hr_id = None if hr_id is None else str(hr_id)
+        if kleer_id is not None and ws.kleer_user(kleer_id) is None:
+            raise InputError(f"Kleer user {kleer_id} is not in the workspace: check the id, or "
+                             "fetch Kleer again")
+        if hr_id is not None and ws.hr_employee(hr_id) is None:
+            raise InputError(f"HR employee {hr_id} is not in the workspace: check the id, or "
+                             "load the HR file again")
+        if kleer_id is None or hr_id is None:
+            hr_id, kleer_id, state = self._partner(hr_id, kleer_id)
+        else:
+            link = ws.link_of(kleer_id=kleer_id)
+            state = "linked" if link and link["hr_id"] == hr_id else "chosen"
+        hr = None if hr_id is None else ws.hr_employee(hr_id)
+        kleer = None if kleer_id is None else ws.kleer_user(kleer_id)
+        found = ws.query("SELECT score, band, evidence FROM suggestions WHERE kleer_id = ? AND "
+                         "hr_id = ?", [kleer_id, hr_id]) if hr and kleer else []
+        settings = self.settings
+        return display.PairView(
+            hr_id=hr_id, kleer_id=kleer_id, state=state,
+            details=pair_details(ws, hr_id=hr_id, kleer_id=kleer_id,
+                                 email_preference=settings.email_preference),
+            hr_name=join_name(hr["first_name"], hr["last_name"]) if hr else None,
+            kleer_name=kleer["name"] if kleer else None,
+            suggestion={**found[0], "evidence": json.loads(found[0]["evidence"] or "[]")}
+            if found else None,
+            hr_label=settings.hr_label, reveal=reveal)
+
+    def _partner(self, hr_id: str | None, kleer_id: int | None
+                 ) -> tuple[str | None, int | None, str]:
+        """The other side of a pair given one: linked, else decided (import), else suggested."""
+        ws = self.workspace
+        link = ws.link_of(hr_id=hr_id, kleer_id=kleer_id)
+        if link:
+            return str(link["hr_id"]), int(link["kleer_id"]), "linked"
+        if kleer_id is not None:
+            decided = ws.query("SELECT hr_id FROM decisions WHERE side = 'import' AND "
+                               "subject_id = ? AND action IN ('prefer_hr', 'prefer_kleer', "
+                               "'match_manually')", [str(kleer_id)])
+            if decided and decided[0]["hr_id"] and ws.hr_employee(decided[0]["hr_id"]):
+                return decided[0]["hr_id"], kleer_id, "decided"
+        column, value = ("kleer_id", kleer_id) if kleer_id is not None else ("hr_id", hr_id)
+        rows = ws.query(f"SELECT hr_id, kleer_id FROM suggestions WHERE {column} = ? "
+                        "AND assigned = 1", [value])
+        if rows:
+            return str(rows[0]["hr_id"]), int(rows[0]["kleer_id"]), "suggested"
+        return hr_id, kleer_id, "unpaired"
+
     @staticmethod
     def match_files(hr: Any, kleer: str | Path, settings: MatchSettings | None = None,
                     on_progress: Callable[[int, int, str], None] | None = None) -> pd.DataFrame:
@@ -382,7 +447,11 @@ class Workbench:
     def apply(self, plan: Plan, *, token: str | None = None, client: KleerClient | None = None,
               on_progress: Callable[[int, int, Any], None] | None = None,
               concurrency: int = 4) -> ApplyResult:
-        """Execute ``plan`` (journaled, idempotent, conflict-checked); safe to run again."""
+        """Execute ``plan`` (journaled, idempotent, conflict-checked); safe to run again.
+        In a notebook, without ``on_progress``, a progress bar is drawn in the cell's output."""
+        on_progress = on_progress or display.notebook_progress(
+            f"Reverting {plan.reverts}" if plan.reverts else f"Applying {plan.id}",
+            len(plan.operations))
         if not any(op.remote and not op.blocked for op in plan.operations):
             return sync.apply(plan, self.workspace, None, self.analyst, on_progress, concurrency)
         with self._kleer_session(token, client) as kc:

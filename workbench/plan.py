@@ -413,6 +413,10 @@ class FieldChange:
     before: Any
     after: Any
 
+    def __repr__(self) -> str:  # masked: a repr lands in logs and notebook outputs
+        return (f"FieldChange({self.key!r}, {mask(self.key, self.before)!r} → "
+                f"{mask(self.key, self.after)!r})")
+
 
 @dataclass(frozen=True)
 class Operation:
@@ -455,6 +459,11 @@ class Operation:
     @property
     def fields(self) -> tuple[str, ...]:
         return tuple(c.key for c in self.changes)
+
+    def __repr__(self) -> str:
+        state = f", blocked: {'; '.join(self.blockers)}" if self.blockers else ""
+        return (f"Operation({self.op_id!r}, {self.kind}, hr_id={self.hr_id!r}, "
+                f"kleer_id={self.kleer_id!r}, fields={list(self.fields)}{state})")
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Operation":
@@ -524,6 +533,16 @@ class Plan:
         frame = pd.DataFrame(rows, columns=cols)
         frame["kleer_id"] = frame["kleer_id"].astype("Int64")
         return frame
+
+    def __repr__(self) -> str:
+        what = f"revert of {self.reverts}" if self.reverts else self.side
+        return (f"<Plan {self.id} ({what}): {len(self.runnable)} operation(s) to run, "
+                f"{len(self.operations) - len(self.runnable)} blocked>")
+
+    def _repr_html_(self) -> str:
+        from .display import plan_html  # display imports sync, which imports this module
+
+        return plan_html(self)
 
     def summary(self) -> str:
         kinds = Counter(op.kind for op in self.runnable)

@@ -95,7 +95,7 @@ class OpOutcome:
     kleer_id: int | None
     status: str
     reason: str | None
-    answer: Any = None
+    answer: Any = field(default=None, repr=False)  # Kleer's answer may hold a personnummer
     attempts: int = 0
 
 
@@ -131,6 +131,15 @@ class ApplyResult:
                                             "reason", "answer", "attempts"])
         frame["kleer_id"] = frame["kleer_id"].astype("Int64")
         return frame
+
+    def __repr__(self) -> str:
+        parts = ", ".join(f"{n} {s}" for s, n in self.counts)
+        return f"<ApplyResult {self.batch_id}: {parts or 'nothing to do'}>"
+
+    def _repr_html_(self) -> str:
+        from .display import result_html  # display imports this module
+
+        return result_html(self)
 
     def __str__(self) -> str:
         c = self.counts_dict
