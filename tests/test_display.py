@@ -246,6 +246,9 @@ def test_pair_finds_the_other_side_linked_or_compares_any_two(small):
     assert small.pair(kleer_id=1).hr_id == "E00001"
     chosen = small.pair(kleer_id=3, hr_id="E90001")
     assert chosen.state == "chosen" and "name" in " ".join(chosen.affected)
+    small.decide(kleer_id=3, action="match_manually", hr_id="E90001")
+    decided = small.pair(kleer_id=3)
+    assert (decided.hr_id, decided.state, decided.suggestion) == ("E90001", "decided", None)
     lonely = small.pair(hr_id="E90002")
     assert (lonely.kleer_id, lonely.state) == (None, "unpaired")
     assert "no Kleer user" in lonely._repr_html_()
