@@ -33,8 +33,9 @@ if counts["suggestions"] == 0 and counts["kleer"] > counts["linked"]:
             st.error(str(e))
 
 rows = import_rows(wb.workspace, email_preference=settings.email_preference)
-hr_names = dict(zip(wb.hr_employees()["hr_id"], (wb.hr_employees()["first_name"].fillna("") + " "
-                                                   + wb.hr_employees()["last_name"].fillna("")).str.strip()))
+people = wb.hr_employees()
+hr_names = dict(zip(people["hr_id"], (people["first_name"].fillna("") + " "
+                                      + people["last_name"].fillna("")).str.strip()))
 
 n_new = int((rows["state"] == "new").sum())
 tab = lazy_tabs("import_tab", [("new", f"New ({n_new})"), ("imported", f"Imported ({len(rows) - n_new})"),
@@ -228,9 +229,9 @@ st.subheader("Details")
 if len(view):
     default = checked[0] if checked else int(view["kleer_id"].iloc[0])
     ids = view["kleer_id"].tolist()
+    kleer_names = dict(zip(view["kleer_id"], view["kleer_name"]))
     kleer_id = st.selectbox("Employee", ids, index=ids.index(default) if default in ids else 0,
-                            format_func=lambda k: f"{view.set_index('kleer_id').at[k, 'kleer_name']} · {k}",
-                            key="import_detail")
+                            format_func=lambda k: f"{kleer_names.get(k)} · {k}", key="import_detail")
     row = view.set_index("kleer_id").loc[kleer_id]
     hr_id = row["hr_id"] if isinstance(row["hr_id"], str) else None
     details = pair_details(wb.workspace, hr_id=hr_id, kleer_id=int(kleer_id),
@@ -260,8 +261,8 @@ if len(view):
                     st.rerun()
                 except WorkbenchError as e:
                     st.error(str(e))
-    sugg = wb.suggestions()
-    ev = sugg[(sugg["kleer_id"] == kleer_id) & (sugg["hr_id"] == hr_id)] if len(sugg) and hr_id else sugg.iloc[0:0]
+    sugg = wb.suggestions(kleer_id=int(kleer_id))
+    ev = sugg[sugg["hr_id"] == hr_id] if len(sugg) and hr_id else sugg.iloc[0:0]
     if len(ev):
         st.write(f"**Why this match** (score {ev.iloc[0]['score']:.0f}, {ev.iloc[0]['band']})")
         st.dataframe(pd.DataFrame(ev.iloc[0]["evidence"])[["label", "hr", "kleer", "agreement", "contribution",

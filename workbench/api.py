@@ -327,9 +327,10 @@ class Workbench:
                         "settings": settings.to_dict()})
         return frame
 
-    def suggestions(self) -> pd.DataFrame:
-        """The stored suggestions of the last :meth:`suggest`, evidence included."""
-        return self.workspace.suggestions_frame()
+    def suggestions(self, *, kleer_id: int | None = None) -> pd.DataFrame:
+        """The stored suggestions of the last :meth:`suggest` (only ``kleer_id``'s when given),
+        evidence included."""
+        return self.workspace.suggestions_frame(kleer_id=kleer_id)
 
     def show_suggestions(self, frame: pd.DataFrame | None = None, *, limit: int = 50
                          ) -> display.SuggestionsView:

@@ -64,7 +64,12 @@ class KleerPath:
         return f"{self.obj}.{self.key}"
 
 
+_PLAIN = (str, int, float, bool)
+
+
 def _equal(a: Any, b: Any) -> bool:
+    if a is b or (type(a) is type(b) and type(a) in _PLAIN and a == b):
+        return True  # the common case, without normalising
     if n.is_missing(a) and n.is_missing(b):
         return True
     if n.is_missing(a) or n.is_missing(b):
@@ -74,6 +79,8 @@ def _equal(a: Any, b: Any) -> bool:
 
 def _equal_text(a: Any, b: Any) -> bool:
     """Text compared after whitespace folding (case matters: it is what Kleer will show)."""
+    if type(a) is str and a == b and a.strip():
+        return True
     return _equal(n.name_display(a), n.name_display(b))
 
 

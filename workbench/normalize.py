@@ -76,10 +76,13 @@ def is_missing(value: Any) -> bool:
     """None, NaN, pandas NA and blank text count as missing."""
     if value is None:
         return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    if isinstance(value, str):
+    kind = type(value)
+    if kind is str:
         return value.strip() == ""
+    if kind is int or kind is bool:  # the common cases first: this runs for every compared value
+        return False
+    if kind is float:
+        return math.isnan(value)
     try:  # pandas.NA, numpy.nan, NaT
         import pandas as pd
 

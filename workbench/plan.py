@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields as dc_fields
 from typing import Any, Iterable, Mapping
 
 import pandas as pd
@@ -56,7 +56,9 @@ __all__ = [
     "Plan",
     "decide",
     "proposed_decision",
+    "effective",
     "effective_decisions",
+    "World",
     "build",
     "new_plan_id",
 ]
@@ -97,13 +99,14 @@ class Decision:
         return dict(self.overrides)
 
     def as_row(self) -> dict[str, Any]:
-        row = asdict(self)
+        """The decision as a flat dict (shallow: the evidence is shared, not copied)."""
+        row = {f.name: getattr(self, f.name) for f in dc_fields(self)}
         row["overrides"] = self.overrides_dict
         return row
 
 
 @dataclass(frozen=True)
-class _World:
+class World:
     """What decisions and plans are checked against: the workspace as it is now."""
 
     hr: dict[str, dict]
@@ -115,7 +118,7 @@ class _World:
     snapshot: dict | None
 
     @classmethod
-    def load(cls, ws: Workspace) -> "_World":
+    def load(cls, ws: Workspace) -> "World":
         hr = {r["hr_id"]: r for r in ws.query("SELECT * FROM hr_employees")}
         kleer = {int(r["kleer_id"]): r for r in ws.query("SELECT * FROM kleer_users")}
         links = ws.query("SELECT hr_id, kleer_id FROM links WHERE active = 1")
@@ -196,7 +199,7 @@ def _side_of(action: str, kleer_id: Any, explicit: str | None) -> str:
                      f"export actions: {', '.join(EXPORT_ACTIONS)}")
 
 
-def _check_one(raw: Mapping[str, Any], world: _World, analyst: str | None) -> Decision:
+def _check_one(raw: Mapping[str, Any], world: World, analyst: str | None) -> Decision:
     """Validate one requested decision against the workspace; ValueError says what is wrong."""
     action = _text_or_none(raw.get("action"))
     if not action:
@@ -284,7 +287,7 @@ def decide(workspace: Workspace,
     (``hr``/``kleer``, for ``match_manually``), ``overrides`` and ``side``.
     Raises :class:`InputError` naming every bad row; nothing is saved then.
     """
-    world = _World.load(workspace)
+    world = World.load(workspace)
     checked: list[Decision] = []
     errors: list[str] = []
     seen: dict[tuple[str, str], str] = {}
@@ -347,7 +350,7 @@ def proposed_decision(side: str, subject_id: str, *, linked_to: str | int | None
                     kleer_id=None if linked_to is None else int(linked_to), proposed=True)
 
 
-def _effective(world: _World, saved: Mapping[str, dict], side: str) -> list[Decision]:
+def _effective(world: World, saved: Mapping[str, dict], side: str) -> list[Decision]:
     subjects = [str(k) for k in sorted(world.kleer)] if side == "import" else sorted(world.hr)
     out = []
     for subject in subjects:
@@ -376,12 +379,18 @@ def _saved(ws: Workspace, side: str) -> dict[str, dict]:
     return {r["subject_id"]: r for r in ws.query("SELECT * FROM decisions WHERE side = ?", [side])}
 
 
+def effective(workspace: Workspace, side: str, *, world: World | None = None) -> list[Decision]:
+    """Every subject of ``side`` with its saved decision or the proposed default, as
+    :class:`Decision` values (``world`` saves a second read when the caller has one)."""
+    if side not in ACTIONS:
+        raise InputError(f"side must be 'import' or 'export', not {side!r}")
+    return _effective(world or World.load(workspace), _saved(workspace, side), side)
+
+
 def effective_decisions(workspace: Workspace, side: str) -> pd.DataFrame:
     """Every subject of ``side`` (Kleer users for import, HR employees for export) with its saved
     decision, or the proposed default (``proposed=True``) when there is none."""
-    if side not in ACTIONS:
-        raise InputError(f"side must be 'import' or 'export', not {side!r}")
-    rows = [d.as_row() for d in _effective(_World.load(workspace), _saved(workspace, side), side)]
+    rows = [d.as_row() for d in effective(workspace, side)]
     frame = pd.DataFrame(rows, columns=[f.name for f in Decision.__dataclass_fields__.values()])
     frame["kleer_id"] = frame["kleer_id"].astype("Int64")
     return frame
@@ -666,7 +675,7 @@ def _new_hr_id(d: Decision, kleer_row: Mapping[str, Any]) -> str:
     return d.hr_id or _text_or_none(kleer_row.get("hr_id")) or f"K{kleer_row['kleer_id']}"
 
 
-def _import_ops(d: Decision, w: _World, pref: str, claimed: Counter, seq: int) -> list[Operation]:
+def _import_ops(d: Decision, w: World, pref: str, claimed: Counter, seq: int) -> list[Operation]:
     kid = int(d.subject_id)
     k = w.kleer[kid]
     linked_hr = w.link_of_kleer.get(kid)
@@ -719,7 +728,7 @@ def _import_ops(d: Decision, w: _World, pref: str, claimed: Counter, seq: int) -
                 blockers=tuple(blockers))]
 
 
-def _export_ops(d: Decision, w: _World, pref: str, seq: int) -> list[Operation]:
+def _export_ops(d: Decision, w: World, pref: str, seq: int) -> list[Operation]:
     hr_id = d.subject_id
     hr_row = w.hr[hr_id]
     kid = w.link_of_hr.get(hr_id)
@@ -785,7 +794,7 @@ def build(workspace: Workspace, scope: Scope, *, email_preference: str | None = 
     """Build the plan for ``scope`` from the effective decisions (saved, else proposed)."""
     pref = email_preference or workspace.get_setting("email_preference", "private")
     email_field(pref)  # validates
-    world = _World.load(workspace)
+    world = World.load(workspace)
     decisions = [d for d in _effective(world, _saved(workspace, scope.side), scope.side)
                  if scope.covers(d.subject_id)]
     unknown = sorted(set(scope.ids or ()) - {d.subject_id for d in decisions})

@@ -434,8 +434,11 @@ class Workspace:
                 self.db["suggestions"].insert_all(rows, pk=("kleer_id", "hr_id"), alter=False,
                                                   batch_size=1000)
 
-    def suggestions_frame(self) -> pd.DataFrame:
-        df = self.frame("SELECT * FROM suggestions ORDER BY kleer_id, rank")
+    def suggestions_frame(self, *, kleer_id: int | None = None) -> pd.DataFrame:
+        if kleer_id is None:
+            df = self.frame("SELECT * FROM suggestions ORDER BY kleer_id, rank")
+        else:
+            df = self.frame("SELECT * FROM suggestions WHERE kleer_id = ? ORDER BY rank", [int(kleer_id)])
         if len(df):
             df["evidence"] = df["evidence"].map(lambda s: json.loads(s) if s else [])
         return df

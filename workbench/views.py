@@ -23,7 +23,7 @@ from .errors import InputError
 from .export import to_csv_bytes
 from .fields import FIELD, diff, join_name
 from .normalize import is_missing
-from .plan import effective_decisions
+from .plan import World, effective
 from .store import Workspace
 
 __all__ = ["import_rows", "export_rows", "pair_details", "affected_summary", "reasons",
@@ -62,45 +62,31 @@ def _name(row: dict | None) -> str | None:
     return join_name(row.get("first_name"), row.get("last_name"))
 
 
-def _records(frame: pd.DataFrame, key: str) -> dict[Any, dict]:
-    return {r[key]: r for r in frame.to_dict("records")} if len(frame) else {}
-
-
-def import_rows(ws: Workspace, *, email_preference: str = "private") -> pd.DataFrame:
+def import_rows(ws: Workspace, *, email_preference: str = "private",
+                world: World | None = None) -> pd.DataFrame:
     """One row per Kleer employee (``state`` ``new`` = not linked, ``imported`` = linked), in
     ``kleer_id`` order: the HR employee (linked, decided, or the suggested candidate), its score,
     band, flags and top reasons, the affected fields, the candidate list and the effective action."""
-    kleer = _records(ws.kleer_frame(), "kleer_id")
-    hr = _records(ws.hr_frame(), "hr_id")
-    links = {int(r["kleer_id"]): r["hr_id"] for r in ws.active_links().to_dict("records")}
-    sugg = ws.suggestions_frame()
-    by_pair: dict[tuple[int, str], dict] = {}
+    w = world or World.load(ws)
     candidates: dict[int, list[str]] = {}
-    assigned: dict[int, str] = {}
-    for s in sugg.to_dict("records") if len(sugg) else []:
-        kid = int(s["kleer_id"])
-        by_pair[(kid, s["hr_id"])] = s
-        candidates.setdefault(kid, []).append(s["hr_id"])
-        if s["assigned"]:
-            assigned[kid] = s["hr_id"]
-    decisions = effective_decisions(ws, "import")
-    decided = {int(d["kleer_id"]): d for d in decisions.to_dict("records")}
+    for kid, hid in w.suggestions:  # ordered by kleer_id, rank
+        candidates.setdefault(kid, []).append(hid)
     rows = []
-    for kid in sorted(kleer):
-        k = kleer[kid]
-        d = decided.get(kid, {})
-        linked = links.get(kid)
-        hr_id = linked or (d.get("hr_id") if not is_missing(d.get("hr_id")) else None)
-        if hr_id is None and d.get("action") != "create_in_hr":
-            hr_id = assigned.get(kid)  # the suggested candidate, shown for the analyst to accept
-        h = hr.get(hr_id) if hr_id else None
-        s = by_pair.get((kid, hr_id)) if hr_id else None
+    for d in effective(ws, "import", world=w):
+        kid = int(d.subject_id)
+        k = w.kleer[kid]
+        linked = w.link_of_kleer.get(kid)
+        hr_id = linked or d.hr_id
+        if hr_id is None and d.action != "create_in_hr" and kid in w.assigned:
+            hr_id = w.assigned[kid]["hr_id"]  # the suggested candidate, shown for the analyst to accept
+        h = w.hr.get(hr_id) if hr_id else None
+        s = w.suggestion(kid, hr_id)
         changed = [x.key for x in diff(h, k, email_preference=email_preference)] if h else []
         rows.append({
             "kleer_id": kid,
             "kleer_name": k.get("name"),
             "kleer_email": k.get("email"),
-            "kleer_active": bool(k.get("active")) if k.get("active") is not None else None,
+            "kleer_active": None if k.get("active") is None else bool(k.get("active")),
             "state": "imported" if linked else "new",
             "hr_id": hr_id,
             "hr_name": _name(h),
@@ -111,9 +97,9 @@ def import_rows(ws: Workspace, *, email_preference: str = "private") -> pd.DataF
             "affected": affected_summary(changed),
             "affected_fields": changed,
             "candidates": candidates.get(kid, []),
-            "action": d.get("action", "do_nothing"),
-            "prefer": d.get("prefer"),
-            "proposed": bool(d.get("proposed", True)),
+            "action": d.action,
+            "prefer": d.prefer,
+            "proposed": d.proposed,
         })
     return pd.DataFrame(rows, columns=_IMPORT_COLUMNS)
 
@@ -123,23 +109,19 @@ _IMPORT_COLUMNS = ["kleer_id", "kleer_name", "kleer_email", "kleer_active", "sta
                    "candidates", "action", "prefer", "proposed"]
 
 
-def export_rows(ws: Workspace, *, email_preference: str = "private") -> pd.DataFrame:
+def export_rows(ws: Workspace, *, email_preference: str = "private",
+                world: World | None = None) -> pd.DataFrame:
     """One row per HR employee (``state`` ``unlinked`` or ``linked``), in ``hr_id`` order: the
     linked Kleer user, the fields an export would change in Kleer, the row's data problems and the
     effective action."""
-    kleer = _records(ws.kleer_frame(), "kleer_id")
-    hr_frame = ws.hr_frame()
-    links = {r["hr_id"]: int(r["kleer_id"]) for r in ws.active_links().to_dict("records")}
-    decisions = effective_decisions(ws, "export")
-    decided = {d["subject_id"]: d for d in decisions.to_dict("records")}
+    w = world or World.load(ws)
     rows = []
-    for h in hr_frame.to_dict("records") if len(hr_frame) else []:
-        hid = h["hr_id"]
-        kid = links.get(hid)
-        k = kleer.get(kid) if kid is not None else None
+    for d in effective(ws, "export", world=w):
+        hid = d.subject_id
+        h = w.hr[hid]
+        kid = w.link_of_hr.get(hid)
+        k = w.kleer.get(kid) if kid is not None else None
         changed = [x.key for x in diff(h, k, email_preference=email_preference)] if k else []
-        problems = h.get("problems")
-        d = decided.get(hid, {})
         rows.append({
             "hr_id": hid,
             "name": _name(h),
@@ -151,9 +133,9 @@ def export_rows(ws: Workspace, *, email_preference: str = "private") -> pd.DataF
             "kleer_name": k.get("name") if k else None,
             "changes": affected_summary(changed),
             "changed_fields": changed,
-            "problems": _problem_text(problems),
-            "action": d.get("action", "do_nothing"),
-            "proposed": bool(d.get("proposed", True)),
+            "problems": _problem_text(h.get("problems")),
+            "action": d.action,
+            "proposed": d.proposed,
         })
     frame = pd.DataFrame(rows, columns=_EXPORT_COLUMNS)
     frame["kleer_id"] = frame["kleer_id"].astype("Int64")
@@ -275,11 +257,9 @@ def link_scores(ws: Workspace) -> pd.DataFrame:
     ``method``, who made it and when, and the evidence ``reasons`` in words (from the stored
     suggestion of the pair, else the evidence recorded with the decision)."""
     links = ws.active_links()
-    hr = _records(ws.hr_frame(), "hr_id")
-    kleer = _records(ws.kleer_frame(), "kleer_id")
-    sugg = ws.suggestions_frame()
-    evidence = {(s["hr_id"], int(s["kleer_id"])): s["evidence"]
-                for s in (sugg.to_dict("records") if len(sugg) else [])}
+    w = World.load(ws)
+    hr, kleer = w.hr, w.kleer
+    evidence = {(h, k): s["evidence"] for (k, h), s in w.suggestions.items()}
     decided = _decision_evidence(ws)
     rows = []
     for link in links.to_dict("records") if len(links) else []:
