@@ -506,6 +506,9 @@ class _Simulator:
         self.requests += 1
         f = self.faults
         if f.latency_ms:
+            # the request has arrived: a client that stops waiting does not undo it (its write
+            # still lands, as on a server that is slow to answer), so read the body first
+            await request.body()
             await asyncio.sleep(f.latency_ms / 1000)
         fault = self._fault()
         if fault is not None:
