@@ -8,6 +8,7 @@ import json
 import pytest
 
 from workbench import sync
+from workbench.errors import KleerUnavailable
 from workbench.fields import diff
 from workbench.kleer.mapping import fingerprint
 
@@ -245,3 +246,109 @@ def test_a_plan_with_kleer_writes_needs_a_connection(wb):
     wb.decide(hr_id="E0005", action="export")
     with pytest.raises(PlanError, match="no Kleer connection"):
         sync.apply(wb.plan("export", ["E0005"]), wb.workspace, None, "Ada")
+
+
+# --------------------------------------------------------------------------- requests
+
+class _Counting:
+    """The real client, counting the calls made through it by method name; ``stale_users``
+    (when given) is what the first ``list_users`` answers, as if read before someone's create."""
+
+    def __init__(self, client, *, stale_users=None, contracts_fail=False):
+        self._client, self._stale, self._contracts_fail = client, stale_users, contracts_fail
+        self.calls: dict[str, int] = {}
+
+    def __getattr__(self, name):
+        method = getattr(self._client, name)
+
+        def counted(*args, **kwargs):
+            self.calls[name] = self.calls.get(name, 0) + 1
+            if name == "list_users" and self._stale is not None:
+                stale, self._stale = self._stale, None
+                return stale
+            if name == "list_contracts" and self._contracts_fail:
+                raise KleerUnavailable("cannot reach Kleer (ConnectError, 5 tries)")
+            return method(*args, **kwargs)
+        return counted
+
+
+def test_a_create_costs_its_two_writes_and_the_snapshot_is_read_back_once(wb, kleer_sim):
+    wb.workspace.add_link("E0002", 4, analyst="Ada", method="manual")
+    creates = ["E0003", "E0004", "E0005"]  # E0003's person is Kleer user 5, without foreign-id
+    wb.decide([{"hr_id": h, "action": "export"} for h in ["E0002", *creates]])
+    plan = wb.plan("export", ["E0002", *creates])
+    assert sorted(op.kind for op in plan.operations) == ["kleer_create"] * 3 + ["kleer_update"]
+    before = kleer_sim.state()["requests"]
+    with kleer_sim.client() as real:
+        counting = _Counting(real)
+        result = sync.apply(plan, wb.workspace, counting, "Ada")
+    assert result.ok and result.unrefreshed == ()
+    # one foreign-id list for every create, create + contract each, the update's re-read and
+    # its one write, then one list of users and one of contracts to read everything back
+    assert counting.calls == {"list_users": 2, "create_user": 3, "upsert_contract": 4,
+                              "get_user": 1, "get_contract": 1, "list_contracts": 1}
+    assert kleer_sim.state()["requests"] - before == sum(counting.calls.values())
+    dump = kleer_sim.dump()
+    for hr_id in ["E0002", *creates]:
+        kid = wb.workspace.link_of(hr_id=hr_id)["kleer_id"]
+        user = next(u for u in dump["users"] if u["id"] == kid)
+        contract = next(c for c in dump["payroll-user-readables"] if c["user"]["id"] == kid)
+        assert wb.workspace.kleer_user(kid)["fingerprint"] == fingerprint(user, contract)
+    wb.decide([{"hr_id": h, "action": "export"} for h in ["E0002", *creates]])
+    assert wb.plan("export", ["E0002", *creates]).operations == ()
+
+
+def test_an_apply_cut_off_before_its_read_back_leaves_no_false_conflict(wb, kleer_sim):
+    wb.workspace.add_link("E0002", 4, analyst="Ada", method="manual")
+    wb.decide([{"hr_id": h, "action": "export"} for h in ("E0002", "E0005")])
+    plan = wb.plan("export", ["E0002", "E0005"])
+    with kleer_sim.client() as real:
+        result = sync.apply(plan, wb.workspace, _Counting(real, contracts_fail=True), "Ada")
+    created = wb.workspace.link_of(hr_id="E0005")["kleer_id"]
+    assert result.ok and result.unrefreshed == (4, created)
+    assert "2 Kleer record(s) written but not read back" in str(result)
+    assert wb.workspace.kleer_user(4) is None  # set aside: absent, never stale
+    wb.workspace.update_hr_employee("E0002", {"phone": "+46705550000"})
+    wb.decide(hr_id="E0002", action="export")
+    [op] = wb.plan("export", ["E0002"]).operations
+    assert op.blocked and "not in the snapshot" in op.blockers[0]  # not a conflict at apply time
+
+    writes_before = writes(kleer_sim)
+    rerun = wb.apply(plan)  # nothing to run again; it reads back what the first one wrote
+    assert rerun.ran_here == 0 and rerun.unrefreshed == () and writes(kleer_sim) == writes_before
+    assert wb.workspace.kleer_user(4)["fingerprint"] == kleer_record(kleer_sim, 4)["fingerprint"]
+    assert wb.workspace.kleer_user(created)["fingerprint"] == \
+        kleer_record(kleer_sim, created)["fingerprint"]
+    [op] = wb.plan("export", ["E0002"]).operations
+    assert not op.blocked and op.after == {"phone": "+46705550000"}
+    assert wb.apply(wb.plan("export", ["E0002"])).counts_dict == {"done": 1}
+    assert kleer_record(kleer_sim, 4)["phone"] == "+46705550000"
+
+
+def test_a_create_another_plan_tried_is_looked_up_again_not_taken_from_the_list(wb, kleer_sim):
+    wb.decide(hr_id="E0005", action="export")
+    first, second = wb.plan("export", ["E0005"]), wb.plan("export", ["E0005"])
+    assert first.id != second.id
+    with kleer_sim.client() as real:
+        before_first = real.list_users()  # what the second apply's list would say if read now
+        assert sync.apply(first, wb.workspace, real, "Ada").counts_dict == {"done": 1}
+        counting = _Counting(real, stale_users=before_first)
+        result = sync.apply(second, wb.workspace, counting, "Ada")
+    assert result.counts_dict == {"done": 1}
+    assert counting.calls["find_user_by_foreign_id"] == 1  # asked again: the first plan tried it
+    assert writes(kleer_sim)["create_user"] == 1
+    assert [u.get("foreign-id") for u in kleer_sim.dump()["users"]].count("E0005") == 1
+    answer = json.loads(journal(wb)["export:E0005:kleer_create"]["answer"])
+    assert answer["created"] is False
+
+
+def test_the_foreign_id_list_is_read_again_once_it_is_too_old(wb, kleer_sim, monkeypatch):
+    wb.decide([{"hr_id": h, "action": "export"} for h in ("E0004", "E0005")])
+    plan = wb.plan("export", ["E0004", "E0005"])
+    monkeypatch.setattr(sync, "FOREIGN_ID_MAX_AGE", 0.0)
+    with kleer_sim.client() as real:
+        counting = _Counting(real)
+        assert sync.apply(plan, wb.workspace, counting, "Ada", concurrency=1).ok
+    assert counting.calls["list_users"] == 2 + 1  # once per create, once to read back
+    assert "find_user_by_foreign_id" not in counting.calls
+    assert writes(kleer_sim)["create_user"] == 2

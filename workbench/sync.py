@@ -6,13 +6,32 @@
 * per operation a ``journal`` row, ``pending`` and committed before any remote call, then
   settled ``done | failed | conflict | skipped`` with Kleer's answer and the time taken, in one
   local transaction together with the operation's local effects (links, HR register, the
-  refreshed snapshot record) and its audit row;
+  snapshot record set aside for a re-read) and its audit row;
 * an update first re-reads the Kleer user + contract: a fingerprint that differs from the plan's
   is a ``conflict`` (nothing written; the snapshot and the current values are reported);
 * a create first looks up ``foreign-id``: an existing user is linked, not created again (and
   given its payroll contract when it has none), so a create whose answer was lost, or a crash
-  after it, never makes a duplicate;
+  after it, never makes a duplicate. The lookup is one ``GET /user`` (not paged) for all the
+  plan's creates, read when the first create needs it and again once it is older than
+  ``FOREIGN_ID_MAX_AGE`` seconds; ``GET /user/foreign-id/{hr_id}`` asks again, right before
+  the create, for every operation that may have been written by someone else since that list
+  was read: one tried before (its journal row existed when it was claimed: a re-run, a row
+  taken over from a dead apply, a retry after a lost answer) and one another plan's apply has
+  tried (a journal row of a create for the same HR employee; claims are taken in write
+  transactions, so of two applies the later one always sees the earlier one's row);
 * blocked operations are journaled ``skipped`` with their blockers, never executed.
+
+The snapshot follows the writes without a re-read per operation. Settling a remote operation
+replaces its record's ``kleer_users`` row by the read it holds when it wrote nothing after that
+read (an update found already applied), or else deletes the row in the same transaction; once
+every operation has settled, one ``GET /user`` + ``GET /payroll/user`` puts back every record
+whose row the journal says is missing (done or conflicting Kleer operations since the last
+fetch), also those of an earlier apply that was interrupted before its re-read. Until then a
+written record is absent, never stale: a plan built meanwhile blocks its operations with
+"not in the snapshot; fetch Kleer again" instead of reporting a false conflict, and the next
+apply or ``fetch_kleer`` settles it. A record written again by another apply after the list was
+read (its audit row is newer than the read) is left for that apply's own re-read.
+:attr:`ApplyResult.unrefreshed` names the records still waiting (Kleer unreachable at the end).
 
 Exactly once, also across processes. A journal row is *claimed* in a ``BEGIN IMMEDIATE``
 transaction: its ``owner`` (host:pid:random), ``owner_pid``, ``owner_host`` and a lease
@@ -37,6 +56,7 @@ removed, links it made ended and links it ended restored.
 from __future__ import annotations
 
 import json
+import math
 import os
 import socket
 import threading
@@ -54,7 +74,7 @@ from .errors import InputError, KleerUnavailable, PlanError, WorkbenchError
 from .export import to_csv_bytes
 from .fields import FIELD, diff, email_field, mask
 from .kleer.mapping import fingerprint as kleer_fingerprint
-from .kleer.mapping import from_kleer, to_kleer
+from .kleer.mapping import from_kleer, records_from_kleer, to_kleer
 from .plan import FieldChange, Operation, Plan
 from .store import Workspace, to_json, utcnow
 
@@ -72,15 +92,20 @@ __all__ = [
     "AUDIT_FORMATS",
     "STATUSES",
     "LEASE_SECONDS",
+    "FOREIGN_ID_MAX_AGE",
 ]
 
 STATUSES = ("pending", "done", "failed", "conflict", "skipped")
 FINAL = ("done", "conflict", "skipped")
 LEASE_SECONDS = 30.0
+#: Seconds a create trusts the foreign-id list (one ``GET /user``) before it is read again.
+FOREIGN_ID_MAX_AGE = 10.0
+_KLEER_KINDS = ("kleer_create", "kleer_update")
 _POLL_SECONDS = 0.1
 _HOST = socket.gethostname()
 
 Progress = Callable[[int, int, Operation], None]
+Lookup = Callable[[str], "dict | None"]  # foreign-id -> the Kleer user carrying it, or None
 
 
 # =========================================================================== results
@@ -103,7 +128,9 @@ class OpOutcome:
 class ApplyResult:
     """What an apply (or revert) left: counts per status over the whole plan, and the failed and
     conflicting operations with their reasons. ``ran_here`` counts the operations this call
-    executed itself (a concurrent apply may have done the others)."""
+    executed itself (a concurrent apply may have done the others). ``unrefreshed``: Kleer
+    records written but not read back into the snapshot (Kleer could not be reached at the
+    end); a plan blocks their operations until the next apply or fetch reads them."""
 
     batch_id: str
     plan_id: str
@@ -112,6 +139,7 @@ class ApplyResult:
     ran_here: int
     seconds: float
     reverts: str | None = None
+    unrefreshed: tuple[int, ...] = ()
 
     @property
     def counts_dict(self) -> dict[str, int]:
@@ -145,8 +173,10 @@ class ApplyResult:
         c = self.counts_dict
         parts = ", ".join(f"{c[s]} {s}" for s in STATUSES if c.get(s))
         what = "revert" if self.reverts else "apply"
+        unread = f"; {len(self.unrefreshed)} Kleer record(s) written but not read back: " \
+                 "fetch Kleer (or run the apply again) before planning again" if self.unrefreshed else ""
         return f"batch {self.batch_id} ({what} of {self.plan_id}): {parts or 'nothing to do'} " \
-               f"({self.ran_here} run by this {what}) in {self.seconds:.1f} s"
+               f"({self.ran_here} run by this {what}) in {self.seconds:.1f} s{unread}"
 
 
 _NAMING_KEYS = ("field", "signal")
@@ -208,6 +238,12 @@ def _owner_alive(row: Mapping[str, Any], now: float) -> bool:
 class _Claim:
     state: str               # run | final | busy
     attempts: int = 0        # tries before this one (0: the first)
+    tried_elsewhere: bool = False  # another plan's apply tried this create (see _tried_elsewhere)
+
+    @property
+    def recheck(self) -> bool:
+        """Whether the Kleer user may have been created since the foreign-id list was read."""
+        return self.attempts > 0 or self.tried_elsewhere
 
 
 def _journal_row(ws: Workspace, plan_id: str, op_id: str) -> dict | None:
@@ -227,6 +263,15 @@ def _untakeable(row: Mapping[str, Any] | None, me: _Owner) -> _Claim | None:
     return None
 
 
+def _tried_elsewhere(ws: Workspace, plan: Plan, op: Operation) -> bool:
+    """Whether another plan's apply has journaled a create of this HR employee's Kleer user
+    (run inside the claim's write transaction, so a later claim sees an earlier one)."""
+    if op.kind != "kleer_create":
+        return False
+    return bool(ws.query("SELECT 1 FROM journal WHERE kind = 'kleer_create' AND hr_id = ? "
+                         "AND plan_id != ? AND status != 'skipped' LIMIT 1", [op.hr_id, plan.id]))
+
+
 def _claim(ws: Workspace, plan: Plan, op: Operation, batch_id: str, me: _Owner,
            lease: float) -> _Claim:
     """Take the operation's journal row for ``me`` (committed before anything remote)."""
@@ -242,15 +287,16 @@ def _claim(ws: Workspace, plan: Plan, op: Operation, batch_id: str, me: _Owner,
         claim = {"status": "pending", "owner": me.id, "owner_host": me.host, "owner_pid": me.pid,
                  "lease_until": now + lease, "started_at": utcnow(), "error": None,
                  "finished_at": None}
+        elsewhere = _tried_elsewhere(ws, plan, op)
         if row is None:
             ws.db["journal"].insert({
                 "plan_id": plan.id, "op_id": op.op_id, "batch_id": batch_id, "seq": op.seq,
                 "kind": op.kind, "action": op.action, "hr_id": op.hr_id, "kleer_id": op.kleer_id,
                 "target": ",".join(op.targets), "before": to_json(op.before),
                 "after": to_json(op.after), "attempts": 1, **claim})
-            return _Claim("run", 0)
+            return _Claim("run", 0, elsewhere)
         ws.db["journal"].update(row["id"], {**claim, "attempts": (row["attempts"] or 0) + 1})
-        return _Claim("run", row["attempts"] or 0)
+        return _Claim("run", row["attempts"] or 0, elsewhere)
 
 
 # =========================================================================== settling
@@ -261,7 +307,8 @@ class _Outcome:
     reason: str | None = None
     answer: dict[str, Any] = field(default_factory=dict)
     kleer_id: int | None = None
-    refresh: tuple[dict, dict | None] | None = None  # (user, contract) as Kleer now has them
+    refresh: tuple[dict, dict | None] | None = None  # (user, contract) read after the last write
+    wrote: bool = False  # Kleer was changed (the snapshot row no longer holds what Kleer has)
 
 
 def _settle(ws: Workspace, plan: Plan, op: Operation, batch_id: str, me: _Owner | None,
@@ -276,12 +323,12 @@ def _settle(ws: Workspace, plan: Plan, op: Operation, batch_id: str, me: _Owner 
         if outcome.status == "done":
             problem = _link_problem(ws, op, kleer_id)
             if problem:
-                outcome = _Outcome("conflict", problem, {**outcome.answer, "link": problem},
-                                   kleer_id, outcome.refresh)
+                outcome = replace(outcome, status="conflict", reason=problem,
+                                  answer={**outcome.answer, "link": problem})
             else:
                 _link_effect(ws, op, kleer_id, batch_id, analyst)
-            if outcome.refresh is not None:
-                _refresh_snapshot(ws, *outcome.refresh)
+        if op.remote and kleer_id is not None:
+            _follow_snapshot(ws, int(kleer_id), outcome)
         values = {"status": outcome.status, "answer": to_json(outcome.answer),
                   "error": outcome.reason, "finished_at": utcnow(), "kleer_id": kleer_id,
                   "duration_ms": round((time.monotonic() - started) * 1000, 1),
@@ -330,10 +377,58 @@ def _link_effect(ws: Workspace, op: Operation, kleer_id: int | None, batch_id: s
         ws.end_link(hr_id=op.hr_id, analyst=analyst, batch_id=batch_id)
 
 
-def _refresh_snapshot(ws: Workspace, user: dict, contract: dict | None) -> None:
-    snap = ws.last_snapshot() or {}
-    ws.upsert_kleer_user({**from_kleer(user, contract), "fetched_at": utcnow(),
-                          "snapshot_id": snap.get("id")})
+def _refresh_snapshot(ws: Workspace, records: list[dict[str, Any]]) -> None:
+    """Put canonical Kleer records read just now into the snapshot, in one transaction."""
+    snap, now = ws.last_snapshot() or {}, utcnow()
+    rows = [{**record, "fetched_at": now, "snapshot_id": snap.get("id")} for record in records]
+    with ws.atomic():
+        ws.db["kleer_users"].upsert_all(rows, pk="kleer_id", alter=False)
+
+
+def _follow_snapshot(ws: Workspace, kleer_id: int, outcome: _Outcome) -> None:
+    """The snapshot row of a settled remote operation's record: the read the operation holds
+    (nothing written after it), else deleted when Kleer was or may be changed, until the
+    re-read at the end of the apply (:func:`_refresh_written`) puts it back."""
+    if outcome.refresh is not None:
+        _refresh_snapshot(ws, [from_kleer(*outcome.refresh)])
+    elif outcome.wrote or outcome.status == "done":
+        ws.conn.execute("DELETE FROM kleer_users WHERE kleer_id = ?", [kleer_id])
+
+
+def _unrefreshed(ws: Workspace) -> list[int]:
+    """Kleer records that Kleer operations settled (done, or written then in conflict) since
+    the last fetch and whose snapshot row is still set aside for a re-read."""
+    since = (ws.last_snapshot() or {}).get("fetched_at") or ""
+    rows = ws.query(
+        "SELECT DISTINCT kleer_id FROM journal WHERE kind IN (?, ?) AND status IN ('done', "
+        "'conflict') AND kleer_id IS NOT NULL AND finished_at >= ? AND kleer_id NOT IN "
+        "(SELECT kleer_id FROM kleer_users) ORDER BY kleer_id", [*_KLEER_KINDS, since])
+    return [int(r["kleer_id"]) for r in rows]
+
+
+def _refresh_written(ws: Workspace, client: Any) -> tuple[int, ...]:
+    """Read back every record :func:`_unrefreshed` names with one list of users and one of
+    contracts; returns those still not read back (Kleer unreachable, or no such user).
+
+    A record that a Kleer operation settled after the lists were requested (an audit row newer
+    than the mark) may have been written after they were read: it is left for the re-read of
+    the apply that wrote it."""
+    wanted = _unrefreshed(ws)
+    if not wanted or client is None:
+        return tuple(wanted)
+    mark = ws.query("SELECT coalesce(max(id), 0) AS n FROM audit")[0]["n"]
+    try:
+        users, contracts = client.list_users(), client.list_contracts()
+    except WorkbenchError:
+        return tuple(wanted)
+    with ws.atomic():
+        moved = {int(r["kleer_id"]) for r in ws.query(
+            "SELECT DISTINCT kleer_id FROM audit WHERE id > ? AND event = 'operation' "
+            "AND action IN (?, ?) AND kleer_id IS NOT NULL", [mark, *_KLEER_KINDS])}
+        ids = set(wanted) & set(_unrefreshed(ws)) - moved
+        records = records_from_kleer([u for u in users if int(u["id"]) in ids], contracts)
+        _refresh_snapshot(ws, records)
+    return tuple(sorted(ids - {r["kleer_id"] for r in records}))
 
 
 # =========================================================================== local operations
@@ -450,9 +545,46 @@ def _read(client: Any, kleer_id: int) -> tuple[dict, dict | None]:
     return client.get_user(kleer_id), client.get_contract(kleer_id)
 
 
-def _kleer_create(client: Any, op: Operation, pref: str) -> _Outcome:
+class _ForeignIds:
+    """Kleer's users by foreign-id from one ``GET /user`` (lists are not paged), read when
+    first asked and again once older than ``max_age`` seconds; thread-safe. When the list
+    cannot be read, each question goes to ``GET /user/foreign-id/{id}`` until the next try."""
+
+    def __init__(self, client: Any, max_age: float):
+        self._client, self._max_age = client, max_age
+        self._lock = threading.Lock()
+        self._users: dict[str, dict] | None = None
+        self._read_at = -math.inf
+
+    def find(self, foreign_id: str) -> dict | None:
+        with self._lock:
+            if time.monotonic() - self._read_at > self._max_age:
+                self._read_at = time.monotonic()
+                self._users = _by_foreign_id(self._client)
+            users = self._users
+        if users is None:
+            return self._client.find_user_by_foreign_id(foreign_id)
+        return users.get(str(foreign_id))
+
+
+def _by_foreign_id(client: Any) -> dict[str, dict] | None:
+    """Every user by foreign-id (the lowest id when several carry one, as the lookup answers),
+    or None when Kleer cannot give the list now."""
+    try:
+        users = client.list_users()
+    except WorkbenchError:
+        return None
+    out: dict[str, dict] = {}
+    for user in sorted(users, key=lambda u: int(u["id"])):
+        if user.get("foreign-id") not in (None, ""):
+            out.setdefault(str(user["foreign-id"]), user)
+    return out
+
+
+def _kleer_create(client: Any, op: Operation, pref: str, lookup: Lookup) -> _Outcome:
+    """Create (or find by foreign-id, through ``lookup``), give a payroll contract, report."""
     user_fields, contract_fields = to_kleer(op.after, email_preference=pref)
-    existing = client.find_user_by_foreign_id(op.hr_id)
+    existing = lookup(op.hr_id)
     answer: dict[str, Any] = {}
     if existing is None:
         new_id = _verified(lambda: client.create_user(user_fields),
@@ -470,7 +602,8 @@ def _kleer_create(client: Any, op: Operation, pref: str) -> _Outcome:
                   lambda: client.get_contract(kleer_id) is not None)
         answer["contract_created"] = True
     answer["kleer_id"] = kleer_id
-    return _Outcome("done", answer=answer, kleer_id=kleer_id, refresh=_read(client, kleer_id))
+    return _Outcome("done", answer=answer, kleer_id=kleer_id,
+                    wrote=answer["created"] or "contract_created" in answer)
 
 
 #: (column, label, field) of every Kleer-held value in a canonical Kleer record, once each.
@@ -526,7 +659,7 @@ def _kleer_update(client: Any, op: Operation, pref: str, retried: bool,
                   lambda: landed(contract_keys))
     return _Outcome("done", answer={"written": {"user": sorted(user_fields),
                                                 "contract": sorted(contract_fields)}},
-                    kleer_id=kleer_id, refresh=_read(client, kleer_id))
+                    kleer_id=kleer_id, wrote=bool(user_fields or contract_fields))
 
 
 def _shown(current: Mapping[str, Any], key: str) -> Any:
@@ -536,10 +669,10 @@ def _shown(current: Mapping[str, Any], key: str) -> Any:
 
 
 def _remote(client: Any, op: Operation, pref: str, retried: bool,
-            snapshot: Mapping[str, Any] | None) -> _Outcome:
+            snapshot: Mapping[str, Any] | None, lookup: Lookup) -> _Outcome:
     try:
         if op.kind == "kleer_create":
-            return _kleer_create(client, op, pref)
+            return _kleer_create(client, op, pref, lookup)
         return _kleer_update(client, op, pref, retried, snapshot)
     except KleerUnavailable as e:
         return _Outcome("failed", str(e) + ("; re-run the apply: it looks before it writes, so "
@@ -570,7 +703,8 @@ def _open_batch(ws: Workspace, plan: Plan, batch_id: str, analyst: str | None) -
                                                  "reverts": plan.reverts})
 
 
-def _result(ws: Workspace, plan: Plan, batch_id: str, ran: int, started: float) -> ApplyResult:
+def _result(ws: Workspace, plan: Plan, batch_id: str, ran: int, started: float,
+            unrefreshed: tuple[int, ...]) -> ApplyResult:
     rows = {r["op_id"]: r for r in ws.query("SELECT * FROM journal WHERE plan_id = ?", [plan.id])}
     counts = Counter(rows[op.op_id]["status"] if op.op_id in rows else "pending"
                      for op in plan.operations)
@@ -581,7 +715,7 @@ def _result(ws: Workspace, plan: Plan, batch_id: str, ran: int, started: float) 
     return ApplyResult(batch_id=batch_id, plan_id=plan.id,
                        counts=tuple((s, counts[s]) for s in STATUSES if counts[s]),
                        problems=problems, ran_here=ran, seconds=time.monotonic() - started,
-                       reverts=plan.reverts)
+                       reverts=plan.reverts, unrefreshed=unrefreshed)
 
 
 def _close_batch(ws: Workspace, result: ApplyResult, analyst: str | None) -> None:
@@ -619,8 +753,10 @@ class _Heartbeat:
 
 
 def _work(ws: Workspace, plan: Plan, op: Operation, batch_id: str, me: _Owner, client: Any,
-          analyst: str | None, tries: int, lease: float) -> str:
-    """Claim and run one remote operation: 'ran', 'final' (settled by another apply) or 'busy'."""
+          analyst: str | None, tries: int, lease: float, foreign_ids: "_ForeignIds") -> str:
+    """Claim and run one remote operation: 'ran', 'final' (settled by another apply) or 'busy'.
+    A create asks Kleer about its foreign-id itself when the list may be out of date for it
+    (the claim says so, or this is a retry after a lost answer)."""
     claim = _claim(ws, plan, op, batch_id, me, lease)
     if claim.state != "run":
         return claim.state
@@ -629,7 +765,10 @@ def _work(ws: Workspace, plan: Plan, op: Operation, batch_id: str, me: _Owner, c
     snapshot = ws.kleer_user(op.kleer_id) if op.kleer_id is not None else None
     uncertain: _Outcome | None = None  # the first failure whose write may have landed
     for attempt in range(max(1, tries)):
-        outcome = _remote(client, op, plan.email_preference, retried or attempt > 0, snapshot)
+        lookup = client.find_user_by_foreign_id if claim.recheck or attempt > 0 \
+            else foreign_ids.find
+        outcome = _remote(client, op, plan.email_preference, retried or attempt > 0, snapshot,
+                          lookup)
         may_have_landed = outcome.status == "failed" and outcome.answer.get("write_may_have_landed")
         uncertain = uncertain or (outcome if may_have_landed else None)
         if not may_have_landed or attempt == tries - 1:
@@ -648,7 +787,8 @@ def apply(plan: Plan, workspace: Workspace, client: Any, analyst: str | None,
 
     ``client`` is a :class:`~workbench.kleer.client.KleerClient` (needed only when the plan
     writes to Kleer). ``tries`` bounds how often an operation whose write may have landed is
-    tried again (from its check) within this call.
+    tried again (from its check) within this call. With a client, the records written are read
+    back into the snapshot once every operation has settled (see the module docstring).
     """
     if not isinstance(plan, Plan):
         raise PlanError("apply takes a Plan (build one with plan.build or Plan.from_json)")
@@ -684,13 +824,14 @@ def apply(plan: Plan, workspace: Workspace, client: Any, analyst: str | None,
             ran += _run_local(workspace, plan, op, batch_id, analyst) is not None
             progress(op)
 
+    foreign_ids = _ForeignIds(client, FOREIGN_ID_MAX_AGE)
     with _Heartbeat(workspace, me, lease_seconds), \
             ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="apply") as pool:
         waiting = remote
         while waiting:
             futures: dict[Future, Operation] = {
                 pool.submit(_work, workspace, plan, op, batch_id, me, client, analyst, tries,
-                            lease_seconds): op for op in waiting}
+                            lease_seconds, foreign_ids): op for op in waiting}
             waiting = []
             for fut in as_completed(futures):
                 op, state = futures[fut], fut.result()
@@ -702,7 +843,8 @@ def apply(plan: Plan, workspace: Workspace, client: Any, analyst: str | None,
             if waiting:
                 time.sleep(_POLL_SECONDS)
 
-    result = _result(workspace, plan, batch_id, ran, started)
+    unrefreshed = _refresh_written(workspace, client) if client is not None else ()
+    result = _result(workspace, plan, batch_id, ran, started, unrefreshed)
     _close_batch(workspace, result, analyst)
     return result
 
