@@ -1,14 +1,17 @@
 """Test data for the decision, plan, sync, revert and audit tests: canonical HR employees and the
 Kleer JSON of the same people, and ways to put them into a workspace through the real code paths
-(the field normalisers, the Kleer mapping and the workspace's own writers)."""
+(the field normalisers, the Kleer mapping and the workspace's own writers); and :func:`tally`,
+which checks that an applied plan happened exactly once in Kleer and in the workspace."""
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from datetime import date
 from typing import Any
 
-from workbench.fields import normalize_record
-from workbench.kleer.mapping import Snapshot
+from workbench.fields import diff, normalize_record
+from workbench.kleer.mapping import Snapshot, fingerprint, from_kleer
 from workbench.normalize import make_personnummer
 from workbench.store import Workspace
 
@@ -121,3 +124,45 @@ def hr_fields(ws: Workspace, hr_id: str) -> dict[str, Any]:
 
     row = ws.hr_employee(hr_id)
     return None if row is None else {f.key: row[f.key] for f in FIELDS}
+
+
+def tally(wb, plan, dump: dict, state: dict, *, seeded: int) -> dict[str, Any]:
+    """Assert that every operation of ``plan`` happened exactly once, in Kleer and in the
+    workspace, and return the counts. ``seeded``: Kleer users (with contracts) before."""
+    ws = wb.workspace
+    creates = sum(op.kind == "kleer_create" for op in plan.operations)
+    hr_ids = [op.hr_id for op in plan.operations]
+    users = {u["id"]: u for u in dump["users"]}
+    contracts = {c["user"]["id"]: c for c in dump["payroll-user-readables"]}
+    per_foreign_id = Counter(u.get("foreign-id") for u in users.values())
+    assert {h: per_foreign_id[h] for h in hr_ids} == {h: 1 for h in hr_ids}  # none twice, none lost
+    assert len(users) == seeded + creates and len(contracts) == seeded + creates
+    assert state["writes"].get("create_user", 0) == creates
+    assert state["writes"].get("create_contract", 0) == creates
+    by_foreign_id = {u.get("foreign-id"): kid for kid, u in users.items()}
+    links = {r["hr_id"]: r["kleer_id"] for r in wb.links().to_dict("records")}
+    assert {h: links.get(h) for h in hr_ids} == {h: by_foreign_id[h] for h in hr_ids}
+    for h in hr_ids:  # Kleer holds what HR holds, and the snapshot what Kleer holds
+        kid = links[h]
+        assert diff(ws.hr_employee(h), from_kleer(users[kid], contracts.get(kid))) == []
+        assert ws.kleer_user(kid)["fingerprint"] == fingerprint(users[kid], contracts.get(kid))
+    journal = Counter(r["status"] for r in ws.query(
+        "SELECT status FROM journal WHERE plan_id = ?", [plan.id]))
+    assert journal == Counter({"done": len(plan.operations)})
+    done_audit = Counter(json.loads(r["detail"])["op_id"] for r in ws.query(
+        "SELECT detail FROM audit WHERE event = 'operation' AND result = 'done' AND plan_id = ?",
+        [plan.id]))
+    assert done_audit == Counter({op.op_id: 1 for op in plan.operations})
+    return {"operations": len(plan.operations), "creates": creates,
+            "updates": len(plan.operations) - creates, "kleer_users": len(users),
+            "max_users_per_foreign_id": max(per_foreign_id[h] for h in hr_ids),
+            "create_user_writes": state["writes"].get("create_user", 0),
+            "contracts": len(contracts), "journal": dict(journal), "links": len(links),
+            "audit_done_rows": sum(done_audit.values()),
+            "audit_failed_rows": ws.query(
+                "SELECT count(*) AS n FROM audit WHERE event = 'operation' AND result = 'failed' "
+                "AND plan_id = ?", [plan.id])[0]["n"]}
+
+
+def report(name: str, counts: dict[str, Any]) -> None:
+    print(f"\n[fault counts] {name}: {json.dumps(counts)}")

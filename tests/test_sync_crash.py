@@ -17,7 +17,7 @@ import pytest
 from workbench import sync
 from workbench.store import Workspace, to_json
 
-from .sync_support import close_workbench, open_workbench, person
+from .sync_support import close_workbench, open_workbench, person, report, tally
 
 
 def apply_process(plan_path, workspace_path, sim, *, analyst: str) -> subprocess.Popen:
@@ -67,7 +67,7 @@ def exported(workspace_path, kleer_sim, tmp_path):
 
 
 def test_an_apply_killed_midway_is_finished_by_a_rerun_with_every_operation_once(
-        exported, workspace_path, kleer_sim):
+        exported, workspace_path, kleer_sim, request):
     wb, plan, path = exported(200)
     kleer_sim.set_faults(latency_ms=10)
     proc = apply_process(path, workspace_path, kleer_sim, analyst="first")
@@ -91,9 +91,14 @@ def test_an_apply_killed_midway_is_finished_by_a_rerun_with_every_operation_once
     assert len(rows) == 200 and {r["status"] for r in rows} == {"done"}
     assert {r["owner"] for r in rows} == {None}
     assert sum(r["attempts"] == 2 for r in rows) == in_flight  # taken over, finished once
+    assert result.unrefreshed == ()  # what the killed apply wrote is read back too
+    counts = tally(wb, plan, kleer_sim.dump(), kleer_sim.state(), seeded=0)
+    report(request.node.name, {**counts, "done_before_kill": interrupted,
+                               "in_flight_at_kill": in_flight, "rerun_ran": result.ran_here})
 
 
-def test_two_processes_applying_one_plan_do_each_operation_once(exported, workspace_path, kleer_sim):
+def test_two_processes_applying_one_plan_do_each_operation_once(exported, workspace_path, kleer_sim,
+                                                                 request):
     wb, plan, path = exported(60)
     kleer_sim.set_faults(latency_ms=15)
     procs = [apply_process(path, workspace_path, kleer_sim, analyst=name) for name in ("one", "two")]
@@ -104,6 +109,8 @@ def test_two_processes_applying_one_plan_do_each_operation_once(exported, worksp
     assert sum(ran) == 60
     assert_each_created_once(kleer_sim, wb, [f"E{i:04d}" for i in range(60)])
     assert wb.workspace.query("SELECT count(*) AS n FROM journal")[0]["n"] == 60
+    counts = tally(wb, plan, kleer_sim.dump(), kleer_sim.state(), seeded=0)  # both read back
+    report(request.node.name, {**counts, "ran_by_each": ran})
 
 
 def _claimed_row(ws: Workspace, plan, op, *, pid: int, lease: float, host: str | None = None):
