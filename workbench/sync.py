@@ -753,7 +753,7 @@ class _Heartbeat:
 
 
 def _work(ws: Workspace, plan: Plan, op: Operation, batch_id: str, me: _Owner, client: Any,
-          analyst: str | None, tries: int, lease: float, foreign_ids: "_ForeignIds") -> str:
+          analyst: str | None, tries: int, lease: float, foreign_ids: _ForeignIds) -> str:
     """Claim and run one remote operation: 'ran', 'final' (settled by another apply) or 'busy'.
     A create asks Kleer about its foreign-id itself when the list may be out of date for it
     (the claim says so, or this is a retry after a lost answer)."""
