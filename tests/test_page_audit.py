@@ -152,7 +152,7 @@ def test_revert_shows_the_plan_then_undoes_the_batch(page, wb, kleer_sim):
     page.button(key="revert").click().run()
     assert not page.exception, page.exception
     plan = next(d.value for d in page.dataframe if "kind" in d.value.columns)
-    assert sorted(plan["kind"]) == ["kleer_update", "unlink"]  # deactivate the user, end the link
+    assert sorted(plan["kind"]) == ["unlink (Kleer untouched)", "update Kleer"]  # deactivate the user, end the link
     assert any(m.label == "Operations to run" and m.value == "2" for m in page.metric)
     assert wb.workspace.link_of(hr_id=wb.exported) is not None  # a preview writes nothing
     page.button(key="revert_confirm").click().run()

@@ -113,7 +113,7 @@ def test_export_creates_the_checked_after_a_dry_run(page, wb, rows, kleer_sim):
     assert page.button(key="export").label == "Export (2)"
     assert any(m.label == "Operations to run" and m.value == "2" for m in page.metric)  # the dry run
     plan_table = frame_with(page, "kind")
-    assert set(plan_table["kind"]) == {"kleer_create"} and set(plan_table["hr_id"]) == set(two)
+    assert set(plan_table["kind"]) == {"create in Kleer"} and set(plan_table["hr_id"]) == set(two)
     assert plan_table["changes"].str.contains("Personnummer: ∅ → ").all()  # what Kleer receives
     assert kleer_sim.state()["writes"] == writes  # nothing sent before the confirmation
     page.button(key="export_confirm").click().run()

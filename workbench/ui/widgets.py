@@ -62,29 +62,41 @@ def require_data(wb: Workbench, *, hr: bool = True, kleer: bool = True) -> None:
         st.stop()
 
 
-def plan_review(plan: Plan, *, labels: dict[str, str] | None = None) -> None:
+_KINDS = {"link": "link", "unlink": "unlink (Kleer untouched)", "hr_create": "create in {hr}",
+          "hr_update": "update {hr}", "hr_delete": "remove from {hr}",
+          "kleer_create": "create in Kleer", "kleer_update": "update Kleer"}
+
+
+def plan_review(plan: Plan, *, labels: dict[str, str] | None = None, hr_label: str = "HR") -> None:
     """What a plan will do: counts per action, blockers, warnings and every operation with the
-    fields it writes (personal numbers masked unless revealed)."""
+    fields it writes (personal numbers masked unless revealed), in the analyst's words."""
+    labels = labels or {}
     ops = plan.operations_frame(reveal=columns.reveal())
     runnable = int((~ops["blocked"]).sum()) if len(ops) else 0
     by_action = {k.removeprefix("action:"): v for k, v in plan.counts if k.startswith("action:")}
     cols = st.columns(max(1, len(by_action)) + 1)
     cols[0].metric("Operations to run", runnable)
     for col, (action, n) in zip(cols[1:], sorted(by_action.items())):
-        col.metric((labels or {}).get(action, action.replace("_", " ")), n)
+        col.metric(labels.get(action, action.replace("_", " ")), n)
     blocked = ops[ops["blocked"]] if len(ops) else ops
     if len(blocked):
         st.error(f"{len(blocked)} blocked — listed here, never sent:\n\n" + "\n".join(
             f"- {r.hr_id or ''} {'' if pd.isna(r.kleer_id) else r.kleer_id}: {r.blockers}"
             for r in blocked.head(20).itertuples()))
-    warnings = list(plan.warnings) + [w for w in ops["warnings"] if w] if len(ops) else list(plan.warnings)
+    warnings = list(plan.warnings) + ([w for w in ops["warnings"] if w] if len(ops) else [])
     if warnings:
         st.warning("\n".join(f"- {w}" for w in warnings[:20]))
     if len(ops):
-        st.dataframe(ops[["kind", "action", "hr_id", "kleer_id", "targets", "changes", "blockers"]],
+        shown = ops.assign(
+            kind=ops["kind"].map(lambda k: _KINDS.get(k, k).format(hr=hr_label)),
+            action=ops["action"].map(lambda a: labels.get(a, a)))
+        st.dataframe(shown[["kind", "action", "hr_id", "kleer_id", "changes", "blockers"]],
                      hide_index=True, width="stretch",
-                     column_config={"changes": st.column_config.TextColumn("What each system receives",
-                                                                           width="large")})
+                     column_config={"kind": "What", "action": "Decision", "hr_id": f"{hr_label} id",
+                                    "kleer_id": st.column_config.NumberColumn("Kleer id", format="%d"),
+                                    "changes": st.column_config.TextColumn("What each system receives",
+                                                                           width="large"),
+                                    "blockers": "Blocked because"})
 
 
 def apply_with_progress(wb: Workbench, plan: Plan) -> ApplyResult | None:
