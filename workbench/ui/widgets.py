@@ -119,6 +119,9 @@ def show_result(result: ApplyResult, *, retry: Callable[[], None] | None = None,
     """The green banner with counts; failed and conflicting rows listed with their reasons."""
     c = result.counts_dict
     parts = ", ".join(f"{c[k]} {k}" for k in ("done", "skipped", "conflict", "failed") if c.get(k))
+    if result.unrefreshed:
+        st.warning(f"{len(result.unrefreshed)} Kleer record(s) were written but could not be read back "
+                   "(Kleer stopped answering): refresh Kleer data on Sources before planning again.")
     if result.ok:
         st.success(f"{what} finished: {parts or 'nothing to do'}. Batch {result.batch_id}.")
         return
