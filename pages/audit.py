@@ -41,11 +41,12 @@ shown = filter_audit(log, text=text, actions=actions, analysts=analysts, start=s
 
 st.caption(f"{len(shown)} of {len(log)} entries, newest first. "
            + ("Personal numbers are shown (sidebar)." if reveal else "Personal numbers are masked."))
-st.dataframe(shown[["id", "at", "analyst", "event", "action", "employee", "hr_id", "kleer_id",
-                    "score", "result", "batch_id"]],
-             hide_index=True, width="stretch", height=360,
+table = shown[["id", "at", "analyst", "event", "action", "employee", "hr_id", "kleer_id", "score",
+               "result", "batch_id"]].assign(at=shown["at"].str[:19].str.replace("T", " "))
+st.dataframe(table, hide_index=True, width="stretch",
              column_config={"id": st.column_config.NumberColumn("#", format="%d", width="small"),
-                            "at": "When (UTC)", "employee": "Employee", "hr_id": "HR id",
+                            "at": "When (UTC)", "analyst": "Analyst", "event": "Event",
+                            "action": "Action", "result": "Result", "employee": "Employee", "hr_id": "HR id",
                             "kleer_id": st.column_config.NumberColumn("Kleer id", format="%d"),
                             "score": st.column_config.NumberColumn("Score", format="%.0f"),
                             "batch_id": "Batch"})
@@ -63,8 +64,9 @@ if len(shown):
     by_id = shown.set_index("id")
     entry_id = st.selectbox(
         "Entry", shown["id"].tolist(), key="audit_entry",
-        format_func=lambda i: f"#{i} · {by_id.at[i, 'at'][:19]} · {by_id.at[i, 'event']} "
-                              f"{by_id.at[i, 'action'] or ''} · {by_id.at[i, 'employee'] or by_id.at[i, 'hr_id'] or ''}")
+        format_func=lambda i: " · ".join(str(v) for v in (
+            f"#{i}", by_id.at[i, "at"][:19].replace("T", " "), by_id.at[i, "event"], by_id.at[i, "action"],
+            by_id.at[i, "employee"] or by_id.at[i, "hr_id"]) if pd.notna(v) and v != ""))
     e = by_id.loc[entry_id]
     who = " · ".join(str(v) for v in (e["hr_id"], e["kleer_id"]) if pd.notna(v))
     st.markdown(f"**{e['event']} · {e['action'] or ''}** by {e['analyst'] or 'unknown'} at {e['at']}"

@@ -65,8 +65,8 @@ table = columns.masked(pd.DataFrame({
     "employment_start_date": view["employment_start_date"],
     "kleer_id": view["kleer_id"],
     "changes": view["changes"],
-    "not_sent": [not_sent.get(h, "") for h in view["hr_id"]],
     "problems": view["problems"],
+    "not_sent": [not_sent.get(h, "") for h in view["hr_id"]],
 }))
 if tab == "unlinked":  # nothing is linked here: no Kleer id, no changes to show
     table = table.drop(columns=["kleer_id", "changes"])
@@ -115,7 +115,7 @@ def review(plan) -> None:
                f"{(wb.workspace.last_snapshot() or {}).get('fetched_at', 'never fetched')}. Unlinked "
                f"{HR} employees are created in Kleer and linked; linked ones are updated with their "
                f"{HR} values.")
-    plan_review(plan, labels=LABELS)
+    plan_review(plan, labels=LABELS, hr_label=HR)
     st.download_button("Download the plan (JSON)", plan.to_json(), file_name=f"{plan.id}.json",
                        mime="application/json")
     go, cancel = st.columns(2)
@@ -199,10 +199,15 @@ if last:
 st.subheader("Details")
 if len(view):
     ids = view["hr_id"].tolist()
-    default = checked[0] if checked else ids[0]
+    first = checked[0] if checked else None
+    if first is not None and st.session_state.get("export_detail:follows") != first:
+        st.session_state["export_detail"] = first  # the details follow the first checked row
+    st.session_state["export_detail:follows"] = first
+    if st.session_state.get("export_detail") not in ids:
+        st.session_state["export_detail"] = ids[0]
     names = view.set_index("hr_id")
-    hr_id = st.selectbox("Employee", ids, index=ids.index(default) if default in ids else 0,
-                         format_func=lambda h: f"{names.at[h, 'name']} · {h}", key="export_detail")
+    hr_id = st.selectbox("Employee", ids, format_func=lambda h: f"{names.at[h, 'name']} · {h}",
+                         key="export_detail")
     kleer_id = names.at[hr_id, "kleer_id"]
     kleer_id = None if pd.isna(kleer_id) else int(kleer_id)
     details = pair_details(wb.workspace, hr_id=hr_id, kleer_id=kleer_id,

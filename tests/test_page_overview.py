@@ -105,6 +105,7 @@ COUNTS = dict(hr=10, kleer=10, linked=5, only_hr=5, only_kleer=5, suggested=0, c
     (dict(hr=0), "sources", "load the Sympa export"),
     (dict(kleer=0), "sources", "fetch them from Kleer"),
     (dict(suggested=3), "import", "3 Kleer employees have suggestions to review"),
+    (dict(suggested=1), "import", "1 Kleer employee has a suggestion to review"),
     (dict(), "export", "5 Sympa employees are not linked"),
     (dict(only_hr=0), "import", "5 Kleer employees have no Sympa employee"),
     (dict(only_hr=0, only_kleer=0), "audit", "Every employee is reconciled (5 linked)"),

@@ -293,6 +293,10 @@ class NextStep:
     page: str
 
 
+def _n(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
 def next_step(counts: StateCounts, *, hr_label: str = "HR") -> NextStep:
     """The first thing left to do, in workflow order: load HR, fetch Kleer, review suggestions,
     export the employees only in HR, deal with the Kleer users only in Kleer; otherwise review
@@ -302,13 +306,14 @@ def next_step(counts: StateCounts, *, hr_label: str = "HR") -> NextStep:
     if not counts.kleer:
         return NextStep("No Kleer employees yet: fetch them from Kleer.", "sources")
     if counts.suggested:
-        return NextStep(f"{counts.suggested} Kleer employees have suggestions to review.", "import")
+        return NextStep(_n(counts.suggested, "Kleer employee has a suggestion", "Kleer employees have "
+                           "suggestions") + " to review.", "import")
     if counts.only_hr:
-        return NextStep(f"{counts.only_hr} {hr_label} employees are not linked to Kleer: export "
-                        "them (or link them from Import).", "export")
+        return NextStep(_n(counts.only_hr, f"{hr_label} employee is", f"{hr_label} employees are")
+                        + " not linked to Kleer: export them (or link them from Import).", "export")
     if counts.only_kleer:
-        return NextStep(f"{counts.only_kleer} Kleer employees have no {hr_label} employee: "
-                        f"create them in {hr_label} or leave them.", "import")
+        return NextStep(_n(counts.only_kleer, "Kleer employee has", "Kleer employees have")
+                        + f" no {hr_label} employee: create them in {hr_label} or leave them.", "import")
     return NextStep(f"Every employee is reconciled ({counts.linked} linked): review the audit "
                     "trail.", "audit")
 
