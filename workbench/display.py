@@ -46,6 +46,7 @@ __all__ = [
     "result_html",
     "in_notebook",
     "notebook_progress",
+    "cell_text",
 ]
 
 #: Text and background colour of each score band (and of a pair without a suggestion).
@@ -75,9 +76,10 @@ _CSS_BOX = "border-left:4px solid {colour};padding:4px 10px;margin:6px 0;backgro
 
 # =========================================================================== helpers
 
-def _text(value: Any) -> str:
-    """A value as display text: missing → empty, whole floats without ``.0``, booleans yes/no."""
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+def cell_text(value: Any) -> str:
+    """A value as display text: missing → empty, whole floats without ``.0``, booleans yes/no.
+    (The pages use it too, so a value reads the same in the browser and in a notebook.)"""
+    if value is None or value is pd.NA or (not isinstance(value, (list, dict, tuple)) and pd.isna(value)):
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
@@ -88,12 +90,12 @@ def _text(value: Any) -> str:
 
 def _flag(value: Any) -> bool:
     """A flag column's cell (bool, or 0/1 as stored in SQLite) as a bool; missing is False."""
-    return _text(value) not in ("", "no", "0")
+    return cell_text(value) not in ("", "no", "0")
 
 
 def _e(value: Any) -> str:
     """``value`` as escaped HTML text."""
-    return html.escape(_text(value), quote=True)
+    return html.escape(cell_text(value), quote=True)
 
 
 def _shown(key: str, value: Any, reveal: bool) -> Any:
@@ -132,7 +134,7 @@ def _wrap(inner: str) -> str:
 
 def _band_chip(band: Any) -> str:
     """A score band as a coloured label (grey when there is no band)."""
-    colour, background = BAND_COLOURS.get(_text(band), _NO_BAND)
+    colour, background = BAND_COLOURS.get(cell_text(band), _NO_BAND)
     label = _e(band) or "no suggestion"
     return (f'<span class="kw-band kw-band-{label}" style="color:{colour};background:{background};'
             f'border-radius:8px;padding:0 6px;font-weight:600">{label}</span>')
@@ -403,9 +405,9 @@ def _step(item: Any) -> str:
     """What one progress step was about: an operation's kind and ids, else the item as text."""
     kind = getattr(item, "kind", None)
     if kind is None:
-        return _text(item)
-    return " ".join(x for x in (kind, _text(getattr(item, "hr_id", None)),
-                                _text(getattr(item, "kleer_id", None))) if x)
+        return cell_text(item)
+    return " ".join(x for x in (kind, cell_text(getattr(item, "hr_id", None)),
+                                cell_text(getattr(item, "kleer_id", None))) if x)
 
 
 def notebook_progress(title: str, total: int, *, min_interval: float = 0.1

@@ -7,6 +7,7 @@ from typing import Iterable
 import pandas as pd
 import streamlit as st
 
+from ..display import cell_text
 from ..fields import FIELD, mask
 
 __all__ = ["field_columns", "masked", "masked_pairs", "reveal"]
@@ -35,19 +36,8 @@ def masked_pairs(details: pd.DataFrame, *, show: bool | None = None) -> pd.DataF
     keep = show if show is not None else reveal()
     out = details.copy()
     for side in ("hr", "kleer"):
-        out[side] = [text(v if keep else mask(k, v)) for k, v in zip(out["field"], out[side])]
+        out[side] = [cell_text(v if keep else mask(k, v)) for k, v in zip(out["field"], out[side])]
     return out
-
-
-def text(value) -> str:
-    """A cell value as display text (missing → empty)."""
-    if value is None or (not isinstance(value, (list, dict)) and pd.isna(value)):
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def field_columns(keys: Iterable[str], *, hr_label: str = "HR") -> dict[str, st.column_config.Column]:
