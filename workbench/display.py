@@ -22,7 +22,6 @@ it is called.
 from __future__ import annotations
 
 import html
-import math
 import sys
 import time
 from dataclasses import dataclass, field
