@@ -195,3 +195,13 @@ def test_select_all_checks_this_tab_and_cancel_clears_the_selection(page, rows):
     assert "2 checked" in checked_caption(page)
     page.button(key="export_cancel").click().run()
     assert "0 checked" in checked_caption(page)
+
+
+def test_viewers_see_the_tabs_but_cannot_export_or_unlink(wb, rows):
+    at = open_page(PAGE)
+    at.session_state["role"] = "viewer"
+    at.run()
+    check(at, table(at)["hr_id"].head(1).tolist())
+    assert "1 checked" in checked_caption(at)
+    assert at.button(key="export").disabled and at.button(key="unlink").disabled
+    assert any("cannot export or unlink" in w.value for w in at.warning)

@@ -196,7 +196,7 @@ def outstanding(ws: Workspace) -> pd.DataFrame:
                        "FROM journal ORDER BY id")
     if journal.empty:
         return pd.DataFrame(columns=columns)
-    journal["subject"] = [h if isinstance(h, str) else f"kleer:{int(k)}"
+    journal["subject"] = [h if isinstance(h, str) else f"kleer:{int(k)}" if pd.notna(k) else ""
                           for h, k in zip(journal["hr_id"], journal["kleer_id"])]
     latest = journal.groupby("subject")["batch_id"].last()
     journal = journal[journal["batch_id"].values == latest.loc[journal["subject"]].values]
