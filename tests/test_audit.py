@@ -103,3 +103,17 @@ def test_a_csv_export_neutralises_spreadsheet_formulas(workspace_path, tmp_path)
 def test_an_unknown_export_format_is_refused(wb, tmp_path):
     with pytest.raises(InputError, match=r"\.csv or \.json"):
         wb.export_audit(tmp_path / "audit.xlsx")
+
+
+def test_masking_keeps_the_evidence_readable():
+    from workbench.sync import mask_json
+
+    evidence = [{"signal": "ssn", "label": "Personnummer", "hr": "19850312-1231",
+                 "kleer": "19850312-1231", "agreement": "exact", "contribution": 60.0,
+                 "sentence": "Personnummer identical"},
+                {"signal": "account_nr", "hr": "9412345678", "sentence": "Account number identical"}]
+    masked = mask_json(evidence)
+    assert masked[0]["hr"] == masked[0]["kleer"] == "19850312-****"
+    assert (masked[0]["sentence"], masked[0]["agreement"], masked[0]["contribution"]) == \
+        ("Personnummer identical", "exact", 60.0)
+    assert masked[1]["hr"] == "****5678" and masked[1]["sentence"] == "Account number identical"

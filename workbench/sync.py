@@ -180,6 +180,9 @@ class ApplyResult:
 
 
 _NAMING_KEYS = ("field", "signal")
+#: Keys whose values describe a field or a comparison and never hold the field's value itself
+#: (the matcher writes its sentences without personal numbers), so masking leaves them readable.
+_DESCRIPTIVE_KEYS = frozenset({"label", "sentence", "agreement", "contribution", "weight", "points"})
 
 
 def mask_json(value: Any, *, key: str | None = None) -> Any:
@@ -190,7 +193,7 @@ def mask_json(value: Any, *, key: str | None = None) -> Any:
         named = next((value[k] for k in _NAMING_KEYS if value.get(k) in FIELD), None)
         out = {}
         for k, v in value.items():
-            if k in _NAMING_KEYS or k == "label":
+            if k in _NAMING_KEYS or k in _DESCRIPTIVE_KEYS:
                 out[k] = v
             else:
                 out[k] = mask_json(v, key=k if k in FIELD else named or key)
