@@ -43,14 +43,21 @@ def test_every_page_run_alone_draws_the_gate(loaded_workspace, page):
     assert at.text_input(key="analyst_input") is not None
 
 
+def test_url_paths_are_the_file_names():
+    assert all(url == path.removeprefix("pages/").removesuffix(".py") for path, _, _, url in PAGES)
+
+
 @pytest.mark.browser
-def test_deep_link_on_a_fresh_server_shows_the_frame(loaded_workspace, start_app, page: Page, artifacts):
+@pytest.mark.parametrize("path,title,url", [(p, t, u) for p, t, _, u in PAGES])
+def test_deep_link_on_a_fresh_server_shows_the_frame(loaded_workspace, start_app, page: Page, artifacts,
+                                                     path, title, url):
     app = start_app(loaded_workspace)
-    page.goto(f"{app.url}/{PAGES[0][3]}")
+    page.goto(f"{app.url}/{url}")
     expect(page.get_by_label("Your name")).to_be_visible(timeout=20000)
     page.get_by_label("Your name").fill("Ada")
     page.get_by_role("button", name="Start").click()
-    expect(page.get_by_test_id("stMetric").first).to_be_visible(timeout=20000)
+    expect(page.get_by_role("heading", name=title, level=1)).to_be_visible(timeout=20000)
     expect(page.get_by_test_id("stSidebar")).to_contain_text("Analyst: Ada")
     expect(page.get_by_test_id("stSidebar")).to_contain_text("2 employees")
-    page.screenshot(path=str(artifacts / "frame-overview.png"), full_page=True)
+    expect(page.get_by_text("Page not found")).to_have_count(0)
+    page.screenshot(path=str(artifacts / f"deep-link-{url}.png"), full_page=True)
