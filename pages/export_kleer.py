@@ -10,8 +10,8 @@ import streamlit as st
 from workbench.errors import WorkbenchError
 from workbench.ui import access, columns, session
 from workbench.ui.frame import frame
-from workbench.ui.widgets import (action_labels, apply_with_progress, bump_editor, editor_version,
-                                  lazy_tabs, plan_review, require_data, show_result)
+from workbench.ui.widgets import (action_labels, apply_with_progress, bump_editor, detail_picker,
+                                  editor_version, lazy_tabs, plan_review, require_data, show_result)
 from workbench.views import export_rows, outstanding, pair_details
 
 wb = frame("Export to Kleer")
@@ -198,16 +198,9 @@ if last:
 # ------------------------------------------------------------------ details
 st.subheader("Details")
 if len(view):
-    ids = view["hr_id"].tolist()
-    first = checked[0] if checked else None
-    if first is not None and st.session_state.get("export_detail:follows") != first:
-        st.session_state["export_detail"] = first  # the details follow the first checked row
-    st.session_state["export_detail:follows"] = first
-    if st.session_state.get("export_detail") not in ids:
-        st.session_state["export_detail"] = ids[0]
     names = view.set_index("hr_id")
-    hr_id = st.selectbox("Employee", ids, format_func=lambda h: f"{names.at[h, 'name']} · {h}",
-                         key="export_detail")
+    hr_id = detail_picker("export_detail", view["hr_id"].tolist(), dict(zip(view["hr_id"], view["name"])),
+                          checked)
     kleer_id = names.at[hr_id, "kleer_id"]
     kleer_id = None if pd.isna(kleer_id) else int(kleer_id)
     details = pair_details(wb.workspace, hr_id=hr_id, kleer_id=kleer_id,

@@ -9,8 +9,8 @@ import streamlit as st
 from workbench.errors import WorkbenchError
 from workbench.ui import access, columns, session
 from workbench.ui.frame import frame
-from workbench.ui.widgets import (action_labels, apply_with_progress, bump_editor, editor_version,
-                                  lazy_tabs, plan_review, require_data, show_result)
+from workbench.ui.widgets import (action_labels, apply_with_progress, bump_editor, detail_picker,
+                                  editor_version, lazy_tabs, plan_review, require_data, show_result)
 from workbench.views import import_rows, pair_details
 
 wb = frame("Import from Kleer")
@@ -227,11 +227,8 @@ if last:
 # ------------------------------------------------------------------ details
 st.subheader("Details")
 if len(view):
-    default = checked[0] if checked else int(view["kleer_id"].iloc[0])
-    ids = view["kleer_id"].tolist()
-    kleer_names = dict(zip(view["kleer_id"], view["kleer_name"]))
-    kleer_id = st.selectbox("Employee", ids, index=ids.index(default) if default in ids else 0,
-                            format_func=lambda k: f"{kleer_names.get(k)} · {k}", key="import_detail")
+    kleer_id = detail_picker("import_detail", view["kleer_id"].tolist(),
+                             dict(zip(view["kleer_id"], view["kleer_name"])), checked)
     row = view.set_index("kleer_id").loc[kleer_id]
     hr_id = row["hr_id"] if isinstance(row["hr_id"], str) else None
     details = pair_details(wb.workspace, hr_id=hr_id, kleer_id=int(kleer_id),

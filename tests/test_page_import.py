@@ -156,3 +156,10 @@ def test_revealing_personal_data_is_per_session_and_audited(page, demo_workbench
     fresh = open_page(PAGE)  # another session starts masked again
     fresh.selectbox(key="import_detail").set_value(kid).run()
     assert fresh.dataframe[1].value.set_index("label").at["Personnummer", "hr"].endswith("****")
+
+
+def test_details_follow_the_first_checked_row(page):
+    t = table(page)
+    kid = int(t["kleer_id"].iloc[7])
+    edit(page, {position(page, kid): {"select": True}})
+    assert page.selectbox(key="import_detail").value == kid

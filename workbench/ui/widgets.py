@@ -14,7 +14,7 @@ from ..plan import Plan
 from ..sync import ApplyResult
 from . import columns, session
 
-__all__ = ["lazy_tabs", "action_labels", "plan_review", "apply_with_progress", "show_result",
+__all__ = ["lazy_tabs", "action_labels", "detail_picker", "plan_review", "apply_with_progress", "show_result",
            "require_data", "editor_version", "bump_editor", "audited_download"]
 
 
@@ -49,6 +49,18 @@ def editor_version(key: str) -> int:
 def bump_editor(key: str) -> None:
     """Start the editor ``key`` afresh (edits already saved; selection cleared)."""
     st.session_state[f"{key}:version"] = editor_version(key) + 1
+
+
+def detail_picker(key: str, ids: list, labels: dict, checked: list) -> Any:
+    """The employee whose details are shown: the first checked row when the selection changes,
+    otherwise the analyst's own pick (kept while it is still in the table)."""
+    first = checked[0] if checked else None
+    if first is not None and st.session_state.get(f"{key}:follows") != first:
+        st.session_state[key] = first
+    st.session_state[f"{key}:follows"] = first
+    if st.session_state.get(key) not in ids:
+        st.session_state[key] = ids[0]
+    return st.selectbox("Employee", ids, format_func=lambda i: f"{labels.get(i)} · {i}", key=key)
 
 
 def require_data(wb: Workbench, *, hr: bool = True, kleer: bool = True) -> None:
