@@ -22,7 +22,7 @@ import pandas as pd
 
 from .store import to_json
 
-__all__ = ["FORMULA_PREFIXES", "safe_cell", "safe_frame", "to_csv_bytes", "to_xlsx_bytes"]
+__all__ = ["FORMULA_PREFIXES", "safe_cell", "safe_frame", "to_csv_bytes", "to_json_bytes", "to_xlsx_bytes"]
 
 #: The first characters that make a spreadsheet read a text cell as a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -48,6 +48,11 @@ def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
                 or isinstance(column.dtype, pd.BooleanDtype)):
             out.isetitem(i, column.map(safe_cell).astype(object))
     return out
+
+
+def to_json_bytes(frame: pd.DataFrame) -> bytes:
+    """``frame`` as a JSON list of records (UTF-8, readable; no formula concern in JSON)."""
+    return frame.to_json(orient="records", force_ascii=False, indent=2).encode("utf-8")
 
 
 def to_csv_bytes(frame: pd.DataFrame, *, sep: str = ",") -> bytes:

@@ -71,7 +71,7 @@ from typing import Any, Callable, Mapping
 import pandas as pd
 
 from .errors import InputError, KleerUnavailable, PlanError, WorkbenchError
-from .export import to_csv_bytes
+from .export import to_csv_bytes, to_json_bytes
 from .fields import FIELD, diff, email_field, mask
 from .kleer.mapping import fingerprint as kleer_fingerprint
 from .kleer.mapping import from_kleer, records_from_kleer, to_kleer
@@ -975,7 +975,7 @@ def export_audit(workspace: Workspace, path: str | Path, *, reveal: bool = False
     if path.suffix.lower() == ".csv":
         data = to_csv_bytes(frame)
     else:
-        data = frame.to_json(orient="records", force_ascii=False, indent=2).encode("utf-8")
+        data = to_json_bytes(frame)
     try:
         path.write_bytes(data)
     except OSError as e:

@@ -20,7 +20,7 @@ from typing import Any, Iterable, Mapping
 import pandas as pd
 
 from .errors import InputError
-from .export import to_csv_bytes
+from .export import to_csv_bytes, to_json_bytes
 from .fields import FIELD, diff, join_name
 from .normalize import is_missing
 from .plan import World, effective
@@ -436,5 +436,5 @@ def audit_download(audit: pd.DataFrame, fmt: str) -> bytes:
     if fmt == "csv":
         return to_csv_bytes(audit)
     if fmt == "json":
-        return audit.to_json(orient="records", force_ascii=False, indent=2).encode("utf-8")
+        return to_json_bytes(audit)
     raise InputError(f"cannot download the audit log as {fmt!r}: choose csv or json")
