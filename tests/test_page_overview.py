@@ -104,12 +104,14 @@ COUNTS = dict(hr=10, kleer=10, linked=5, only_hr=5, only_kleer=5, suggested=0, c
 @pytest.mark.parametrize("changes, page, words", [
     (dict(hr=0), "sources", "load the Sympa export"),
     (dict(kleer=0), "sources", "fetch them from Kleer"),
-    (dict(suggested=3), "import", "3 Kleer employees have suggestions to review"),
-    (dict(suggested=1), "import", "1 Kleer employee has a suggestion to review"),
-    (dict(), "export", "5 Sympa employees are not linked"),
-    (dict(only_hr=0), "import", "5 Kleer employees have no Sympa employee"),
+    (dict(suggested=3), "import_kleer", "3 Kleer employees have suggestions to review"),
+    (dict(suggested=1), "import_kleer", "1 Kleer employee has a suggestion to review"),
+    (dict(), "export_kleer", "5 Sympa employees are not linked"),
+    (dict(only_hr=0), "import_kleer", "5 Kleer employees have no Sympa employee"),
     (dict(only_hr=0, only_kleer=0), "audit", "Every employee is reconciled (5 linked)"),
 ])
 def test_next_step_follows_the_workflow(changes, page, words):
     step = next_step(StateCounts(**{**COUNTS, **changes}), hr_label="Sympa")
     assert isinstance(step, NextStep) and step.page == page and words in step.message
+    from workbench.ui.nav import PAGES
+    assert step.page in {url for _, _, _, url in PAGES}  # the hint links to a page that exists

@@ -307,13 +307,13 @@ def next_step(counts: StateCounts, *, hr_label: str = "HR") -> NextStep:
         return NextStep("No Kleer employees yet: fetch them from Kleer.", "sources")
     if counts.suggested:
         return NextStep(_n(counts.suggested, "Kleer employee has a suggestion", "Kleer employees have "
-                           "suggestions") + " to review.", "import")
+                           "suggestions") + " to review.", "import_kleer")
     if counts.only_hr:
         return NextStep(_n(counts.only_hr, f"{hr_label} employee is", f"{hr_label} employees are")
-                        + " not linked to Kleer: export them (or link them from Import).", "export")
+                        + " not linked to Kleer: export them (or link them from Import).", "export_kleer")
     if counts.only_kleer:
         return NextStep(_n(counts.only_kleer, "Kleer employee has", "Kleer employees have")
-                        + f" no {hr_label} employee: create them in {hr_label} or leave them.", "import")
+                        + f" no {hr_label} employee: create them in {hr_label} or leave them.", "import_kleer")
     return NextStep(f"Every employee is reconciled ({counts.linked} linked): review the audit "
                     "trail.", "audit")
 
