@@ -23,18 +23,25 @@ def cell(page: Page, col: int, row: int):
 
 
 def select_cell(page: Page, col: int, row: int) -> None:
+    """Select a cell with the keyboard and wait until the grid says it is selected (a key pressed
+    while the grid re-renders is lost)."""
     page.get_by_test_id("stDataFrame").nth(0).click(position={"x": 10, "y": 35 + 17})
-    for _ in range(col):
+    expect(cell(page, 0, 0)).to_have_attribute("aria-selected", "true")
+    for i in range(col):
         page.keyboard.press("ArrowRight")
-    for _ in range(row):
+        expect(cell(page, i + 1, 0)).to_have_attribute("aria-selected", "true")
+    for i in range(row):
         page.keyboard.press("ArrowDown")
+        expect(cell(page, col, i + 1)).to_have_attribute("aria-selected", "true")
 
 
 def choose_in_cell(page: Page, col: int, row: int, value: str) -> None:
     select_cell(page, col, row)
     page.keyboard.press("Enter")
-    expect(page.get_by_test_id("portal").locator(".gdg-clip-region")).to_be_visible()
+    overlay = page.get_by_test_id("portal").locator(".gdg-clip-region")
+    expect(overlay).to_be_visible()
     page.keyboard.type(value)
+    expect(page.get_by_role("option", name=value, exact=True)).to_be_visible()  # the list has caught up
     page.keyboard.press("Enter")
 
 
