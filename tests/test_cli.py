@@ -70,3 +70,15 @@ def test_readme_documents_exactly_the_cli_commands():
     assert documented == set(COMMANDS), (
         f"README's CLI section and the commands differ: only in README {documented - set(COMMANDS)}, "
         f"undocumented {set(COMMANDS) - documented}")
+
+
+def test_settings_are_shown_changed_and_validated(tmp_path, capsys):
+    ws = str(tmp_path / "w.db")
+    assert main(["settings", "--workspace", ws, "--kleer-base-url", "https://api.kleer.se/v1/",
+                 "--kleer-company-id", "12345", "--email-preference", "work"]) == 0
+    out = capsys.readouterr().out
+    assert "https://api.kleer.se/v1\n" in out and "12345" in out and "work" in out
+    assert main(["settings", "--workspace", ws, "--kleer-base-url", "http://kleer.example/v1"]) == 1
+    assert "plain http" in capsys.readouterr().err
+    assert main(["settings", "--workspace", ws]) == 0  # the refused change left the settings alone
+    assert "https://api.kleer.se/v1" in capsys.readouterr().out

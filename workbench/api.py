@@ -64,10 +64,9 @@ class Settings:
             raise InputError(f"email preference must be 'private' or 'work', not {self.email_preference!r}")
         if not str(self.hr_label).strip():
             raise InputError("the HR system label cannot be empty")
-        try:
-            int(self.kleer_company_id)
-        except (TypeError, ValueError):
-            raise InputError(f"the Kleer company id must be a whole number, not {self.kleer_company_id!r}") from None
+        kleer = KleerConfig(self.kleer_base_url, self.kleer_company_id)  # https, a whole company id
+        object.__setattr__(self, "kleer_base_url", kleer.base_url)
+        object.__setattr__(self, "kleer_company_id", kleer.company_id)
 
     @classmethod
     def keys(cls) -> list[str]:

@@ -99,6 +99,30 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _settings_args(p: argparse.ArgumentParser) -> None:
+    from .api import Settings
+
+    for name in Settings.keys():
+        p.add_argument(f"--{name.replace('_', '-')}", dest=name, default=None, metavar="VALUE",
+                       help=f"set {name.replace('_', ' ')}")
+
+
+@command("settings", "Show the workspace settings, or change them (e.g. --kleer-base-url "
+                     "https://api.kleer.se/v1 --kleer-company-id 12345). The token is never a setting.",
+         _settings_args)
+def _settings(args: argparse.Namespace) -> int:
+    from .api import Settings
+
+    with open_workbench(args) as wb:
+        changes = {k: getattr(args, k) for k in Settings.keys() if getattr(args, k) is not None}
+        if "mask_personal_data" in changes:
+            changes["mask_personal_data"] = changes["mask_personal_data"].lower() in ("1", "true", "yes", "ja")
+        current = wb.update_settings(**changes) if changes else wb.settings
+        for key in Settings.keys():
+            print(f"{key:<22} {getattr(current, key)}")
+    return 0
+
+
 def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=8501, help="the app's port on 127.0.0.1 (default 8501)")
     p.add_argument("--sim-port", type=int, default=8765,
