@@ -2,9 +2,9 @@
 the app, started together and stopped together.
 
 On first run it creates the demo workspace (``data/workspace.db`` unless ``WORKBENCH_WORKSPACE``
-says otherwise) from ``data/demo/``. Unless a real Kleer is configured (``KLEER_TOKEN`` set and the
-workspace's Kleer URL not on this machine) it starts the simulator on 127.0.0.1:8765 with the demo
-seed and a fresh token for this run, then Streamlit on 127.0.0.1:8501. Ctrl-C (or SIGTERM) stops
+says otherwise) from ``data/demo/``. Unless a real Kleer is configured (the workspace's Kleer URL
+is not on this machine; ``workbench settings --kleer-base-url …``) it starts the simulator on
+127.0.0.1:8765 with the demo seed and a fresh token for this run, then Streamlit on 127.0.0.1:8501. Ctrl-C (or SIGTERM) stops
 everything it started; children also die with it if it is killed outright (Linux ``PDEATHSIG``).
 """
 
@@ -116,7 +116,7 @@ def run(opts: RunOptions, *, log=print) -> int:
     with Workbench(opts.workspace) as wb:
         settings = wb.settings
     env = dict(os.environ, WORKBENCH_WORKSPACE=str(Path(opts.workspace).resolve()))
-    real_kleer = bool(os.environ.get("KLEER_TOKEN")) and not is_loopback_url(settings.kleer_base_url)
+    real_kleer = not is_loopback_url(settings.kleer_base_url)  # configured: never replaced by the demo
     procs: list[subprocess.Popen] = []
 
     def on_term(signum, frame):  # SIGTERM → the same clean stop as Ctrl-C
@@ -145,7 +145,9 @@ def run(opts: RunOptions, *, log=print) -> int:
             if created:
                 _first_fetch(opts.workspace, token=token, log=log)
         else:
-            log(f"Kleer: {settings.kleer_base_url} (token from KLEER_TOKEN)")
+            token_state = "token from KLEER_TOKEN" if os.environ.get("KLEER_TOKEN") else \
+                "KLEER_TOKEN is not set: set it (or .streamlit/secrets.toml) to connect"
+            log(f"Kleer: {settings.kleer_base_url}, company {settings.kleer_company_id} ({token_state})")
         app = _spawn([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
                       "--server.address", "127.0.0.1", "--server.port", str(opts.app_port),
                       "--server.headless", "true", "--browser.gatherUsageStats", "false"], env)

@@ -1,0 +1,78 @@
+"""`workbench run` (what `make run` starts): the demo workspace on first run, the simulator and
+the app on 127.0.0.1, and nothing left running after SIGTERM (or Ctrl-C)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+
+from tests.conftest import ROOT, free_port, wait_http
+from workbench.api import Workbench
+
+
+def _children(pid: int) -> set[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return {int(p) for p in out.split()}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    state = subprocess.run(["ps", "-o", "stat=", "-p", str(pid)], capture_output=True, text=True).stdout
+    return bool(state.strip()) and not state.strip().startswith("Z")
+
+
+def test_run_serves_the_demo_and_stops_everything(tmp_path):
+    workspace, app_port, sim_port = tmp_path / "ws.db", free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if k != "KLEER_TOKEN"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "workbench.cli", "run", "--workspace", str(workspace),
+         "--port", str(app_port), "--sim-port", str(sim_port)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_http(f"http://127.0.0.1:{app_port}/_stcore/health", proc=proc, timeout=90)
+        # the simulator answers on loopback (without the token: 401, so it is Kleer-like and up)
+        assert httpx.get(f"http://127.0.0.1:{sim_port}/v1/company/1/user", timeout=5).status_code == 401
+        children = _children(proc.pid)
+        assert len(children) == 2  # the simulator and the app
+        with Workbench(workspace) as wb:
+            counts = wb.counts()
+            assert wb.settings.kleer_base_url == f"http://127.0.0.1:{sim_port}/v1"
+        assert counts["hr"] == 300 and counts["kleer"] == 321 and counts["suggestions"] > 250
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        output = proc.communicate(timeout=30)[0]
+    assert proc.returncode == 0, output
+    assert "Kleer Workbench: http://127.0.0.1:" in output and "stopping" in output
+    deadline = time.monotonic() + 10
+    while any(_alive(c) for c in children) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(c) for c in children), "make run left processes behind"
+
+
+def test_a_configured_real_kleer_starts_no_simulator(tmp_path):
+    workspace, app_port, sim_port = tmp_path / "ws.db", free_port(), free_port()
+    with Workbench(workspace, analyst="setup") as wb:
+        wb.update_settings(kleer_base_url="https://test-api.kleer.se/v1", kleer_company_id=42)
+    env = {k: v for k, v in os.environ.items() if k != "KLEER_TOKEN"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "workbench.cli", "run", "--workspace", str(workspace),
+         "--port", str(app_port), "--sim-port", str(sim_port)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_http(f"http://127.0.0.1:{app_port}/_stcore/health", proc=proc, timeout=90)
+        assert len(_children(proc.pid)) == 1  # the app alone
+        with Workbench(workspace) as wb:
+            assert wb.settings.kleer_base_url == "https://test-api.kleer.se/v1"  # left as configured
+            assert wb.counts()["hr"] == 0  # an existing workspace is not filled with the demo
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        output = proc.communicate(timeout=30)[0]
+    assert "KLEER_TOKEN is not set" in output and "company 42" in output
