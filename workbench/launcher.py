@@ -141,7 +141,6 @@ def run(opts: RunOptions, *, log=print) -> int:
             if settings.kleer_base_url != base:
                 with Workbench(opts.workspace, analyst="demo setup") as wb:
                     wb.update_settings(kleer_base_url=base)
-            log(f"Kleer simulator: {base} (company {settings.kleer_company_id}; state in {opts.sim_db})")
             if created:
                 _first_fetch(opts.workspace, token=token, log=log)
         else:
