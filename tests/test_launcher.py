@@ -29,13 +29,18 @@ def _alive(pid: int) -> bool:
     return bool(state.strip()) and not state.strip().startswith("Z")
 
 
-def test_run_serves_the_demo_and_stops_everything(tmp_path):
-    workspace, app_port, sim_port = tmp_path / "ws.db", free_port(), free_port()
+def launch(workspace, app_port: int, sim_port: int) -> subprocess.Popen:
+    """``workbench run`` as ``make run`` starts it, without a token in the environment."""
     env = {k: v for k, v in os.environ.items() if k != "KLEER_TOKEN"}
-    proc = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "workbench.cli", "run", "--workspace", str(workspace),
          "--port", str(app_port), "--sim-port", str(sim_port)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_run_serves_the_demo_and_stops_everything(tmp_path):
+    workspace, app_port, sim_port = tmp_path / "ws.db", free_port(), free_port()
+    proc = launch(workspace, app_port, sim_port)
     try:
         wait_http(f"http://127.0.0.1:{app_port}/_stcore/health", proc=proc, timeout=90)
         # the simulator answers on loopback (without the token: 401, so it is Kleer-like and up)
@@ -61,11 +66,7 @@ def test_a_configured_real_kleer_starts_no_simulator(tmp_path):
     workspace, app_port, sim_port = tmp_path / "ws.db", free_port(), free_port()
     with Workbench(workspace, analyst="setup") as wb:
         wb.update_settings(kleer_base_url="https://test-api.kleer.se/v1", kleer_company_id=42)
-    env = {k: v for k, v in os.environ.items() if k != "KLEER_TOKEN"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "workbench.cli", "run", "--workspace", str(workspace),
-         "--port", str(app_port), "--sim-port", str(sim_port)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = launch(workspace, app_port, sim_port)
     try:
         wait_http(f"http://127.0.0.1:{app_port}/_stcore/health", proc=proc, timeout=90)
         assert len(_children(proc.pid)) == 1  # the app alone

@@ -33,7 +33,8 @@ from .matching import Evaluation, MatchSettings
 from . import plan as planning
 from . import sync
 from .plan import Decision, Plan, Scope
-from .sources import DEFAULT_MAX_BYTES, HrFile, Progress, read_hr
+from .sources import DEFAULT_MAX_BYTES, HrFile, read_hr
+from .sources import Progress as LoadProgress  # progress(fraction, message) while reading a file
 from .store import Workspace
 from .sync import ApplyResult
 from .views import pair_details
@@ -251,7 +252,7 @@ class Workbench:
 
     def read_hr(self, source: Any, *, name: str | None = None,
                 mapping: Mapping[str, str | None] | None = None, sheet: str | int | None = None,
-                max_bytes: int = DEFAULT_MAX_BYTES, progress: Progress | None = None) -> HrFile:
+                max_bytes: int = DEFAULT_MAX_BYTES, progress: LoadProgress | None = None) -> HrFile:
         """Read and validate an HR file without touching the workspace (a preview)."""
         return read_hr(source, name=name, mapping=mapping, sheet=sheet, max_bytes=max_bytes,
                        progress=progress)
@@ -259,7 +260,7 @@ class Workbench:
     def load_hr(self, source: Any, *, name: str | None = None,
                 mapping: Mapping[str, str | None] | None = None, sheet: str | int | None = None,
                 remove_missing: bool = False, max_bytes: int = DEFAULT_MAX_BYTES,
-                progress: Progress | None = None) -> LoadResult:
+                progress: LoadProgress | None = None) -> LoadResult:
         """Load an HR export (CSV or XLSX) into the workspace in one transaction.
 
         Raises :class:`~workbench.errors.SourceError` (and leaves the workspace as it was) when the

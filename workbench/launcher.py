@@ -23,8 +23,9 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from .errors import WorkbenchError
+from .kleer.config import is_loopback
 
-__all__ = ["RunOptions", "run", "wait_for_port", "is_loopback_url"]
+__all__ = ["RunOptions", "run", "wait_for_port"]
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "data" / "demo"
@@ -37,11 +38,6 @@ class RunOptions:
     sim_port: int = 8765
     sim_db: str = str(ROOT / "data" / "run" / "kleer-sim.db")
     open_browser: bool = False
-
-
-def is_loopback_url(url: str) -> bool:
-    host = urlparse(url).hostname or ""
-    return host in ("127.0.0.1", "localhost", "::1")
 
 
 def _port_free(port: int) -> bool:
@@ -116,7 +112,7 @@ def run(opts: RunOptions, *, log=print) -> int:
     with Workbench(opts.workspace) as wb:
         settings = wb.settings
     env = dict(os.environ, WORKBENCH_WORKSPACE=str(Path(opts.workspace).resolve()))
-    real_kleer = not is_loopback_url(settings.kleer_base_url)  # configured: never replaced by the demo
+    real_kleer = not is_loopback(urlparse(settings.kleer_base_url).hostname or "")  # configured: never replaced by the demo
     procs: list[subprocess.Popen] = []
 
     def on_term(signum, frame):  # SIGTERM → the same clean stop as Ctrl-C

@@ -21,7 +21,7 @@ import pandas as pd
 
 from .errors import InputError
 from .export import to_csv_bytes, to_json_bytes
-from .fields import FIELD, diff, join_name
+from .fields import FIELD, diff, join_name, kleer_fields, kleer_name_parts
 from .normalize import is_missing
 from .plan import World, effective
 from .store import Workspace
@@ -163,8 +163,6 @@ def pair_details(ws: Workspace, *, hr_id: str | None, kleer_id: int | None,
                  email_preference: str = "private") -> pd.DataFrame:
     """Every Kleer field of a pair, HR value beside Kleer value, with ``differs`` per field (the
     detail view of both screens). Either side may be missing."""
-    from .fields import kleer_fields, kleer_name_parts
-
     h = ws.hr_employee(hr_id) if hr_id else None
     k = ws.kleer_user(int(kleer_id)) if kleer_id is not None else None
     differing = {x.key for x in diff(h, k, email_preference=email_preference)} if h and k else set()
