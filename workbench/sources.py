@@ -322,9 +322,15 @@ def _too_many_columns(name: str, where: str, column: int, limits: Limits) -> Sou
 
 
 def _too_many_cells(name: str, where: str, rows: int, columns: int, limits: Limits) -> SourceError:
-    return SourceError(f"{name}: {where} has {rows:,} rows × {columns:,} columns, over the limit "
+    return SourceError(f"{name}: {where} has at least {rows:,} rows × {columns:,} columns, over the limit "
                        f"of {limits.max_cells:,} cells; export only the columns the workbench "
                        "uses, or split the file")
+
+
+def _too_many_values(name: str, line: int, values: int, limits: Limits) -> SourceError:
+    return SourceError(f"{name}: line {line} has {values:,} values, over the limit of "
+                       f"{limits.max_columns:,} columns; export only the HR columns (with quotes "
+                       "around values that hold the delimiter) and load again")
 
 
 def _csv_precheck(text: str, delimiter: str, name: str, limits: Limits) -> None:
@@ -334,7 +340,7 @@ def _csv_precheck(text: str, delimiter: str, name: str, limits: Limits) -> None:
         if line.count(delimiter) >= limits.max_columns:
             values = _QUOTED.sub("", line).count(delimiter) + 1
             if values > limits.max_columns:
-                raise _too_many_columns(name, f"line {line_no}", values, limits)
+                raise _too_many_values(name, line_no, values, limits)
 
 
 def _newline(text: str) -> str:
@@ -374,7 +380,7 @@ def _csv_rows(data: bytes, name: str, limits: Limits = DEFAULT_LIMITS
         if len(rows[-1]) > width:
             width = len(rows[-1])
             if width > limits.max_columns:
-                raise _too_many_columns(name, f"line {start}", width, limits)
+                raise _too_many_values(name, start, width, limits)
         if len(rows) * width > limits.max_cells:
             raise _too_many_cells(name, "the file", len(rows), width, limits)
     return rows, encoding, delimiter, _newline(text)
