@@ -19,7 +19,7 @@ from workbench.errors import (
     KleerRejected,
     KleerUnavailable,
 )
-from workbench.kleer.client import KleerClient, Retry
+from workbench.kleer.client import KleerBadAnswer, KleerClient, Retry
 from workbench.kleer.config import KleerConfig, token_from_environment
 
 TOKEN = "s3cret-Token-value-991"
@@ -182,7 +182,7 @@ def test_an_unreachable_kleer_says_what_to_check():
 
 # --------------------------------------------------------------------------- writes
 
-@pytest.mark.parametrize("failure", [error(500, "Tekniskt fel"), error(503), error(504),
+@pytest.mark.parametrize("failure", [error(500, "Internal Server Error"), error(503), error(504),
                                      httpx.ReadTimeout("slow"),
                                      httpx.RemoteProtocolError("peer closed connection")])
 def test_a_write_is_never_retried_once_it_may_have_landed(failure):
@@ -200,6 +200,19 @@ def test_a_refused_or_never_sent_write_is_retried():
     client, sleeps = make(rec)
     assert client.create_user({"name": "A B"}) == 9
     assert len(rec.requests) == 3 and sleeps[0] == 1.0
+
+
+@pytest.mark.parametrize("answer", [
+    error(500, "Tekniskt fel"),
+    httpx.Response(500, text="<?xml version='1.0'?><error><message>Tekniskt fel</message></error>",
+                   headers={"content-type": "application/xml"})])
+def test_500_tekniskt_fel_on_a_write_is_a_deterministic_rejection_not_may_have_landed(answer):
+    rec = Recorder(answer, ok({"id": 9}))
+    client, sleeps = make(rec)
+    with pytest.raises(KleerRejected) as e:
+        client.update_user(3, {"id": 3, "name": "A B", "email": "a@b.se", "active": True})
+    assert (e.value.status, e.value.message) == (500, "Tekniskt fel")
+    assert not isinstance(e.value, KleerUnavailable) and len(rec.requests) == 1 and sleeps == []
 
 
 def test_4xx_on_a_write_is_rejected_with_kleers_message():
@@ -235,7 +248,8 @@ def test_an_xml_error_body_still_gives_kleers_message():
 def test_a_non_json_success_points_at_the_base_url():
     client, _ = make(Recorder(httpx.Response(200, text="<html>login</html>",
                                              headers={"content-type": "text/html"})))
-    with pytest.raises(KleerError, match="text/html, not JSON: check the base URL"):
+    with pytest.raises(KleerBadAnswer, match=r"GET /user/me cannot be read: text/html, not JSON "
+                                             r"\(check the base URL"):
         client.me()
 
 
