@@ -290,6 +290,32 @@ class KleerClient:
         ``ssn`` and ``employment-start-date``; ``employment-end-date`` takes the wrapper."""
         self._request("POST", f"/payroll/user/{int(user_id)}", dict(fields))
 
+    # ---------------------------------------------------------------- for the probe
+
+    def send_raw(self, method: str, path: str, *, body: Any = None,
+                 headers: Mapping[str, str | None] | None = None) -> httpx.Response:
+        """One request exactly as given, no retries and no translation of the answer (for
+        :mod:`workbench.kleer.probe`, which needs to see what Kleer really answers). ``headers``
+        replace the client's own (a None value removes one); the token is always sent.
+        Network errors still become :class:`KleerUnavailable`."""
+        sent = {**self._headers, **(headers or {})}
+        sent = {k: v for k, v in sent.items() if v is not None}
+        sent["X-Token"] = self._token
+        try:
+            return self._http.request(method, self.config.company_url + path, headers=sent,
+                                      json=body if body is not None else None)
+        except httpx.TransportError as e:
+            raise KleerUnavailable(f"cannot reach Kleer at {self.base_url} "
+                                   f"({type(e).__name__})", method=method, path=path) from None
+
+    def written_id(self, response: httpx.Response, element: str = "created") -> int | None:
+        """The id in a write's raw answer (any shape :meth:`create_user` reads), or None."""
+        try:
+            answer = self._body(response, response.request.method, response.request.url.path, True)
+        except KleerBadAnswer:
+            return None
+        return self._written_id(answer, element)
+
     # ---------------------------------------------------------------- plumbing
 
     def _list(self, path: str) -> list[dict]:
