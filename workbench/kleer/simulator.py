@@ -301,12 +301,19 @@ def apply_contract_write(existing: Mapping[str, Any] | None, changes: Mapping[st
 def readable_contract(doc: Mapping[str, Any]) -> dict[str, Any]:
     """A stored contract as a strict Kleer reads it back: every readable field present, empty
     ones as ``""`` / ``0`` / ``false`` (``contract.readable_defaults``)."""
-    return {**fact("contract.readable_defaults"), **doc}
+    return _filled(doc, fact("contract.readable_defaults"))
 
 
 def readable_user(doc: Mapping[str, Any]) -> dict[str, Any]:
     """A stored user as a strict Kleer reads it back: id, name, email, active always present."""
-    return {"name": "", "email": "", "active": False, **doc}
+    return _filled(doc, {"name": "", "email": "", "active": False})
+
+
+def _filled(doc: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """``doc`` in its own order, then each default it lacks (or holds as null)."""
+    out = {k: v for k, v in doc.items() if v is not None or k not in defaults}
+    out.update({k: v for k, v in defaults.items() if out.get(k) is None})
+    return out
 
 
 # --------------------------------------------------------------------------- state
@@ -1076,9 +1083,11 @@ class RunningSimulator:
 
     def client(self, **kwargs: Any) -> KleerClient:
         """A :class:`KleerClient` for this simulator; keyword arguments override the defaults
-        (token, company_id, and fast retries so tests stay quick)."""
+        (token, company_id, the dialect it starts with, and fast retries so tests stay
+        quick)."""
         options = {"base_url": self.base_url, "company_id": self.company_id, "token": self.token,
-                   "retries": Retry(backoff=0.01, max_backoff=0.05, jitter=0.1), **kwargs}
+                   "retries": Retry(backoff=0.01, max_backoff=0.05, jitter=0.1),
+                   "dialect": self.dialect, **kwargs}
         return KleerClient(**options)
 
 
