@@ -165,6 +165,7 @@ def _kleer_sim_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reset", action="store_true", help="wipe the state and load the seed again")
     p.add_argument("--token-file", metavar="PATH", default=None, help="file holding the X-Token to "
                    "accept, mode 0600 (default: $KLEER_TOKEN; never on the command line)")
+    p.add_argument("--token", dest="token_on_command_line", default=None, help=argparse.SUPPRESS)
     p.add_argument("--dialect", default=None, help="how it answers where Kleer is undocumented: "
                    "lenient (default), strict, strict-id, strict-xml, strict-500")
     p.add_argument("--company", type=int, default=1, help="the company id it serves (default 1)")
@@ -191,6 +192,9 @@ def _kleer_sim(args: argparse.Namespace) -> int:
     from .kleer.config import TOKEN_ENV, token_from_environment, token_from_file
     from .kleer.simulator import Dialect, Faults, serve
 
+    if args.token_on_command_line is not None:  # would be visible in ps (and abbreviate --token-file)
+        raise InputError(f"the simulator takes no token on the command line (every local user can "
+                         f"see it in ps): set {TOKEN_ENV} or pass --token-file")
     token = token_from_file(args.token_file) if args.token_file else token_from_environment()
     if not token:
         raise InputError(f"the simulator needs a token: set {TOKEN_ENV} or pass --token-file")

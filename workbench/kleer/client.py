@@ -321,7 +321,9 @@ class KleerClient:
     def _list(self, path: str) -> list[dict]:
         answer = self._request("GET", path)
         key = LIST_KEYS[path]
-        if not isinstance(answer, dict) or not isinstance(answer.get(key, []), list):
+        wrong_wrapper = isinstance(answer, dict) and answer and key not in answer
+        if not isinstance(answer, dict) or not isinstance(answer.get(key, []), list) \
+                or wrong_wrapper:  # {} is an empty list; {"user": [...]} is not ours
             got = type(answer).__name__ if not isinstance(answer, dict) else \
                 f"keys {', '.join(sorted(map(str, answer))[:5]) or 'none'}"
             raise KleerBadAnswer("GET", path, f"no {key!r} list ({got})")

@@ -8,40 +8,59 @@ GET      /user                            ``{"users": [user, ...]}`` (inactive i
 GET      /user/{id}                       user, or 404
 GET      /user/me                         the token's own user
 GET      /user/foreign-id/{foreign-id}    user (the lowest id when several), or 404
-PUT      /user                            create → ``{"id": n}``; ``name`` is required (400)
-POST     /user/{id}                       partial update → ``{"id": n}``
+PUT      /user                            create → the dialect's created answer
+POST     /user/{id}                       update (whole user when strict) → its saved answer
 GET      /payroll/user                    ``{"payroll-user-readables": [contract, ...]}``
 GET      /payroll/user/{user-id}          contract, or 404 when the user has none
-POST     /payroll/user/{user-id}          partial update, creates when missing → ``{"id": n}``
+POST     /payroll/user/{user-id}          partial update, creates when missing → saved answer
 =======  ===============================  ==============================================
 
-Answers and rules, as Kleer has them (:func:`apply_user_write`, :func:`apply_contract_write`):
+Answers and rules, as Kleer has them (:func:`apply_user_write`, :func:`apply_contract_write`;
+every schema fact comes from the one sourced table :data:`workbench.kleer.schema.FACTS`):
 
 - ``X-Token`` must be the token (else 401); the company id must be this company (else 403);
-  unknown paths 404; other methods (there is no DELETE) 405. Without ``Accept:
-  application/json`` the answer is XML-ish text, errors included (``<error><message>``).
-  Errors in JSON are ``{"message": "..."}``.
+  ids are ASCII digits within SQLite's range (``/user/١`` or ``/company/²`` is 404, never a
+  crash); unknown paths 404; other methods (there is no DELETE) 405. Bodies above
+  ``MAX_BODY_BYTES`` are 413, JSON nested deeper than ``MAX_JSON_DEPTH`` 400. Any unexpected
+  error is ``500 {"message": ...}``, logged once, never a traceback.
+- **Dialects** (:class:`~workbench.kleer.schema.Dialect`; ``dialect=`` of :func:`make_app`,
+  :func:`serve`, :class:`RunningSimulator`, ``--dialect``, ``POST /_admin/dialect``): where
+  Kleer is undocumented it speaks one variant of each: a create answered ``{"id": n}`` /
+  ``{"created": {"id": n}}`` / XML ``<created>``; an update answered ``{"id": n}`` / empty /
+  ``{"saved": {"id": n}}`` / ``{"ok": true}``; "no payroll contract" as 404 or another status.
+  ``strict`` dialects enforce the XSD: required fields on every write (a create: name, email,
+  active; an update: the whole user), nulls ignored, every readable field present on reads
+  (``""``/``0``), ssn/country code/email validated, JSON chosen by ``Content-Type`` (XML
+  otherwise); a violation is ``500 Tekniskt fel`` (``<error><message>`` in XML). ``lenient``
+  (today's :data:`DEFAULT_DIALECT`) is the older simulator: partial updates merged, ``null``
+  clears, ``active`` defaults true, only a name required (400), JSON chosen by ``Accept``.
 - Writes change only the fields sent. A list that is sent replaces the stored list.
   ``employment-end-date`` takes the wrapper: ``{"employment-end-date": "2025-06-30"}`` sets it,
-  ``{}`` clears it, absent leaves it; contracts are read back with a plain date. ``null``
-  clears a field (assumed; see :mod:`workbench.kleer.mapping`).
-- Creating a contract requires ``ssn`` and ``employment-start-date`` (400 without them).
+  ``{}`` clears it, absent leaves it; contracts are read back with a plain date.
+- Creating a contract requires ``ssn`` and ``employment-start-date``.
 - A value of the wrong type (a malformed date, text where a number belongs) is answered
   ``500 {"message": "Tekniskt fel"}`` and nothing is stored, as Kleer does.
 - A write body must be ``Content-Type: application/json`` (415) and valid JSON (400).
 
 Faults (:class:`Faults`; flags of ``workbench kleer-sim``, or ``POST /_admin/faults`` at run
 time), applied before the token check, in this order: ``latency_ms`` before every answer;
-``rate_limit`` (requests per second; above it ``429`` with ``Retry-After``); ``fail_next`` (the
-next N requests answer ``fail_status``); ``error_rate`` (that share answers 500 or 503);
-``write_then_fail`` (that share of successful writes is stored, then answered 500 "Tekniskt
-fel" or, with ``write_fail_mode="drop"``, the connection is dropped mid-answer). Random choices
-come from ``random.Random(seed)``: the same faults and requests give the same answers.
+``rate_limit`` with ``rate_burst`` (a token bucket per company: ``rate_burst`` requests at once,
+default ``rate_limit``, refilled at ``rate_limit`` per second; when empty ``429`` with
+``Retry-After``); ``fail_next`` (the next N requests answer ``fail_status``); ``error_rate``
+(that share answers 500 or 503); ``write_then_fail`` (that share of successful writes is
+stored, then answered 500 or, with ``write_fail_mode="drop"``, the connection is dropped
+mid-answer). Injected 500s say "Internal Server Error", not "Tekniskt fel" (which the client
+reads as a deterministic rejection). Random choices come from ``random.Random(seed)``: the
+same faults and requests give the same answers.
 
 Admin endpoints (JSON, need the token too, never faulted): ``GET /_admin/state`` (counts and
-the write counters), ``GET|POST /_admin/faults``, ``POST /_admin/reset`` (optional body
-``{"seed": {...}}``; else the seed the simulator started with), ``GET /_admin/dump`` (every
-user and contract).
+the write counters), ``GET|POST /_admin/faults``, ``GET|POST /_admin/dialect``, ``POST
+/_admin/reset`` (optional body ``{"seed": {...}, "dialect": ...}``; else the seed the simulator
+started with; a seed with duplicate ids is refused, 400), ``GET /_admin/dump`` (every user and
+contract as stored).
+
+The token reaches ``workbench kleer-sim`` through ``$KLEER_TOKEN`` or ``--token-file`` (mode
+0600), never the command line.
 
 Seed (e.g. ``data/demo/kleer_seed.json``): ``{"company": {"id": 1, "name": ...}, "me": <user
 id>, "users": [user, ...], "payroll-user-readables": [contract, ...]}``. A database that already
