@@ -85,7 +85,6 @@ import socket
 import sqlite3
 import threading
 import time
-from collections import deque
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import date
 from pathlib import Path
@@ -256,7 +255,7 @@ def _check_object(changes: Any) -> None:
 
 
 def apply_user_write(existing: Mapping[str, Any] | None, changes: Mapping[str, Any], *,
-                     user_id: int, dialect: Dialect | str | None = "lenient") -> dict[str, Any]:
+                     user_id: int, dialect: Dialect | str | None = None) -> dict[str, Any]:
     """The user after a create (``existing`` None) or an update. Pure.
 
     Strict (``user.required``): a create must carry name, email and active, an update the whole
@@ -281,7 +280,7 @@ def apply_user_write(existing: Mapping[str, Any] | None, changes: Mapping[str, A
 
 
 def apply_contract_write(existing: Mapping[str, Any] | None, changes: Mapping[str, Any], *,
-                         user_id: int, dialect: Dialect | str | None = "lenient"
+                         user_id: int, dialect: Dialect | str | None = None
                          ) -> dict[str, Any]:
     """The payroll contract after a write (``existing`` None: a create). Pure.
 
