@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -76,8 +77,9 @@ def simulator(folder: Path, latency_ms: float) -> Iterator[httpx.Client]:
         port = s.getsockname()[1]
     proc = subprocess.Popen(
         [sys.executable, "-m", "workbench.cli", "kleer-sim", "--port", str(port), "--db",
-         str(folder / "kleer-sim.db"), "--seed", str(seed), "--token", TOKEN,
-         "--latency-ms", str(latency_ms)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+         str(folder / "kleer-sim.db"), "--seed", str(seed), "--latency-ms", str(latency_ms)],
+        env={**os.environ, "KLEER_TOKEN": TOKEN},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     admin = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"X-Token": TOKEN}, timeout=10)
     try:
         deadline = time.monotonic() + 30

@@ -19,7 +19,7 @@ from workbench.errors import (
     KleerRejected,
     KleerUnavailable,
 )
-from workbench.kleer.client import KleerClient, Retry
+from workbench.kleer.client import KleerBadAnswer, KleerClient, Retry
 from workbench.kleer.config import KleerConfig, token_from_environment
 
 TOKEN = "s3cret-Token-value-991"
@@ -182,7 +182,7 @@ def test_an_unreachable_kleer_says_what_to_check():
 
 # --------------------------------------------------------------------------- writes
 
-@pytest.mark.parametrize("failure", [error(500, "Tekniskt fel"), error(503), error(504),
+@pytest.mark.parametrize("failure", [error(500, "Internal Server Error"), error(503), error(504),
                                      httpx.ReadTimeout("slow"),
                                      httpx.RemoteProtocolError("peer closed connection")])
 def test_a_write_is_never_retried_once_it_may_have_landed(failure):
@@ -200,6 +200,19 @@ def test_a_refused_or_never_sent_write_is_retried():
     client, sleeps = make(rec)
     assert client.create_user({"name": "A B"}) == 9
     assert len(rec.requests) == 3 and sleeps[0] == 1.0
+
+
+@pytest.mark.parametrize("answer", [
+    error(500, "Tekniskt fel"),
+    httpx.Response(500, text="<?xml version='1.0'?><error><message>Tekniskt fel</message></error>",
+                   headers={"content-type": "application/xml"})])
+def test_500_tekniskt_fel_on_a_write_is_a_deterministic_rejection_not_may_have_landed(answer):
+    rec = Recorder(answer, ok({"id": 9}))
+    client, sleeps = make(rec)
+    with pytest.raises(KleerRejected) as e:
+        client.update_user(3, {"id": 3, "name": "A B", "email": "a@b.se", "active": True})
+    assert (e.value.status, e.value.message) == (500, "Tekniskt fel")
+    assert not isinstance(e.value, KleerUnavailable) and len(rec.requests) == 1 and sleeps == []
 
 
 def test_4xx_on_a_write_is_rejected_with_kleers_message():
@@ -235,7 +248,8 @@ def test_an_xml_error_body_still_gives_kleers_message():
 def test_a_non_json_success_points_at_the_base_url():
     client, _ = make(Recorder(httpx.Response(200, text="<html>login</html>",
                                              headers={"content-type": "text/html"})))
-    with pytest.raises(KleerError, match="text/html, not JSON: check the base URL"):
+    with pytest.raises(KleerBadAnswer, match=r"GET /user/me cannot be read: text/html, not JSON "
+                                             r"\(check the base URL"):
         client.me()
 
 
@@ -302,3 +316,120 @@ def test_an_injected_httpx_client_is_used_and_left_open():
         client.list_users()
     assert len(rec.requests) == 1 and not http.is_closed
     http.close()
+
+
+# --------------------------------------------------------------------------- every answer shape
+
+@pytest.mark.parametrize("answer,expected", [
+    (ok({"id": 9}), 9),
+    (ok({"created": {"id": 9}}), 9),
+    (httpx.Response(200, text="<?xml version='1.0'?><created><id>9</id></created>",
+                    headers={"content-type": "application/xml"}), 9),
+    (ok({"id": "9"}), 9),
+    (ok({}), None),
+    (httpx.Response(200, content=b""), None),
+    (ok({"created": {"id": "abc"}}), None),
+    (ok({"saved": None}), None),
+    (ok([1, 2]), None),
+])
+def test_create_reads_every_created_shape_and_none_when_no_id_is_readable(answer, expected):
+    client, _ = make(Recorder(answer))
+    assert client.create_user({"name": "A B", "foreign-id": "E1"}) == expected
+
+
+@pytest.mark.parametrize("answer", [httpx.Response(200, content=b""), ok({"saved": {"id": 3}}),
+                                    ok({"ok": True}), ok({"id": 3}),
+                                    httpx.Response(204, content=b"")])
+def test_an_update_succeeds_on_every_success_body(answer):
+    client, _ = make(Recorder(answer))
+    assert client.update_user(3, {"name": "A B"}) is None
+    assert client.upsert_contract(3, {"phone": "1"}) is None
+
+
+@pytest.mark.parametrize("payload,problem", [
+    ({"users": [{"name": "No Id"}]}, "users[0] has no 'id'"),
+    ({"users": [{"id": 1}, {"id": "abc"}]}, "users[1] has 'id' \"abc\", not a whole number"),
+    ({"users": [None]}, "users[0] is null, not an object"),
+    ({"users": [{"id": 1.5}]}, "users[0] has 'id' 1.5, not a whole number"),
+    ({"users": [{"id": True}]}, "users[0] has 'id' true, not a whole number"),
+    ({"users": [{"id": 2**70}]}, "not a whole number"),
+    ({"users": {"id": 1}}, "no 'users' list"),
+    ({"user": []}, "no 'users' list (keys user)"),
+    ([{"id": 1}], "no 'users' list (list)"),
+])
+def test_a_malformed_user_list_is_one_readable_kleer_error(payload, problem):
+    client, _ = make(Recorder(ok(payload)))
+    with pytest.raises(KleerBadAnswer) as e:
+        client.list_users()
+    assert problem in str(e.value) and "GET /user" in str(e.value)
+    assert isinstance(e.value, KleerError) and "\n" not in str(e.value)
+
+
+def test_a_malformed_contract_or_single_answer_is_a_kleer_error():
+    client, _ = make(Recorder(ok({"payroll-user-readables": [{"user": {"id": "x"}}]})))
+    with pytest.raises(KleerBadAnswer, match=r"payroll-user-readables\[0\] has a 'user' without"):
+        client.list_contracts()
+    client, _ = make(Recorder(ok({"name": "no id"})))
+    with pytest.raises(KleerBadAnswer, match="GET /user/3 cannot be read: the answer has no 'id'"):
+        client.get_user(3)
+    client, _ = make(Recorder(httpx.Response(200, content=b"null")))
+    with pytest.raises(KleerBadAnswer, match="the answer is null"):
+        client.me()
+    client, _ = make(Recorder(httpx.Response(200, content=b"")))
+    with pytest.raises(KleerBadAnswer, match="not JSON"):  # an empty read is not success
+        client.get_contract(3)
+
+
+def test_ids_sent_as_digit_strings_become_ints():
+    client, _ = make(Recorder(ok({"users": [{"id": "7", "name": "A"}]})))
+    assert client.list_users() == [{"id": 7, "name": "A"}]
+
+
+@pytest.mark.parametrize("depth", [40, 100_000])
+def test_deeply_nested_json_is_a_kleer_error_not_a_recursion_error(depth):
+    body = b'{"users": ' + b"[" * depth + b"]" * depth + b"}"
+    client, _ = make(Recorder(httpx.Response(200, content=body,
+                                             headers={"content-type": "application/json"})))
+    with pytest.raises(KleerBadAnswer, match="nested deeper than 32 levels"):
+        client.list_users()
+
+
+@pytest.mark.parametrize("status", [400, 500])
+def test_no_contract_is_recognised_by_the_dialects_status_without_retrying(status):
+    rec = Recorder(error(status, "Tekniskt fel"))
+    client, sleeps = make(rec, dialect={"name": "strict", "no_contract_status": status})
+    assert client.get_contract(5) is None
+    assert len(rec.requests) == 1 and sleeps == []
+    plain, _ = make(Recorder(error(status, "Tekniskt fel")), attempts=1)
+    with pytest.raises(KleerError):  # without the dialect it stays an error
+        plain.get_contract(5)
+
+
+def test_update_user_full_sends_the_whole_user_without_nulls():
+    rec = Recorder(httpx.Response(200, content=b""))
+    client, _ = make(rec)
+    current = {"id": 3, "foreign-id": "E3", "name": "A B", "email": "a@b.se", "active": True,
+               "internal-id": 1003, "dimension-entry": {"id": 77}}
+    client.update_user_full(current, {"active": False, "internal-id": None})
+    sent = json.loads(rec.requests[0].content)
+    assert rec.requests[0].url.path.endswith("/company/42/user/3")
+    assert sent == {"id": 3, "foreign-id": "E3", "name": "A B", "email": "a@b.se",
+                    "active": False, "internal-id": 1003}
+    with pytest.raises(ValueError, match="must carry email"):
+        client.update_user_full({"id": 3, "name": "A B", "active": True}, {})
+
+
+# --------------------------------------------------------------------------- the token file
+
+def test_the_token_file_must_be_private(tmp_path):
+    from workbench.kleer.config import token_from_file
+
+    path = tmp_path / "token"
+    path.write_text("file-token-123\n")
+    path.chmod(0o644)
+    with pytest.raises(InputError, match="can be read by others.*chmod 600"):
+        token_from_file(path)
+    path.chmod(0o600)
+    assert token_from_file(path) == "file-token-123"
+    with pytest.raises(InputError, match="cannot read the token file"):
+        token_from_file(tmp_path / "missing")

@@ -163,7 +163,11 @@ def _kleer_sim_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", metavar="JSON", default=None,
                    help="seed file, e.g. data/demo/kleer_seed.json (used when the state is empty)")
     p.add_argument("--reset", action="store_true", help="wipe the state and load the seed again")
-    p.add_argument("--token", default=None, help="the X-Token to accept (default: $KLEER_TOKEN)")
+    p.add_argument("--token-file", metavar="PATH", default=None, help="file holding the X-Token to "
+                   "accept, mode 0600 (default: $KLEER_TOKEN; never on the command line)")
+    p.add_argument("--token", dest="token_on_command_line", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--dialect", default=None, help="how it answers where Kleer is undocumented: "
+                   "lenient (default), strict, strict-id, strict-xml, strict-500")
     p.add_argument("--company", type=int, default=1, help="the company id it serves (default 1)")
     faults = p.add_argument_group("faults")
     faults.add_argument("--latency-ms", type=float, default=0, help="delay before every answer")
@@ -171,6 +175,8 @@ def _kleer_sim_args(p: argparse.ArgumentParser) -> None:
                         help="share of requests answered 500 or 503 (0..1)")
     faults.add_argument("--rate-limit", type=int, default=0,
                         help="requests per second above which it answers 429 with Retry-After")
+    faults.add_argument("--rate-burst", type=int, default=0,
+                        help="token bucket size per company (default: the rate limit)")
     faults.add_argument("--write-then-fail", type=float, default=0.0,
                         help="share of writes stored and then answered 500 (or dropped)")
     faults.add_argument("--write-fail-mode", choices=("500", "drop"), default="500",
@@ -183,21 +189,27 @@ def _kleer_sim(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .errors import InputError
-    from .kleer.config import TOKEN_ENV, token_from_environment
-    from .kleer.simulator import Faults, serve
+    from .kleer.config import TOKEN_ENV, token_from_environment, token_from_file
+    from .kleer.simulator import Dialect, Faults, serve
 
-    token = args.token or token_from_environment()
+    if args.token_on_command_line is not None:  # would be visible in ps (and abbreviate --token-file)
+        raise InputError(f"the simulator takes no token on the command line (every local user can "
+                         f"see it in ps): set {TOKEN_ENV} or pass --token-file")
+    token = token_from_file(args.token_file) if args.token_file else token_from_environment()
     if not token:
-        raise InputError(f"the simulator needs a token: pass --token or set {TOKEN_ENV}")
+        raise InputError(f"the simulator needs a token: set {TOKEN_ENV} or pass --token-file")
     try:
         faults = Faults(latency_ms=args.latency_ms, error_rate=args.error_rate,
-                        rate_limit=args.rate_limit, write_then_fail=args.write_then_fail,
+                        rate_limit=args.rate_limit, rate_burst=args.rate_burst,
+                        write_then_fail=args.write_then_fail,
                         write_fail_mode=args.write_fail_mode, seed=args.fault_seed)
+        dialect = Dialect.parse(args.dialect)
     except ValueError as e:
         raise InputError(str(e)) from None
     Path(args.db).parent.mkdir(parents=True, exist_ok=True)
     serve(args.port, args.db, args.seed, token=token, company_id=args.company, host=args.host,
-          faults=faults, reset=args.reset, announce=lambda line: print(line, flush=True))
+          faults=faults, reset=args.reset, dialect=dialect,
+          announce=lambda line: print(line, flush=True))
     return 0
 
 

@@ -130,7 +130,7 @@ def run(opts: RunOptions, *, log=print) -> int:
             Path(opts.sim_db).parent.mkdir(parents=True, exist_ok=True)
             sim = _spawn([sys.executable, "-m", "workbench.cli", "kleer-sim", "--port", str(opts.sim_port),
                           "--db", opts.sim_db, "--seed", str(DEMO / "kleer_seed.json"),
-                          "--token", token, "--company", str(settings.kleer_company_id)], env)
+                          "--company", str(settings.kleer_company_id)], env)
             procs.append(sim)
             wait_for_port(opts.sim_port, proc=sim)
             base = f"http://127.0.0.1:{opts.sim_port}/v1"

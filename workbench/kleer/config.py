@@ -13,7 +13,8 @@ from urllib.parse import urlsplit
 
 from ..errors import InputError
 
-__all__ = ["KleerConfig", "token_from_environment", "TOKEN_ENV", "TOKEN_HELP", "is_loopback"]
+__all__ = ["KleerConfig", "token_from_environment", "token_from_file", "TOKEN_ENV",
+           "TOKEN_HELP", "is_loopback"]
 
 TOKEN_ENV = "KLEER_TOKEN"
 TOKEN_HELP = "set KLEER_TOKEN or the token in .streamlit/secrets.toml"
@@ -23,6 +24,30 @@ def token_from_environment() -> str | None:
     """The Kleer token from ``$KLEER_TOKEN`` (blank counts as unset)."""
     token = os.environ.get(TOKEN_ENV, "").strip()
     return token or None
+
+
+def token_from_file(path: str | os.PathLike[str]) -> str:
+    """The token in the file ``path`` (its first line, trimmed). The file must be readable by
+    its owner only (mode 0600 or 0400): a token others can read is refused, as ssh refuses a
+    private key. A token on a command line would be visible in ``ps`` to every local user."""
+    import stat
+
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError(f"the token file {path} is not a regular file")
+        if info.st_mode & 0o077:
+            raise InputError(f"the token file {path} can be read by others (mode "
+                             f"{stat.S_IMODE(info.st_mode):04o}): run chmod 600 {path}")
+        with open(path, encoding="utf-8") as f:
+            token = f.readline().strip()
+    except OSError as e:
+        raise InputError(f"cannot read the token file {path}: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"the token file {path} is not text") from None
+    if not token:
+        raise InputError(f"the token file {path} is empty")
+    return token
 
 
 def is_loopback(host: str) -> bool:
