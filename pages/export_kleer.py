@@ -22,7 +22,7 @@ HR = settings.hr_label
 LABELS = action_labels(HR, side="export")
 EDITOR = "export_editor"
 may_decide = access.can("analyst")
-if wb.workspace.last_snapshot() is None:
+if wb.workspace.kleer.last_snapshot() is None:
     st.warning("Kleer has not been fetched yet: exports are blocked until it is (Sources → Fetch from Kleer).")
     st.page_link("pages/sources.py", label="Go to Sources", icon=":material/upload_file:")
 
@@ -112,7 +112,7 @@ def run(plan, what: str) -> None:
 @st.dialog("Export — review before anything is sent to Kleer", width="large", on_dismiss=close_review)
 def review(plan) -> None:
     st.caption(f"Plan {plan.id}, built on the Kleer snapshot of "
-               f"{(wb.workspace.last_snapshot() or {}).get('fetched_at', 'never fetched')}. Unlinked "
+               f"{(wb.workspace.kleer.last_snapshot() or {}).get('fetched_at', 'never fetched')}. Unlinked "
                f"{HR} employees are created in Kleer and linked; linked ones are updated with their "
                f"{HR} values.")
     plan_review(plan, labels=LABELS, hr_label=HR)

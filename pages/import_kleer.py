@@ -189,7 +189,7 @@ def close_review() -> None:
 
 @st.dialog("Import — review before anything is written", width="large", on_dismiss=close_review)
 def review(plan) -> None:
-    st.caption(f"Plan {plan.id}, built on the Kleer snapshot of {wb.workspace.last_snapshot()['fetched_at']}")
+    st.caption(f"Plan {plan.id}, built on the Kleer snapshot of {wb.workspace.kleer.last_snapshot()['fetched_at']}")
     plan_review(plan, labels=LABELS, hr_label=HR)
     st.download_button("Download the plan (JSON)", plan.to_json(), file_name=f"{plan.id}.json",
                        mime="application/json")

@@ -114,7 +114,7 @@ st.caption(f"In the workspace: {counts['hr']} {HR} employees.")
 
 # ------------------------------------------------------------------ Kleer
 st.subheader("Kleer employees")
-snap = wb.workspace.last_snapshot()
+snap = wb.workspace.kleer.last_snapshot()
 cols = st.columns(3)
 cols[0].metric("Kleer employees", counts["kleer"])
 cols[1].metric("Snapshot", snapshot_age(snap["fetched_at"] if snap else None))

@@ -32,7 +32,7 @@ def test_settings_validate_persist_and_are_audited(wb):
     wb.update_settings(email_preference="work", hr_label="Sympa")
     again = Workbench(wb.workspace.path)
     assert again.settings.email_preference == "work" and again.settings.hr_label == "Sympa"
-    audit = again.workspace.audit_frame()
+    audit = again.workspace.audit.frame()
     assert audit.iloc[0]["event"] == "settings" and audit.iloc[0]["analyst"] == "Test Analyst"
     with pytest.raises(InputError, match="private' or 'work"):
         wb.update_settings(email_preference="both")
@@ -61,5 +61,5 @@ def test_load_result_counts_new_and_updated(wb, tmp_path):
     src.write_text("hr_id,first_name,last_name\nE1,Anna,Berg\nE3,Cia,Ek\n", encoding="utf-8")
     second = wb.load_hr(src)
     assert (second.rows, second.added, second.updated) == (2, 1, 1)
-    assert wb.workspace.hr_employee("E1")["last_name"] == "Berg"
+    assert wb.workspace.hr.get("E1")["last_name"] == "Berg"
     assert wb.counts()["hr"] == 3

@@ -24,7 +24,7 @@ def ws(workspace_path):
     seed_hr(w, people)
     seed_snapshot(w, [kleer_json(p, 101 + i, foreign_id=False) for i, p in enumerate(people)])
     evidence = [{"signal": "personnummer", "label": "Personnummer agrees", "score": 1.0}]
-    w.replace_suggestions(pd.DataFrame([
+    w.suggestions.replace(pd.DataFrame([
         {"kleer_id": 101, "hr_id": "E0000", "rank": 1, "score": 0.98, "band": "certain",
          "assigned": 1, "tie": 0, "contested": 0, "namesake": 0, "evidence": evidence},
         {"kleer_id": 102, "hr_id": "E0001", "rank": 1, "score": 0.55, "band": "possible",
@@ -153,14 +153,14 @@ def test_effective_decisions_propose_confident_assigned_suggestions_only(ws):
 
 
 def test_a_suggestion_whose_hr_employee_is_linked_elsewhere_is_not_proposed(ws):
-    ws.add_link("E0000", 104, analyst="Ada", method="manual")
+    ws.links.add("E0000", 104, analyst="Ada", method="manual")
     eff = plan.effective_decisions(ws, "import").set_index("subject_id")
     assert eff.loc["101", "action"] == "do_nothing"
     assert eff.loc["104", "hr_id"] == "E0000"  # the linked pair shows its HR employee
 
 
 def test_export_side_defaults_to_do_nothing_and_knows_the_link(ws):
-    ws.add_link("E0002", 103, analyst="Ada", method="manual")
+    ws.links.add("E0002", 103, analyst="Ada", method="manual")
     eff = plan.effective_decisions(ws, "export").set_index("subject_id")
     assert list(eff.index) == ["E0000", "E0001", "E0002", "E0003", "E0004"]
     assert set(eff["action"]) == {"do_nothing"} and eff["proposed"].all()

@@ -87,7 +87,7 @@ def wb(workspace_path, kleer_sim):
     pairs = [kleer_json(hr[i], i + 1, **{"monthly-salary": 99000}) for i in range(SEEDED)]
     w = open_workbench(workspace_path, kleer_sim, hr, pairs)
     for i in range(SEEDED):
-        w.workspace.add_link(hr[i]["hr_id"], i + 1, analyst="Ada", method="manual")
+        w.workspace.links.add(hr[i]["hr_id"], i + 1, analyst="Ada", method="manual")
     w.decide([{"hr_id": r["hr_id"], "action": "export"} for r in hr])
     yield w
     close_workbench(w)

@@ -101,7 +101,7 @@ def _load_or_refuse(wb: Workbench, data: bytes, name: str) -> HrFile | None:
         assert _tables(wb) == before
         return None
     for record in result.file.records:
-        assert wb.workspace.hr_employee(record["hr_id"])["source"] == name
+        assert wb.workspace.hr.get(record["hr_id"])["source"] == name
     assert all(p.row >= 1 and p.message for p in result.file.problems)
     return result.file
 

@@ -205,10 +205,10 @@ def test_records_join_users_with_their_contracts_and_store_in_the_workspace():
     assert (snap.users, snap.contracts) == (2, 1)
     assert snap.fingerprint == snapshot_fingerprint(reversed(records_from_kleer(users, contracts)))
     with Workspace.memory() as ws:
-        ws.store_kleer_snapshot(snap.records, snapshot=snap.meta())
-        stored = ws.kleer_user(9)
+        ws.kleer.replace_snapshot(snap.records, snapshot=snap.meta())
+        stored = ws.kleer.get(9)
         assert stored["ssn"] == "19850312-1231" and stored["fingerprint"] == snap.records[0]["fingerprint"]
-        assert ws.last_snapshot()["fingerprint"] == snap.fingerprint
+        assert ws.kleer.last_snapshot()["fingerprint"] == snap.fingerprint
 
 
 def test_canonical_columns_exist_in_the_workspace_table():

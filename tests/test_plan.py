@@ -45,7 +45,7 @@ def test_prefer_kleer_links_and_updates_hr_with_kleers_differing_fields(ws):
     assert op.targets == ("hr", "links")
     assert op.before == {"last_name": "Andersson", "phone": "+46701000001"}
     assert op.after == {"last_name": "Bergh", "phone": "+46705550000"}
-    expected = {d.key for d in diff(ws.hr_employee("E0001"), ws.kleer_user(102))}
+    expected = {d.key for d in diff(ws.hr.get("E0001"), ws.kleer.get(102))}
     assert set(op.fields) == expected
     assert not op.blocked and not op.remote
 
@@ -75,7 +75,7 @@ def test_create_in_hr_carries_the_whole_record_from_kleer(ws):
     [op] = plan.build(ws, Scope("import", ["104"])).operations
     assert (op.kind, op.hr_id, op.kleer_id, op.link) == ("hr_create", "NEW-1", 104, "create")
     after = op.after
-    hr = ws.hr_employee("E0003")  # the same person as Kleer user 104
+    hr = ws.hr.get("E0003")  # the same person as Kleer user 104
     for key in ("first_name", "last_name", "ssn", "phone", "street", "zip_code", "monthly_salary"):
         assert after[key] == hr[key], key
     assert after["hr_id"] == "NEW-1" and after["birth_date"] == hr["birth_date"]
@@ -83,7 +83,7 @@ def test_create_in_hr_carries_the_whole_record_from_kleer(ws):
 
 
 def test_import_blockers_linked_elsewhere_claimed_twice_and_existing_id(ws):
-    ws.add_link("E0002", 103, analyst="Ada", method="manual")
+    ws.links.add("E0002", 103, analyst="Ada", method="manual")
     plan.decide(ws, [
         {"kleer_id": 101, "action": "match_manually", "hr_id": "E0002"},   # E0002 linked to 103
         {"kleer_id": 102, "action": "match_manually", "hr_id": "E0004"},   # claimed twice …
@@ -103,7 +103,7 @@ def test_export_of_an_unlinked_employee_creates_in_kleer_with_foreign_id(ws):
     [op] = plan.build(ws, Scope("export", ["E0004"])).operations
     assert (op.kind, op.hr_id, op.kleer_id, op.link, op.targets) == \
         ("kleer_create", "E0004", None, "create", ("kleer", "links"))
-    hr = ws.hr_employee("E0004")
+    hr = ws.hr.get("E0004")
     assert op.after["hr_id"] == "E0004"
     assert op.after["private_email"] == hr["private_email"] and "work_email" not in op.after
     assert op.after["ssn"] == hr["ssn"] and op.after["monthly_salary"] == hr["monthly_salary"]
@@ -124,22 +124,22 @@ def test_a_kleer_create_without_personnummer_start_date_or_email_is_blocked(ws):
 
 
 def test_export_of_a_linked_pair_updates_kleer_and_an_override_updates_hr(ws):
-    ws.add_link("E0001", 102, analyst="Ada", method="manual")
+    ws.links.add("E0001", 102, analyst="Ada", method="manual")
     plan.decide(ws, {"hr_id": "E0001", "action": "export", "overrides": {"phone": "kleer"}},
                 analyst="Ada")
     p = plan.build(ws, Scope("export", ["E0001"]))
     ops = ops_by_kind(p)
     upd = ops["kleer_update"]
     assert upd.before == {"last_name": "Bergh"} and upd.after == {"last_name": "Andersson"}
-    assert upd.kleer_fingerprint == ws.kleer_user(102)["fingerprint"]
+    assert upd.kleer_fingerprint == ws.kleer.get(102)["fingerprint"]
     assert upd.targets == ("kleer",) and upd.link is None
     assert ops["hr_update"].after == {"phone": "+46705550000"}
-    assert p.snapshot_fingerprint == ws.last_snapshot()["fingerprint"]
-    assert p.snapshot_id == ws.last_snapshot()["id"]
+    assert p.snapshot_fingerprint == ws.kleer.last_snapshot()["fingerprint"]
+    assert p.snapshot_id == ws.kleer.last_snapshot()["id"]
 
 
 def test_unlink_ends_only_the_link_and_an_unlinked_employee_needs_nothing(ws):
-    ws.add_link("E0001", 102, analyst="Ada", method="manual")
+    ws.links.add("E0001", 102, analyst="Ada", method="manual")
     plan.decide(ws, [{"hr_id": "E0001", "action": "unlink"}, {"hr_id": "E0000", "action": "unlink"}],
                 analyst="Ada")
     p = plan.build(ws, Scope("export", ["E0000", "E0001"]))
@@ -170,7 +170,7 @@ def test_scope_limits_subjects_and_unknown_ids_are_named(ws):
 
 def test_proposed_decisions_are_planned_and_flagged(ws):
     import pandas as pd
-    ws.replace_suggestions(pd.DataFrame([{"kleer_id": 101, "hr_id": "E0000", "rank": 1, "score": 0.99,
+    ws.suggestions.replace(pd.DataFrame([{"kleer_id": 101, "hr_id": "E0000", "rank": 1, "score": 0.99,
                                           "band": "certain", "assigned": 1, "tie": 0, "contested": 0,
                                           "namesake": 0, "evidence": []}]), run_id="r")
     p = plan.build(ws, Scope("import"))
@@ -180,7 +180,7 @@ def test_proposed_decisions_are_planned_and_flagged(ws):
 
 
 def test_the_plan_is_immutable_and_round_trips_through_json(ws):
-    ws.add_link("E0001", 102, analyst="Ada", method="manual")
+    ws.links.add("E0001", 102, analyst="Ada", method="manual")
     plan.decide(ws, [{"hr_id": "E0001", "action": "export", "overrides": {"phone": "kleer"}},
                      {"hr_id": "E0004", "action": "export"}, {"hr_id": "E0005", "action": "export"}],
                 analyst="Ada")
@@ -210,8 +210,8 @@ def test_a_bad_plan_file_is_refused_with_a_reason(text, message):
 def test_the_operations_frame_masks_personal_numbers_unless_revealed(ws):
     plan.decide(ws, {"hr_id": "E0004", "action": "export"}, analyst="Ada")
     p = plan.build(ws, Scope("export", ["E0004"]))
-    ssn = ws.hr_employee("E0004")["ssn"]
-    account = ws.hr_employee("E0004")["account_nr"]
+    ssn = ws.hr.get("E0004")["ssn"]
+    account = ws.hr.get("E0004")["account_nr"]
     masked = p.operations_frame()
     assert list(masked["kind"]) == ["kleer_create"]
     assert ssn not in masked.loc[0, "changes"] and account not in masked.loc[0, "changes"]

@@ -21,8 +21,8 @@ def wb(workspace_path, kleer_sim):
              kleer_json(person(50), 3),
              kleer_json(hr[3], 4)]
     w = open_workbench(workspace_path, kleer_sim, hr, pairs)
-    w.workspace.add_link("E0000", 1, analyst="Ada", method="manual")
-    w.workspace.add_link("E0003", 4, analyst="Ada", method="manual")
+    w.workspace.links.add("E0000", 1, analyst="Ada", method="manual")
+    w.workspace.links.add("E0003", 4, analyst="Ada", method="manual")
     yield w
     close_workbench(w)
 
@@ -45,7 +45,7 @@ def test_reverting_an_export_restores_kleer_deactivates_created_users_and_ends_l
                {"hr_id": "E0003", "action": "unlink"}])
     applied = wb.apply(wb.plan("export"))
     assert applied.counts_dict == {"done": 3}
-    created = wb.workspace.link_of(hr_id="E0004")["kleer_id"]
+    created = wb.workspace.links.of(hr_id="E0004")["kleer_id"]
     assert docs(kleer_sim)[1][1]["address2"] == "Storgatan 1"
 
     preview = wb.revert_plan(applied.batch_id)
@@ -61,7 +61,7 @@ def test_reverting_an_export_restores_kleer_deactivates_created_users_and_ends_l
     assert users_after[created]["active"] is False  # Kleer has no delete: deactivated
     assert users_after[created]["foreign-id"] == "E0004"
     assert links(wb) == links_before
-    assert wb.workspace.kleer_user(created)["active"] == 0  # the snapshot follows
+    assert wb.workspace.kleer.get(created)["active"] == 0  # the snapshot follows
     batch = wb.batches().set_index("id").loc[result.batch_id]
     assert (batch["kind"], batch["reverts"], batch["status"]) == ("revert", applied.batch_id, "done")
 
@@ -73,12 +73,12 @@ def test_reverting_an_import_removes_created_employees_and_restores_hr(wb, kleer
                {"kleer_id": 3, "action": "create_in_hr"}])
     applied = wb.apply(wb.plan("import", [2, 3]))
     assert applied.counts_dict == {"done": 2}
-    assert wb.workspace.hr_employee("E0050") is not None
+    assert wb.workspace.hr.get("E0050") is not None
     assert hr_fields(wb.workspace, "E0001")["phone"] == "+46701112233"
 
     result = wb.revert(applied.batch_id)
     assert result.counts_dict == {"done": 2}
-    assert wb.workspace.hr_employee("E0050") is None
+    assert wb.workspace.hr.get("E0050") is None
     assert {h: hr_fields(wb.workspace, h) for h in ("E0001", "E0002")} == hr_before
     assert links(wb) == links_before
     assert kleer_sim.state()["writes"] == {}
@@ -87,7 +87,7 @@ def test_reverting_an_import_removes_created_employees_and_restores_hr(wb, kleer
 def test_a_revert_runs_once_and_a_later_change_in_kleer_is_not_overwritten(wb, kleer_sim):
     wb.decide([{"hr_id": "E0000", "action": "export"}, {"hr_id": "E0004", "action": "export"}])
     applied = wb.apply(wb.plan("export"))
-    created = wb.workspace.link_of(hr_id="E0004")["kleer_id"]
+    created = wb.workspace.links.of(hr_id="E0004")["kleer_id"]
     with kleer_sim.client() as colleague:  # user 1 is edited in Kleer after the batch
         colleague.upsert_contract(1, {"phone": "+46708887766"})
     result = wb.revert(applied.batch_id)

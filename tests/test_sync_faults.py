@@ -21,7 +21,7 @@ def wb(workspace_path, kleer_sim):
     pairs = [kleer_json(hr[i], i + 1, **{"monthly-salary": 99000}) for i in range(2)]
     w = open_workbench(workspace_path, kleer_sim, hr, pairs)
     for i in range(2):
-        w.workspace.add_link(hr[i]["hr_id"], i + 1, analyst="Ada", method="manual")
+        w.workspace.links.add(hr[i]["hr_id"], i + 1, analyst="Ada", method="manual")
     yield w
     close_workbench(w)
 
@@ -55,8 +55,8 @@ def test_a_create_that_landed_but_failed_to_answer_is_linked_not_repeated(wb, kl
     answers = [r["answer"] for r in wb.workspace.query("SELECT answer FROM journal")]
     assert all('"recovered": true' in a for a in answers)
     for h in ("E0003", "E0004", "E0005"):
-        kid = wb.workspace.link_of(hr_id=h)["kleer_id"]
-        assert kleer_record(kleer_sim, kid)["ssn"] == wb.workspace.hr_employee(h)["ssn"]
+        kid = wb.workspace.links.of(hr_id=h)["kleer_id"]
+        assert kleer_record(kleer_sim, kid)["ssn"] == wb.workspace.hr.get(h)["ssn"]
 
 
 class _NetworkGoneAfterCreate:
@@ -88,17 +88,17 @@ def test_when_the_answer_is_lost_and_kleer_cannot_be_asked_the_rerun_links(wb, k
     [problem] = first.problems
     assert "may have been saved" in problem.reason and "re-run" in problem.reason
     assert users_by_foreign_id(kleer_sim)["E0003"] == 1  # it did land
-    assert wb.workspace.link_of(hr_id="E0003") is None
+    assert wb.workspace.links.of(hr_id="E0003") is None
     kleer_sim.clear_faults()
     second = wb.apply(plan)
     assert second.counts_dict == {"done": 1} and second.ran_here == 1
     assert users_by_foreign_id(kleer_sim)["E0003"] == 1
     assert kleer_sim.state()["writes"]["create_user"] == 1
-    kid = wb.workspace.link_of(hr_id="E0003")["kleer_id"]
+    kid = wb.workspace.links.of(hr_id="E0003")["kleer_id"]
     row = wb.workspace.query("SELECT answer, attempts FROM journal")[0]
     assert row["attempts"] == 2 and '"created": false' in row["answer"]
     assert '"contract_created": true' in row["answer"]  # the first run never got that far
-    assert kleer_record(kleer_sim, kid)["account_nr"] == wb.workspace.hr_employee("E0003")["account_nr"]
+    assert kleer_record(kleer_sim, kid)["account_nr"] == wb.workspace.hr.get("E0003")["account_nr"]
 
 
 def test_a_429_storm_ends_with_every_operation_done_or_failed_and_a_rerun_finishes(wb, kleer_sim):
@@ -139,6 +139,6 @@ def test_503_bursts_end_with_every_operation_done_or_failed_and_nothing_twice(wb
     assert max(counts.values()) == 1 and len(counts) == 10
     assert kleer_sim.state()["writes"]["create_user"] == 8
     for h in (f"E{i:04d}" for i in range(10)):
-        kid = wb.workspace.link_of(hr_id=h)["kleer_id"]
-        hr = wb.workspace.hr_employee(h)
+        kid = wb.workspace.links.of(hr_id=h)["kleer_id"]
+        hr = wb.workspace.hr.get(h)
         assert kleer_record(kleer_sim, kid)["monthly_salary"] == hr["monthly_salary"]

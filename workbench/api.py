@@ -155,7 +155,7 @@ class Workbench:
 
     @property
     def settings(self) -> Settings:
-        stored = self.workspace.settings()
+        stored = self.workspace.settings.all()
         return Settings(**{k: stored[k] for k in Settings.keys() if k in stored})
 
     def update_settings(self, **changes: Any) -> Settings:
@@ -166,8 +166,8 @@ class Workbench:
         new = Settings(**{**asdict(self.settings), **changes})  # validates
         with self.workspace.atomic():
             for key in changes:
-                self.workspace.set_setting(key, getattr(new, key), analyst=self.analyst)
-            self.workspace.append_audit(event="settings", analyst=self.analyst, action="update",
+                self.workspace.settings.set(key, getattr(new, key), analyst=self.analyst)
+            self.workspace.audit.append(event="settings", analyst=self.analyst, action="update",
                                         after={k: getattr(new, k) for k in changes})
         return new
 
@@ -177,13 +177,13 @@ class Workbench:
         return self.workspace.counts()
 
     def hr_employees(self) -> pd.DataFrame:
-        return self.workspace.hr_frame()
+        return self.workspace.hr.frame()
 
     def kleer_employees(self) -> pd.DataFrame:
-        return self.workspace.kleer_frame()
+        return self.workspace.kleer.frame()
 
     def links(self) -> pd.DataFrame:
-        return self.workspace.active_links()
+        return self.workspace.links.active()
 
     # ---------------------------------------------------------------- Kleer
 
@@ -238,8 +238,8 @@ class Workbench:
                                   company_id=kc.company_id)
         progress(3, 4, f"storing {len(snap.records)} Kleer employees")
         with self.workspace.atomic():
-            self.workspace.store_kleer_snapshot(snap.records, snapshot=snap.meta())
-            self.workspace.append_audit(event="load", analyst=self.analyst, action="fetch_kleer",
+            self.workspace.kleer.replace_snapshot(snap.records, snapshot=snap.meta())
+            self.workspace.audit.append(event="load", analyst=self.analyst, action="fetch_kleer",
                                         detail=snap.meta())
         result = FetchResult(snapshot_id=snap.id, fetched_at=snap.fetched_at, users=snap.users,
                              active=sum(1 for r in snap.records if r["active"] is not False),
@@ -273,9 +273,9 @@ class Workbench:
             progress=lambda fraction, message: report(0.8 * fraction, message))
         report(0.8, f"writing {len(hr.records)} employees to the workspace")
         with self.workspace.atomic():
-            counts = self.workspace.replace_hr_employees(hr.records, source=hr.name,
+            counts = self.workspace.hr.upsert(hr.records, source=hr.name,
                                                          remove_missing=remove_missing)
-            self.workspace.append_audit(
+            self.workspace.audit.append(
                 event="load", analyst=self.analyst, action="load_hr",
                 detail={"source": hr.name, "rows": len(hr.records), **counts,
                         "problems": len(hr.problems), "not_loaded": len(hr.skipped),
@@ -288,14 +288,14 @@ class Workbench:
 
     def match_settings(self) -> MatchSettings:
         """The workspace's match settings (weights, bands, k), else the defaults."""
-        stored = self.workspace.get_setting("match_settings")
+        stored = self.workspace.settings.get("match_settings")
         return MatchSettings.from_dict(stored) if stored else MatchSettings()
 
     def update_match_settings(self, settings: MatchSettings) -> MatchSettings:
         """Store match settings for the next :meth:`suggest` (audited)."""
         with self.workspace.atomic():
-            self.workspace.set_setting("match_settings", settings.to_dict(), analyst=self.analyst)
-            self.workspace.append_audit(event="settings", analyst=self.analyst,
+            self.workspace.settings.set("match_settings", settings.to_dict(), analyst=self.analyst)
+            self.workspace.audit.append(event="settings", analyst=self.analyst,
                                         action="match_settings", after=settings.to_dict())
         return settings
 
@@ -306,20 +306,20 @@ class Workbench:
         needs a re-run. ``settings`` default to :meth:`match_settings`; ``on_progress(done,
         total, message)`` hears each step."""
         settings = settings or self.match_settings()
-        hr, kleer = self.workspace.hr_frame(), self.workspace.kleer_frame()
+        hr, kleer = self.workspace.hr.frame(), self.workspace.kleer.frame()
         if hr.empty:
             raise InputError("no HR employees in the workspace: load the HR file first "
                              "(Sources page, or `workbench load-hr FILE`)")
         if kleer.empty:
             raise InputError("no Kleer employees in the workspace: fetch Kleer first "
                              "(Sources page, or `workbench fetch-kleer`)")
-        frame = matching.suggest(hr, kleer, settings, links=self.workspace.active_links(),
+        frame = matching.suggest(hr, kleer, settings, links=self.workspace.links.active(),
                                  on_progress=on_progress)
         run_id = uuid.uuid4().hex
         chosen = frame[frame["assigned"].astype(bool)]
         with self.workspace.atomic():
-            self.workspace.replace_suggestions(frame, run_id=run_id)
-            self.workspace.append_audit(
+            self.workspace.suggestions.replace(frame, run_id=run_id)
+            self.workspace.audit.append(
                 event="match", analyst=self.analyst, action="suggest",
                 detail={"run_id": run_id, "kleer_employees": int(frame["kleer_id"].nunique()),
                         "suggestions": len(frame), "assigned": len(chosen),
@@ -330,7 +330,7 @@ class Workbench:
     def suggestions(self, *, kleer_id: int | None = None) -> pd.DataFrame:
         """The stored suggestions of the last :meth:`suggest` (only ``kleer_id``'s when given),
         evidence included."""
-        return self.workspace.suggestions_frame(kleer_id=kleer_id)
+        return self.workspace.suggestions.frame(kleer_id=kleer_id)
 
     def show_suggestions(self, frame: pd.DataFrame | None = None, *, limit: int = 50
                          ) -> display.SuggestionsView:
@@ -348,19 +348,19 @@ class Workbench:
             raise InputError("give the kleer_id or the hr_id (or both) of the pair to show")
         kleer_id = None if kleer_id is None else int(kleer_id)
         hr_id = None if hr_id is None else str(hr_id)
-        if kleer_id is not None and ws.kleer_user(kleer_id) is None:
+        if kleer_id is not None and ws.kleer.get(kleer_id) is None:
             raise InputError(f"Kleer user {kleer_id} is not in the workspace: check the id, or "
                              "fetch Kleer again")
-        if hr_id is not None and ws.hr_employee(hr_id) is None:
+        if hr_id is not None and ws.hr.get(hr_id) is None:
             raise InputError(f"HR employee {hr_id} is not in the workspace: check the id, or "
                              "load the HR file again")
         if kleer_id is None or hr_id is None:
             hr_id, kleer_id, state = self._partner(hr_id, kleer_id)
         else:
-            link = ws.link_of(kleer_id=kleer_id)
+            link = ws.links.of(kleer_id=kleer_id)
             state = "linked" if link and link["hr_id"] == hr_id else "chosen"
-        hr = None if hr_id is None else ws.hr_employee(hr_id)
-        kleer = None if kleer_id is None else ws.kleer_user(kleer_id)
+        hr = None if hr_id is None else ws.hr.get(hr_id)
+        kleer = None if kleer_id is None else ws.kleer.get(kleer_id)
         found = ws.query("SELECT score, band, evidence FROM suggestions WHERE kleer_id = ? AND "
                          "hr_id = ?", [kleer_id, hr_id]) if hr and kleer else []
         settings = self.settings
@@ -378,14 +378,14 @@ class Workbench:
                  ) -> tuple[str | None, int | None, str]:
         """The other side of a pair given one: linked, else decided (import), else suggested."""
         ws = self.workspace
-        link = ws.link_of(hr_id=hr_id, kleer_id=kleer_id)
+        link = ws.links.of(hr_id=hr_id, kleer_id=kleer_id)
         if link:
             return str(link["hr_id"]), int(link["kleer_id"]), "linked"
         if kleer_id is not None:
             decided = ws.query("SELECT hr_id FROM decisions WHERE side = 'import' AND "
                                "subject_id = ? AND action IN ('prefer_hr', 'prefer_kleer', "
                                "'match_manually')", [str(kleer_id)])
-            if decided and decided[0]["hr_id"] and ws.hr_employee(decided[0]["hr_id"]):
+            if decided and decided[0]["hr_id"] and ws.hr.get(decided[0]["hr_id"]):
                 return decided[0]["hr_id"], kleer_id, "decided"
         column, value = ("kleer_id", kleer_id) if kleer_id is not None else ("hr_id", hr_id)
         rows = ws.query(f"SELECT hr_id, kleer_id FROM suggestions WHERE {column} = ? "

@@ -130,7 +130,7 @@ class World:
                    link_of_kleer={int(r["kleer_id"]): r["hr_id"] for r in links},
                    suggestions={(int(s["kleer_id"]), s["hr_id"]): s for s in sugg},
                    assigned={int(s["kleer_id"]): s for s in sugg if s["assigned"]},
-                   snapshot=ws.last_snapshot())
+                   snapshot=ws.kleer.last_snapshot())
 
     def suggestion(self, kleer_id: int | None, hr_id: str | None) -> dict | None:
         if kleer_id is None or hr_id is None:
@@ -312,14 +312,14 @@ def decide(workspace: Workspace,
         previous = {(r["side"], r["subject_id"]): r for r in workspace.query(
             "SELECT side, subject_id, action, hr_id, kleer_id, prefer, overrides FROM decisions")}
         for d in checked:
-            workspace.set_decision(side=d.side, subject_id=d.subject_id, action=d.action,
+            workspace.decisions.set(side=d.side, subject_id=d.subject_id, action=d.action,
                                    analyst=analyst, hr_id=d.hr_id, kleer_id=d.kleer_id,
                                    overrides=d.overrides_dict, score=d.score, evidence=d.evidence,
                                    prefer=d.prefer)
             before = previous.get((d.side, d.subject_id))
             if before:
                 before = {**before, "overrides": json.loads(before["overrides"] or "{}")}
-            workspace.append_audit(
+            workspace.audit.append(
                 event="decision", analyst=analyst, action=d.action, hr_id=d.hr_id,
                 kleer_id=d.kleer_id, score=d.score, evidence=d.evidence, before=before,
                 after={"side": d.side, "subject_id": d.subject_id, "action": d.action,
@@ -792,7 +792,7 @@ def _export_ops(d: Decision, w: World, pref: str, seq: int) -> list[Operation]:
 def build(workspace: Workspace, scope: Scope, *, email_preference: str | None = None,
           analyst: str | None = None) -> Plan:
     """Build the plan for ``scope`` from the effective decisions (saved, else proposed)."""
-    pref = email_preference or workspace.get_setting("email_preference", "private")
+    pref = email_preference or workspace.settings.get("email_preference", "private")
     email_field(pref)  # validates
     world = World.load(workspace)
     decisions = [d for d in _effective(world, _saved(workspace, scope.side), scope.side)

@@ -345,7 +345,7 @@ def _settle(ws: Workspace, plan: Plan, op: Operation, batch_id: str, me: _Owner 
                 **values})
         else:
             ws.db["journal"].update(row["id"], values)
-        ws.append_audit(event="operation", analyst=analyst, action=op.kind, hr_id=op.hr_id,
+        ws.audit.append(event="operation", analyst=analyst, action=op.kind, hr_id=op.hr_id,
                         kleer_id=kleer_id, batch_id=batch_id, plan_id=plan.id, score=op.score,
                         before=op.before, after=op.after, result=outcome.status,
                         detail={"op_id": op.op_id, "decision": op.action, "reason": outcome.reason,
@@ -355,13 +355,13 @@ def _settle(ws: Workspace, plan: Plan, op: Operation, batch_id: str, me: _Owner 
 
 def _link_problem(ws: Workspace, op: Operation, kleer_id: int | None) -> str | None:
     """Why the operation's link cannot be created or ended as planned (None: it can)."""
-    by_hr = ws.link_of(hr_id=op.hr_id) if op.hr_id is not None else None
+    by_hr = ws.links.of(hr_id=op.hr_id) if op.hr_id is not None else None
     if op.link == "create":
         if by_hr and by_hr["kleer_id"] == kleer_id:
             return None
         if by_hr:
             return f"HR employee {op.hr_id} is now linked to Kleer user {by_hr['kleer_id']}"
-        by_kleer = ws.link_of(kleer_id=kleer_id)
+        by_kleer = ws.links.of(kleer_id=kleer_id)
         if by_kleer:
             return f"Kleer user {kleer_id} is now linked to HR employee {by_kleer['hr_id']}"
     elif op.link == "end" and by_hr and by_hr["kleer_id"] != kleer_id:
@@ -372,17 +372,17 @@ def _link_problem(ws: Workspace, op: Operation, kleer_id: int | None) -> str | N
 def _link_effect(ws: Workspace, op: Operation, kleer_id: int | None, batch_id: str,
                  analyst: str | None) -> None:
     """Create or end the operation's link (checked by :func:`_link_problem` first)."""
-    current = ws.link_of(hr_id=op.hr_id) if op.hr_id is not None else None
+    current = ws.links.of(hr_id=op.hr_id) if op.hr_id is not None else None
     if op.link == "create" and current is None:
-        ws.add_link(op.hr_id, kleer_id, analyst=analyst, method=op.method or op.action,
+        ws.links.add(op.hr_id, kleer_id, analyst=analyst, method=op.method or op.action,
                     score=op.score, batch_id=batch_id)
     elif op.link == "end" and current is not None:
-        ws.end_link(hr_id=op.hr_id, analyst=analyst, batch_id=batch_id)
+        ws.links.end(hr_id=op.hr_id, analyst=analyst, batch_id=batch_id)
 
 
 def _refresh_snapshot(ws: Workspace, records: list[dict[str, Any]]) -> None:
     """Put canonical Kleer records read just now into the snapshot, in one transaction."""
-    snap, now = ws.last_snapshot() or {}, utcnow()
+    snap, now = ws.kleer.last_snapshot() or {}, utcnow()
     rows = [{**record, "fetched_at": now, "snapshot_id": snap.get("id")} for record in records]
     with ws.atomic():
         ws.db["kleer_users"].upsert_all(rows, pk="kleer_id", alter=False)
@@ -401,7 +401,7 @@ def _follow_snapshot(ws: Workspace, kleer_id: int, outcome: _Outcome) -> None:
 def _unrefreshed(ws: Workspace) -> list[int]:
     """Kleer records that Kleer operations settled (done, or written then in conflict) since
     the last fetch and whose snapshot row is still set aside for a re-read."""
-    since = (ws.last_snapshot() or {}).get("fetched_at") or ""
+    since = (ws.kleer.last_snapshot() or {}).get("fetched_at") or ""
     rows = ws.query(
         "SELECT DISTINCT kleer_id FROM journal WHERE kind IN (?, ?) AND status IN ('done', "
         "'conflict') AND kleer_id IS NOT NULL AND finished_at >= ? AND kleer_id NOT IN "
@@ -454,18 +454,18 @@ def _local(ws: Workspace, op: Operation, batch_id: str) -> _Outcome:
     if problem:
         return _Outcome("conflict", problem, {"link": problem})
     if op.kind in ("link", "unlink"):
-        current = ws.link_of(hr_id=op.hr_id)
+        current = ws.links.of(hr_id=op.hr_id)
         if op.kind == "link" and current and current["kleer_id"] == op.kleer_id:
             return _Outcome("skipped", "already linked")
         if op.kind == "unlink" and not (current and current["kleer_id"] == op.kleer_id):
             return _Outcome("skipped", "not linked any more")
         return _Outcome("done", answer={"link": op.link})
-    hr = ws.hr_employee(op.hr_id)
+    hr = ws.hr.get(op.hr_id)
     if op.kind == "hr_create":
         if hr is not None:
             return _Outcome("conflict", f"HR employee {op.hr_id} exists already", {"hr_id": op.hr_id})
         record = {k: v for k, v in op.after.items() if k != "hr_id"}
-        ws.replace_hr_employees([{"hr_id": op.hr_id, **record, "created_by_batch": batch_id,
+        ws.hr.upsert([{"hr_id": op.hr_id, **record, "created_by_batch": batch_id,
                                   "problems": {}}], source=f"Kleer user {op.kleer_id}")
         return _Outcome("done", answer={"created": op.hr_id})
     if hr is None:
@@ -479,13 +479,13 @@ def _local(ws: Workspace, op: Operation, batch_id: str) -> _Outcome:
         if changed:
             return _Outcome("conflict", "the HR employee changed since the batch created it: "
                             + ", ".join(c["label"] for c in changed.values()), {"fields": changed})
-        ws.delete_hr_employee(op.hr_id)
+        ws.hr.delete(op.hr_id)
         return _Outcome("done", answer={"deleted": op.hr_id})
     conflicts = _hr_conflicts(hr, op)
     if conflicts:
         return _Outcome("conflict", "changed in the HR register since the plan: "
                         + ", ".join(c["label"] for c in conflicts.values()), {"fields": conflicts})
-    ws.update_hr_employee(op.hr_id, op.after)
+    ws.hr.update(op.hr_id, op.after)
     return _Outcome("done", answer={"updated": list(op.fields)})
 
 
@@ -701,7 +701,7 @@ def _open_batch(ws: Workspace, plan: Plan, batch_id: str, analyst: str | None) -
              plan.reverts, plan.to_json(indent=None)])
         ws.conn.execute("UPDATE batches SET status = 'running', finished_at = NULL WHERE id = ?",
                         [batch_id])
-        ws.append_audit(event="apply", analyst=analyst, action="start", batch_id=batch_id,
+        ws.audit.append(event="apply", analyst=analyst, action="start", batch_id=batch_id,
                         plan_id=plan.id, detail={"operations": len(plan.operations),
                                                  "reverts": plan.reverts})
 
@@ -726,7 +726,7 @@ def _close_batch(ws: Workspace, result: ApplyResult, analyst: str | None) -> Non
         ws.conn.execute("UPDATE batches SET status = ?, finished_at = ?, counts = ? WHERE id = ?",
                         ["done" if result.ok else "incomplete", utcnow(),
                          to_json(result.counts_dict), result.batch_id])
-        ws.append_audit(event="apply", analyst=analyst, action="finish", batch_id=result.batch_id,
+        ws.audit.append(event="apply", analyst=analyst, action="finish", batch_id=result.batch_id,
                         plan_id=result.plan_id, result="done" if result.ok else "incomplete",
                         detail=result.counts_dict)
 
@@ -765,7 +765,7 @@ def _work(ws: Workspace, plan: Plan, op: Operation, batch_id: str, me: _Owner, c
         return claim.state
     started = time.monotonic()
     retried = claim.attempts > 0
-    snapshot = ws.kleer_user(op.kleer_id) if op.kleer_id is not None else None
+    snapshot = ws.kleer.get(op.kleer_id) if op.kleer_id is not None else None
     uncertain: _Outcome | None = None  # the first failure whose write may have landed
     for attempt in range(max(1, tries)):
         lookup = client.find_user_by_foreign_id if claim.recheck or attempt > 0 \
@@ -874,8 +874,8 @@ def _undo(ws: Workspace, row: Mapping[str, Any], op: Operation) -> list[Operatio
     base = dict(action="revert", hr_id=op.hr_id, kleer_id=kleer_id, method="revert", score=None)
     oid = f"revert:{op.op_id}"
     undo_link = "end" if op.link == "create" else "create" if op.link == "end" else None
-    snapshot_fp = lambda: (ws.kleer_user(kleer_id) or {}).get("fingerprint")  # noqa: E731
-    missing = () if kleer_id is None or ws.kleer_user(kleer_id) else (
+    snapshot_fp = lambda: (ws.kleer.get(kleer_id) or {}).get("fingerprint")  # noqa: E731
+    missing = () if kleer_id is None or ws.kleer.get(kleer_id) else (
         f"Kleer user {kleer_id} is not in the snapshot; fetch Kleer and build the revert again",)
     if op.kind == "kleer_create":
         out = []
@@ -923,7 +923,7 @@ def revert_plan(workspace: Workspace, batch_id: str, *, analyst: str | None = No
     counts = Counter(f"kind:{op.kind}" for op in ops)
     counts["operations"] = len(ops)
     counts["blocked"] = sum(op.blocked for op in ops)
-    snap = workspace.last_snapshot() or {}
+    snap = workspace.kleer.last_snapshot() or {}
     return Plan(id="plan-revert-" + batch_id.removeprefix("batch-"), created_at=utcnow(),
                 side="revert", analyst=analyst, email_preference=original.email_preference,
                 snapshot_id=snap.get("id"), snapshot_fingerprint=snap.get("fingerprint"),
@@ -956,7 +956,7 @@ def _loads(text: Any) -> Any:
 def audit_frame(workspace: Workspace, *, reveal: bool = False) -> pd.DataFrame:
     """The audit log, newest first, its JSON columns parsed; personnummer and bank numbers are
     masked (also inside before/after, evidence and details) unless ``reveal``."""
-    frame = workspace.audit_frame()
+    frame = workspace.audit.frame()
     for column in _AUDIT_JSON:
         values = frame[column].map(_loads)
         frame[column] = values if reveal else values.map(mask_json)
@@ -981,7 +981,7 @@ def export_audit(workspace: Workspace, path: str | Path, *, reveal: bool = False
     except OSError as e:
         raise InputError(f"cannot write the audit log to {path}: {e.strerror or e}") from None
     if reveal:
-        workspace.append_audit(event="audit_export", analyst=analyst, action="reveal",
+        workspace.audit.append(event="audit_export", analyst=analyst, action="reveal",
                                detail={"file": path.name, "rows": len(frame)})
     return len(frame)
 

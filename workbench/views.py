@@ -163,8 +163,8 @@ def pair_details(ws: Workspace, *, hr_id: str | None, kleer_id: int | None,
                  email_preference: str = "private") -> pd.DataFrame:
     """Every Kleer field of a pair, HR value beside Kleer value, with ``differs`` per field (the
     detail view of both screens). Either side may be missing."""
-    h = ws.hr_employee(hr_id) if hr_id else None
-    k = ws.kleer_user(int(kleer_id)) if kleer_id is not None else None
+    h = ws.hr.get(hr_id) if hr_id else None
+    k = ws.kleer.get(int(kleer_id)) if kleer_id is not None else None
     differing = {x.key for x in diff(h, k, email_preference=email_preference)} if h and k else set()
     first, last = kleer_name_parts(k.get("name"), (h or {}).get("first_name"),
                                    (h or {}).get("last_name")) if k else (None, None)
@@ -254,7 +254,7 @@ def link_scores(ws: Workspace) -> pd.DataFrame:
     made with (None for links made without one, e.g. by an export that created the Kleer user),
     ``method``, who made it and when, and the evidence ``reasons`` in words (from the stored
     suggestion of the pair, else the evidence recorded with the decision)."""
-    links = ws.active_links()
+    links = ws.links.active()
     w = World.load(ws)
     hr, kleer = w.hr, w.kleer
     evidence = {(h, k): s["evidence"] for (k, h), s in w.suggestions.items()}

@@ -62,7 +62,7 @@ def _login_gate(wb_factory) -> None:
         st.stop()
     if st.session_state.get("analyst") != email:
         st.session_state["analyst"], st.session_state["role"] = email, role
-        wb_factory().workspace.append_audit(event="sign_in", analyst=email, action="login",
+        wb_factory().workspace.audit.append(event="sign_in", analyst=email, action="login",
                                             detail={"role": role})
 
 
@@ -75,7 +75,7 @@ def _name_gate(wb_factory) -> None:
             if name.strip():
                 st.session_state["analyst"] = name.strip()
                 st.session_state["role"] = "admin"
-                wb_factory().workspace.append_audit(event="sign_in", analyst=name.strip(),
+                wb_factory().workspace.audit.append(event="sign_in", analyst=name.strip(),
                                                     action="name", detail={"role": "admin"})
                 st.rerun()
             st.error("Enter your name to continue.")
@@ -103,7 +103,7 @@ def _reveal_toggle(wb: Workbench) -> None:
         st.session_state["reveal_personal_data"] = not wb.settings.mask_personal_data
 
     def audited() -> None:
-        wb.workspace.append_audit(event="reveal", analyst=st.session_state.get("analyst"),
+        wb.workspace.audit.append(event="reveal", analyst=st.session_state.get("analyst"),
                                   action="reveal" if st.session_state["reveal_personal_data"] else "mask",
                                   detail={"scope": "session"})
 
@@ -121,7 +121,7 @@ def _menu() -> None:
 
 def _sidebar(wb: Workbench) -> None:
     counts = wb.counts()
-    snap = wb.workspace.last_snapshot()
+    snap = wb.workspace.kleer.last_snapshot()
     settings = wb.settings
     with st.sidebar:
         _menu()

@@ -152,7 +152,7 @@ def audited_download(wb: Workbench, label: str, data: bytes, *, file_name: str, 
     a download made while revealed is recorded in the audit log (``event``, action ``reveal``,
     the file name and row count) when the analyst clicks."""
     def record() -> None:
-        wb.workspace.append_audit(event=event, analyst=wb.analyst, action="reveal",
+        wb.workspace.audit.append(event=event, analyst=wb.analyst, action="reveal",
                                   detail={"file": file_name, "rows": int(rows)})
 
     st.download_button(label, data, file_name=file_name, mime=mime, key=key,
