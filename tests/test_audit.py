@@ -106,7 +106,7 @@ def test_an_unknown_export_format_is_refused(wb, tmp_path):
 
 
 def test_masking_keeps_the_evidence_readable():
-    from workbench.sync import mask_json
+    from workbench.audit import mask_json
 
     evidence = [{"signal": "ssn", "label": "Personnummer", "hr": "19850312-1231",
                  "kleer": "19850312-1231", "agreement": "exact", "contribution": 60.0,

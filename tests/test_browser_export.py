@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from workbench.normalize import personnummer
-from workbench.views import export_rows
+from workbench.readmodels import export_rows
 
 ROW = 35  # px: the editor's header and row height
 

@@ -9,7 +9,7 @@ import json
 import pandas as pd
 import pytest
 
-from workbench import plan
+from workbench import decisions, model, planning
 from workbench.errors import InputError
 from workbench.store import Workspace
 
@@ -41,7 +41,7 @@ def saved(ws: Workspace) -> dict:
 
 
 def test_one_decision_is_saved_with_who_when_and_the_evidence_at_decision_time(ws):
-    [d] = plan.decide(ws, {"kleer_id": 101, "action": "prefer_kleer", "hr_id": "E0000"},
+    [d] = decisions.decide(ws, {"kleer_id": 101, "action": "prefer_kleer", "hr_id": "E0000"},
                       analyst="Ada")
     row = saved(ws)[("import", "101")]
     assert (row["action"], row["hr_id"], row["kleer_id"], row["prefer"]) == \
@@ -58,8 +58,8 @@ def test_one_decision_is_saved_with_who_when_and_the_evidence_at_decision_time(w
 
 
 def test_changing_a_decision_audits_before_and_after(ws):
-    plan.decide(ws, {"kleer_id": 101, "action": "prefer_hr"}, analyst="Ada")
-    plan.decide(ws, {"kleer_id": 101, "action": "match_manually", "hr_id": "E0003",
+    decisions.decide(ws, {"kleer_id": 101, "action": "prefer_hr"}, analyst="Ada")
+    decisions.decide(ws, {"kleer_id": 101, "action": "match_manually", "hr_id": "E0003",
                      "prefer": "kleer", "overrides": {"phone": "hr"}}, analyst="Bo")
     row = saved(ws)[("import", "101")]
     assert (row["action"], row["hr_id"], row["prefer"], row["analyst"]) == \
@@ -82,7 +82,7 @@ def test_bulk_decisions_from_a_dataframe_are_saved_together(ws):
         {"kleer_id": None, "action": "export", "hr_id": "E0004"},
         {"kleer_id": None, "action": "unlink", "hr_id": "E0003"},
     ])
-    out = plan.decide(ws, frame, analyst="Ada")
+    out = decisions.decide(ws, frame, analyst="Ada")
     assert [d.action for d in out] == ["prefer_hr", "create_in_hr", "do_nothing", "export", "unlink"]
     rows = saved(ws)
     assert set(rows) == {("import", "101"), ("import", "102"), ("import", "103"),
@@ -100,7 +100,7 @@ def test_a_bad_bulk_row_names_every_bad_row_and_saves_nothing(ws):
         {"kleer_id": 104, "action": "prefer_hr", "hr_id": "E0004", "overrides": {"shoe_size": "hr"}},
     ], index=[10, 11, 12, 13, 14])
     with pytest.raises(InputError) as e:
-        plan.decide(ws, frame, analyst="Ada")
+        decisions.decide(ws, frame, analyst="Ada")
     text = str(e.value)
     assert "4 decision(s) refused" in text
     assert "row 11 (999)" in text and "not in the snapshot" in text
@@ -125,19 +125,19 @@ def test_a_bad_bulk_row_names_every_bad_row_and_saves_nothing(ws):
 ])
 def test_invalid_decisions_say_what_is_wrong(ws, request_, message):
     with pytest.raises(InputError, match=message):
-        plan.decide(ws, request_, analyst="Ada")
+        decisions.decide(ws, request_, analyst="Ada")
     assert saved(ws) == {}
 
 
 def test_two_decisions_for_one_subject_in_one_batch_are_refused(ws):
     with pytest.raises(InputError, match="second decision"):
-        plan.decide(ws, [{"kleer_id": 101, "action": "prefer_hr"},
+        decisions.decide(ws, [{"kleer_id": 101, "action": "prefer_hr"},
                          {"kleer_id": 101, "action": "do_nothing"}], analyst="Ada")
 
 
 def test_effective_decisions_propose_confident_assigned_suggestions_only(ws):
-    plan.decide(ws, {"kleer_id": 105, "action": "create_in_hr", "hr_id": "NEW1"}, analyst="Ada")
-    eff = plan.effective_decisions(ws, "import").set_index("subject_id")
+    decisions.decide(ws, {"kleer_id": 105, "action": "create_in_hr", "hr_id": "NEW1"}, analyst="Ada")
+    eff = decisions.effective_decisions(ws, "import").set_index("subject_id")
     assert list(eff.index) == ["101", "102", "103", "104", "105"]
     # certain + assigned → prefer_hr with that employee, proposed, with its evidence
     assert (eff.loc["101", "action"], eff.loc["101", "hr_id"], bool(eff.loc["101", "proposed"])) == \
@@ -154,14 +154,14 @@ def test_effective_decisions_propose_confident_assigned_suggestions_only(ws):
 
 def test_a_suggestion_whose_hr_employee_is_linked_elsewhere_is_not_proposed(ws):
     ws.links.add("E0000", 104, analyst="Ada", method="manual")
-    eff = plan.effective_decisions(ws, "import").set_index("subject_id")
+    eff = decisions.effective_decisions(ws, "import").set_index("subject_id")
     assert eff.loc["101", "action"] == "do_nothing"
     assert eff.loc["104", "hr_id"] == "E0000"  # the linked pair shows its HR employee
 
 
 def test_export_side_defaults_to_do_nothing_and_knows_the_link(ws):
     ws.links.add("E0002", 103, analyst="Ada", method="manual")
-    eff = plan.effective_decisions(ws, "export").set_index("subject_id")
+    eff = decisions.effective_decisions(ws, "export").set_index("subject_id")
     assert list(eff.index) == ["E0000", "E0001", "E0002", "E0003", "E0004"]
     assert set(eff["action"]) == {"do_nothing"} and eff["proposed"].all()
     assert eff.loc["E0002", "kleer_id"] == 103
@@ -170,9 +170,9 @@ def test_export_side_defaults_to_do_nothing_and_knows_the_link(ws):
 
 def test_proposed_decision_is_the_one_default(ws):
     sugg = {"hr_id": "E0001", "band": "likely", "assigned": 1, "score": 0.8, "evidence": []}
-    d = plan.proposed_decision("import", "102", linked_to=None, suggestion=sugg)
+    d = decisions.proposed_decision("import", "102", linked_to=None, suggestion=sugg)
     assert (d.action, d.hr_id, d.kleer_id, d.prefer, d.proposed) == ("prefer_hr", "E0001", 102, "hr", True)
-    assert plan.proposed_decision("import", "102", linked_to="E0009", suggestion=sugg).action == "do_nothing"
-    assert plan.proposed_decision("import", "102", linked_to=None,
+    assert decisions.proposed_decision("import", "102", linked_to="E0009", suggestion=sugg).action == "do_nothing"
+    assert decisions.proposed_decision("import", "102", linked_to=None,
                                   suggestion={**sugg, "band": "unlikely"}).action == "do_nothing"
-    assert plan.proposed_decision("export", "E0001", linked_to=None, suggestion=None).action == "do_nothing"
+    assert decisions.proposed_decision("export", "E0001", linked_to=None, suggestion=None).action == "do_nothing"

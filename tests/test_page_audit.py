@@ -16,8 +16,8 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
 from tests.conftest import KLEER_TEST_TOKEN, open_page
 from workbench.normalize import personnummer
-from workbench.views import (audit_changes, audit_view, evidence_at, export_rows, filter_audit,
-                             import_rows)
+from workbench.audit import audit_changes, audit_view, evidence_at, filter_audit
+from workbench.readmodels import export_rows, import_rows
 
 PAGE = "pages/audit.py"
 FORMULA = "=2+3"  # an analyst name a spreadsheet would run as a formula

@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import open_page
 from workbench.fields import join_name
 from workbench.normalize import personnummer
-from workbench.views import export_rows
+from workbench.readmodels import export_rows
 
 PAGE = "pages/export_kleer.py"
 

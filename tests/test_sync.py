@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from workbench import sync
+from workbench import apply as applying
 from workbench.errors import KleerUnavailable
 from workbench.fields import diff
 from workbench.kleer.mapping import fingerprint
@@ -215,7 +215,7 @@ def test_progress_is_reported_once_per_operation_in_order(wb):
     wb.decide(kleer_id=1, action="prefer_hr", hr_id="E0000")
     seen = []
     plan = wb.plan("export")
-    wb.apply(plan, on_progress=lambda done, total, op: seen.append((done, total, op.op_id)))
+    wb.apply(plan, on_progress=lambda done, total, op_id: seen.append((done, total, op_id)))
     assert [d for d, _, _ in seen] == [1, 2, 3] and {t for _, t, _ in seen} == {3}
     assert sorted(o for _, _, o in seen) == sorted(op.op_id for op in plan.operations)
 
@@ -232,10 +232,11 @@ def test_each_operation_is_journaled_and_audited_with_before_after_and_result(wb
     assert json.loads(row["after"]) == {"street": "Storgatan 3", "monthly_salary": 30200}
     assert json.loads(row["answer"])["written"] == {"user": [], "contract": ["address2", "monthly-salary"]}
     assert row["duration_ms"] > 0 and row["owner"] is None
-    [audit] = wb.workspace.query("SELECT * FROM audit WHERE event = 'operation'")
+    log = wb.audit(reveal=True)  # the write's before/after are stored once (journal), shown here
+    [audit] = log[log["event"] == "operation"].to_dict("records")
     assert (audit["action"], audit["result"], audit["analyst"], audit["batch_id"]) == \
         ("kleer_update", "done", "Ada", result.batch_id)
-    assert json.loads(audit["after"]) == {"street": "Storgatan 3", "monthly_salary": 30200}
+    assert audit["after"] == {"street": "Storgatan 3", "monthly_salary": 30200}
     batch = wb.batches().iloc[0]
     assert (batch["id"], batch["status"], batch["counts"]) == (result.batch_id, "done", {"done": 1})
 
@@ -245,7 +246,7 @@ def test_a_plan_with_kleer_writes_needs_a_connection(wb):
 
     wb.decide(hr_id="E0005", action="export")
     with pytest.raises(PlanError, match="no Kleer connection"):
-        sync.apply(wb.plan("export", ["E0005"]), wb.workspace, None, "Ada")
+        applying.apply(wb.plan("export", ["E0005"]), wb.workspace, None, "Ada")
 
 
 # --------------------------------------------------------------------------- requests
@@ -281,7 +282,7 @@ def test_a_create_costs_its_two_writes_and_the_snapshot_is_read_back_once(wb, kl
     before = kleer_sim.state()["requests"]
     with kleer_sim.client() as real:
         counting = _Counting(real)
-        result = sync.apply(plan, wb.workspace, counting, "Ada")
+        result = applying.apply(plan, wb.workspace, counting, "Ada")
     assert result.ok and result.unrefreshed == ()
     # one foreign-id list for every create, create + contract each, the update's re-read and
     # its one write, then one list of users and one of contracts to read everything back
@@ -303,7 +304,7 @@ def test_an_apply_cut_off_before_its_read_back_leaves_no_false_conflict(wb, klee
     wb.decide([{"hr_id": h, "action": "export"} for h in ("E0002", "E0005")])
     plan = wb.plan("export", ["E0002", "E0005"])
     with kleer_sim.client() as real:
-        result = sync.apply(plan, wb.workspace, _Counting(real, contracts_fail=True), "Ada")
+        result = applying.apply(plan, wb.workspace, _Counting(real, contracts_fail=True), "Ada")
     created = wb.workspace.links.of(hr_id="E0005")["kleer_id"]
     assert result.ok and result.unrefreshed == (4, created)
     assert "2 Kleer record(s) written but not read back" in str(result)
@@ -331,9 +332,9 @@ def test_a_create_another_plan_tried_is_looked_up_again_not_taken_from_the_list(
     assert first.id != second.id
     with kleer_sim.client() as real:
         before_first = real.list_users()  # what the second apply's list would say if read now
-        assert sync.apply(first, wb.workspace, real, "Ada").counts_dict == {"done": 1}
+        assert applying.apply(first, wb.workspace, real, "Ada").counts_dict == {"done": 1}
         counting = _Counting(real, stale_users=before_first)
-        result = sync.apply(second, wb.workspace, counting, "Ada")
+        result = applying.apply(second, wb.workspace, counting, "Ada")
     assert result.counts_dict == {"done": 1}
     assert counting.calls["find_user_by_foreign_id"] == 1  # asked again: the first plan tried it
     assert writes(kleer_sim)["create_user"] == 1
@@ -345,10 +346,10 @@ def test_a_create_another_plan_tried_is_looked_up_again_not_taken_from_the_list(
 def test_the_foreign_id_list_is_read_again_once_it_is_too_old(wb, kleer_sim, monkeypatch):
     wb.decide([{"hr_id": h, "action": "export"} for h in ("E0004", "E0005")])
     plan = wb.plan("export", ["E0004", "E0005"])
-    monkeypatch.setattr(sync, "FOREIGN_ID_MAX_AGE", 0.0)
+    monkeypatch.setattr(applying.run, "FOREIGN_ID_MAX_AGE", 0.0)
     with kleer_sim.client() as real:
         counting = _Counting(real)
-        assert sync.apply(plan, wb.workspace, counting, "Ada", concurrency=1).ok
+        assert applying.apply(plan, wb.workspace, counting, "Ada", concurrency=1).ok
     assert counting.calls["list_users"] == 2 + 1  # once per create, once to read back
     assert "find_user_by_foreign_id" not in counting.calls
     assert writes(kleer_sim)["create_user"] == 2

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from workbench.cli import EXIT_INCOMPLETE, main
-from workbench.plan import Plan
+from workbench.model import Plan
 
 from .sync_support import close_workbench, kleer_json, kleer_record, open_workbench, person
 

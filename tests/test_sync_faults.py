@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from workbench import sync
+from workbench import apply as applying
 from workbench.errors import KleerUnavailable
 
 from .sync_support import close_workbench, kleer_json, kleer_record, open_workbench, person
@@ -83,7 +83,7 @@ def test_when_the_answer_is_lost_and_kleer_cannot_be_asked_the_rerun_links(wb, k
     plan = export(wb, ["E0003"])
     kleer_sim.set_faults(write_then_fail=1.0)
     with kleer_sim.client() as real:
-        first = sync.apply(plan, wb.workspace, _NetworkGoneAfterCreate(real), "Ada")
+        first = applying.apply(plan, wb.workspace, _NetworkGoneAfterCreate(real), "Ada")
     assert first.counts_dict == {"failed": 1}
     [problem] = first.problems
     assert "may have been saved" in problem.reason and "re-run" in problem.reason

@@ -226,7 +226,7 @@ def _plan_args(p: argparse.ArgumentParser) -> None:
 @command("plan", "Build the plan (a dry run) for the saved and proposed decisions of one side.",
          _plan_args)
 def _plan(args: argparse.Namespace) -> int:
-    from .export import to_csv_bytes
+    from .downloads import to_csv_bytes
 
     with open_workbench(args) as wb:
         plan = wb.plan(args.side, args.ids, email_preference=args.email_preference)
@@ -250,9 +250,9 @@ def _write(path: str, data: bytes) -> None:
         raise InputError(f"cannot write {path}: {e.strerror or e}") from None
 
 
-def _progress(done: int, total: int, op) -> None:
+def _progress(done: int, total: int, message: str) -> None:
     end = "\r" if sys.stdout.isatty() and done < total else "\n"
-    print(f"[{done:>{len(str(total))}}/{total}] {op.op_id}", end=end, flush=True)
+    print(f"[{done:>{len(str(total))}}/{total}] {message}", end=end, flush=True)
 
 
 def _report(result) -> int:
@@ -279,7 +279,7 @@ def _apply(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .errors import InputError
-    from .plan import Plan
+    from .model import Plan
 
     try:
         text = Path(args.plan).read_text(encoding="utf-8")
@@ -375,7 +375,7 @@ def _suggestions(args: argparse.Namespace):
 @command("match", "Suggest ranked, explained HR matches for every unlinked Kleer employee "
                   "(stored in the workspace) and write them as CSV.", _match_args)
 def _match(args: argparse.Namespace) -> int:
-    from .export import to_csv_bytes
+    from .downloads import to_csv_bytes
     from .matching import as_table
 
     frame = _suggestions(args)

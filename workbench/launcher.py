@@ -167,8 +167,8 @@ def _first_fetch(workspace: str, *, token: str, log=print) -> None:
 
     with Workbench(workspace, analyst="demo setup") as wb:
         try:
-            log(f"fetched {wb.fetch_kleer(token=token)}")
-            suggestions = wb.suggest()
-            log(f"suggested matches for {suggestions['kleer_id'].nunique()} Kleer employees")
+            fetched, suggested = wb.refresh_kleer(token=token)
+            log(f"fetched {fetched}")
+            log(f"suggested matches for {suggested} Kleer employees")
         except WorkbenchError as e:
             log(f"could not prepare the demo workspace fully: {e}")

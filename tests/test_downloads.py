@@ -10,8 +10,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-import workbench.export
-from workbench.export import FORMULA_PREFIXES, safe_cell, to_csv_bytes, to_xlsx_bytes
+import workbench.downloads
+from workbench.downloads import FORMULA_PREFIXES, safe_cell, to_csv_bytes, to_xlsx_bytes
 
 DANGEROUS = ["=HYPERLINK(\"http://evil.example\",\"click\")", "+46701234567", "-2+3",
              "@SUM(A1:A9)", "\tTAB", "\rCR", "=cmd|' /C calc'!A0"]
@@ -82,7 +82,7 @@ def test_xlsx_download_writes_timezone_aware_times_as_utc():
 
 
 def test_docstring_examples_run():
-    result = doctest.testmod(workbench.export)
+    result = doctest.testmod(workbench.downloads)
     assert result.attempted > 0 and result.failed == 0
 
 
