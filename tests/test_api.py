@@ -16,7 +16,8 @@ def test_public_surface_is_intentional():
     assert set(workbench.__all__) == {
         "Workbench", "Settings", "LoadResult", "WorkbenchError", "InputError", "SourceError",
         "WorkspaceError", "PlanError", "KleerError", "KleerUnavailable", "KleerRejected",
-        "KleerAuthError",
+        "KleerAuthError", "FetchResult", "Plan", "Operation", "ApplyResult", "MatchSettings",
+        "Progress",
     }
     for name in workbench.__all__:
         assert getattr(workbench, name) is not None
@@ -63,3 +64,12 @@ def test_load_result_counts_new_and_updated(wb, tmp_path):
     assert (second.rows, second.added, second.updated) == (2, 1, 1)
     assert wb.workspace.hr.get("E1")["last_name"] == "Berg"
     assert wb.counts()["hr"] == 3
+
+
+def test_the_progress_and_defaults_examples_run():
+    import workbench.defaults
+    import workbench.progress
+
+    for module in (workbench.progress, workbench.defaults):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0, module.__name__

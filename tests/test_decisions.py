@@ -9,7 +9,7 @@ import json
 import pandas as pd
 import pytest
 
-from workbench import decisions, model, planning
+from workbench import decisions
 from workbench.errors import InputError
 from workbench.store import Workspace
 

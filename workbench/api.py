@@ -11,30 +11,30 @@ method calls one core module (``sources``, ``store``, ``kleer``, ``matching``, `
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, fields as dc_fields
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 import pandas as pd
 
 from . import apply as applying
-from . import audit, display, matching, planning
+from . import audit, defaults, display, downloads, matching, planning
 from . import decisions as deciding
 from .api_reads import Reads
+from .api_types import FetchResult, LoadResult, Settings
 from .decisions import Decision
 from .errors import InputError
-from .fields import EMAIL_PREFERENCES, join_name
+from .fields import join_name
 from .kleer.client import KleerClient
 from .kleer.config import TOKEN_HELP, KleerConfig, token_from_environment
 from .kleer.mapping import Snapshot
 from .matching import Evaluation, MatchSettings
 from .model import ApplyResult, Plan
 from .planning import Scope
-from .progress import OnFraction, OnProgress, Progress
+from .progress import OnFraction, OnProgress
 from .readmodels import pair_details
 from .sources import DEFAULT_MAX_BYTES, HrFile, read_hr
 from .store import Workspace
@@ -42,77 +42,7 @@ from .store import Workspace
 __all__ = ["Workbench", "Settings", "LoadResult", "FetchResult", "default_workspace_path"]
 
 
-def default_workspace_path() -> str:
-    """``$WORKBENCH_WORKSPACE``, else ``data/workspace.db``."""
-    return os.environ.get("WORKBENCH_WORKSPACE") or "data/workspace.db"
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Workspace settings an analyst can change (Settings page, ``workbench settings``).
-
-    The Kleer token is deliberately not here: it comes from ``KLEER_TOKEN`` or Streamlit secrets.
-    """
-
-    kleer_base_url: str = "http://127.0.0.1:8765/v1"
-    kleer_company_id: int = 1
-    email_preference: str = "private"
-    hr_label: str = "HR"
-    mask_personal_data: bool = True
-
-    def __post_init__(self) -> None:
-        if self.email_preference not in EMAIL_PREFERENCES:
-            raise InputError(f"email preference must be 'private' or 'work', not {self.email_preference!r}")
-        if not str(self.hr_label).strip():
-            raise InputError("the HR system label cannot be empty")
-        kleer = KleerConfig(self.kleer_base_url, self.kleer_company_id)  # https, a whole company id
-        object.__setattr__(self, "kleer_base_url", kleer.base_url)
-        object.__setattr__(self, "kleer_company_id", kleer.company_id)
-
-    @classmethod
-    def keys(cls) -> list[str]:
-        return [f.name for f in dc_fields(cls)]
-
-
-@dataclass(frozen=True)
-class LoadResult:
-    """What a load of an HR file did."""
-
-    source: str
-    rows: int
-    added: int
-    updated: int
-    removed: int
-    problems: pd.DataFrame = field(repr=False)
-    file: HrFile = field(repr=False)
-
-    def __str__(self) -> str:
-        text = f"{self.source}: {self.rows} employees loaded ({self.added} new, {self.updated} updated"
-        text += f", {self.removed} removed)" if self.removed else ")"
-        if len(self.problems):
-            text += f"; {len(self.problems)} problems in {self.problems['row'].nunique()} rows"
-        skipped = [p.row for p in self.file.skipped]
-        if skipped:
-            rows = ", ".join(map(str, skipped[:10])) + (" …" if len(skipped) > 10 else "")
-            text += f"; {len(skipped)} rows NOT loaded (no HR id): rows {rows}"
-        return text
-
-
-@dataclass(frozen=True)
-class FetchResult:
-    """What a fetch of Kleer did: the snapshot stored and its counts."""
-
-    snapshot_id: str
-    fetched_at: str
-    users: int
-    active: int
-    contracts: int
-    fingerprint: str
-    seconds: float
-
-    def __str__(self) -> str:
-        return (f"Kleer: {self.users} users ({self.active} active), {self.contracts} payroll "
-                f"contracts fetched in {self.seconds:.1f} s")
+default_workspace_path = defaults.workspace_path
 
 
 #: The audit events the user interfaces record themselves (sign-ins, reveals, downloads).
@@ -134,7 +64,7 @@ class Workbench(Reads):
             self.workspace = workspace
         else:
             self.workspace = Workspace(workspace if workspace is not None else default_workspace_path())
-        self.analyst = analyst or os.environ.get("WORKBENCH_ANALYST") or None
+        self.analyst = analyst or defaults.analyst_from_environment()
         self._kleer = kleer_client
 
     def __repr__(self) -> str:
@@ -511,6 +441,8 @@ class Workbench(Reads):
         """End the links of ``hr_ids`` (decided, planned and applied; Kleer is not touched)."""
         return self.apply(self.plan_unlink(hr_ids), on_progress=on_progress)
 
+    csv_bytes = staticmethod(downloads.to_csv_bytes)
+    suggestions_table = staticmethod(matching.as_table)
     editor_decisions = staticmethod(deciding.from_editor)
     editor_hr_label = staticmethod(deciding.editor_hr_label)
 

@@ -16,7 +16,15 @@ import pandas as pd
 import sqlite_utils
 
 from ..errors import WorkspaceError
-from .hr import field_columns
+from .audit import AuditLog
+from .batches import Batches
+from .decisions import Decisions
+from .hr import HrRegister, field_columns
+from .journal import Journal
+from .kleer import KleerSnapshot
+from .links import Links
+from .settings import SettingsTable
+from .suggestions import Suggestions
 
 __all__ = ["Workspace", "MIGRATIONS"]
 
@@ -224,16 +232,6 @@ class Workspace:
     # ---------------------------------------------------------------- repositories
 
     def _repositories(self) -> None:
-        from .audit import AuditLog
-        from .batches import Batches
-        from .decisions import Decisions
-        from .hr import HrRegister
-        from .journal import Journal
-        from .kleer import KleerSnapshot
-        from .links import Links
-        from .settings import SettingsTable
-        from .suggestions import Suggestions
-
         self.hr = HrRegister(self)
         self.kleer = KleerSnapshot(self)
         self.links = Links(self)
