@@ -34,7 +34,7 @@ def test_fetch_stores_every_user_and_contract(wb_sim, kleer_sim):
         stored = wb_sim.workspace.kleer.get(user["id"])
         expected = from_kleer(user, contracts.get(user["id"]))
         assert stored["fingerprint"] == expected["fingerprint"]
-        assert stored["ssn"] == expected["ssn"] and stored["hr_id"] == user["foreign-id"]
+        assert stored["ssn"] == expected["ssn"] and stored["foreign_id"] == user["foreign-id"]
         assert bool(stored["has_contract"]) == (user["id"] in contracts)
         assert stored["snapshot_id"] == result.snapshot_id
     snapshot = wb_sim.workspace.kleer.last_snapshot()

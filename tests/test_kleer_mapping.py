@@ -214,5 +214,6 @@ def test_records_join_users_with_their_contracts_and_store_in_the_workspace():
 def test_canonical_columns_exist_in_the_workspace_table():
     with Workspace.memory() as ws:
         columns = set(ws.db["kleer_users"].columns_dict)
-    assert set(RECORD_COLUMNS) <= columns
+    # the record's foreign-id (field key hr_id) is stored as foreign_id
+    assert {"foreign_id" if c == "hr_id" else c for c in RECORD_COLUMNS} <= columns
     assert FIELD["private_email"].kleer_side_key == FIELD["work_email"].kleer_side_key == "email"

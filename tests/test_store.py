@@ -141,3 +141,29 @@ def test_decisions_upsert_per_subject(workspace):
     df = workspace.decisions.frame("import")
     assert len(df) == 1 and df.iloc[0]["action"] == "prefer_kleer" and df.iloc[0]["analyst"] == "b"
     assert df.iloc[0]["overrides"] == {}
+
+
+def test_an_older_workspace_keeps_kleer_foreign_ids_under_their_new_name(workspace_path, monkeypatch):
+    import workbench.store.workspace as schema
+
+    monkeypatch.setattr(schema, "MIGRATIONS", MIGRATIONS[:3])  # a workspace from before the rename
+    old = Workspace(workspace_path)
+    old.db["kleer_users"].insert({"kleer_id": 7, "name": "Anna", "hr_id": "E1"})
+    old.close()
+    monkeypatch.undo()
+    ws = Workspace(workspace_path)
+    assert ws.schema_version == MIGRATIONS[-1][0]
+    assert ws.kleer.get(7)["foreign_id"] == "E1" and "hr_id" not in ws.kleer.get(7)
+    assert ws.kleer.matching_frame().loc[0, "hr_id"] == "E1"  # the matcher's name for it
+    ws.close()
+
+
+def test_an_operations_audit_row_reads_its_before_and_after_from_the_journal(workspace):
+    journal_id = workspace.journal.insert({"plan_id": "p", "op_id": "o", "batch_id": "b", "seq": 1,
+                                           "kind": "hr_update", "status": "done",
+                                           "before": {"phone": "1"}, "after": {"phone": "2"}})
+    workspace.audit.append(event="operation", analyst="a", journal_id=journal_id, result="done")
+    stored = workspace.query("SELECT before, after FROM audit")[0]
+    assert stored == {"before": None, "after": None}  # stored once: in the journal
+    row = workspace.audit.frame().iloc[0]
+    assert (row["before"], row["after"]) == ('{"phone": "1"}', '{"phone": "2"}')

@@ -236,7 +236,7 @@ class Workbench(Reads):
         needs a re-run. ``settings`` default to :meth:`match_settings`; ``on_progress(done,
         total, message)`` hears each step."""
         settings = settings or self.match_settings()
-        hr, kleer = self.workspace.hr.frame(), self.workspace.kleer.frame()
+        hr, kleer = self.workspace.hr.frame(), self.workspace.kleer.matching_frame()
         if hr.empty:
             raise InputError("no HR employees in the workspace: load the HR file first "
                              "(Sources page, or `workbench load-hr FILE`)")

@@ -85,7 +85,7 @@ def _op(seq: int, decision: Decision, kind: str, **kw: Any) -> Operation:
 def _new_hr_id(d: Decision, kleer_row: Mapping[str, Any]) -> str:
     """The id an HR employee created from a Kleer user gets: the decision's, else the Kleer
     user's foreign-id, else ``K<kleer id>``."""
-    return d.hr_id or text_or_none(kleer_row.get("hr_id")) or f"K{kleer_row['kleer_id']}"
+    return d.hr_id or text_or_none(kleer_row.get("foreign_id")) or f"K{kleer_row['kleer_id']}"
 
 
 def _import_ops(d: Decision, w: WorkspaceState, pref: str, claimed: Counter, seq: int) -> list[Operation]:
@@ -157,7 +157,7 @@ def _export_ops(d: Decision, w: WorkspaceState, pref: str, seq: int) -> list[Ope
             FieldChange(c.key, c.label, None, c.hr) for c in diff(hr_row, {}, email_preference=pref)]
         changes, warnings = _without_invalid_hr_values(changes, problems, "hr")
         blockers = _kleer_create_blockers(hr_row, pref)
-        same = [k for k in w.kleer.values() if text_or_none(k.get("hr_id")) == hr_id]
+        same = [k for k in w.kleer.values() if text_or_none(k.get("foreign_id")) == hr_id]
         for k in same:
             owner = w.link_of_kleer.get(int(k["kleer_id"]))
             if owner is not None:

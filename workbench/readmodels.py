@@ -55,7 +55,7 @@ def reasons(evidence: Any, *, top: int = 3) -> str:
     return "; ".join(e["sentence"] for e in ranked[:top])
 
 
-def _name(row: dict | None) -> str | None:
+def _hr_name(row: dict | None) -> str | None:
     if not row:
         return None
     return join_name(row.get("first_name"), row.get("last_name"))
@@ -88,7 +88,7 @@ def import_rows(ws: Workspace, *, email_preference: str = "private",
             "kleer_active": None if k.get("active") is None else bool(k.get("active")),
             "state": "imported" if linked else "new",
             "hr_id": hr_id,
-            "hr_name": _name(h),
+            "hr_name": _hr_name(h),
             "score": None if s is None else float(s["score"]),
             "band": None if s is None else s["band"],
             "flags": ", ".join(f for f in ("tie", "contested", "namesake") if s and s.get(f)),
@@ -123,7 +123,7 @@ def export_rows(ws: Workspace, *, email_preference: str = "private",
         changed = [x.key for x in diff(h, k, email_preference=email_preference)] if k else []
         rows.append({
             "hr_id": hid,
-            "name": _name(h),
+            "name": _hr_name(h),
             "ssn": h.get("ssn"),
             "email": h.get(f"{email_preference}_email"),
             "employment_start_date": h.get("employment_start_date"),
@@ -163,7 +163,8 @@ def pair_details(ws: Workspace, *, hr_id: str | None, kleer_id: int | None,
     for f in kleer_fields(email_preference, include_id=True):
         kleer_value = None
         if k:
-            kleer_value = {"first_name": first, "last_name": last}.get(f.key, k.get(f.kleer_side_key))
+            kleer_value = {"first_name": first, "last_name": last,
+                           "hr_id": k.get("foreign_id")}.get(f.key, k.get(f.kleer_side_key))
         rows.append({"field": f.key, "label": f.label, "group": f.group,
                      "hr": None if h is None else h.get(f.key), "kleer": kleer_value,
                      "differs": f.key in differing})
@@ -240,7 +241,7 @@ def link_scores(ws: Workspace) -> pd.DataFrame:
     for link in links.to_dict("records") if len(links) else []:
         pair = (link["hr_id"], int(link["kleer_id"]))
         rows.append({
-            "hr_id": link["hr_id"], "hr_name": _name(hr.get(link["hr_id"])),
+            "hr_id": link["hr_id"], "hr_name": _hr_name(hr.get(link["hr_id"])),
             "kleer_id": int(link["kleer_id"]),
             "kleer_name": (kleer.get(int(link["kleer_id"])) or {}).get("name"),
             "score": None if is_missing(link["score"]) else float(link["score"]),

@@ -144,10 +144,12 @@ _KLEER_COLUMNS = (("name", "Name", FIELD["first_name"]),) + tuple({
 def _changed_in_kleer(snapshot: Mapping[str, Any] | None, current: Mapping[str, Any]
                       ) -> dict[str, dict]:
     """The values that differ between the snapshot row and Kleer now, with both values."""
-    return {column: {"field": column, "label": label, "snapshot": snapshot.get(column),
+    return {column: {"field": column, "label": label,
+                     "snapshot": snapshot.get("foreign_id" if column == "hr_id" else column),
                      "now": current.get(column)}
             for column, label, f in _KLEER_COLUMNS
-            if not f.compare(snapshot.get(column), current.get(column))} if snapshot else {}
+            if not f.compare(snapshot.get("foreign_id" if column == "hr_id" else column),
+                             current.get(column))} if snapshot else {}
 
 
 def _kleer_update(client: Any, op: Operation, pref: str, retried: bool,

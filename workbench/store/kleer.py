@@ -1,4 +1,10 @@
-"""``kleer_users`` and ``snapshots``: the last Kleer snapshot, one canonical row per Kleer user."""
+"""``kleer_users`` and ``snapshots``: the last Kleer snapshot, one canonical row per Kleer user.
+
+A canonical Kleer record (:func:`workbench.kleer.mapping.from_kleer`) names Kleer's ``foreign-id``
+by its field key, ``hr_id``; the table calls it ``foreign_id`` (what the Kleer user carries, not
+a link), and so do the rows read back. Matching takes the Kleer side with ``hr_id``
+(:meth:`KleerSnapshot.matching_frame`).
+"""
 
 from __future__ import annotations
 
@@ -10,13 +16,18 @@ from .base import Repository
 from .values import plain, utcnow
 
 
+def _row(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A canonical record as a table row (``hr_id`` → ``foreign_id``)."""
+    return {("foreign_id" if k == "hr_id" else k): plain(v) for k, v in record.items()}
+
+
 class KleerSnapshot(Repository):
     table = "kleer_users"
 
     def replace_snapshot(self, records: list[Mapping[str, Any]], *, snapshot: Mapping[str, Any]) -> None:
         """Replace the Kleer snapshot with ``records`` (canonical rows with kleer_id, raw,
         fingerprint) in one transaction; ``snapshot`` describes the fetch."""
-        rows = [{k: plain(v) for k, v in r.items()} for r in records]
+        rows = [_row(r) for r in records]
         for row in rows:
             row["snapshot_id"] = snapshot["id"]
             row["fetched_at"] = snapshot["fetched_at"]
@@ -33,8 +44,7 @@ class KleerSnapshot(Repository):
     def refresh(self, records: list[Mapping[str, Any]]) -> None:
         """Put canonical Kleer records read just now into the snapshot, in one transaction."""
         snap, now = self.last_snapshot() or {}, utcnow()
-        rows = [{**{k: plain(v) for k, v in r.items()}, "fetched_at": now, "snapshot_id": snap.get("id")}
-                for r in records]
+        rows = [{**_row(r), "fetched_at": now, "snapshot_id": snap.get("id")} for r in records]
         with self.ws.atomic():
             self.ws.db["kleer_users"].upsert_all(rows, pk="kleer_id", alter=False)
 
@@ -44,6 +54,10 @@ class KleerSnapshot(Repository):
 
     def frame(self) -> pd.DataFrame:
         return self.ws.frame("SELECT * FROM kleer_users ORDER BY kleer_id")
+
+    def matching_frame(self) -> pd.DataFrame:
+        """The snapshot as the matcher reads it (the foreign-id under its field key ``hr_id``)."""
+        return self.frame().rename(columns={"foreign_id": "hr_id"})
 
     def get(self, kleer_id: int) -> dict[str, Any] | None:
         rows = self.ws.query("SELECT * FROM kleer_users WHERE kleer_id = ?", [int(kleer_id)])

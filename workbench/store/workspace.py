@@ -113,11 +113,18 @@ def _m003_journal_once(db: sqlite_utils.Database) -> None:
     db["audit"].add_column("journal_id", int)
 
 
+def _m004_foreign_id(db: sqlite_utils.Database) -> None:
+    """``kleer_users.hr_id`` held Kleer's ``foreign-id`` (what the user carries), not a link:
+    call it that."""
+    db.execute("ALTER TABLE kleer_users RENAME COLUMN hr_id TO foreign_id")
+
+
 #: Numbered schema migrations. Append, never edit a released one.
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "initial schema", _m001_initial),
     (2, "sync: decision preference, journal claims", _m002_sync),
     (3, "audit rows of operations refer to the journal", _m003_journal_once),
+    (4, "kleer_users.hr_id is Kleer's foreign-id: foreign_id", _m004_foreign_id),
 ]
 
 
