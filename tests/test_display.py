@@ -1,4 +1,4 @@
-"""Rich displays for Jupyter (issue 9): suggestions, plans, apply results and pairs as HTML that is
+"""Rich displays for Jupyter: suggestions, plans, apply results and pairs as HTML that is
 masked, escaped and never holds the token; plain reprs that stay short."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The example notebook (issue 9): notebooks/reconcile.ipynb runs top to bottom in a real Jupyter
+"""The example notebook: notebooks/reconcile.ipynb runs top to bottom in a real Jupyter
 kernel (nbclient + ipykernel) against a temporary workspace and the Kleer simulator, and leaves
 the workspace and Kleer as it says: certain matches linked, the employees only HR knew created in
 Kleer (those Kleer cannot take blocked), every decision and write audited, a progress bar per
