@@ -176,3 +176,65 @@ def test_proposed_decision_is_the_one_default(ws):
     assert decisions.proposed_decision("import", "102", linked_to=None,
                                   suggestion={**sugg, "band": "unlikely"}).action == "do_nothing"
     assert decisions.proposed_decision("export", "E0001", linked_to=None, suggestion=None).action == "do_nothing"
+
+
+# --------------------------------------------------------------------------- from the Import table
+
+LABELS = {"create_in_hr": "Create new user", "prefer_hr": "Prefer HR", "prefer_kleer": "Prefer Kleer",
+          "match_manually": "Match manually", "do_nothing": "Do nothing"}
+ACTION_OF = {v: k for k, v in LABELS.items()}
+CREATE = LABELS["create_in_hr"]
+
+
+def table(*rows: tuple[int, str, str]) -> pd.DataFrame:
+    return pd.DataFrame([{"kleer_id": k, "hr": hr, "action": LABELS[a]} for k, hr, a in rows])
+
+
+def test_an_unchanged_table_gives_no_decisions():
+    before = table((101, "Anna Svensson · E0000", "prefer_hr"), (102, "", "do_nothing"))
+    assert decisions.from_editor(before, before.copy(), action_of=ACTION_OF, create_label=CREATE) == []
+
+
+def test_a_changed_action_keeps_the_row_s_hr_employee():
+    before = table((101, "Anna Svensson · E0000", "prefer_hr"))
+    after = table((101, "Anna Svensson · E0000", "prefer_kleer"))
+    assert decisions.from_editor(before, after, action_of=ACTION_OF, create_label=CREATE) == [
+        {"kleer_id": 101, "action": "prefer_kleer", "hr_id": "E0000", "prefer": "kleer"}]
+
+
+def test_choosing_another_hr_employee_under_do_nothing_becomes_a_manual_match():
+    before = table((102, "", "do_nothing"))
+    after = table((102, "Bo Ek · E0007", "do_nothing"))
+    assert decisions.from_editor(before, after, action_of=ACTION_OF, create_label=CREATE) == [
+        {"kleer_id": 102, "action": "match_manually", "hr_id": "E0007", "prefer": "hr"}]
+
+
+def test_choosing_create_becomes_create_in_hr_without_an_hr_id():
+    before = table((103, "Anna Svensson · E0000", "prefer_hr"))
+    after = table((103, CREATE, "prefer_hr"))
+    assert decisions.from_editor(before, after, action_of=ACTION_OF, create_label=CREATE) == [
+        {"kleer_id": 103, "action": "create_in_hr", "hr_id": None, "prefer": None}]
+
+
+def test_only_the_changed_rows_become_decisions_and_they_are_accepted(ws):
+    before = table((101, "Anna · E0000", "prefer_hr"), (102, "", "do_nothing"),
+                   (103, "", "do_nothing"))
+    after = table((101, "Anna · E0000", "prefer_hr"), (102, "Bo · E0001", "prefer_kleer"),
+                  (103, "", "do_nothing"))
+    changes = decisions.from_editor(before, after, action_of=ACTION_OF, create_label=CREATE)
+    assert [c["kleer_id"] for c in changes] == [102]
+    [d] = decisions.decide(ws, pd.DataFrame(changes), analyst="Ada")
+    assert (d.action, d.hr_id, d.prefer) == ("prefer_kleer", "E0001", "kleer")
+
+
+@pytest.mark.parametrize("label, hr_id", [
+    ("Anna Svensson · E0000", "E0000"), ("A · B · E12", "E12"), ("", None), (None, None),
+    ("Create new user", None), ("no separator", None)])
+def test_the_hr_label_round_trips_its_id(label, hr_id):
+    assert decisions.hr_id_of_label(label, create_label=CREATE) == hr_id
+
+
+def test_an_hr_label_names_the_employee_and_its_id():
+    assert decisions.editor_hr_label("Anna Svensson", "E0000") == "Anna Svensson · E0000"
+    assert decisions.editor_hr_label(None, "E0000") == "? · E0000"
+    assert decisions.editor_hr_label("x", None) == ""
