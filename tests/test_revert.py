@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from workbench import Plan
 from workbench.errors import PlanError
 
 from .sync_support import (close_workbench, hr_fields, kleer_json, open_workbench, person)
@@ -105,3 +106,16 @@ def test_a_revert_runs_once_and_a_later_change_in_kleer_is_not_overwritten(wb, k
 def test_an_unknown_batch_is_named(wb):
     with pytest.raises(PlanError, match="no batch 'batch-nope'"):
         wb.revert_plan("batch-nope")
+
+
+def test_a_batch_keeps_its_plan_without_the_before_and_after_the_journal_holds(wb, kleer_sim):
+    wb.decide(hr_id="E0000", action="export")
+    applied = wb.apply(wb.plan("export", ["E0000"]))
+    [stored] = wb.workspace.query("SELECT plan FROM batches WHERE id = ?", [applied.batch_id])
+    kept = Plan.from_json(stored["plan"])
+    assert [op.changes for op in kept.operations] == [()]  # stored once, in the journal
+    [row] = wb.workspace.journal.of_batch(applied.batch_id)
+    assert row["after"]["street"] == "Storgatan 1"
+    [undo] = wb.revert_plan(applied.batch_id).operations  # rebuilt from the journal
+    assert {c.key: (c.before, c.after) for c in undo.changes}["street"] == \
+        ("Storgatan 1", row["before"]["street"])

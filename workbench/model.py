@@ -13,14 +13,14 @@ import html
 import json
 import uuid
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Callable, Mapping
 
 import pandas as pd
 
 from .audit import mask_json
 from .errors import PlanError
-from .fields import mask
+from .fields import FIELD, mask
 from .store.values import to_json
 
 __all__ = ["STATUSES", "FINAL", "OP_KINDS", "FORMAT_VERSION", "FieldChange", "Operation", "Plan",
@@ -101,6 +101,15 @@ class Operation:
         return (f"Operation({self.op_id!r}, {self.kind}, hr_id={self.hr_id!r}, "
                 f"kleer_id={self.kleer_id!r}, fields={list(self.fields)}{state})")
 
+    def with_changes(self, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
+                     ) -> "Operation":
+        """This operation with its field changes rebuilt from a journal row's before/after."""
+        before, after = dict(before or {}), dict(after or {})
+        keys = list(dict.fromkeys([*after, *before]))
+        return replace(self, changes=tuple(
+            FieldChange(k, FIELD[k].label if k in FIELD else k, before.get(k), after.get(k))
+            for k in keys))
+
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Operation":
         return cls(**{**d, "targets": tuple(d["targets"]),
@@ -144,6 +153,11 @@ class Plan:
     @property
     def runnable(self) -> tuple[Operation, ...]:
         return tuple(op for op in self.operations if not op.blocked)
+
+    def without_changes(self) -> "Plan":
+        """The plan with every operation's field changes left out: what a batch keeps, since
+        the journal holds each operation's before/after (see :meth:`Operation.with_changes`)."""
+        return replace(self, operations=tuple(replace(op, changes=()) for op in self.operations))
 
     def operation(self, op_id: str) -> Operation:
         for op in self.operations:

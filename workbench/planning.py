@@ -295,7 +295,8 @@ def revert_plan(workspace: Workspace, batch_id: str, *, analyst: str | None = No
     for row in rows:
         if row["status"] != "done":
             continue
-        for undo in _undo(workspace, row, original.operation(row["op_id"])):
+        done = original.operation(row["op_id"]).with_changes(row["before"], row["after"])
+        for undo in _undo(workspace, row, done):
             ops.append(replace(undo, seq=len(ops) + 1))
     unsettled = [r["op_id"] for r in rows if r["status"] in ("pending", "failed")]
     warnings = []

@@ -48,7 +48,8 @@ def batch_id_for(plan_id: str) -> str:
 def _open_batch(ws: Workspace, plan: Plan, batch_id: str, analyst: str | None) -> None:
     with ws.atomic():
         ws.batches.open(batch_id, plan_id=plan.id, kind="revert" if plan.reverts else "apply",
-                        analyst=analyst, reverts=plan.reverts, plan_json=plan.to_json(indent=None))
+                        analyst=analyst, reverts=plan.reverts,
+                        plan_json=plan.without_changes().to_json(indent=None))
         ws.audit.append(event="apply", analyst=analyst, action="start", batch_id=batch_id,
                         plan_id=plan.id, detail={"operations": len(plan.operations),
                                                  "reverts": plan.reverts})
