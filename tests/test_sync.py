@@ -1,4 +1,4 @@
-"""sync.apply against the Kleer simulator over real HTTP: every action's happy path checked field
+"""apply against the Kleer simulator over real HTTP: every action's happy path checked field
 by field in the simulator and the workspace, conflicts, blocked operations, re-runs, progress."""
 
 from __future__ import annotations

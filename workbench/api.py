@@ -2,7 +2,8 @@
 
 It opens a workspace and offers the workflow as methods: load the HR file, fetch Kleer, suggest
 matches, decide, plan, apply, revert, audit. It holds no logic of its own beyond wiring: every
-method calls one core module (``sources``, ``store``, ``kleer``, ``matching``, ``plan``, ``sync``).
+method calls one core module (``sources``, ``store``, ``kleer``, ``matching``, ``decisions``,
+``planning``, ``apply``, ``audit``, ``readmodels``). The reads live in :mod:`.api_reads`.
 
 >>> wb = Workbench(":memory:", analyst="Ada")
 >>> wb.counts()["hr"]

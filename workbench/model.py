@@ -124,7 +124,7 @@ def new_plan_id() -> str:
 
 @dataclass(frozen=True)
 class Plan:
-    """An immutable, serialisable plan: exactly what ``sync.apply`` will do."""
+    """An immutable, serialisable plan: exactly what ``workbench.apply.apply`` will do."""
 
     id: str
     created_at: str
