@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 from . import normalize as n
-from .decisions import ACTIONS, Decision, _effective, text_or_none
+from .decisions import ACTIONS, Decision, effective, text_or_none
 from .errors import InputError
 from .fields import FIELD, diff, email_field, join_name, normalize_record
 from .model import FieldChange, Operation, Plan, new_plan_id
@@ -208,7 +208,7 @@ def build(workspace: Workspace, scope: Scope, *, email_preference: str | None = 
     pref = email_preference or workspace.settings.get("email_preference", "private")
     email_field(pref)  # validates
     world = WorkspaceState.load(workspace)
-    decisions = [d for d in _effective(world, workspace.decisions.saved(scope.side), scope.side)
+    decisions = [d for d in effective(workspace, scope.side, world=world)
                  if scope.covers(d.subject_id)]
     unknown = sorted(set(scope.ids or ()) - {d.subject_id for d in decisions})
     if unknown:
