@@ -4,23 +4,28 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# make run PORT=8601 SIM_PORT=8865 RESET=1 (RESET: a fresh demo workspace and simulator state)
+PORT ?= 8501
+SIM_PORT ?= 8765
+RESET ?=
 
-.PHONY: run test bench install browser clean
+.PHONY: run test bench install browser clean constraints
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-# Reinstall when the project's dependencies change.
-$(STAMP): pyproject.toml | $(PY)
+# Reinstall when the project's dependencies or their pinned versions change. constraints.txt holds
+# the versions the suite last passed with (refresh: see README, "Dependencies").
+$(STAMP): pyproject.toml constraints.txt | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
 install: $(STAMP)
 
-## make run: the workbench on http://127.0.0.1:8501 with the demo workspace and the local Kleer simulator
+## make run: the workbench on http://127.0.0.1:$(PORT) with the demo workspace and the local Kleer simulator
 run: install
-	$(PY) -m workbench.cli run
+	$(PY) -m workbench run --port $(PORT) --sim-port $(SIM_PORT) $(if $(RESET),--reset)
 
 ## make test: the whole suite, browser tests included
 test: install browser
@@ -45,6 +50,10 @@ browser:
 	    echo "chromium is missing: the browser tests will be skipped (install it: apt-get install chromium)"; \
 	  fi; \
 	fi
+
+## make constraints: pin what the working venv has (run after make test passed with new versions)
+constraints: install
+	$(PY) -m pip freeze --exclude-editable > constraints.txt
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

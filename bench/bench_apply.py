@@ -115,7 +115,7 @@ def run(employees: int, latency_ms: float, concurrency: int) -> dict:
             state = admin.get("/_admin/state").json()
             requests = state["requests"] - requests_before
             linked = wb.counts()["linked"]
-            in_snapshot = len(wb.workspace.kleer_frame())
+            in_snapshot = len(wb.workspace.kleer.frame())
     correct = result.ok and state["writes"].get("create_user") == employees \
         and state["users"] == employees and linked == employees and in_snapshot == employees
     return {

@@ -27,7 +27,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 from workbench.api import Workbench  # noqa: E402
 from workbench.demo import generate, write  # noqa: E402
 from workbench.kleer.simulator import RunningSimulator  # noqa: E402
-from workbench.views import import_rows  # noqa: E402
+from workbench.readmodels import import_rows  # noqa: E402
 
 TARGET_SECONDS = 2.0
 

@@ -11,12 +11,11 @@ from workbench.errors import WorkbenchError
 from workbench.ui import access, columns
 from workbench.ui.frame import frame
 from workbench.ui.widgets import apply_with_progress, audited_download, plan_review, show_result
-from workbench.views import audit_changes, audit_download, audit_view, evidence_at, filter_audit
 
 wb = frame("Audit")
 st.title("Audit")
 reveal = columns.reveal()
-log = audit_view(wb.audit(reveal=reveal), wb.workspace)
+log = wb.audit_view(reveal=reveal)
 if log.empty:
     st.info("Nothing has been recorded yet: decisions, loads and writes appear here as they happen.")
     st.stop()
@@ -36,7 +35,7 @@ results = c4.multiselect("Result", options("result"), key="audit_results")
 days = c5.date_input("Date range (UTC)", value=(), key="audit_dates", format="YYYY-MM-DD")
 start = days[0] if len(days) else None
 end = days[1] if len(days) > 1 else start
-shown = filter_audit(log, text=text, actions=actions, analysts=analysts, start=start, end=end,
+shown = wb.filter_audit(log, text=text, actions=actions, analysts=analysts, start=start, end=end,
                      results=results)
 
 st.caption(f"{len(shown)} of {len(log)} entries, newest first. "
@@ -52,10 +51,10 @@ st.dataframe(table, hide_index=True, width="stretch",
                             "batch_id": "Batch"})
 d1, d2, _ = st.columns([1, 1, 3])
 with d1:
-    audited_download(wb, "Download CSV", audit_download(shown, "csv"), file_name="audit.csv",
+    audited_download(wb, "Download CSV", wb.audit_download(shown, "csv"), file_name="audit.csv",
                      mime="text/csv", key="audit_csv", rows=len(shown), event="audit_export")
 with d2:
-    audited_download(wb, "Download JSON", audit_download(shown, "json"), file_name="audit.json",
+    audited_download(wb, "Download JSON", wb.audit_download(shown, "json"), file_name="audit.json",
                      mime="application/json", key="audit_json", rows=len(shown), event="audit_export")
 
 # ------------------------------------------------------------------ one entry
@@ -73,13 +72,13 @@ if len(shown):
                 + (f" · {e['employee']} ({who})" if who else "")
                 + (f" · result **{e['result']}**" if pd.notna(e["result"]) else "")
                 + (f" · batch {e['batch_id']}" if pd.notna(e["batch_id"]) else ""))
-    changes = audit_changes(e["before"], e["after"])
+    changes = wb.audit_changes(e["before"], e["after"])
     if len(changes):
         st.dataframe(changes[["label", "before", "after", "changed"]].style.apply(
             lambda r: ["background-color: #fff3cd" if r["changed"] else "" for _ in r], axis=1),
             hide_index=True, width="stretch",
             column_config={"label": "Field", "before": "Before", "after": "After", "changed": "Changed"})
-    evidence = evidence_at(wb.workspace, int(entry_id))
+    evidence = wb.evidence_at(int(entry_id))
     if evidence.items:
         source = {"entry": "recorded with this entry", "suggestion": "the stored suggestion"}.get(
             evidence.source, f"recorded with {evidence.source}")

@@ -12,7 +12,6 @@ from workbench.ui import access, columns, session
 from workbench.ui.frame import frame
 from workbench.ui.widgets import (action_labels, apply_with_progress, bump_editor, detail_picker,
                                   editor_version, lazy_tabs, plan_review, require_data, show_result)
-from workbench.views import export_rows, outstanding, pair_details
 
 wb = frame("Export to Kleer")
 st.title("Export to Kleer")
@@ -22,11 +21,11 @@ HR = settings.hr_label
 LABELS = action_labels(HR, side="export")
 EDITOR = "export_editor"
 may_decide = access.can("analyst")
-if wb.workspace.last_snapshot() is None:
+if wb.last_snapshot() is None:
     st.warning("Kleer has not been fetched yet: exports are blocked until it is (Sources → Fetch from Kleer).")
     st.page_link("pages/sources.py", label="Go to Sources", icon=":material/upload_file:")
 
-rows = export_rows(wb.workspace, email_preference=settings.email_preference)
+rows = wb.export_rows()
 n_unlinked = int((rows["state"] == "unlinked").sum())
 tab = lazy_tabs("export_tab", [("unlinked", f"{HR} ({n_unlinked})"),
                                ("linked", f"Linked ({len(rows) - n_unlinked})"),
@@ -49,7 +48,7 @@ with f2:
 
 # ------------------------------------------------------------------ why a row was not sent
 # after a dry run: the plan's blockers; otherwise what the employee's last batch left (journal)
-left = outstanding(wb.workspace)
+left = wb.outstanding()
 not_sent = {s: f"{status}: {reason}" for s, status, reason in
             zip(left["subject"], left["status"], left["reason"])}
 not_sent.update(st.session_state.get("export_blockers") or {})
@@ -112,7 +111,7 @@ def run(plan, what: str) -> None:
 @st.dialog("Export — review before anything is sent to Kleer", width="large", on_dismiss=close_review)
 def review(plan) -> None:
     st.caption(f"Plan {plan.id}, built on the Kleer snapshot of "
-               f"{(wb.workspace.last_snapshot() or {}).get('fetched_at', 'never fetched')}. Unlinked "
+               f"{(wb.last_snapshot() or {}).get('fetched_at', 'never fetched')}. Unlinked "
                f"{HR} employees are created in Kleer and linked; linked ones are updated with their "
                f"{HR} values.")
     plan_review(plan, labels=LABELS, hr_label=HR)
@@ -144,8 +143,7 @@ def confirm_unlink(ids: list[str]) -> None:
     go, cancel = st.columns(2)
     if go.button("Confirm unlink", type="primary", key="unlink_confirm"):
         try:
-            wb.decide(pd.DataFrame([{"hr_id": h, "action": "unlink"} for h in ids]))
-            run(wb.plan("export", ids), "Unlink")
+            run(wb.plan_unlink(ids), "Unlink")
         except WorkbenchError as e:
             session.flash("error", str(e))
         close_unlink()
@@ -161,8 +159,7 @@ if b[0].button(f"Export ({len(checked)})", type="primary", key="export",
                help=f"Create and link the checked {HR} employees that are not in Kleer; update the "
                     "checked linked ones with their values"):
     try:
-        wb.decide(pd.DataFrame([{"hr_id": h, "action": "export"} for h in checked]))
-        plan = wb.plan("export", checked)
+        plan = wb.plan_export(checked)
         st.session_state["export_plan"] = plan
         st.session_state["export_blockers"] = {op.hr_id: "blocked: " + "; ".join(op.blockers)
                                                for op in plan.operations if op.blocked}
@@ -203,8 +200,7 @@ if len(view):
                           checked)
     kleer_id = names.at[hr_id, "kleer_id"]
     kleer_id = None if pd.isna(kleer_id) else int(kleer_id)
-    details = pair_details(wb.workspace, hr_id=hr_id, kleer_id=kleer_id,
-                           email_preference=settings.email_preference)
+    details = wb.pair_details(hr_id=hr_id, kleer_id=kleer_id)
     if kleer_id is None:
         st.caption(f"Not in Kleer yet: an export creates the Kleer user with these {HR} values "
                    f"(foreign-id = {hr_id}) and links it.")

@@ -11,7 +11,6 @@ from workbench.ui import access, columns, session
 from workbench.ui.frame import frame
 from workbench.ui.widgets import (action_labels, apply_with_progress, bump_editor, detail_picker,
                                   editor_version, lazy_tabs, plan_review, require_data, show_result)
-from workbench.views import import_rows, pair_details
 
 wb = frame("Import from Kleer")
 st.title("Import from Kleer")
@@ -24,15 +23,13 @@ CREATE = LABELS["create_in_hr"]
 EDITOR = "import_editor"
 may_decide = access.can("analyst")
 
-counts = wb.counts()
-if counts["suggestions"] == 0 and counts["kleer"] > counts["linked"]:
-    with st.spinner("Suggesting matches…"):
-        try:
-            wb.suggest()
-        except WorkbenchError as e:
-            st.error(str(e))
+with st.spinner("Suggesting matches…"):
+    try:
+        wb.suggest_if_missing()
+    except WorkbenchError as e:
+        st.error(str(e))
 
-rows = import_rows(wb.workspace, email_preference=settings.email_preference)
+rows = wb.import_rows()
 people = wb.hr_employees()
 hr_names = dict(zip(people["hr_id"], (people["first_name"].fillna("") + " "
                                       + people["last_name"].fillna("")).str.strip()))
@@ -65,9 +62,7 @@ key = f"{EDITOR}:{tab}:{text.strip()}:{','.join(bands)}:{editor_version(EDITOR)}
 
 
 def hr_label(hr_id) -> str:
-    if hr_id is None or pd.isna(hr_id):
-        return ""
-    return f"{hr_names.get(hr_id, '?')} · {hr_id}"
+    return wb.editor_hr_label(hr_names.get(hr_id), hr_id)
 
 
 options = sorted({hr_label(h) for cands in view["candidates"] for h in cands}
@@ -84,22 +79,6 @@ table = pd.DataFrame({  # what the analyst acts on first; the long "why" last
     "flags": view["flags"],
     "reasons": view["reasons"],
 })
-
-
-PAIR = ("prefer_hr", "prefer_kleer", "match_manually")
-
-
-def decision(kleer_id: int, action: str, hr_id: str | None) -> dict:
-    """One decision row as the core expects it: only pair actions carry an HR id and a side."""
-    pair = action in PAIR
-    return {"kleer_id": int(kleer_id), "action": action, "hr_id": hr_id if pair else None,
-            "prefer": ("kleer" if action == "prefer_kleer" else "hr") if pair else None}
-
-
-def _hr_of(label) -> str | None:
-    if not label or label == CREATE or " · " not in str(label):
-        return None
-    return str(label).rsplit(" · ", 1)[1]
 
 
 edited = st.data_editor(
@@ -126,24 +105,7 @@ edited = st.data_editor(
 st.session_state[f"{EDITOR}:key"] = key  # tests and the details view find the live editor here
 checked = [int(k) for k, s in zip(edited["kleer_id"], edited["select"]) if s]
 
-
-def edits_to_decisions(before: pd.DataFrame, after: pd.DataFrame) -> list[dict]:
-    """The rows whose HR employee or action the analyst changed in the table, as decisions."""
-    out = []
-    for b, a in zip(before.itertuples(), after.itertuples()):
-        if a.hr == b.hr and a.action == b.action:
-            continue
-        action, hr_id = ACTION_OF.get(a.action, "do_nothing"), _hr_of(a.hr)
-        if a.hr != b.hr:
-            if a.hr == CREATE:
-                action = "create_in_hr"
-            elif hr_id and action not in PAIR:
-                action = "match_manually"
-        out.append(decision(b.kleer_id, action, hr_id))
-    return out
-
-
-changes = edits_to_decisions(table, edited)
+changes = wb.editor_decisions(table, edited, action_of=ACTION_OF, create_label=CREATE)
 if changes and may_decide:  # saved as they are made; the rerun refreshes score, reasons, affected
     try:
         wb.decide(pd.DataFrame(changes))
@@ -158,17 +120,15 @@ b = st.columns(6)
 for col, action in zip(b, ("create_in_hr", "prefer_hr", "prefer_kleer", "do_nothing")):
     if col.button(LABELS[action], key=f"bulk:{action}", disabled=not checked or not may_decide):
         chosen = view.set_index("kleer_id").loc[checked]
-        frame_ = pd.DataFrame([decision(k, action, h if isinstance(h, str) else None)
-                               for k, h in zip(checked, chosen["hr_id"])])
+        pairs = [(k, h if isinstance(h, str) else None) for k, h in zip(checked, chosen["hr_id"])]
         if action in ("prefer_hr", "prefer_kleer"):
-            missing = frame_[frame_["hr_id"].isna()]["kleer_id"].tolist()
-            frame_ = frame_[frame_["hr_id"].notna()]
+            missing = [k for k, h in pairs if h is None]
+            pairs = [(k, h) for k, h in pairs if h is not None]
             if missing:
                 session.flash("warning", f"{len(missing)} checked row(s) have no {HR} "
                               f"employee to link and were left as they were: {missing[:10]}")
         try:
-            if len(frame_):
-                wb.decide(frame_)
+            wb.decide_pairs([k for k, _ in pairs], action, [h for _, h in pairs])
         except WorkbenchError as e:
             session.flash("error", str(e))
         bump_editor(EDITOR)
@@ -189,7 +149,7 @@ def close_review() -> None:
 
 @st.dialog("Import — review before anything is written", width="large", on_dismiss=close_review)
 def review(plan) -> None:
-    st.caption(f"Plan {plan.id}, built on the Kleer snapshot of {wb.workspace.last_snapshot()['fetched_at']}")
+    st.caption(f"Plan {plan.id}, built on the Kleer snapshot of {wb.last_snapshot()['fetched_at']}")
     plan_review(plan, labels=LABELS, hr_label=HR)
     st.download_button("Download the plan (JSON)", plan.to_json(), file_name=f"{plan.id}.json",
                        mime="application/json")
@@ -231,8 +191,7 @@ if len(view):
                              dict(zip(view["kleer_id"], view["kleer_name"])), checked)
     row = view.set_index("kleer_id").loc[kleer_id]
     hr_id = row["hr_id"] if isinstance(row["hr_id"], str) else None
-    details = pair_details(wb.workspace, hr_id=hr_id, kleer_id=int(kleer_id),
-                           email_preference=settings.email_preference)
+    details = wb.pair_details(hr_id=hr_id, kleer_id=int(kleer_id))
     shown = columns.masked_pairs(details)
     st.dataframe(shown[["label", "hr", "kleer", "differs"]].style.apply(
         lambda r: ["background-color: #fff3cd" if r["differs"] else "" for _ in r], axis=1),

@@ -9,12 +9,11 @@ import streamlit as st
 
 from workbench.ui.frame import frame
 from workbench.ui.nav import PAGES
-from workbench.views import link_scores, next_step, state_counts, weakest_links
 
 wb = frame("Overview")
 st.title("Overview")
 HR = wb.settings.hr_label
-counts = state_counts(wb.workspace)
+counts = wb.state_counts()
 PAGE_OF = {url: (path, title, icon) for path, title, icon, url in PAGES}
 
 top = st.columns(4)
@@ -33,7 +32,7 @@ states[3].metric("Blocked", counts.blocked,
                  help="Employees whose last operation was not sent because it was blocked (e.g. no "
                       "valid personnummer or start date); the reason is on Export to Kleer.")
 
-step = next_step(counts, hr_label=HR)
+step = wb.next_step(counts)
 path, title, icon = PAGE_OF[step.page]
 with st.container(border=True):
     st.markdown(f"**Next step** · {step.message}")
@@ -41,7 +40,7 @@ with st.container(border=True):
 
 # ------------------------------------------------------------------ match quality
 st.subheader("Match quality of the links")
-links = link_scores(wb.workspace)
+links = wb.link_scores()
 scored = links[links["score"].notna()]
 if links.empty:
     st.caption("Nothing is linked yet.")
@@ -59,7 +58,7 @@ else:
                   "manually without a suggestion) are not in the chart" if unscored else "") + ".")
     if len(scored):
         st.write(f"**The {min(20, len(scored))} weakest links** — what an auditor checks first")
-        weakest = weakest_links(links, 20)
+        weakest = wb.weakest_links(links, 20)
         st.dataframe(weakest[["score", "hr_id", "hr_name", "kleer_id", "kleer_name", "method",
                               "created_by", "reasons"]],
                      hide_index=True, width="stretch",

@@ -8,7 +8,6 @@ import pandas as pd
 import streamlit as st
 
 from workbench.errors import SourceError, WorkbenchError
-from workbench.fields import FIELDS, suggest_mapping
 from workbench.ui import access, columns, session
 from workbench.ui.frame import frame, snapshot_age
 
@@ -25,12 +24,9 @@ may_load = access.can("analyst")
 def fetch_and_suggest() -> None:
     """Fetch Kleer with a progress bar, then suggest matches when both sides have employees."""
     bar = st.progress(0.0, text="Connecting to Kleer…")
-    result = wb.fetch_kleer(token=session.kleer_token(),
-                            on_progress=lambda done, total, msg: bar.progress(done / max(total, 1), text=msg))
+    result, _ = wb.refresh_kleer(token=session.kleer_token(),
+                                 on_progress=lambda done, total, msg: bar.progress(done / max(total, 1), text=msg))
     bar.progress(1.0, text=str(result))
-    if wb.counts()["hr"]:
-        with st.spinner("Suggesting matches…"):
-            wb.suggest()
     session.flash("success", f"{result}. Suggestions are ready on Import from Kleer.")
 
 
@@ -72,8 +68,8 @@ if upload is not None:
             preview = hr_file.raw.head(20) if hr_file.raw is not None else pd.DataFrame()
             st.dataframe(columns.masked(preview.rename(columns=hr_file.mapping)), width="stretch")
     if headers:
-        current = hr_file.mapping if hr_file else (mapping or suggest_mapping(headers))
-        labels = {f.key: f"{f.label} ({f.key})" for f in FIELDS}
+        current = hr_file.mapping if hr_file else (mapping or wb.suggest_mapping(headers))
+        labels = {f.key: f"{f.label} ({f.key})" for f in wb.fields()}
         key_of = {v: k for k, v in labels.items()}
         table = pd.DataFrame({"column": headers,
                               "field": [labels.get(current.get(h) or "", IGNORE) for h in headers]})
@@ -114,7 +110,7 @@ st.caption(f"In the workspace: {counts['hr']} {HR} employees.")
 
 # ------------------------------------------------------------------ Kleer
 st.subheader("Kleer employees")
-snap = wb.workspace.last_snapshot()
+snap = wb.last_snapshot()
 cols = st.columns(3)
 cols[0].metric("Kleer employees", counts["kleer"])
 cols[1].metric("Snapshot", snapshot_age(snap["fetched_at"] if snap else None))

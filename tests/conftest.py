@@ -24,6 +24,25 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
+# --------------------------------------------------------------------------- data/ is the user's
+
+def _data_state() -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(ROOT)): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in sorted((ROOT / "data").rglob("*")) if p.is_file() and "__pycache__" not in p.parts}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def data_folder_untouched():
+    """The suite never writes data/ (the workspace and simulator state of ``make run``): every
+    test works in a temporary folder, so ``make test`` after ``make run`` and the other way round
+    find what they left. Checked when the session ends."""
+    before = _data_state()
+    yield
+    after = _data_state()
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    assert not changed, f"the test suite changed files under data/: {changed}"
+
+
 # --------------------------------------------------------------------------- workspaces
 
 @pytest.fixture

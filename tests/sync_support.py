@@ -72,14 +72,14 @@ def kleer_json(record: dict[str, Any], kleer_id: int, *, foreign_id: bool = True
 
 
 def seed_hr(ws: Workspace, records: list[dict[str, Any]]) -> None:
-    ws.replace_hr_employees(records, source="test.csv")
+    ws.hr.upsert(records, source="test.csv")
 
 
 def seed_snapshot(ws: Workspace, pairs: list[tuple[dict, dict | None]]) -> Snapshot:
     """Store a Kleer snapshot of ``pairs`` exactly as a fetch would (the real mapping)."""
     snap = Snapshot.build([u for u, _ in pairs], [c for _, c in pairs if c is not None],
                           base_url="http://127.0.0.1:1/v1", company_id=1)
-    ws.store_kleer_snapshot(snap.records, snapshot=snap.meta())
+    ws.kleer.replace_snapshot(snap.records, snapshot=snap.meta())
     return snap
 
 
@@ -122,7 +122,7 @@ def hr_fields(ws: Workspace, hr_id: str) -> dict[str, Any]:
     """An HR employee's field values (without bookkeeping columns)."""
     from workbench.fields import FIELDS
 
-    row = ws.hr_employee(hr_id)
+    row = ws.hr.get(hr_id)
     return None if row is None else {f.key: row[f.key] for f in FIELDS}
 
 
@@ -144,8 +144,8 @@ def tally(wb, plan, dump: dict, state: dict, *, seeded: int) -> dict[str, Any]:
     assert {h: links.get(h) for h in hr_ids} == {h: by_foreign_id[h] for h in hr_ids}
     for h in hr_ids:  # Kleer holds what HR holds, and the snapshot what Kleer holds
         kid = links[h]
-        assert diff(ws.hr_employee(h), from_kleer(users[kid], contracts.get(kid))) == []
-        assert ws.kleer_user(kid)["fingerprint"] == fingerprint(users[kid], contracts.get(kid))
+        assert diff(ws.hr.get(h), from_kleer(users[kid], contracts.get(kid))) == []
+        assert ws.kleer.get(kid)["fingerprint"] == fingerprint(users[kid], contracts.get(kid))
     journal = Counter(r["status"] for r in ws.query(
         "SELECT status FROM journal WHERE plan_id = ?", [plan.id]))
     assert journal == Counter({"done": len(plan.operations)})

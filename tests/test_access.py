@@ -48,7 +48,7 @@ def test_the_audit_records_the_logged_in_user(workspace_path):
     assert not at.exception and at.metric
     assert at.session_state["analyst"] == "hr@example.se" and at.session_state["role"] == "analyst"
     with Workbench(workspace_path) as wb:
-        row = wb.workspace.audit_frame().iloc[0]
+        row = wb.workspace.audit.frame().iloc[0]
     assert (row["event"], row["analyst"]) == ("sign_in", "hr@example.se")
 
 
@@ -70,5 +70,5 @@ def test_without_auth_the_name_is_asked_once_and_recorded(workspace_path):
     at.run()  # a second run does not ask again
     assert not any(t.key == "analyst_input" for t in at.text_input)
     with Workbench(workspace_path) as wb:
-        audit = wb.workspace.audit_frame()
+        audit = wb.workspace.audit.frame()
     assert list(audit["event"]) == ["sign_in"] and audit.iloc[0]["analyst"] == "Ada"

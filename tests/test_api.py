@@ -16,7 +16,8 @@ def test_public_surface_is_intentional():
     assert set(workbench.__all__) == {
         "Workbench", "Settings", "LoadResult", "WorkbenchError", "InputError", "SourceError",
         "WorkspaceError", "PlanError", "KleerError", "KleerUnavailable", "KleerRejected",
-        "KleerAuthError",
+        "KleerAuthError", "FetchResult", "Plan", "Operation", "ApplyResult", "MatchSettings",
+        "Progress",
     }
     for name in workbench.__all__:
         assert getattr(workbench, name) is not None
@@ -32,7 +33,7 @@ def test_settings_validate_persist_and_are_audited(wb):
     wb.update_settings(email_preference="work", hr_label="Sympa")
     again = Workbench(wb.workspace.path)
     assert again.settings.email_preference == "work" and again.settings.hr_label == "Sympa"
-    audit = again.workspace.audit_frame()
+    audit = again.workspace.audit.frame()
     assert audit.iloc[0]["event"] == "settings" and audit.iloc[0]["analyst"] == "Test Analyst"
     with pytest.raises(InputError, match="private' or 'work"):
         wb.update_settings(email_preference="both")
@@ -61,5 +62,14 @@ def test_load_result_counts_new_and_updated(wb, tmp_path):
     src.write_text("hr_id,first_name,last_name\nE1,Anna,Berg\nE3,Cia,Ek\n", encoding="utf-8")
     second = wb.load_hr(src)
     assert (second.rows, second.added, second.updated) == (2, 1, 1)
-    assert wb.workspace.hr_employee("E1")["last_name"] == "Berg"
+    assert wb.workspace.hr.get("E1")["last_name"] == "Berg"
     assert wb.counts()["hr"] == 3
+
+
+def test_the_progress_and_defaults_examples_run():
+    import workbench.defaults
+    import workbench.progress
+
+    for module in (workbench.progress, workbench.defaults):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0, module.__name__

@@ -24,7 +24,7 @@ def wb(workspace_path, kleer_sim):
     hr = [person(i) for i in range(3)]
     w = open_workbench(workspace_path, kleer_sim, hr,
                        [kleer_json(hr[0], 1, foreign_id=False, phone="+46701112233")])
-    w.workspace.replace_suggestions(pd.DataFrame([{
+    w.workspace.suggestions.replace(pd.DataFrame([{
         "kleer_id": 1, "hr_id": "E0000", "rank": 1, "score": 0.97, "band": "certain", "assigned": 1,
         "tie": 0, "contested": 0, "namesake": 0,
         "evidence": [{"signal": "ssn", "label": "Personnummer", "hr": hr[0]["ssn"],
@@ -50,14 +50,14 @@ def test_decisions_and_operations_are_audited_with_evidence_and_before_after(wb)
     assert update["before"] == {"phone": "+46701000000"} and update["after"] == {"phone": "+46701112233"}
     assert update["result"] == "done" and update["batch_id"].startswith("batch-")
     create = ops.loc["kleer_create"]
-    assert create["after"]["ssn"] == wb.workspace.hr_employee("E0002")["ssn"]
+    assert create["after"]["ssn"] == wb.workspace.hr.get("E0002")["ssn"]
     assert create["detail"]["answer"]["created"] is True
     assert set(audit[audit["event"] == "apply"]["action"]) == {"start", "finish"}
 
 
 def test_the_audit_masks_personal_numbers_everywhere_unless_revealed(wb):
-    ssn0, ssn2 = (wb.workspace.hr_employee(h)["ssn"] for h in ("E0000", "E0002"))
-    account2 = wb.workspace.hr_employee("E0002")["account_nr"]
+    ssn0, ssn2 = (wb.workspace.hr.get(h)["ssn"] for h in ("E0000", "E0002"))
+    account2 = wb.workspace.hr.get("E0002")["account_nr"]
     masked = wb.audit()
     text = masked.to_json()
     assert ssn0 not in text and ssn2 not in text and account2 not in text
@@ -66,12 +66,12 @@ def test_the_audit_masks_personal_numbers_everywhere_unless_revealed(wb):
     create = masked[masked["action"] == "kleer_create"].iloc[0]
     assert create["after"]["ssn"] == ssn2[:9] + "****"
     assert create["after"]["account_nr"] == "****" + account2[-4:]
-    assert create["after"]["first_name"] == wb.workspace.hr_employee("E0002")["first_name"]
+    assert create["after"]["first_name"] == wb.workspace.hr.get("E0002")["first_name"]
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".json"])
 def test_the_export_is_masked_and_a_revealed_export_is_audited(wb, tmp_path, suffix):
-    ssn2 = wb.workspace.hr_employee("E0002")["ssn"]
+    ssn2 = wb.workspace.hr.get("E0002")["ssn"]
     path = tmp_path / f"audit{suffix}"
     rows = wb.export_audit(path)
     assert rows == len(wb.audit())
@@ -106,7 +106,7 @@ def test_an_unknown_export_format_is_refused(wb, tmp_path):
 
 
 def test_masking_keeps_the_evidence_readable():
-    from workbench.sync import mask_json
+    from workbench.audit import mask_json
 
     evidence = [{"signal": "ssn", "label": "Personnummer", "hr": "19850312-1231",
                  "kleer": "19850312-1231", "agreement": "exact", "contribution": 60.0,

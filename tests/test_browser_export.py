@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from workbench.normalize import personnummer
-from workbench.views import export_rows
+from workbench.readmodels import export_rows
 
 ROW = 35  # px: the editor's header and row height
 
@@ -116,11 +116,11 @@ def test_export_update_unlink_then_audit_in_the_browser(linked_demo, workspace_p
     by_foreign = {u["foreign-id"]: u for u in dump["users"] if u.get("foreign-id")}
     assert kleer_sim.state()["users"] == users_before + 2
     for hr_id in new:
-        assert wb.workspace.link_of(hr_id=hr_id)["kleer_id"] == by_foreign[hr_id]["id"]
+        assert wb.workspace.links.of(hr_id=hr_id)["kleer_id"] == by_foreign[hr_id]["id"]
     contract = next(c for c in dump["payroll-user-readables"] if c["user"]["id"] == int(update["kleer_id"]))
-    assert contract["phone"] == wb.workspace.hr_employee(update["hr_id"])["phone"]
-    assert wb.workspace.link_of(hr_id=unlink["hr_id"]) is None
-    assert wb.workspace.kleer_user(int(unlink["kleer_id"])) is not None
+    assert contract["phone"] == wb.workspace.hr.get(update["hr_id"])["phone"]
+    assert wb.workspace.links.of(hr_id=unlink["hr_id"]) is None
+    assert wb.workspace.kleer.get(int(unlink["kleer_id"])) is not None
 
     # the Linked tab holds the exported employees (the filter narrows the grid to one row)
     page.get_by_label("Filter by name or id").fill(new[0])
@@ -158,7 +158,7 @@ def test_export_update_unlink_then_audit_in_the_browser(linked_demo, workspace_p
     assert any(e["action"] == "kleer_update" and e["hr_id"] == update["hr_id"] for e in entries)
     assert any(e["action"] == "unlink" and e["hr_id"] == unlink["hr_id"] for e in entries)
     for hr_id in new:
-        ssn = personnummer(wb.workspace.hr_employee(hr_id)["ssn"]).value
+        ssn = personnummer(wb.workspace.hr.get(hr_id)["ssn"]).value
         assert ssn not in text and ssn[:9] + "****" in text
     assert kleer_sim.token not in text
 

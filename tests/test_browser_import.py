@@ -111,12 +111,12 @@ def test_import_in_the_browser(kleer_sim, workspace_path, start_app, page: Page,
 
     with Workbench(workspace_path) as wb:
         ws = wb.workspace
-        assert ws.link_of(kleer_id=kleer_id)["hr_id"] == hr_id
-        hr, kleer = ws.hr_employee(hr_id), ws.kleer_user(kleer_id)
+        assert ws.links.of(kleer_id=kleer_id)["hr_id"] == hr_id
+        hr, kleer = ws.hr.get(hr_id), ws.kleer.get(kleer_id)
         assert (hr["street"], hr["monthly_salary"]) == (kleer["street"], kleer["monthly_salary"])
-        created = ws.link_of(kleer_id=kleer_only)
-        new = ws.hr_employee(created["hr_id"])
+        created = ws.links.of(kleer_id=kleer_only)
+        new = ws.hr.get(created["hr_id"])
         assert join_name(new["first_name"], new["last_name"]) == other
-        assert new["ssn"] == ws.kleer_user(kleer_only)["ssn"]
+        assert new["ssn"] == ws.kleer.get(kleer_only)["ssn"]
         decisions = ws.query("SELECT analyst FROM decisions WHERE side = 'import'")
         assert {d["analyst"] for d in decisions} == {"Ada Analyst"}

@@ -9,7 +9,7 @@ import json
 import pandas as pd
 import pytest
 
-from workbench import plan
+from workbench import decisions
 from workbench.errors import InputError
 from workbench.store import Workspace
 
@@ -24,7 +24,7 @@ def ws(workspace_path):
     seed_hr(w, people)
     seed_snapshot(w, [kleer_json(p, 101 + i, foreign_id=False) for i, p in enumerate(people)])
     evidence = [{"signal": "personnummer", "label": "Personnummer agrees", "score": 1.0}]
-    w.replace_suggestions(pd.DataFrame([
+    w.suggestions.replace(pd.DataFrame([
         {"kleer_id": 101, "hr_id": "E0000", "rank": 1, "score": 0.98, "band": "certain",
          "assigned": 1, "tie": 0, "contested": 0, "namesake": 0, "evidence": evidence},
         {"kleer_id": 102, "hr_id": "E0001", "rank": 1, "score": 0.55, "band": "possible",
@@ -41,7 +41,7 @@ def saved(ws: Workspace) -> dict:
 
 
 def test_one_decision_is_saved_with_who_when_and_the_evidence_at_decision_time(ws):
-    [d] = plan.decide(ws, {"kleer_id": 101, "action": "prefer_kleer", "hr_id": "E0000"},
+    [d] = decisions.decide(ws, {"kleer_id": 101, "action": "prefer_kleer", "hr_id": "E0000"},
                       analyst="Ada")
     row = saved(ws)[("import", "101")]
     assert (row["action"], row["hr_id"], row["kleer_id"], row["prefer"]) == \
@@ -58,8 +58,8 @@ def test_one_decision_is_saved_with_who_when_and_the_evidence_at_decision_time(w
 
 
 def test_changing_a_decision_audits_before_and_after(ws):
-    plan.decide(ws, {"kleer_id": 101, "action": "prefer_hr"}, analyst="Ada")
-    plan.decide(ws, {"kleer_id": 101, "action": "match_manually", "hr_id": "E0003",
+    decisions.decide(ws, {"kleer_id": 101, "action": "prefer_hr"}, analyst="Ada")
+    decisions.decide(ws, {"kleer_id": 101, "action": "match_manually", "hr_id": "E0003",
                      "prefer": "kleer", "overrides": {"phone": "hr"}}, analyst="Bo")
     row = saved(ws)[("import", "101")]
     assert (row["action"], row["hr_id"], row["prefer"], row["analyst"]) == \
@@ -82,7 +82,7 @@ def test_bulk_decisions_from_a_dataframe_are_saved_together(ws):
         {"kleer_id": None, "action": "export", "hr_id": "E0004"},
         {"kleer_id": None, "action": "unlink", "hr_id": "E0003"},
     ])
-    out = plan.decide(ws, frame, analyst="Ada")
+    out = decisions.decide(ws, frame, analyst="Ada")
     assert [d.action for d in out] == ["prefer_hr", "create_in_hr", "do_nothing", "export", "unlink"]
     rows = saved(ws)
     assert set(rows) == {("import", "101"), ("import", "102"), ("import", "103"),
@@ -100,7 +100,7 @@ def test_a_bad_bulk_row_names_every_bad_row_and_saves_nothing(ws):
         {"kleer_id": 104, "action": "prefer_hr", "hr_id": "E0004", "overrides": {"shoe_size": "hr"}},
     ], index=[10, 11, 12, 13, 14])
     with pytest.raises(InputError) as e:
-        plan.decide(ws, frame, analyst="Ada")
+        decisions.decide(ws, frame, analyst="Ada")
     text = str(e.value)
     assert "4 decision(s) refused" in text
     assert "row 11 (999)" in text and "not in the snapshot" in text
@@ -125,19 +125,19 @@ def test_a_bad_bulk_row_names_every_bad_row_and_saves_nothing(ws):
 ])
 def test_invalid_decisions_say_what_is_wrong(ws, request_, message):
     with pytest.raises(InputError, match=message):
-        plan.decide(ws, request_, analyst="Ada")
+        decisions.decide(ws, request_, analyst="Ada")
     assert saved(ws) == {}
 
 
 def test_two_decisions_for_one_subject_in_one_batch_are_refused(ws):
     with pytest.raises(InputError, match="second decision"):
-        plan.decide(ws, [{"kleer_id": 101, "action": "prefer_hr"},
+        decisions.decide(ws, [{"kleer_id": 101, "action": "prefer_hr"},
                          {"kleer_id": 101, "action": "do_nothing"}], analyst="Ada")
 
 
 def test_effective_decisions_propose_confident_assigned_suggestions_only(ws):
-    plan.decide(ws, {"kleer_id": 105, "action": "create_in_hr", "hr_id": "NEW1"}, analyst="Ada")
-    eff = plan.effective_decisions(ws, "import").set_index("subject_id")
+    decisions.decide(ws, {"kleer_id": 105, "action": "create_in_hr", "hr_id": "NEW1"}, analyst="Ada")
+    eff = decisions.effective_decisions(ws, "import").set_index("subject_id")
     assert list(eff.index) == ["101", "102", "103", "104", "105"]
     # certain + assigned → prefer_hr with that employee, proposed, with its evidence
     assert (eff.loc["101", "action"], eff.loc["101", "hr_id"], bool(eff.loc["101", "proposed"])) == \
@@ -153,15 +153,15 @@ def test_effective_decisions_propose_confident_assigned_suggestions_only(ws):
 
 
 def test_a_suggestion_whose_hr_employee_is_linked_elsewhere_is_not_proposed(ws):
-    ws.add_link("E0000", 104, analyst="Ada", method="manual")
-    eff = plan.effective_decisions(ws, "import").set_index("subject_id")
+    ws.links.add("E0000", 104, analyst="Ada", method="manual")
+    eff = decisions.effective_decisions(ws, "import").set_index("subject_id")
     assert eff.loc["101", "action"] == "do_nothing"
     assert eff.loc["104", "hr_id"] == "E0000"  # the linked pair shows its HR employee
 
 
 def test_export_side_defaults_to_do_nothing_and_knows_the_link(ws):
-    ws.add_link("E0002", 103, analyst="Ada", method="manual")
-    eff = plan.effective_decisions(ws, "export").set_index("subject_id")
+    ws.links.add("E0002", 103, analyst="Ada", method="manual")
+    eff = decisions.effective_decisions(ws, "export").set_index("subject_id")
     assert list(eff.index) == ["E0000", "E0001", "E0002", "E0003", "E0004"]
     assert set(eff["action"]) == {"do_nothing"} and eff["proposed"].all()
     assert eff.loc["E0002", "kleer_id"] == 103
@@ -170,9 +170,71 @@ def test_export_side_defaults_to_do_nothing_and_knows_the_link(ws):
 
 def test_proposed_decision_is_the_one_default(ws):
     sugg = {"hr_id": "E0001", "band": "likely", "assigned": 1, "score": 0.8, "evidence": []}
-    d = plan.proposed_decision("import", "102", linked_to=None, suggestion=sugg)
+    d = decisions.proposed_decision("import", "102", linked_to=None, suggestion=sugg)
     assert (d.action, d.hr_id, d.kleer_id, d.prefer, d.proposed) == ("prefer_hr", "E0001", 102, "hr", True)
-    assert plan.proposed_decision("import", "102", linked_to="E0009", suggestion=sugg).action == "do_nothing"
-    assert plan.proposed_decision("import", "102", linked_to=None,
+    assert decisions.proposed_decision("import", "102", linked_to="E0009", suggestion=sugg).action == "do_nothing"
+    assert decisions.proposed_decision("import", "102", linked_to=None,
                                   suggestion={**sugg, "band": "unlikely"}).action == "do_nothing"
-    assert plan.proposed_decision("export", "E0001", linked_to=None, suggestion=None).action == "do_nothing"
+    assert decisions.proposed_decision("export", "E0001", linked_to=None, suggestion=None).action == "do_nothing"
+
+
+# --------------------------------------------------------------------------- from the Import table
+
+LABELS = {"create_in_hr": "Create new user", "prefer_hr": "Prefer HR", "prefer_kleer": "Prefer Kleer",
+          "match_manually": "Match manually", "do_nothing": "Do nothing"}
+ACTION_OF = {v: k for k, v in LABELS.items()}
+CREATE = LABELS["create_in_hr"]
+
+
+def table(*rows: tuple[int, str, str]) -> pd.DataFrame:
+    return pd.DataFrame([{"kleer_id": k, "hr": hr, "action": LABELS[a]} for k, hr, a in rows])
+
+
+def test_an_unchanged_table_gives_no_decisions():
+    before = table((101, "Anna Svensson · E0000", "prefer_hr"), (102, "", "do_nothing"))
+    assert decisions.from_editor(before, before.copy(), action_of=ACTION_OF, create_label=CREATE) == []
+
+
+def test_a_changed_action_keeps_the_row_s_hr_employee():
+    before = table((101, "Anna Svensson · E0000", "prefer_hr"))
+    after = table((101, "Anna Svensson · E0000", "prefer_kleer"))
+    assert decisions.from_editor(before, after, action_of=ACTION_OF, create_label=CREATE) == [
+        {"kleer_id": 101, "action": "prefer_kleer", "hr_id": "E0000", "prefer": "kleer"}]
+
+
+def test_choosing_another_hr_employee_under_do_nothing_becomes_a_manual_match():
+    before = table((102, "", "do_nothing"))
+    after = table((102, "Bo Ek · E0007", "do_nothing"))
+    assert decisions.from_editor(before, after, action_of=ACTION_OF, create_label=CREATE) == [
+        {"kleer_id": 102, "action": "match_manually", "hr_id": "E0007", "prefer": "hr"}]
+
+
+def test_choosing_create_becomes_create_in_hr_without_an_hr_id():
+    before = table((103, "Anna Svensson · E0000", "prefer_hr"))
+    after = table((103, CREATE, "prefer_hr"))
+    assert decisions.from_editor(before, after, action_of=ACTION_OF, create_label=CREATE) == [
+        {"kleer_id": 103, "action": "create_in_hr", "hr_id": None, "prefer": None}]
+
+
+def test_only_the_changed_rows_become_decisions_and_they_are_accepted(ws):
+    before = table((101, "Anna · E0000", "prefer_hr"), (102, "", "do_nothing"),
+                   (103, "", "do_nothing"))
+    after = table((101, "Anna · E0000", "prefer_hr"), (102, "Bo · E0001", "prefer_kleer"),
+                  (103, "", "do_nothing"))
+    changes = decisions.from_editor(before, after, action_of=ACTION_OF, create_label=CREATE)
+    assert [c["kleer_id"] for c in changes] == [102]
+    [d] = decisions.decide(ws, pd.DataFrame(changes), analyst="Ada")
+    assert (d.action, d.hr_id, d.prefer) == ("prefer_kleer", "E0001", "kleer")
+
+
+@pytest.mark.parametrize("label, hr_id", [
+    ("Anna Svensson · E0000", "E0000"), ("A · B · E12", "E12"), ("", None), (None, None),
+    ("Create new user", None), ("no separator", None)])
+def test_the_hr_label_round_trips_its_id(label, hr_id):
+    assert decisions.hr_id_of_label(label, create_label=CREATE) == hr_id
+
+
+def test_an_hr_label_names_the_employee_and_its_id():
+    assert decisions.editor_hr_label("Anna Svensson", "E0000") == "Anna Svensson · E0000"
+    assert decisions.editor_hr_label(None, "E0000") == "? · E0000"
+    assert decisions.editor_hr_label("x", None) == ""

@@ -1,4 +1,4 @@
-"""Rich displays for Jupyter (issue 9): suggestions, plans, apply results and pairs as HTML that is
+"""Rich displays for Jupyter: suggestions, plans, apply results and pairs as HTML that is
 masked, escaped and never holds the token; plain reprs that stay short."""
 
 from __future__ import annotations
@@ -227,7 +227,7 @@ def test_pair_puts_fields_side_by_side_masked_escaped_and_marks_differences(smal
     assert "last_name" in pair.affected  # the hostile last name
     assert not {"first_name", "ssn", "private_email", "phone"} & set(pair.affected)
     html = pair._repr_html_()
-    ssn = small.workspace.hr_employee("E00002")["ssn"]
+    ssn = small.workspace.hr.get("E00002")["ssn"]
     assert ssn not in html and html.count(mask("ssn", ssn)) == 2  # both sides, masked
     last = re.search(r"<tr[^>]*>(?:(?!</tr>).)*Last name(?:(?!</tr>).)*</tr>", html).group(0)
     assert "≠" in last and "#fff8c5" in last

@@ -31,13 +31,13 @@ def test_fetch_stores_every_user_and_contract(wb_sim, kleer_sim):
     dump = kleer_sim.dump()
     contracts = {c["user"]["id"]: c for c in dump["payroll-user-readables"]}
     for user in dump["users"]:
-        stored = wb_sim.workspace.kleer_user(user["id"])
+        stored = wb_sim.workspace.kleer.get(user["id"])
         expected = from_kleer(user, contracts.get(user["id"]))
         assert stored["fingerprint"] == expected["fingerprint"]
-        assert stored["ssn"] == expected["ssn"] and stored["hr_id"] == user["foreign-id"]
+        assert stored["ssn"] == expected["ssn"] and stored["foreign_id"] == user["foreign-id"]
         assert bool(stored["has_contract"]) == (user["id"] in contracts)
         assert stored["snapshot_id"] == result.snapshot_id
-    snapshot = wb_sim.workspace.last_snapshot()
+    snapshot = wb_sim.workspace.kleer.last_snapshot()
     assert snapshot == {"id": result.snapshot_id, "fetched_at": result.fetched_at, "users": 12,
                         "contracts": 10, "fingerprint": result.fingerprint,
                         "base_url": kleer_sim.base_url, "company_id": 1}
@@ -61,7 +61,7 @@ def test_a_refetch_replaces_the_snapshot_and_only_changed_records_move(wb_sim, k
     after = wb_sim.kleer_employees().set_index("kleer_id")["fingerprint"]
     assert second.snapshot_id != first.snapshot_id and second.fingerprint != first.fingerprint
     assert [k for k in before.index if before[k] != after[k]] == [3]
-    assert len(after) == 13 and wb_sim.workspace.kleer_user(3)["phone"] == "+46709999999"
+    assert len(after) == 13 and wb_sim.workspace.kleer.get(3)["phone"] == "+46709999999"
 
 
 def test_a_failed_fetch_keeps_the_previous_snapshot(wb_sim, kleer_sim):
@@ -69,7 +69,7 @@ def test_a_failed_fetch_keeps_the_previous_snapshot(wb_sim, kleer_sim):
     kleer_sim.set_faults(error_rate=1.0)
     with pytest.raises(KleerUnavailable):
         wb_sim.fetch_kleer(client=kleer_sim.client())
-    assert wb_sim.workspace.last_snapshot()["id"] == first.snapshot_id
+    assert wb_sim.workspace.kleer.last_snapshot()["id"] == first.snapshot_id
     assert len(wb_sim.kleer_employees()) == 12
 
 
@@ -77,7 +77,7 @@ def test_a_wrong_token_says_what_to_fix(wb_sim, monkeypatch):
     monkeypatch.setenv("KLEER_TOKEN", "wrong-token")
     with pytest.raises(KleerAuthError, match="KLEER_TOKEN"):
         wb_sim.fetch_kleer()
-    assert wb_sim.workspace.last_snapshot() is None
+    assert wb_sim.workspace.kleer.last_snapshot() is None
 
 
 def test_without_a_token_the_error_says_where_to_put_it(wb, monkeypatch):

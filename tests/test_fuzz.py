@@ -1,5 +1,6 @@
-"""Fuzzing (hypothesis): the normalisers never raise, and the HR loader gives a clean load or a
-SourceError — never another exception, never a half-written workspace."""
+"""Fuzzing (hypothesis): normalising a table column-wise is normalising it row by row, and the HR
+loader gives a clean load or a SourceError — never another exception, never a half-written
+workspace. (That the normalisers themselves never raise is tests/test_normalize.py's.)"""
 
 from __future__ import annotations
 
@@ -13,18 +14,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import workbench.normalize as n
 from workbench import SourceError, Workbench
 from workbench.fields import FIELD, FIELDS, normalize_columns, normalize_record
 from workbench.sources import HrFile
 
 FUZZ = settings(max_examples=100, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow])
-
-#: Every normaliser of workbench.normalize: the public functions that return a result value.
-NORMALISERS = [getattr(n, name) for name in n.__all__
-               if getattr(getattr(n, name), "__annotations__", {}).get("return")
-               in ("Normalized", "Personnummer")]
 
 SWEDISH_TEXT = st.text(alphabet=string.ascii_letters + string.digits + "åäöÅÄÖéüÉ -+.,;:/@()'\"\t",
                        max_size=24)
@@ -37,32 +32,6 @@ RAW_VALUES = st.one_of(
     st.from_regex(r"\A(19|20)?\d{6}[-+ ]?\d{4}\Z"),  # personnummer-shaped
     st.from_regex(r"\A\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}\Z"),  # date-shaped
 )
-
-
-# --------------------------------------------------------------------------- normalisers
-
-def test_the_normaliser_list_is_complete():
-    names = {f.__name__ for f in NORMALISERS}
-    assert {"personnummer", "email", "phone", "parse_date", "postal_code", "boolean"} <= names
-    assert {f.normalize.__name__ for f in FIELDS} <= names
-
-
-@FUZZ
-@given(value=RAW_VALUES)
-def test_normalisers_never_raise_and_give_a_value_or_an_error(value):
-    for normalise in NORMALISERS:
-        result = normalise(value)
-        assert isinstance(result, (n.Normalized, n.Personnummer)), normalise.__name__
-        assert result.error is None or (isinstance(result.error, str) and result.error), normalise.__name__
-        assert result.value is None or result.error is None, normalise.__name__
-
-
-@FUZZ
-@given(value=RAW_VALUES)
-def test_name_helpers_never_raise(value):
-    shown, key = n.name_display(value), n.name_key(value)
-    assert shown is None or (isinstance(shown, str) and shown == shown.strip() and shown)
-    assert isinstance(key, str) and key == key.strip()
 
 
 @settings(max_examples=60, deadline=None, derandomize=True)
@@ -101,7 +70,7 @@ def _load_or_refuse(wb: Workbench, data: bytes, name: str) -> HrFile | None:
         assert _tables(wb) == before
         return None
     for record in result.file.records:
-        assert wb.workspace.hr_employee(record["hr_id"])["source"] == name
+        assert wb.workspace.hr.get(record["hr_id"])["source"] == name
     assert all(p.row >= 1 and p.message for p in result.file.problems)
     return result.file
 

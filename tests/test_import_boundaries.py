@@ -1,4 +1,4 @@
-"""The core never touches streamlit: only workbench/ui/ may import it (house rule, issue 2).
+"""The core never touches streamlit: only workbench/ui/ may import it (a house rule).
 
 Checked twice: by importing the core in a fresh interpreter and looking at ``sys.modules``, and
 statically, by reading every module under workbench/ outside workbench/ui/ (which also covers

@@ -205,14 +205,15 @@ def test_records_join_users_with_their_contracts_and_store_in_the_workspace():
     assert (snap.users, snap.contracts) == (2, 1)
     assert snap.fingerprint == snapshot_fingerprint(reversed(records_from_kleer(users, contracts)))
     with Workspace.memory() as ws:
-        ws.store_kleer_snapshot(snap.records, snapshot=snap.meta())
-        stored = ws.kleer_user(9)
+        ws.kleer.replace_snapshot(snap.records, snapshot=snap.meta())
+        stored = ws.kleer.get(9)
         assert stored["ssn"] == "19850312-1231" and stored["fingerprint"] == snap.records[0]["fingerprint"]
-        assert ws.last_snapshot()["fingerprint"] == snap.fingerprint
+        assert ws.kleer.last_snapshot()["fingerprint"] == snap.fingerprint
 
 
 def test_canonical_columns_exist_in_the_workspace_table():
     with Workspace.memory() as ws:
         columns = set(ws.db["kleer_users"].columns_dict)
-    assert set(RECORD_COLUMNS) <= columns
+    # the record's foreign-id (field key hr_id) is stored as foreign_id
+    assert {"foreign_id" if c == "hr_id" else c for c in RECORD_COLUMNS} <= columns
     assert FIELD["private_email"].kleer_side_key == FIELD["work_email"].kleer_side_key == "email"

@@ -12,7 +12,8 @@ import time
 import httpx
 
 from tests.conftest import ROOT, free_port, wait_http
-from workbench.api import Workbench
+from workbench import Workbench
+from workbench.launcher import RunOptions, reset_workspace
 
 
 def _children(pid: int) -> set[int]:
@@ -51,6 +52,7 @@ def test_run_serves_the_demo_and_stops_everything(tmp_path):
             counts = wb.counts()
             assert wb.settings.kleer_base_url == f"http://127.0.0.1:{sim_port}/v1"
         assert counts["hr"] == 300 and counts["kleer"] == 321 and counts["suggestions"] > 250
+        assert (tmp_path / "ws.kleer-sim.db").exists()  # the simulator's state beside its workspace
     finally:
         proc.send_signal(signal.SIGTERM)
         output = proc.communicate(timeout=30)[0]
@@ -77,3 +79,28 @@ def test_a_configured_real_kleer_starts_no_simulator(tmp_path):
         proc.send_signal(signal.SIGTERM)
         output = proc.communicate(timeout=30)[0]
     assert "KLEER_TOKEN is not set" in output and "company 42" in output
+
+
+def test_the_simulator_state_lives_beside_the_workspace_it_serves(tmp_path):
+    opts = RunOptions(workspace=str(tmp_path / "team.db"))
+    assert opts.simulator_state == str(tmp_path / "team.kleer-sim.db")
+    assert RunOptions(workspace="x.db", sim_db="/elsewhere/s.db").simulator_state == "/elsewhere/s.db"
+
+
+def test_reset_removes_the_workspace_and_its_simulator_state_only(tmp_path):
+    opts = RunOptions(workspace=str(tmp_path / "ws.db"), reset=True)
+    for name in ("ws.db", "ws.db-wal", "ws.kleer-sim.db", "other.db"):
+        (tmp_path / name).write_text("x")
+    said = []
+    reset_workspace(opts, log=said.append)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.db"]
+    assert said == ["reset: removed ws.db, ws.db-wal, ws.kleer-sim.db"]
+
+
+def test_run_accepts_reset_and_the_ports(tmp_path):
+    from workbench.cli import build_parser
+
+    args = build_parser().parse_args(["run", "--reset", "--port", "8601", "--sim-port", "8865"])
+    assert (args.reset, args.port, args.sim_port) == (True, 8601, 8865)
+    assert "--port $(PORT) --sim-port $(SIM_PORT) $(if $(RESET),--reset)" in \
+        (ROOT / "Makefile").read_text(encoding="utf-8")

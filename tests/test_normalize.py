@@ -7,6 +7,7 @@ import math
 import re
 import unicodedata
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 import pandas as pd
 import pytest
@@ -14,6 +15,7 @@ from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from workbench import normalize as n
+from workbench.fields import FIELDS
 
 TODAY = date(2025, 6, 1)
 CANONICAL_PNR = re.compile(r"\d{8}-\d{4}")
@@ -624,12 +626,32 @@ anything = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.te
                      st.dates(), st.datetimes())
 
 
+#: Every normaliser of workbench.normalize: the public functions that return a result value.
+EVERY_NORMALISER = [getattr(n, name) for name in n.__all__
+                    if getattr(getattr(n, name), "__annotations__", {}).get("return")
+                    in ("Normalized", "Personnummer")]
+
+
+def test_the_normaliser_lists_are_complete():
+    names = {f.__name__ for f in EVERY_NORMALISER}
+    assert {"personnummer", "email", "phone", "parse_date", "postal_code", "boolean"} <= names
+    assert {f.normalize.__name__ for f in FIELDS} <= names
+    assert {f.__name__ for f in NORMALISERS} <= names
+
+
 @settings(max_examples=150)
-@given(raw=anything)
+@given(raw=st.one_of(anything, st.decimals(allow_nan=False, allow_infinity=True),
+                     st.just(Decimal("NaN")), st.binary(max_size=24),
+                     st.from_regex(r"\A(19|20)?\d{6}[-+ ]?\d{4}\Z"),
+                     st.from_regex(r"\A\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}\Z")))
 def test_no_normaliser_raises_and_every_refusal_says_why(raw):
-    for fn in NORMALISERS:
+    for fn in EVERY_NORMALISER:
         result = fn(raw)
+        assert isinstance(result, (n.Normalized, n.Personnummer)), fn.__name__
         assert result.raw is raw
         if result.error is not None:
             assert result.value is None and result.error.strip(), fn.__name__
     assert isinstance(n.name_key(raw), str)
+    shown, key = n.name_display(raw), n.name_key(raw)
+    assert shown is None or (isinstance(shown, str) and shown == shown.strip() and shown)
+    assert key == key.strip()

@@ -1,4 +1,4 @@
-"""The example notebook (issue 9): notebooks/reconcile.ipynb runs top to bottom in a real Jupyter
+"""The example notebook: notebooks/reconcile.ipynb runs top to bottom in a real Jupyter
 kernel (nbclient + ipykernel) against a temporary workspace and the Kleer simulator, and leaves
 the workspace and Kleer as it says: certain matches linked, the employees only HR knew created in
 Kleer (those Kleer cannot take blocked), every decision and write audited, a progress bar per
@@ -163,7 +163,7 @@ def test_the_notebook_reconciles_the_demo_against_the_configured_kleer(
         contracts = {c["user"]["id"]: c for c in dump["payroll-user-readables"]}
         users = {u["id"]: u for u in dump["users"]}
         for hr_id in created:
-            row = wb.workspace.hr_employee(hr_id)
+            row = wb.workspace.hr.get(hr_id)
             user = users[links[hr_id]]
             assert by_foreign_id[hr_id] == 1 and user["foreign-id"] == hr_id
             assert user["name"] == join_name(row["first_name"], row["last_name"])

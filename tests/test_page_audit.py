@@ -16,8 +16,8 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
 from tests.conftest import KLEER_TEST_TOKEN, open_page
 from workbench.normalize import personnummer
-from workbench.views import (audit_changes, audit_view, evidence_at, export_rows, filter_audit,
-                             import_rows)
+from workbench.audit import audit_changes, audit_view, evidence_at, filter_audit
+from workbench.readmodels import export_rows, import_rows
 
 PAGE = "pages/audit.py"
 FORMULA = "=2+3"  # an analyst name a spreadsheet would run as a formula
@@ -120,7 +120,7 @@ def test_an_entry_shows_before_after_and_the_evidence_at_decision_time(page, wb)
 
 
 def test_downloads_are_masked_formula_safe_and_token_free(page, wb, downloads):
-    ssn = personnummer(wb.workspace.hr_employee(wb.exported)["ssn"]).value
+    ssn = personnummer(wb.workspace.hr.get(wb.exported)["ssn"]).value
     csv_bytes, json_bytes = downloads["audit.csv"], downloads["audit.json"]
     for data in (csv_bytes, json_bytes):
         text = data.decode("utf-8-sig")
@@ -147,18 +147,18 @@ def test_downloads_are_masked_formula_safe_and_token_free(page, wb, downloads):
 
 def test_revert_shows_the_plan_then_undoes_the_batch(page, wb, kleer_sim):
     batch = wb.batches().iloc[0]  # the export
-    created = wb.workspace.link_of(hr_id=wb.exported)["kleer_id"]
+    created = wb.workspace.links.of(hr_id=wb.exported)["kleer_id"]
     page.selectbox(key="revert_batch").set_value(batch["id"]).run()
     page.button(key="revert").click().run()
     assert not page.exception, page.exception
     plan = next(d.value for d in page.dataframe if "kind" in d.value.columns)
     assert sorted(plan["kind"]) == ["unlink (Kleer untouched)", "update Kleer"]  # deactivate the user, end the link
     assert any(m.label == "Operations to run" and m.value == "2" for m in page.metric)
-    assert wb.workspace.link_of(hr_id=wb.exported) is not None  # a preview writes nothing
+    assert wb.workspace.links.of(hr_id=wb.exported) is not None  # a preview writes nothing
     page.button(key="revert_confirm").click().run()
     assert not page.exception, page.exception
     assert any("Revert finished: 2 done" in s.value for s in page.success)
-    assert wb.workspace.link_of(hr_id=wb.exported) is None
+    assert wb.workspace.links.of(hr_id=wb.exported) is None
     user = next(u for u in kleer_sim.dump()["users"] if u["id"] == created)
     assert user["active"] is False  # Kleer has no delete: the user is deactivated
     assert wb.batches().iloc[0]["reverts"] == batch["id"]

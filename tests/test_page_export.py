@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import open_page
 from workbench.fields import join_name
 from workbench.normalize import personnummer
-from workbench.views import export_rows
+from workbench.readmodels import export_rows
 
 PAGE = "pages/export_kleer.py"
 
@@ -121,11 +121,11 @@ def test_export_creates_the_checked_after_a_dry_run(page, wb, rows, kleer_sim):
     assert any("Export finished: 2 done" in s.value for s in page.success)
     users = by_foreign_id(kleer_sim)
     for hr_id in two:
-        hr = wb.workspace.hr_employee(hr_id)
+        hr = wb.workspace.hr.get(hr_id)
         assert users[hr_id]["name"] == join_name(hr["first_name"], hr["last_name"])
-        assert wb.workspace.link_of(hr_id=hr_id)["kleer_id"] == users[hr_id]["id"]
+        assert wb.workspace.links.of(hr_id=hr_id)["kleer_id"] == users[hr_id]["id"]
     contracts = {c["user"]["id"]: c for c in kleer_sim.dump()["payroll-user-readables"]}
-    assert contracts[users[two[0]]["id"]]["ssn"] == personnummer(wb.workspace.hr_employee(two[0])["ssn"]).value
+    assert contracts[users[two[0]]["id"]]["ssn"] == personnummer(wb.workspace.hr.get(two[0])["ssn"]).value
     unlinked = int((rows["state"] == "unlinked").sum())
     assert [t.label for t in page.tabs][:2] == [f"HR ({unlinked - 2})", f"Linked ({len(rows) - unlinked + 2})"]
     assert "0 checked" in checked_caption(page)  # the selection is cleared after the export
@@ -140,7 +140,7 @@ def test_export_of_a_linked_employee_updates_kleer_with_the_hr_values(page, wb, 
     assert any("Export finished: 1 done" in s.value for s in page.success)
     user = next(u for u in kleer_sim.dump()["users"] if u["id"] == int(row["kleer_id"]))
     contract = next(c for c in kleer_sim.dump()["payroll-user-readables"] if c["user"]["id"] == user["id"])
-    assert contract["phone"] == wb.workspace.hr_employee(row["hr_id"])["phone"]
+    assert contract["phone"] == wb.workspace.hr.get(row["hr_id"])["phone"]
     fresh = export_rows(wb.workspace).set_index("hr_id")
     assert fresh.at[row["hr_id"], "changes"] == ""  # nothing left to change
 
@@ -168,17 +168,17 @@ def test_a_blocked_row_stays_visible_with_its_reason_and_is_not_sent(page, wb, r
 def test_unlink_only_forgets_the_link_and_kleer_is_untouched(page, wb, rows, kleer_sim):
     open_tab(page, "Linked")
     hr_id = table(page)["hr_id"].iloc[3]
-    kleer_id = int(wb.workspace.link_of(hr_id=hr_id)["kleer_id"])
+    kleer_id = int(wb.workspace.links.of(hr_id=hr_id)["kleer_id"])
     check(page, [hr_id])
     before = kleer_sim.state()["writes"], kleer_sim.dump()
     page.button(key="unlink").click().run()
     assert page.button(key="unlink").label == "Unlink (1)"
     assert any("Kleer is not touched" in i.value for i in page.info)
-    assert wb.workspace.link_of(hr_id=hr_id) is not None  # nothing before the confirmation
+    assert wb.workspace.links.of(hr_id=hr_id) is not None  # nothing before the confirmation
     page.button(key="unlink_confirm").click().run()
     assert not page.exception, page.exception
     assert any("Unlink finished: 1 done" in s.value for s in page.success)
-    assert wb.workspace.link_of(hr_id=hr_id) is None and wb.workspace.link_of(kleer_id=kleer_id) is None
+    assert wb.workspace.links.of(hr_id=hr_id) is None and wb.workspace.links.of(kleer_id=kleer_id) is None
     assert (kleer_sim.state()["writes"], kleer_sim.dump()) == before
     open_tab(page, "HR")
     assert hr_id in table(page)["hr_id"].tolist()  # back in the first tab

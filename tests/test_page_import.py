@@ -72,7 +72,7 @@ def test_an_edited_action_is_saved_as_a_decision(page, demo_workbench):
     d = saved(demo_workbench, kid)
     assert d["action"] == "prefer_kleer" and d["prefer"] == "kleer" and d["analyst"] == "Ada"
     assert table(page).set_index("kleer_id").at[kid, "action"] == "Prefer Kleer"
-    audit = demo_workbench.workspace.audit_frame()
+    audit = demo_workbench.workspace.audit.frame()
     assert audit.iloc[0]["event"] == "decision" and audit.iloc[0]["action"] == "prefer_kleer"
 
 
@@ -120,13 +120,13 @@ def test_import_shows_the_plan_then_writes_on_confirm(page, demo_workbench, trut
     assert not page.exception, page.exception
     assert any("Import finished" in s.value for s in page.success)
     ws = demo_workbench.workspace
-    assert ws.link_of(kleer_id=kid_kleer)["hr_id"] == hr_of
-    kleer = ws.kleer_user(kid_kleer)
-    hr = ws.hr_employee(hr_of)
+    assert ws.links.of(kleer_id=kid_kleer)["hr_id"] == hr_of
+    kleer = ws.kleer.get(kid_kleer)
+    hr = ws.hr.get(hr_of)
     assert join_name(hr["first_name"], hr["last_name"]) == kleer["name"]  # HR took Kleer's values
     assert hr["phone"] == kleer["phone"] and hr["street"] == kleer["street"]
-    created = ws.link_of(kleer_id=lonely)
-    assert created is not None and ws.hr_employee(created["hr_id"])["ssn"] == ws.kleer_user(lonely)["ssn"]
+    created = ws.links.of(kleer_id=lonely)
+    assert created is not None and ws.hr.get(created["hr_id"])["ssn"] == ws.kleer.get(lonely)["ssn"]
     assert [t.label for t in page.tabs][1] == "Imported (2)"
 
 
@@ -149,9 +149,9 @@ def test_revealing_personal_data_is_per_session_and_audited(page, demo_workbench
     assert page.dataframe[1].value.set_index("label").at["Personnummer", "hr"].endswith("****")
     page.sidebar.toggle(key="reveal_personal_data").set_value(True).run()
     ssn = page.dataframe[1].value.set_index("label").at["Personnummer", "hr"]
-    assert not ssn.endswith("****") and ssn == demo_workbench.workspace.hr_employee(
+    assert not ssn.endswith("****") and ssn == demo_workbench.workspace.hr.get(
         t.set_index("kleer_id").at[kid, "hr"].rsplit(" · ", 1)[1])["ssn"]
-    row = demo_workbench.workspace.audit_frame().iloc[0]
+    row = demo_workbench.workspace.audit.frame().iloc[0]
     assert (row["event"], row["action"], row["analyst"]) == ("reveal", "reveal", "Ada")
     fresh = open_page(PAGE)  # another session starts masked again
     fresh.selectbox(key="import_detail").set_value(kid).run()

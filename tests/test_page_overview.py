@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import open_page
 from workbench.normalize import personnummer
-from workbench.views import (NextStep, StateCounts, export_rows, import_rows, link_scores,
+from workbench.readmodels import (NextStep, StateCounts, export_rows, import_rows, link_scores,
                              next_step, outstanding, state_counts, weakest_links)
 
 PAGE = "pages/overview.py"

@@ -26,7 +26,7 @@ def test_preferences_are_saved_and_audited(settings_page, workspace_path):
     assert [s.value for s in at.success] == ["Saved."]
     with Workbench(workspace_path) as wb:
         assert wb.settings.email_preference == "work" and wb.settings.hr_label == "Sympa"
-        last = wb.workspace.audit_frame().iloc[0]
+        last = wb.workspace.audit.frame().iloc[0]
         assert last["event"] == "settings" and last["analyst"] == "Ada"
     # the sidebar now uses the new label
     at.run()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from workbench import Plan
 from workbench.errors import PlanError
 
 from .sync_support import (close_workbench, hr_fields, kleer_json, open_workbench, person)
@@ -21,8 +22,8 @@ def wb(workspace_path, kleer_sim):
              kleer_json(person(50), 3),
              kleer_json(hr[3], 4)]
     w = open_workbench(workspace_path, kleer_sim, hr, pairs)
-    w.workspace.add_link("E0000", 1, analyst="Ada", method="manual")
-    w.workspace.add_link("E0003", 4, analyst="Ada", method="manual")
+    w.workspace.links.add("E0000", 1, analyst="Ada", method="manual")
+    w.workspace.links.add("E0003", 4, analyst="Ada", method="manual")
     yield w
     close_workbench(w)
 
@@ -45,7 +46,7 @@ def test_reverting_an_export_restores_kleer_deactivates_created_users_and_ends_l
                {"hr_id": "E0003", "action": "unlink"}])
     applied = wb.apply(wb.plan("export"))
     assert applied.counts_dict == {"done": 3}
-    created = wb.workspace.link_of(hr_id="E0004")["kleer_id"]
+    created = wb.workspace.links.of(hr_id="E0004")["kleer_id"]
     assert docs(kleer_sim)[1][1]["address2"] == "Storgatan 1"
 
     preview = wb.revert_plan(applied.batch_id)
@@ -61,7 +62,7 @@ def test_reverting_an_export_restores_kleer_deactivates_created_users_and_ends_l
     assert users_after[created]["active"] is False  # Kleer has no delete: deactivated
     assert users_after[created]["foreign-id"] == "E0004"
     assert links(wb) == links_before
-    assert wb.workspace.kleer_user(created)["active"] == 0  # the snapshot follows
+    assert wb.workspace.kleer.get(created)["active"] == 0  # the snapshot follows
     batch = wb.batches().set_index("id").loc[result.batch_id]
     assert (batch["kind"], batch["reverts"], batch["status"]) == ("revert", applied.batch_id, "done")
 
@@ -73,12 +74,12 @@ def test_reverting_an_import_removes_created_employees_and_restores_hr(wb, kleer
                {"kleer_id": 3, "action": "create_in_hr"}])
     applied = wb.apply(wb.plan("import", [2, 3]))
     assert applied.counts_dict == {"done": 2}
-    assert wb.workspace.hr_employee("E0050") is not None
+    assert wb.workspace.hr.get("E0050") is not None
     assert hr_fields(wb.workspace, "E0001")["phone"] == "+46701112233"
 
     result = wb.revert(applied.batch_id)
     assert result.counts_dict == {"done": 2}
-    assert wb.workspace.hr_employee("E0050") is None
+    assert wb.workspace.hr.get("E0050") is None
     assert {h: hr_fields(wb.workspace, h) for h in ("E0001", "E0002")} == hr_before
     assert links(wb) == links_before
     assert kleer_sim.state()["writes"] == {}
@@ -87,7 +88,7 @@ def test_reverting_an_import_removes_created_employees_and_restores_hr(wb, kleer
 def test_a_revert_runs_once_and_a_later_change_in_kleer_is_not_overwritten(wb, kleer_sim):
     wb.decide([{"hr_id": "E0000", "action": "export"}, {"hr_id": "E0004", "action": "export"}])
     applied = wb.apply(wb.plan("export"))
-    created = wb.workspace.link_of(hr_id="E0004")["kleer_id"]
+    created = wb.workspace.links.of(hr_id="E0004")["kleer_id"]
     with kleer_sim.client() as colleague:  # user 1 is edited in Kleer after the batch
         colleague.upsert_contract(1, {"phone": "+46708887766"})
     result = wb.revert(applied.batch_id)
@@ -105,3 +106,16 @@ def test_a_revert_runs_once_and_a_later_change_in_kleer_is_not_overwritten(wb, k
 def test_an_unknown_batch_is_named(wb):
     with pytest.raises(PlanError, match="no batch 'batch-nope'"):
         wb.revert_plan("batch-nope")
+
+
+def test_a_batch_keeps_its_plan_without_the_before_and_after_the_journal_holds(wb, kleer_sim):
+    wb.decide(hr_id="E0000", action="export")
+    applied = wb.apply(wb.plan("export", ["E0000"]))
+    [stored] = wb.workspace.query("SELECT plan FROM batches WHERE id = ?", [applied.batch_id])
+    kept = Plan.from_json(stored["plan"])
+    assert [op.changes for op in kept.operations] == [()]  # stored once, in the journal
+    [row] = wb.workspace.journal.of_batch(applied.batch_id)
+    assert row["after"]["street"] == "Storgatan 1"
+    [undo] = wb.revert_plan(applied.batch_id).operations  # rebuilt from the journal
+    assert {c.key: (c.before, c.after) for c in undo.changes}["street"] == \
+        ("Storgatan 1", row["before"]["street"])

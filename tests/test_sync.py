@@ -1,4 +1,4 @@
-"""sync.apply against the Kleer simulator over real HTTP: every action's happy path checked field
+"""apply against the Kleer simulator over real HTTP: every action's happy path checked field
 by field in the simulator and the workspace, conflicts, blocked operations, re-runs, progress."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from workbench import sync
+from workbench import apply as applying
 from workbench.errors import KleerUnavailable
 from workbench.fields import diff
 from workbench.kleer.mapping import fingerprint
@@ -49,16 +49,16 @@ def test_export_creates_the_user_and_contract_in_kleer_and_links_them(wb, kleer_
     assert result.ok and result.counts_dict == {"done": 1} and result.ran_here == 1
     [user] = [u for u in kleer_sim.dump()["users"] if u.get("foreign-id") == "E0005"]
     record = kleer_record(kleer_sim, user["id"])
-    hr = wb.workspace.hr_employee("E0005")
+    hr = wb.workspace.hr.get("E0005")
     assert diff(hr, record) == []  # every field Kleer holds now equals HR's
     assert (user["name"], user["email"], user["internal-id"], user["active"]) == \
         (f"{hr['first_name']} {hr['last_name']}", hr["private_email"], hr["employee_number"], True)
     assert record["ssn"] == hr["ssn"] and record["account_nr"] == hr["account_nr"]
     assert writes(kleer_sim) == {"create_user": 1, "upsert_contract": 1, "create_contract": 1}
-    link = wb.workspace.link_of(hr_id="E0005")
+    link = wb.workspace.links.of(hr_id="E0005")
     assert link["kleer_id"] == user["id"] and link["method"] == "export"
     assert link["batch_id"] == result.batch_id
-    snap = wb.workspace.kleer_user(user["id"])  # refreshed: the next plan sees no false conflict
+    snap = wb.workspace.kleer.get(user["id"])  # refreshed: the next plan sees no false conflict
     contract = next(c for c in kleer_sim.dump()["payroll-user-readables"] if c["user"]["id"] == user["id"])
     assert snap["fingerprint"] == fingerprint(user, contract)
     wb.decide(hr_id="E0005", action="export")
@@ -66,7 +66,7 @@ def test_export_creates_the_user_and_contract_in_kleer_and_links_them(wb, kleer_
 
 
 def test_export_of_a_linked_pair_writes_only_the_differing_fields(wb, kleer_sim):
-    wb.workspace.add_link("E0002", 4, analyst="Ada", method="manual")
+    wb.workspace.links.add("E0002", 4, analyst="Ada", method="manual")
     before = kleer_sim.dump()
     wb.decide(hr_id="E0002", action="export")
     plan = wb.plan("export", ["E0002"])
@@ -81,27 +81,27 @@ def test_export_of_a_linked_pair_writes_only_the_differing_fields(wb, kleer_sim)
     assert (new["address2"], new["monthly-salary"]) == ("Storgatan 3", 30200)
     assert [u for u in after["users"] if u["id"] == 4] == [u for u in before["users"] if u["id"] == 4]
     assert writes(kleer_sim) == {"upsert_contract": 1}
-    assert diff(wb.workspace.hr_employee("E0002"), kleer_record(kleer_sim, 4)) == []
-    assert wb.workspace.kleer_user(4)["fingerprint"] == kleer_record(kleer_sim, 4)["fingerprint"]
+    assert diff(wb.workspace.hr.get("E0002"), kleer_record(kleer_sim, 4)) == []
+    assert wb.workspace.kleer.get(4)["fingerprint"] == kleer_record(kleer_sim, 4)["fingerprint"]
 
 
 def test_an_override_keeps_kleers_value_and_writes_it_to_hr(wb, kleer_sim):
-    wb.workspace.add_link("E0002", 4, analyst="Ada", method="manual")
+    wb.workspace.links.add("E0002", 4, analyst="Ada", method="manual")
     wb.decide(hr_id="E0002", action="export", overrides={"monthly_salary": "kleer"})
     result = wb.apply(wb.plan("export", ["E0002"]))
     assert result.counts_dict == {"done": 2}
     assert kleer_record(kleer_sim, 4)["street"] == "Storgatan 3"
     assert kleer_record(kleer_sim, 4)["monthly_salary"] == 41000
-    assert wb.workspace.hr_employee("E0002")["monthly_salary"] == 41000
+    assert wb.workspace.hr.get("E0002")["monthly_salary"] == 41000
 
 
 def test_unlink_ends_the_link_and_leaves_kleer_untouched(wb, kleer_sim):
-    wb.workspace.add_link("E0003", 5, analyst="Ada", method="manual")
+    wb.workspace.links.add("E0003", 5, analyst="Ada", method="manual")
     before = kleer_sim.dump()
     wb.decide(hr_id="E0003", action="unlink")
     result = wb.apply(wb.plan("export", ["E0003"]))
     assert result.counts_dict == {"done": 1}
-    assert wb.workspace.link_of(hr_id="E0003") is None
+    assert wb.workspace.links.of(hr_id="E0003") is None
     ended = wb.workspace.query("SELECT * FROM links WHERE hr_id = 'E0003'")[0]
     assert ended["active"] == 0 and ended["ended_batch_id"] == result.batch_id
     assert kleer_sim.dump() == before and writes(kleer_sim) == {}
@@ -114,7 +114,7 @@ def test_prefer_hr_links_and_changes_neither_side(wb, kleer_sim):
     wb.decide(kleer_id=1, action="prefer_hr", hr_id="E0000")
     result = wb.apply(wb.plan("import", [1]))
     assert result.counts_dict == {"done": 1}
-    assert wb.workspace.link_of(kleer_id=1)["hr_id"] == "E0000"
+    assert wb.workspace.links.of(kleer_id=1)["hr_id"] == "E0000"
     assert hr_fields(wb.workspace, "E0000") == hr_before
     assert writes(kleer_sim) == {}
 
@@ -126,8 +126,8 @@ def test_prefer_kleer_links_and_copies_kleers_values_into_hr(wb, kleer_sim):
     hr_after = hr_fields(wb.workspace, "E0000")
     assert {k for k in hr_after if hr_after[k] != hr_before[k]} == {"phone"}
     assert hr_after["phone"] == "+46701112233"
-    assert diff(wb.workspace.hr_employee("E0000"), kleer_record(kleer_sim, 1)) == []
-    assert wb.workspace.link_of(kleer_id=1)["hr_id"] == "E0000"
+    assert diff(wb.workspace.hr.get("E0000"), kleer_record(kleer_sim, 1)) == []
+    assert wb.workspace.links.of(kleer_id=1)["hr_id"] == "E0000"
     assert writes(kleer_sim) == {}
 
 
@@ -135,9 +135,9 @@ def test_match_manually_with_a_per_field_override(wb, kleer_sim):
     wb.decide(kleer_id=4, action="match_manually", hr_id="E0002", prefer="kleer",
               overrides={"monthly_salary": "hr"})
     wb.apply(wb.plan("import", [4]))
-    hr = wb.workspace.hr_employee("E0002")
+    hr = wb.workspace.hr.get("E0002")
     assert hr["street"] == "Kungsgatan 1" and hr["monthly_salary"] == 30200
-    link = wb.workspace.link_of(kleer_id=4)
+    link = wb.workspace.links.of(kleer_id=4)
     assert (link["hr_id"], link["method"]) == ("E0002", "manual")
     assert writes(kleer_sim) == {}
 
@@ -146,18 +146,18 @@ def test_create_in_hr_creates_the_employee_from_kleer_and_links_it(wb, kleer_sim
     wb.decide(kleer_id=3, action="create_in_hr")
     result = wb.apply(wb.plan("import", [3]))
     assert result.counts_dict == {"done": 1}
-    hr = wb.workspace.hr_employee("E0050")  # the Kleer user's foreign-id
+    hr = wb.workspace.hr.get("E0050")  # the Kleer user's foreign-id
     assert diff(hr, kleer_record(kleer_sim, 3)) == []
     assert hr["birth_date"] == person(50)["birth_date"]
     assert hr["created_by_batch"] == result.batch_id
-    assert wb.workspace.link_of(kleer_id=3)["hr_id"] == "E0050"
+    assert wb.workspace.links.of(kleer_id=3)["hr_id"] == "E0050"
     assert writes(kleer_sim) == {}
 
 
 # --------------------------------------------------------------------------- safety
 
 def test_a_record_changed_in_kleer_after_the_snapshot_is_a_conflict_not_an_overwrite(wb, kleer_sim):
-    wb.workspace.add_link("E0002", 4, analyst="Ada", method="manual")
+    wb.workspace.links.add("E0002", 4, analyst="Ada", method="manual")
     wb.decide(hr_id="E0002", action="export")
     plan = wb.plan("export", ["E0002"])
     with kleer_sim.client() as someone_else:  # a colleague edits Kleer after the snapshot
@@ -177,11 +177,11 @@ def test_a_record_changed_in_kleer_after_the_snapshot_is_a_conflict_not_an_overw
 def test_a_hr_record_changed_after_the_plan_is_a_conflict(wb, kleer_sim):
     wb.decide(kleer_id=1, action="prefer_kleer", hr_id="E0000")
     plan = wb.plan("import", [1])
-    wb.workspace.update_hr_employee("E0000", {"phone": "+46700000000"})
+    wb.workspace.hr.update("E0000", {"phone": "+46700000000"})
     result = wb.apply(plan)
     assert result.counts_dict == {"conflict": 1}
-    assert wb.workspace.hr_employee("E0000")["phone"] == "+46700000000"
-    assert wb.workspace.link_of(hr_id="E0000") is None  # the link came with the update: not made
+    assert wb.workspace.hr.get("E0000")["phone"] == "+46700000000"
+    assert wb.workspace.links.of(hr_id="E0000") is None  # the link came with the update: not made
 
 
 def test_blocked_operations_are_journaled_as_skipped_and_never_executed(wb, kleer_sim):
@@ -215,13 +215,13 @@ def test_progress_is_reported_once_per_operation_in_order(wb):
     wb.decide(kleer_id=1, action="prefer_hr", hr_id="E0000")
     seen = []
     plan = wb.plan("export")
-    wb.apply(plan, on_progress=lambda done, total, op: seen.append((done, total, op.op_id)))
+    wb.apply(plan, on_progress=lambda done, total, op_id: seen.append((done, total, op_id)))
     assert [d for d, _, _ in seen] == [1, 2, 3] and {t for _, t, _ in seen} == {3}
     assert sorted(o for _, _, o in seen) == sorted(op.op_id for op in plan.operations)
 
 
 def test_each_operation_is_journaled_and_audited_with_before_after_and_result(wb, kleer_sim):
-    wb.workspace.add_link("E0002", 4, analyst="Ada", method="manual")
+    wb.workspace.links.add("E0002", 4, analyst="Ada", method="manual")
     wb.decide(hr_id="E0002", action="export")
     plan = wb.plan("export", ["E0002"])
     result = wb.apply(plan)
@@ -232,10 +232,11 @@ def test_each_operation_is_journaled_and_audited_with_before_after_and_result(wb
     assert json.loads(row["after"]) == {"street": "Storgatan 3", "monthly_salary": 30200}
     assert json.loads(row["answer"])["written"] == {"user": [], "contract": ["address2", "monthly-salary"]}
     assert row["duration_ms"] > 0 and row["owner"] is None
-    [audit] = wb.workspace.query("SELECT * FROM audit WHERE event = 'operation'")
+    log = wb.audit(reveal=True)  # the write's before/after are stored once (journal), shown here
+    [audit] = log[log["event"] == "operation"].to_dict("records")
     assert (audit["action"], audit["result"], audit["analyst"], audit["batch_id"]) == \
         ("kleer_update", "done", "Ada", result.batch_id)
-    assert json.loads(audit["after"]) == {"street": "Storgatan 3", "monthly_salary": 30200}
+    assert audit["after"] == {"street": "Storgatan 3", "monthly_salary": 30200}
     batch = wb.batches().iloc[0]
     assert (batch["id"], batch["status"], batch["counts"]) == (result.batch_id, "done", {"done": 1})
 
@@ -245,7 +246,7 @@ def test_a_plan_with_kleer_writes_needs_a_connection(wb):
 
     wb.decide(hr_id="E0005", action="export")
     with pytest.raises(PlanError, match="no Kleer connection"):
-        sync.apply(wb.plan("export", ["E0005"]), wb.workspace, None, "Ada")
+        applying.apply(wb.plan("export", ["E0005"]), wb.workspace, None, "Ada")
 
 
 # --------------------------------------------------------------------------- requests
@@ -273,7 +274,7 @@ class _Counting:
 
 
 def test_a_create_costs_its_two_writes_and_the_snapshot_is_read_back_once(wb, kleer_sim):
-    wb.workspace.add_link("E0002", 4, analyst="Ada", method="manual")
+    wb.workspace.links.add("E0002", 4, analyst="Ada", method="manual")
     creates = ["E0003", "E0004", "E0005"]  # E0003's person is Kleer user 5, without foreign-id
     wb.decide([{"hr_id": h, "action": "export"} for h in ["E0002", *creates]])
     plan = wb.plan("export", ["E0002", *creates])
@@ -281,7 +282,7 @@ def test_a_create_costs_its_two_writes_and_the_snapshot_is_read_back_once(wb, kl
     before = kleer_sim.state()["requests"]
     with kleer_sim.client() as real:
         counting = _Counting(real)
-        result = sync.apply(plan, wb.workspace, counting, "Ada")
+        result = applying.apply(plan, wb.workspace, counting, "Ada")
     assert result.ok and result.unrefreshed == ()
     # one foreign-id list for every create, create + contract each, the update's re-read and
     # its one write, then one list of users and one of contracts to read everything back
@@ -290,25 +291,25 @@ def test_a_create_costs_its_two_writes_and_the_snapshot_is_read_back_once(wb, kl
     assert kleer_sim.state()["requests"] - before == sum(counting.calls.values())
     dump = kleer_sim.dump()
     for hr_id in ["E0002", *creates]:
-        kid = wb.workspace.link_of(hr_id=hr_id)["kleer_id"]
+        kid = wb.workspace.links.of(hr_id=hr_id)["kleer_id"]
         user = next(u for u in dump["users"] if u["id"] == kid)
         contract = next(c for c in dump["payroll-user-readables"] if c["user"]["id"] == kid)
-        assert wb.workspace.kleer_user(kid)["fingerprint"] == fingerprint(user, contract)
+        assert wb.workspace.kleer.get(kid)["fingerprint"] == fingerprint(user, contract)
     wb.decide([{"hr_id": h, "action": "export"} for h in ["E0002", *creates]])
     assert wb.plan("export", ["E0002", *creates]).operations == ()
 
 
 def test_an_apply_cut_off_before_its_read_back_leaves_no_false_conflict(wb, kleer_sim):
-    wb.workspace.add_link("E0002", 4, analyst="Ada", method="manual")
+    wb.workspace.links.add("E0002", 4, analyst="Ada", method="manual")
     wb.decide([{"hr_id": h, "action": "export"} for h in ("E0002", "E0005")])
     plan = wb.plan("export", ["E0002", "E0005"])
     with kleer_sim.client() as real:
-        result = sync.apply(plan, wb.workspace, _Counting(real, contracts_fail=True), "Ada")
-    created = wb.workspace.link_of(hr_id="E0005")["kleer_id"]
+        result = applying.apply(plan, wb.workspace, _Counting(real, contracts_fail=True), "Ada")
+    created = wb.workspace.links.of(hr_id="E0005")["kleer_id"]
     assert result.ok and result.unrefreshed == (4, created)
     assert "2 Kleer record(s) written but not read back" in str(result)
-    assert wb.workspace.kleer_user(4) is None  # set aside: absent, never stale
-    wb.workspace.update_hr_employee("E0002", {"phone": "+46705550000"})
+    assert wb.workspace.kleer.get(4) is None  # set aside: absent, never stale
+    wb.workspace.hr.update("E0002", {"phone": "+46705550000"})
     wb.decide(hr_id="E0002", action="export")
     [op] = wb.plan("export", ["E0002"]).operations
     assert op.blocked and "not in the snapshot" in op.blockers[0]  # not a conflict at apply time
@@ -316,8 +317,8 @@ def test_an_apply_cut_off_before_its_read_back_leaves_no_false_conflict(wb, klee
     writes_before = writes(kleer_sim)
     rerun = wb.apply(plan)  # nothing to run again; it reads back what the first one wrote
     assert rerun.ran_here == 0 and rerun.unrefreshed == () and writes(kleer_sim) == writes_before
-    assert wb.workspace.kleer_user(4)["fingerprint"] == kleer_record(kleer_sim, 4)["fingerprint"]
-    assert wb.workspace.kleer_user(created)["fingerprint"] == \
+    assert wb.workspace.kleer.get(4)["fingerprint"] == kleer_record(kleer_sim, 4)["fingerprint"]
+    assert wb.workspace.kleer.get(created)["fingerprint"] == \
         kleer_record(kleer_sim, created)["fingerprint"]
     [op] = wb.plan("export", ["E0002"]).operations
     assert not op.blocked and op.after == {"phone": "+46705550000"}
@@ -331,9 +332,9 @@ def test_a_create_another_plan_tried_is_looked_up_again_not_taken_from_the_list(
     assert first.id != second.id
     with kleer_sim.client() as real:
         before_first = real.list_users()  # what the second apply's list would say if read now
-        assert sync.apply(first, wb.workspace, real, "Ada").counts_dict == {"done": 1}
+        assert applying.apply(first, wb.workspace, real, "Ada").counts_dict == {"done": 1}
         counting = _Counting(real, stale_users=before_first)
-        result = sync.apply(second, wb.workspace, counting, "Ada")
+        result = applying.apply(second, wb.workspace, counting, "Ada")
     assert result.counts_dict == {"done": 1}
     assert counting.calls["find_user_by_foreign_id"] == 1  # asked again: the first plan tried it
     assert writes(kleer_sim)["create_user"] == 1
@@ -345,10 +346,10 @@ def test_a_create_another_plan_tried_is_looked_up_again_not_taken_from_the_list(
 def test_the_foreign_id_list_is_read_again_once_it_is_too_old(wb, kleer_sim, monkeypatch):
     wb.decide([{"hr_id": h, "action": "export"} for h in ("E0004", "E0005")])
     plan = wb.plan("export", ["E0004", "E0005"])
-    monkeypatch.setattr(sync, "FOREIGN_ID_MAX_AGE", 0.0)
+    monkeypatch.setattr(applying.run, "FOREIGN_ID_MAX_AGE", 0.0)
     with kleer_sim.client() as real:
         counting = _Counting(real)
-        assert sync.apply(plan, wb.workspace, counting, "Ada", concurrency=1).ok
+        assert applying.apply(plan, wb.workspace, counting, "Ada", concurrency=1).ok
     assert counting.calls["list_users"] == 2 + 1  # once per create, once to read back
     assert "find_user_by_foreign_id" not in counting.calls
     assert writes(kleer_sim)["create_user"] == 2

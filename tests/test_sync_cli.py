@@ -10,7 +10,7 @@ import json
 import pytest
 
 from workbench.cli import EXIT_INCOMPLETE, main
-from workbench.plan import Plan
+from workbench.model import Plan
 
 from .sync_support import close_workbench, kleer_json, kleer_record, open_workbench, person
 
@@ -21,7 +21,7 @@ def ws(workspace_path, kleer_sim, monkeypatch):
     export decided for all three. The CLI finds Kleer through the settings and KLEER_TOKEN."""
     hr = [person(i) for i in range(3)]
     wb = open_workbench(workspace_path, kleer_sim, hr, [kleer_json(hr[0], 1, **{"monthly-salary": 1})])
-    wb.workspace.add_link("E0000", 1, analyst="Ada", method="manual")
+    wb.workspace.links.add("E0000", 1, analyst="Ada", method="manual")
     wb.decide([{"hr_id": h["hr_id"], "action": "export"} for h in hr])
     close_workbench(wb)
     monkeypatch.setenv("KLEER_TOKEN", kleer_sim.token)

@@ -14,7 +14,8 @@ from collections import Counter
 
 import pytest
 
-from workbench import sync
+from workbench import apply as applying
+from workbench.apply import claims
 from workbench.store import Workspace, to_json
 
 from .sync_support import close_workbench, open_workbench, person, report, tally
@@ -115,10 +116,10 @@ def test_two_processes_applying_one_plan_do_each_operation_once(exported, worksp
 
 def _claimed_row(ws: Workspace, plan, op, *, pid: int, lease: float, host: str | None = None):
     ws.db["journal"].insert({
-        "plan_id": plan.id, "op_id": op.op_id, "batch_id": sync.batch_id_for(plan.id),
+        "plan_id": plan.id, "op_id": op.op_id, "batch_id": applying.batch_id_for(plan.id),
         "seq": op.seq, "kind": op.kind, "hr_id": op.hr_id, "status": "pending",
         "before": to_json(op.before), "after": to_json(op.after), "attempts": 1,
-        "owner": f"{host or 'here'}:{pid}:other", "owner_host": host or sync._HOST, "owner_pid": pid,
+        "owner": f"{host or 'here'}:{pid}:other", "owner_host": host or claims._HOST, "owner_pid": pid,
         "lease_until": time.time() + lease})
 
 
@@ -150,5 +151,5 @@ def test_a_claim_from_another_host_counts_until_its_lease_ends(exported):
     wb, plan, _ = exported(1)
     _claimed_row(wb.workspace, plan, plan.operations[0], pid=1, lease=0.5, host="elsewhere")
     row = wb.workspace.query("SELECT * FROM journal")[0]
-    assert sync._owner_alive(row, time.time())
-    assert not sync._owner_alive(row, time.time() + 1)
+    assert claims._owner_alive(row, time.time())
+    assert not claims._owner_alive(row, time.time() + 1)

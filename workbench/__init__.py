@@ -4,7 +4,10 @@ The public surface is :data:`__all__`; pages, the CLI and notebooks use :class:`
 Importing the package never imports streamlit (only ``workbench.ui`` does).
 """
 
-from .api import LoadResult, Settings, Workbench
+from .api import FetchResult, LoadResult, Settings, Workbench
+from .matching import MatchSettings
+from .model import ApplyResult, Operation, Plan
+from .progress import Progress
 from .errors import (
     InputError,
     KleerAuthError,
@@ -23,6 +26,12 @@ __all__ = [
     "Workbench",
     "Settings",
     "LoadResult",
+    "FetchResult",
+    "Plan",
+    "Operation",
+    "ApplyResult",
+    "MatchSettings",
+    "Progress",
     "WorkbenchError",
     "InputError",
     "SourceError",

@@ -2,7 +2,8 @@
 
 It opens a workspace and offers the workflow as methods: load the HR file, fetch Kleer, suggest
 matches, decide, plan, apply, revert, audit. It holds no logic of its own beyond wiring: every
-method calls one core module (``sources``, ``store``, ``kleer``, ``matching``, ``plan``, ``sync``).
+method calls one core module (``sources``, ``store``, ``kleer``, ``matching``, ``decisions``,
+``planning``, ``apply``, ``audit``, ``readmodels``). The reads live in :mod:`.api_reads`.
 
 >>> wb = Workbench(":memory:", analyst="Ada")
 >>> wb.counts()["hr"]
@@ -11,115 +12,45 @@ method calls one core module (``sources``, ``store``, ``kleer``, ``matching``, `
 
 from __future__ import annotations
 
-import json
-import os
 import time
 import uuid
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, fields as dc_fields
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Iterator, Mapping
 
 import pandas as pd
 
+from . import apply as applying
+from . import audit, defaults, display, downloads, matching, planning
+from . import decisions as deciding
+from .api_reads import Reads
+from .api_types import FetchResult, LoadResult, Settings
+from .decisions import Decision
 from .errors import InputError
-from .fields import EMAIL_PREFERENCES, join_name
+from .fields import join_name
 from .kleer.client import KleerClient
 from .kleer.config import TOKEN_HELP, KleerConfig, token_from_environment
 from .kleer.mapping import Snapshot
-from . import display
-from . import matching
 from .matching import Evaluation, MatchSettings
-from . import plan as planning
-from . import sync
-from .plan import Decision, Plan, Scope
+from .model import ApplyResult, Plan
+from .planning import Scope
+from .progress import OnFraction, OnProgress
+from .readmodels import pair_details
 from .sources import DEFAULT_MAX_BYTES, HrFile, read_hr
-from .sources import Progress as LoadProgress  # progress(fraction, message) while reading a file
 from .store import Workspace
-from .sync import ApplyResult
-from .views import pair_details
 
 __all__ = ["Workbench", "Settings", "LoadResult", "FetchResult", "default_workspace_path"]
 
 
-def default_workspace_path() -> str:
-    """``$WORKBENCH_WORKSPACE``, else ``data/workspace.db``."""
-    return os.environ.get("WORKBENCH_WORKSPACE") or "data/workspace.db"
+default_workspace_path = defaults.workspace_path
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Workspace settings an analyst can change (Settings page, ``workbench settings``).
-
-    The Kleer token is deliberately not here: it comes from ``KLEER_TOKEN`` or Streamlit secrets.
-    """
-
-    kleer_base_url: str = "http://127.0.0.1:8765/v1"
-    kleer_company_id: int = 1
-    email_preference: str = "private"
-    hr_label: str = "HR"
-    mask_personal_data: bool = True
-
-    def __post_init__(self) -> None:
-        if self.email_preference not in EMAIL_PREFERENCES:
-            raise InputError(f"email preference must be 'private' or 'work', not {self.email_preference!r}")
-        if not str(self.hr_label).strip():
-            raise InputError("the HR system label cannot be empty")
-        kleer = KleerConfig(self.kleer_base_url, self.kleer_company_id)  # https, a whole company id
-        object.__setattr__(self, "kleer_base_url", kleer.base_url)
-        object.__setattr__(self, "kleer_company_id", kleer.company_id)
-
-    @classmethod
-    def keys(cls) -> list[str]:
-        return [f.name for f in dc_fields(cls)]
+#: The audit events the user interfaces record themselves (sign-ins, reveals, downloads).
+UI_EVENTS = ("sign_in", "reveal", "download", "audit_export")
 
 
-@dataclass(frozen=True)
-class LoadResult:
-    """What a load of an HR file did."""
-
-    source: str
-    rows: int
-    added: int
-    updated: int
-    removed: int
-    problems: pd.DataFrame = field(repr=False)
-    file: HrFile = field(repr=False)
-
-    def __str__(self) -> str:
-        text = f"{self.source}: {self.rows} employees loaded ({self.added} new, {self.updated} updated"
-        text += f", {self.removed} removed)" if self.removed else ")"
-        if len(self.problems):
-            text += f"; {len(self.problems)} problems in {self.problems['row'].nunique()} rows"
-        skipped = [p.row for p in self.file.skipped]
-        if skipped:
-            rows = ", ".join(map(str, skipped[:10])) + (" …" if len(skipped) > 10 else "")
-            text += f"; {len(skipped)} rows NOT loaded (no HR id): rows {rows}"
-        return text
-
-
-@dataclass(frozen=True)
-class FetchResult:
-    """What a fetch of Kleer did: the snapshot stored and its counts."""
-
-    snapshot_id: str
-    fetched_at: str
-    users: int
-    active: int
-    contracts: int
-    fingerprint: str
-    seconds: float
-
-    def __str__(self) -> str:
-        return (f"Kleer: {self.users} users ({self.active} active), {self.contracts} payroll "
-                f"contracts fetched in {self.seconds:.1f} s")
-
-
-#: ``on_progress(done, total, message)``: how long operations report where they are.
-Progress = Callable[[int, int, str], None]
-
-
-class Workbench:
+class Workbench(Reads):
     """One reconciliation workspace and the workflow over it.
 
     ``workspace`` is a path to the SQLite file (created when missing), ``":memory:"``, or an open
@@ -134,7 +65,7 @@ class Workbench:
             self.workspace = workspace
         else:
             self.workspace = Workspace(workspace if workspace is not None else default_workspace_path())
-        self.analyst = analyst or os.environ.get("WORKBENCH_ANALYST") or None
+        self.analyst = analyst or defaults.analyst_from_environment()
         self._kleer = kleer_client
 
     def __repr__(self) -> str:
@@ -155,7 +86,7 @@ class Workbench:
 
     @property
     def settings(self) -> Settings:
-        stored = self.workspace.settings()
+        stored = self.workspace.settings.all()
         return Settings(**{k: stored[k] for k in Settings.keys() if k in stored})
 
     def update_settings(self, **changes: Any) -> Settings:
@@ -166,8 +97,8 @@ class Workbench:
         new = Settings(**{**asdict(self.settings), **changes})  # validates
         with self.workspace.atomic():
             for key in changes:
-                self.workspace.set_setting(key, getattr(new, key), analyst=self.analyst)
-            self.workspace.append_audit(event="settings", analyst=self.analyst, action="update",
+                self.workspace.settings.set(key, getattr(new, key), analyst=self.analyst)
+            self.workspace.audit.append(event="settings", analyst=self.analyst, action="update",
                                         after={k: getattr(new, k) for k in changes})
         return new
 
@@ -177,13 +108,13 @@ class Workbench:
         return self.workspace.counts()
 
     def hr_employees(self) -> pd.DataFrame:
-        return self.workspace.hr_frame()
+        return self.workspace.hr.frame()
 
     def kleer_employees(self) -> pd.DataFrame:
-        return self.workspace.kleer_frame()
+        return self.workspace.kleer.frame()
 
     def links(self) -> pd.DataFrame:
-        return self.workspace.active_links()
+        return self.workspace.links.active()
 
     # ---------------------------------------------------------------- Kleer
 
@@ -222,7 +153,7 @@ class Workbench:
             return kc.me()
 
     def fetch_kleer(self, *, token: str | None = None, client: KleerClient | None = None,
-                    on_progress: Progress | None = None) -> FetchResult:
+                    on_progress: OnProgress | None = None) -> FetchResult:
         """Fetch every Kleer user and payroll contract and store them as the Kleer snapshot
         (replacing the previous one, in one transaction). Reports ``on_progress(done, total,
         message)`` at each of its 4 steps."""
@@ -238,8 +169,8 @@ class Workbench:
                                   company_id=kc.company_id)
         progress(3, 4, f"storing {len(snap.records)} Kleer employees")
         with self.workspace.atomic():
-            self.workspace.store_kleer_snapshot(snap.records, snapshot=snap.meta())
-            self.workspace.append_audit(event="load", analyst=self.analyst, action="fetch_kleer",
+            self.workspace.kleer.replace_snapshot(snap.records, snapshot=snap.meta())
+            self.workspace.audit.append(event="load", analyst=self.analyst, action="fetch_kleer",
                                         detail=snap.meta())
         result = FetchResult(snapshot_id=snap.id, fetched_at=snap.fetched_at, users=snap.users,
                              active=sum(1 for r in snap.records if r["active"] is not False),
@@ -252,7 +183,7 @@ class Workbench:
 
     def read_hr(self, source: Any, *, name: str | None = None,
                 mapping: Mapping[str, str | None] | None = None, sheet: str | int | None = None,
-                max_bytes: int = DEFAULT_MAX_BYTES, progress: LoadProgress | None = None) -> HrFile:
+                max_bytes: int = DEFAULT_MAX_BYTES, progress: OnFraction | None = None) -> HrFile:
         """Read and validate an HR file without touching the workspace (a preview)."""
         return read_hr(source, name=name, mapping=mapping, sheet=sheet, max_bytes=max_bytes,
                        progress=progress)
@@ -260,7 +191,7 @@ class Workbench:
     def load_hr(self, source: Any, *, name: str | None = None,
                 mapping: Mapping[str, str | None] | None = None, sheet: str | int | None = None,
                 remove_missing: bool = False, max_bytes: int = DEFAULT_MAX_BYTES,
-                progress: LoadProgress | None = None) -> LoadResult:
+                progress: OnFraction | None = None) -> LoadResult:
         """Load an HR export (CSV or XLSX) into the workspace in one transaction.
 
         Raises :class:`~workbench.errors.SourceError` (and leaves the workspace as it was) when the
@@ -273,9 +204,9 @@ class Workbench:
             progress=lambda fraction, message: report(0.8 * fraction, message))
         report(0.8, f"writing {len(hr.records)} employees to the workspace")
         with self.workspace.atomic():
-            counts = self.workspace.replace_hr_employees(hr.records, source=hr.name,
+            counts = self.workspace.hr.upsert(hr.records, source=hr.name,
                                                          remove_missing=remove_missing)
-            self.workspace.append_audit(
+            self.workspace.audit.append(
                 event="load", analyst=self.analyst, action="load_hr",
                 detail={"source": hr.name, "rows": len(hr.records), **counts,
                         "problems": len(hr.problems), "not_loaded": len(hr.skipped),
@@ -288,38 +219,38 @@ class Workbench:
 
     def match_settings(self) -> MatchSettings:
         """The workspace's match settings (weights, bands, k), else the defaults."""
-        stored = self.workspace.get_setting("match_settings")
+        stored = self.workspace.settings.get("match_settings")
         return MatchSettings.from_dict(stored) if stored else MatchSettings()
 
     def update_match_settings(self, settings: MatchSettings) -> MatchSettings:
         """Store match settings for the next :meth:`suggest` (audited)."""
         with self.workspace.atomic():
-            self.workspace.set_setting("match_settings", settings.to_dict(), analyst=self.analyst)
-            self.workspace.append_audit(event="settings", analyst=self.analyst,
+            self.workspace.settings.set("match_settings", settings.to_dict(), analyst=self.analyst)
+            self.workspace.audit.append(event="settings", analyst=self.analyst,
                                         action="match_settings", after=settings.to_dict())
         return settings
 
     def suggest(self, settings: MatchSettings | None = None,
-                on_progress: Callable[[int, int, str], None] | None = None) -> pd.DataFrame:
+                on_progress: OnProgress | None = None) -> pd.DataFrame:
         """Ranked, explained HR candidates for every unlinked Kleer employee, assigned one-to-one
         (see :func:`workbench.matching.suggest`), stored with their evidence so "why?" never
         needs a re-run. ``settings`` default to :meth:`match_settings`; ``on_progress(done,
         total, message)`` hears each step."""
         settings = settings or self.match_settings()
-        hr, kleer = self.workspace.hr_frame(), self.workspace.kleer_frame()
+        hr, kleer = self.workspace.hr.frame(), self.workspace.kleer.matching_frame()
         if hr.empty:
             raise InputError("no HR employees in the workspace: load the HR file first "
                              "(Sources page, or `workbench load-hr FILE`)")
         if kleer.empty:
             raise InputError("no Kleer employees in the workspace: fetch Kleer first "
                              "(Sources page, or `workbench fetch-kleer`)")
-        frame = matching.suggest(hr, kleer, settings, links=self.workspace.active_links(),
+        frame = matching.suggest(hr, kleer, settings, links=self.workspace.links.active(),
                                  on_progress=on_progress)
         run_id = uuid.uuid4().hex
         chosen = frame[frame["assigned"].astype(bool)]
         with self.workspace.atomic():
-            self.workspace.replace_suggestions(frame, run_id=run_id)
-            self.workspace.append_audit(
+            self.workspace.suggestions.replace(frame, run_id=run_id)
+            self.workspace.audit.append(
                 event="match", analyst=self.analyst, action="suggest",
                 detail={"run_id": run_id, "kleer_employees": int(frame["kleer_id"].nunique()),
                         "suggestions": len(frame), "assigned": len(chosen),
@@ -330,7 +261,7 @@ class Workbench:
     def suggestions(self, *, kleer_id: int | None = None) -> pd.DataFrame:
         """The stored suggestions of the last :meth:`suggest` (only ``kleer_id``'s when given),
         evidence included."""
-        return self.workspace.suggestions_frame(kleer_id=kleer_id)
+        return self.workspace.suggestions.frame(kleer_id=kleer_id)
 
     def show_suggestions(self, frame: pd.DataFrame | None = None, *, limit: int = 50
                          ) -> display.SuggestionsView:
@@ -348,21 +279,20 @@ class Workbench:
             raise InputError("give the kleer_id or the hr_id (or both) of the pair to show")
         kleer_id = None if kleer_id is None else int(kleer_id)
         hr_id = None if hr_id is None else str(hr_id)
-        if kleer_id is not None and ws.kleer_user(kleer_id) is None:
+        if kleer_id is not None and ws.kleer.get(kleer_id) is None:
             raise InputError(f"Kleer user {kleer_id} is not in the workspace: check the id, or "
                              "fetch Kleer again")
-        if hr_id is not None and ws.hr_employee(hr_id) is None:
+        if hr_id is not None and ws.hr.get(hr_id) is None:
             raise InputError(f"HR employee {hr_id} is not in the workspace: check the id, or "
                              "load the HR file again")
         if kleer_id is None or hr_id is None:
             hr_id, kleer_id, state = self._partner(hr_id, kleer_id)
         else:
-            link = ws.link_of(kleer_id=kleer_id)
+            link = ws.links.of(kleer_id=kleer_id)
             state = "linked" if link and link["hr_id"] == hr_id else "chosen"
-        hr = None if hr_id is None else ws.hr_employee(hr_id)
-        kleer = None if kleer_id is None else ws.kleer_user(kleer_id)
-        found = ws.query("SELECT score, band, evidence FROM suggestions WHERE kleer_id = ? AND "
-                         "hr_id = ?", [kleer_id, hr_id]) if hr and kleer else []
+        hr = None if hr_id is None else ws.hr.get(hr_id)
+        kleer = None if kleer_id is None else ws.kleer.get(kleer_id)
+        found = ws.suggestions.pair(kleer_id, hr_id) if hr and kleer else None
         settings = self.settings
         return display.PairView(
             hr_id=hr_id, kleer_id=kleer_id, state=state,
@@ -370,33 +300,28 @@ class Workbench:
                                  email_preference=settings.email_preference),
             hr_name=join_name(hr["first_name"], hr["last_name"]) if hr else None,
             kleer_name=kleer["name"] if kleer else None,
-            suggestion={**found[0], "evidence": json.loads(found[0]["evidence"] or "[]")}
-            if found else None,
+            suggestion={k: found[k] for k in ("score", "band", "evidence")} if found else None,
             hr_label=settings.hr_label, reveal=reveal)
 
     def _partner(self, hr_id: str | None, kleer_id: int | None
                  ) -> tuple[str | None, int | None, str]:
         """The other side of a pair given one: linked, else decided (import), else suggested."""
         ws = self.workspace
-        link = ws.link_of(hr_id=hr_id, kleer_id=kleer_id)
+        link = ws.links.of(hr_id=hr_id, kleer_id=kleer_id)
         if link:
             return str(link["hr_id"]), int(link["kleer_id"]), "linked"
         if kleer_id is not None:
-            decided = ws.query("SELECT hr_id FROM decisions WHERE side = 'import' AND "
-                               "subject_id = ? AND action IN ('prefer_hr', 'prefer_kleer', "
-                               "'match_manually')", [str(kleer_id)])
-            if decided and decided[0]["hr_id"] and ws.hr_employee(decided[0]["hr_id"]):
-                return decided[0]["hr_id"], kleer_id, "decided"
-        column, value = ("kleer_id", kleer_id) if kleer_id is not None else ("hr_id", hr_id)
-        rows = ws.query(f"SELECT hr_id, kleer_id FROM suggestions WHERE {column} = ? "
-                        "AND assigned = 1", [value])
-        if rows:
-            return str(rows[0]["hr_id"]), int(rows[0]["kleer_id"]), "suggested"
+            decided = ws.decisions.matched_hr(kleer_id)
+            if decided and ws.hr.get(decided):
+                return decided, kleer_id, "decided"
+        assigned = ws.suggestions.assigned_to(hr_id=hr_id, kleer_id=kleer_id)
+        if assigned:
+            return str(assigned["hr_id"]), int(assigned["kleer_id"]), "suggested"
         return hr_id, kleer_id, "unpaired"
 
     @staticmethod
     def match_files(hr: Any, kleer: str | Path, settings: MatchSettings | None = None,
-                    on_progress: Callable[[int, int, str], None] | None = None) -> pd.DataFrame:
+                    on_progress: OnProgress | None = None) -> pd.DataFrame:
         """Suggestions between an HR file (CSV/XLSX, canonical or aliased headers) and a Kleer
         CSV (``kleer_id``, ``name``, ``email``, ``active``, other canonical fields), without a
         workspace: nothing is stored."""
@@ -430,13 +355,13 @@ class Workbench:
         ``prefer``, ``overrides``). Raises :class:`InputError` naming every bad row."""
         if decisions is not None and one:
             raise InputError("pass either a table of decisions or one decision as keywords, not both")
-        return planning.decide(self.workspace, one if decisions is None else decisions,
+        return deciding.decide(self.workspace, one if decisions is None else decisions,
                                analyst=self.analyst)
 
     def decisions(self, side: str) -> pd.DataFrame:
         """Every subject of ``side`` ('import': Kleer users, 'export': HR employees) with its
         saved decision, or the proposed default (``proposed`` True)."""
-        return planning.effective_decisions(self.workspace, side)
+        return deciding.effective_decisions(self.workspace, side)
 
     def plan(self, side: str, ids: list[str | int] | None = None, *,
              email_preference: str | None = None) -> Plan:
@@ -446,37 +371,92 @@ class Workbench:
                               analyst=self.analyst)
 
     def apply(self, plan: Plan, *, token: str | None = None, client: KleerClient | None = None,
-              on_progress: Callable[[int, int, Any], None] | None = None,
-              concurrency: int = 4) -> ApplyResult:
+              on_progress: OnProgress | None = None, concurrency: int = 4) -> ApplyResult:
         """Execute ``plan`` (journaled, idempotent, conflict-checked); safe to run again.
         In a notebook, without ``on_progress``, a progress bar is drawn in the cell's output."""
         on_progress = on_progress or display.notebook_progress(
             f"Reverting {plan.reverts}" if plan.reverts else f"Applying {plan.id}",
             len(plan.operations))
         if not any(op.remote and not op.blocked for op in plan.operations):
-            return sync.apply(plan, self.workspace, None, self.analyst, on_progress, concurrency)
+            return applying.apply(plan, self.workspace, None, self.analyst, on_progress, concurrency)
         with self._kleer_session(token, client) as kc:
-            return sync.apply(plan, self.workspace, kc, self.analyst, on_progress, concurrency)
+            return applying.apply(plan, self.workspace, kc, self.analyst, on_progress, concurrency)
 
     def revert_plan(self, batch_id: str) -> Plan:
         """What reverting ``batch_id`` would do (a preview; nothing is written)."""
-        return sync.revert_plan(self.workspace, batch_id, analyst=self.analyst)
+        return planning.revert_plan(self.workspace, batch_id, analyst=self.analyst)
 
     def revert(self, batch_id: str, *, token: str | None = None, client: KleerClient | None = None,
-               on_progress: Callable[[int, int, Any], None] | None = None) -> ApplyResult:
+               on_progress: OnProgress | None = None) -> ApplyResult:
         """Undo ``batch_id`` through the same apply (a batch of its own)."""
         return self.apply(self.revert_plan(batch_id), token=token, client=client,
                           on_progress=on_progress)
 
     def batches(self) -> pd.DataFrame:
         """Every apply and revert, newest first."""
-        return sync.batches_frame(self.workspace)
+        return audit.batches_frame(self.workspace)
 
     def audit(self, *, reveal: bool = False) -> pd.DataFrame:
         """The audit log, newest first; personal numbers masked unless ``reveal``."""
-        return sync.audit_frame(self.workspace, reveal=reveal)
+        return audit.audit_frame(self.workspace, reveal=reveal)
 
     def export_audit(self, path: str | Path, *, reveal: bool = False) -> int:
         """Write the audit log to a .csv (formula-safe) or .json file; returns the row count.
         A ``reveal`` export is itself audited."""
-        return sync.export_audit(self.workspace, path, reveal=reveal, analyst=self.analyst)
+        return audit.export_audit(self.workspace, path, reveal=reveal, analyst=self.analyst)
+
+    # ---------------------------------------------------------------- workflows the pages share
+
+    def refresh_kleer(self, *, token: str | None = None, client: KleerClient | None = None,
+                      on_progress: OnProgress | None = None) -> tuple[FetchResult, int]:
+        """Fetch Kleer, then suggest matches when both sides have employees (the Sources page,
+        the launcher's first run and the Import page's first visit). Returns the fetch and how
+        many Kleer employees got suggestions (0 when there was nothing to match)."""
+        fetched = self.fetch_kleer(token=token, client=client, on_progress=on_progress)
+        counts = self.counts()
+        if not (counts["hr"] and counts["kleer"]):
+            return fetched, 0
+        frame = self.suggest()
+        return fetched, int(frame["kleer_id"].nunique()) if len(frame) else 0
+
+    def suggest_if_missing(self) -> bool:
+        """Suggest matches when there are none yet and some Kleer employee is unlinked (the
+        Import page's first visit); returns whether it ran."""
+        counts = self.counts()
+        if counts["suggestions"] == 0 and counts["kleer"] > counts["linked"] and counts["hr"]:
+            self.suggest()
+            return True
+        return False
+
+    def plan_export(self, hr_ids: list[str]) -> Plan:
+        """Decide ``export`` for ``hr_ids`` and return the plan for them (a dry run)."""
+        self.decide(pd.DataFrame([{"hr_id": h, "action": "export"} for h in hr_ids]))
+        return self.plan("export", list(hr_ids))
+
+    def plan_unlink(self, hr_ids: list[str]) -> Plan:
+        """Decide ``unlink`` for ``hr_ids`` and return the plan (only links; Kleer untouched)."""
+        self.decide(pd.DataFrame([{"hr_id": h, "action": "unlink"} for h in hr_ids]))
+        return self.plan("export", list(hr_ids))
+
+    def unlink(self, hr_ids: list[str], *, on_progress: OnProgress | None = None) -> ApplyResult:
+        """End the links of ``hr_ids`` (decided, planned and applied; Kleer is not touched)."""
+        return self.apply(self.plan_unlink(hr_ids), on_progress=on_progress)
+
+    csv_bytes = staticmethod(downloads.to_csv_bytes)
+    suggestions_table = staticmethod(matching.as_table)
+    editor_decisions = staticmethod(deciding.from_editor)
+    editor_hr_label = staticmethod(deciding.editor_hr_label)
+
+    def decide_pairs(self, kleer_ids: list[int], action: str, hr_ids: list[str | None]) -> list[Decision]:
+        """One import action for several Kleer users (the bulk buttons)."""
+        rows = [deciding.pair_decision(k, action, h) for k, h in zip(kleer_ids, hr_ids)]
+        return self.decide(pd.DataFrame(rows)) if rows else []
+
+    def record(self, event: str, *, action: str, detail: Any = None,
+               analyst: str | None = None) -> int:
+        """Record what a user interface did itself (a sign-in, revealing personal numbers, a
+        download) in the audit log; ``analyst`` defaults to this workbench's."""
+        if event not in UI_EVENTS:
+            raise InputError(f"the user interfaces record only {', '.join(UI_EVENTS)}, not {event!r}")
+        return self.workspace.audit.append(event=event, analyst=analyst or self.analyst,
+                                           action=action, detail=detail)

@@ -14,7 +14,8 @@ import argparse
 import sys
 from typing import Callable, Sequence
 
-from .errors import WorkbenchError
+from . import MatchSettings, Plan, Settings, Workbench, defaults
+from .errors import InputError, WorkbenchError
 
 __all__ = ["main", "build_parser", "COMMANDS", "command"]
 
@@ -40,12 +41,10 @@ def _workspace_arg(p: argparse.ArgumentParser) -> None:
 def open_workbench(args: argparse.Namespace):
     import getpass
 
-    from .api import Workbench
 
     analyst = args.analyst
     if not analyst:
-        import os
-        analyst = os.environ.get("WORKBENCH_ANALYST")
+        analyst = defaults.analyst_from_environment()
         if not analyst:
             try:
                 analyst = getpass.getuser()
@@ -100,7 +99,6 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _settings_args(p: argparse.ArgumentParser) -> None:
-    from .api import Settings
 
     for name in Settings.keys():
         p.add_argument(f"--{name.replace('_', '-')}", dest=name, default=None, metavar="VALUE",
@@ -111,7 +109,6 @@ def _settings_args(p: argparse.ArgumentParser) -> None:
                      "https://api.kleer.se/v1 --kleer-company-id 12345). The token is never a setting.",
          _settings_args)
 def _settings(args: argparse.Namespace) -> int:
-    from .api import Settings
 
     with open_workbench(args) as wb:
         changes = {k: getattr(args, k) for k in Settings.keys() if getattr(args, k) is not None}
@@ -124,19 +121,21 @@ def _settings(args: argparse.Namespace) -> int:
 
 
 def _run_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--port", type=int, default=8501, help="the app's port on 127.0.0.1 (default 8501)")
-    p.add_argument("--sim-port", type=int, default=8765,
-                   help="the local Kleer simulator's port on 127.0.0.1 (default 8765)")
+    p.add_argument("--port", type=int, default=defaults.APP_PORT,
+                   help=f"the app's port on 127.0.0.1 (default {defaults.APP_PORT})")
+    p.add_argument("--sim-port", type=int, default=defaults.SIM_PORT,
+                   help=f"the local Kleer simulator's port on 127.0.0.1 (default {defaults.SIM_PORT})")
+    p.add_argument("--reset", action="store_true",
+                   help="delete the workspace and its simulator state first: a fresh demo")
 
 
 @command("run", "Start the workbench: demo workspace on first run, local Kleer simulator, the app. "
                 "Ctrl-C stops everything.", _run_args)
 def _run(args: argparse.Namespace) -> int:
-    from .api import default_workspace_path
     from .launcher import RunOptions, run
 
-    return run(RunOptions(workspace=args.workspace or default_workspace_path(), app_port=args.port,
-                          sim_port=args.sim_port))
+    return run(RunOptions(workspace=args.workspace or defaults.workspace_path(), app_port=args.port,
+                          sim_port=args.sim_port, reset=args.reset))
 
 
 def _fetch_kleer_args(p: argparse.ArgumentParser) -> None:
@@ -155,11 +154,13 @@ def _fetch_kleer(args: argparse.Namespace) -> int:
 
 
 def _kleer_sim_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765)")
+    p.add_argument("--port", type=int, default=defaults.SIM_PORT,
+                   help=f"port on 127.0.0.1 (default {defaults.SIM_PORT})")
     p.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1; "
                    "other addresses are refused)")
-    p.add_argument("--db", metavar="PATH", default="data/run/kleer-sim.db",
-                   help="the simulator's SQLite state (default data/run/kleer-sim.db)")
+    p.add_argument("--db", metavar="PATH", default=None,
+                   help="the simulator's SQLite state (default: beside the workspace, "
+                        "data/workspace.kleer-sim.db)")
     p.add_argument("--seed", metavar="JSON", default=None,
                    help="seed file, e.g. data/demo/kleer_seed.json (used when the state is empty)")
     p.add_argument("--reset", action="store_true", help="wipe the state and load the seed again")
@@ -186,31 +187,19 @@ def _kleer_sim_args(p: argparse.ArgumentParser) -> None:
 
 @command("kleer-sim", "Serve the local Kleer simulator on 127.0.0.1 until Ctrl-C.", _kleer_sim_args)
 def _kleer_sim(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from .errors import InputError
-    from .kleer.config import TOKEN_ENV, token_from_environment, token_from_file
-    from .kleer.simulator import Dialect, Faults, serve
+    from .launcher import serve_simulator
 
     if args.token_on_command_line is not None:  # would be visible in ps (and abbreviate --token-file)
-        raise InputError(f"the simulator takes no token on the command line (every local user can "
-                         f"see it in ps): set {TOKEN_ENV} or pass --token-file")
-    token = token_from_file(args.token_file) if args.token_file else token_from_environment()
-    if not token:
-        raise InputError(f"the simulator needs a token: set {TOKEN_ENV} or pass --token-file")
-    try:
-        faults = Faults(latency_ms=args.latency_ms, error_rate=args.error_rate,
-                        rate_limit=args.rate_limit, rate_burst=args.rate_burst,
-                        write_then_fail=args.write_then_fail,
-                        write_fail_mode=args.write_fail_mode, seed=args.fault_seed)
-        dialect = Dialect.parse(args.dialect)
-    except ValueError as e:
-        raise InputError(str(e)) from None
-    Path(args.db).parent.mkdir(parents=True, exist_ok=True)
-    serve(args.port, args.db, args.seed, token=token, company_id=args.company, host=args.host,
-          faults=faults, reset=args.reset, dialect=dialect,
-          announce=lambda line: print(line, flush=True))
-    return 0
+        raise InputError("the simulator takes no token on the command line (every local user can "
+                         "see it in ps): set KLEER_TOKEN or pass --token-file")
+    return serve_simulator(
+        port=args.port, db=args.db or defaults.simulator_state_path(defaults.workspace_path()),
+        seed=args.seed, token_file=args.token_file, company=args.company,
+        host=args.host, reset=args.reset, dialect=args.dialect,
+        faults=dict(latency_ms=args.latency_ms, error_rate=args.error_rate,
+                    rate_limit=args.rate_limit, rate_burst=args.rate_burst,
+                    write_then_fail=args.write_then_fail,
+                    write_fail_mode=args.write_fail_mode, seed=args.fault_seed))
 
 
 # --------------------------------------------------------------------------- plan, apply, revert, audit
@@ -238,15 +227,13 @@ def _plan_args(p: argparse.ArgumentParser) -> None:
 @command("plan", "Build the plan (a dry run) for the saved and proposed decisions of one side.",
          _plan_args)
 def _plan(args: argparse.Namespace) -> int:
-    from .export import to_csv_bytes
-
     with open_workbench(args) as wb:
         plan = wb.plan(args.side, args.ids, email_preference=args.email_preference)
     _write(args.out, plan.to_json().encode("utf-8"))
     print(plan.summary())
     print(f"plan written to {args.out}")
     if args.csv:
-        _write(args.csv, to_csv_bytes(plan.operations_frame(reveal=args.reveal)))
+        _write(args.csv, Workbench.csv_bytes(plan.operations_frame(reveal=args.reveal)))
         print(f"operations written to {args.csv}" + ("" if args.reveal else " (personal numbers masked)"))
     return 0
 
@@ -254,7 +241,6 @@ def _plan(args: argparse.Namespace) -> int:
 def _write(path: str, data: bytes) -> None:
     from pathlib import Path
 
-    from .errors import InputError
 
     try:
         Path(path).write_bytes(data)
@@ -262,9 +248,9 @@ def _write(path: str, data: bytes) -> None:
         raise InputError(f"cannot write {path}: {e.strerror or e}") from None
 
 
-def _progress(done: int, total: int, op) -> None:
+def _progress(done: int, total: int, message: str) -> None:
     end = "\r" if sys.stdout.isatty() and done < total else "\n"
-    print(f"[{done:>{len(str(total))}}/{total}] {op.op_id}", end=end, flush=True)
+    print(f"[{done:>{len(str(total))}}/{total}] {message}", end=end, flush=True)
 
 
 def _report(result) -> int:
@@ -290,8 +276,6 @@ def _apply_args(p: argparse.ArgumentParser) -> None:
 def _apply(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .errors import InputError
-    from .plan import Plan
 
     try:
         text = Path(args.plan).read_text(encoding="utf-8")
@@ -364,9 +348,6 @@ def _suggestions(args: argparse.Namespace):
     """Suggestions from --hr/--kleer files, or from (and stored in) the workspace."""
     from pathlib import Path
 
-    from .api import Workbench
-    from .errors import InputError
-    from .matching import MatchSettings
 
     if bool(args.hr) != bool(args.kleer):
         raise InputError("give both --hr FILE and --kleer FILE, or neither to use the workspace")
@@ -387,12 +368,9 @@ def _suggestions(args: argparse.Namespace):
 @command("match", "Suggest ranked, explained HR matches for every unlinked Kleer employee "
                   "(stored in the workspace) and write them as CSV.", _match_args)
 def _match(args: argparse.Namespace) -> int:
-    from .export import to_csv_bytes
-    from .matching import as_table
-
     frame = _suggestions(args)
-    table = as_table(frame, assigned_only=args.assigned_only)
-    data = to_csv_bytes(table)
+    table = Workbench.suggestions_table(frame, assigned_only=args.assigned_only)
+    data = Workbench.csv_bytes(table)
     if args.out:
         with open(args.out, "wb") as fh:
             fh.write(data)
@@ -415,7 +393,6 @@ def _evaluate_args(p: argparse.ArgumentParser) -> None:
 @command("evaluate", "Precision, recall and F1 of the assigned suggestions against a ground "
                      "truth (the workspace's, or matched afresh from --hr/--kleer).", _evaluate_args)
 def _evaluate(args: argparse.Namespace) -> int:
-    from .api import Workbench
 
     suggestions = _suggestions(args) if args.hr or args.kleer else None
     if suggestions is None:

@@ -4,9 +4,9 @@ Every view is a small value with ``_repr_html_`` (what Jupyter shows) and a shor
 (what a terminal shows; never field values, so never a personnummer or the token):
 
 * :func:`suggestions` — a suggestions frame: score bands coloured, the evidence in words;
-* :func:`plan_html` — a :class:`~workbench.plan.Plan`: counts per action, blockers, warnings and
+* :func:`plan_html` — a :class:`~workbench.model.Plan`: counts per action, blockers, warnings and
   every operation with before → after per field (``Plan._repr_html_`` calls it);
-* :func:`result_html` — an :class:`~workbench.sync.ApplyResult`: counts per status and the failed
+* :func:`result_html` — an :class:`~workbench.model.ApplyResult`: counts per status and the failed
   and conflicting operations with their reasons (``ApplyResult._repr_html_`` calls it);
 * :class:`PairView` — one HR employee beside one Kleer user, field by field, differences marked
   (``Workbench.pair`` builds it);
@@ -32,7 +32,7 @@ import pandas as pd
 from .errors import InputError
 from .fields import FIELD, mask
 from .matching.settings import BANDS
-from .sync import STATUSES
+from .model import HTML_RENDERERS, STATUSES, ApplyResult, Plan
 
 __all__ = [
     "BAND_COLOURS",
@@ -97,7 +97,7 @@ def _e(value: Any) -> str:
     return html.escape(cell_text(value), quote=True)
 
 
-def _shown(key: str, value: Any, reveal: bool) -> Any:
+def _masked(key: str, value: Any, reveal: bool) -> Any:
     return value if reveal else mask(key, value)
 
 
@@ -213,7 +213,7 @@ def suggestions(frame: pd.DataFrame, *, limit: int = 50) -> SuggestionsView:
 def _change_lines(op: Any, reveal: bool) -> str:
     """``Label: before → after`` per field (before struck through); an empty side is ``∅``."""
     def side(key: str, value: Any, tag: str, colour: str) -> str:
-        text = _e(_shown(key, value, reveal))
+        text = _e(_masked(key, value, reveal))
         return f'<{tag} style="color:{colour}">{text}</{tag}>' if text \
             else '<span style="color:#8c959f">∅</span>'
 
@@ -308,7 +308,7 @@ def result_html(result: Any, *, reveal: bool = False) -> str:
 class PairView:
     """One HR employee beside one Kleer user, every Kleer field side by side.
 
-    ``details`` is :func:`workbench.views.pair_details` (``field``, ``label``, ``hr``, ``kleer``,
+    ``details`` is :func:`workbench.readmodels.pair_details` (``field``, ``label``, ``hr``, ``kleer``,
     ``differs``); ``state`` says how the two belong together (``linked``, ``decided``,
     ``suggested`` or ``chosen``); ``suggestion`` is the matcher's row for the pair, if any
     (``score``, ``band``, ``evidence``)."""
@@ -352,8 +352,8 @@ class PairView:
         head += "</p>"
         rows, styles = [], []
         for r in self.details.to_dict("records"):
-            rows.append([_e(r["label"]), _e(_shown(r["field"], r["hr"], self.reveal)),
-                         _e(_shown(r["field"], r["kleer"], self.reveal)),
+            rows.append([_e(r["label"]), _e(_masked(r["field"], r["hr"], self.reveal)),
+                         _e(_masked(r["field"], r["kleer"], self.reveal)),
                          '<strong style="color:#cf222e">≠</strong>' if r["differs"] else ""])
             styles.append("background:#fff8c5" if r["differs"] else "")
         table = _table(["Field", self.hr_label, "Kleer", ""], rows, row_styles=styles)
@@ -429,3 +429,7 @@ def notebook_progress(title: str, total: int, *, min_interval: float = 0.1
             last_update = now
 
     return report
+
+
+HTML_RENDERERS[Plan] = plan_html
+HTML_RENDERERS[ApplyResult] = result_html

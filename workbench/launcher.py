@@ -4,8 +4,13 @@ the app, started together and stopped together.
 On first run it creates the demo workspace (``data/workspace.db`` unless ``WORKBENCH_WORKSPACE``
 says otherwise) from ``data/demo/``. Unless a real Kleer is configured (the workspace's Kleer URL
 is not on this machine; ``workbench settings --kleer-base-url …``) it starts the simulator on
-127.0.0.1:8765 with the demo seed and a fresh token for this run, then Streamlit on 127.0.0.1:8501. Ctrl-C (or SIGTERM) stops
-everything it started; children also die with it if it is killed outright (Linux ``PDEATHSIG``).
+127.0.0.1:8765 (``--sim-port``) with the demo seed and a fresh token for this run, its state
+beside the workspace (``data/workspace.kleer-sim.db``), then Streamlit on 127.0.0.1:8501
+(``--port``). ``--reset`` deletes the workspace and its simulator state first (a fresh demo).
+Ctrl-C (or SIGTERM) stops everything it started; children also die with it if it is killed
+outright (Linux ``PDEATHSIG``).
+
+:func:`serve_simulator` is what ``workbench kleer-sim`` runs: the simulator alone.
 """
 
 from __future__ import annotations
@@ -22,22 +27,38 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from .errors import WorkbenchError
-from .kleer.config import is_loopback
+from . import defaults
+from .defaults import ROOT
+from .errors import InputError, WorkbenchError
+from .kleer.config import TOKEN_ENV, is_loopback, token_from_environment
 
-__all__ = ["RunOptions", "run", "wait_for_port"]
-
-ROOT = Path(__file__).resolve().parent.parent
-DEMO = ROOT / "data" / "demo"
+__all__ = ["RunOptions", "run", "wait_for_port", "serve_simulator"]
 
 
 @dataclass(frozen=True)
 class RunOptions:
     workspace: str
-    app_port: int = 8501
-    sim_port: int = 8765
-    sim_db: str = str(ROOT / "data" / "run" / "kleer-sim.db")
+    app_port: int = defaults.APP_PORT
+    sim_port: int = defaults.SIM_PORT
+    sim_db: str | None = None  # default: beside the workspace (defaults.simulator_state_path)
+    reset: bool = False
     open_browser: bool = False
+
+    @property
+    def simulator_state(self) -> str:
+        return self.sim_db or defaults.simulator_state_path(self.workspace)
+
+
+def reset_workspace(opts: RunOptions, *, log=print) -> None:
+    """Delete the workspace file (with its WAL) and the simulator state it was served with."""
+    gone = []
+    for path in (opts.workspace, opts.simulator_state):
+        for suffix in ("", "-wal", "-shm"):
+            p = Path(path + suffix)
+            if p.exists():
+                p.unlink()
+                gone.append(p.name)
+    log(f"reset: removed {', '.join(gone)}" if gone else "reset: nothing to remove")
 
 
 def _port_free(port: int) -> bool:
@@ -99,7 +120,7 @@ def ensure_demo_workspace(path: str, *, log=print) -> bool:
 
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with Workbench(path, analyst="demo setup") as wb:
-        result = wb.load_hr(DEMO / "hr_employees.csv")
+        result = wb.load_hr(defaults.DEMO_HR_FILE)
     log(f"created the demo workspace {path}: {result}")
     return True
 
@@ -108,10 +129,12 @@ def run(opts: RunOptions, *, log=print) -> int:
     """Start the simulator (unless a real Kleer is configured) and the app; block until Ctrl-C."""
     from .api import Workbench
 
+    if opts.reset:
+        reset_workspace(opts, log=log)
     created = ensure_demo_workspace(opts.workspace, log=log)
     with Workbench(opts.workspace) as wb:
         settings = wb.settings
-    env = dict(os.environ, WORKBENCH_WORKSPACE=str(Path(opts.workspace).resolve()))
+    env = dict(os.environ, **{defaults.WORKSPACE_ENV: str(Path(opts.workspace).resolve())})
     real_kleer = not is_loopback(urlparse(settings.kleer_base_url).hostname or "")  # configured: never replaced by the demo
     procs: list[subprocess.Popen] = []
 
@@ -126,10 +149,10 @@ def run(opts: RunOptions, *, log=print) -> int:
                     raise WorkbenchError(f"port {port} on 127.0.0.1 is in use, so {what} cannot start; "
                                          "stop whatever uses it (another `make run`?) and try again")
             token = secrets.token_urlsafe(24)
-            env["KLEER_TOKEN"] = token
-            Path(opts.sim_db).parent.mkdir(parents=True, exist_ok=True)
+            env[TOKEN_ENV] = token
+            Path(opts.simulator_state).parent.mkdir(parents=True, exist_ok=True)
             sim = _spawn([sys.executable, "-m", "workbench.cli", "kleer-sim", "--port", str(opts.sim_port),
-                          "--db", opts.sim_db, "--seed", str(DEMO / "kleer_seed.json"),
+                          "--db", opts.simulator_state, "--seed", str(defaults.DEMO_KLEER_SEED),
                           "--company", str(settings.kleer_company_id)], env)
             procs.append(sim)
             wait_for_port(opts.sim_port, proc=sim)
@@ -140,8 +163,8 @@ def run(opts: RunOptions, *, log=print) -> int:
             if created:
                 _first_fetch(opts.workspace, token=token, log=log)
         else:
-            token_state = "token from KLEER_TOKEN" if os.environ.get("KLEER_TOKEN") else \
-                "KLEER_TOKEN is not set: set it (or .streamlit/secrets.toml) to connect"
+            token_state = f"token from {TOKEN_ENV}" if token_from_environment() else \
+                f"{TOKEN_ENV} is not set: set it (or .streamlit/secrets.toml) to connect"
             log(f"Kleer: {settings.kleer_base_url}, company {settings.kleer_company_id} ({token_state})")
         app = _spawn([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
                       "--server.address", "127.0.0.1", "--server.port", str(opts.app_port),
@@ -167,8 +190,30 @@ def _first_fetch(workspace: str, *, token: str, log=print) -> None:
 
     with Workbench(workspace, analyst="demo setup") as wb:
         try:
-            log(f"fetched {wb.fetch_kleer(token=token)}")
-            suggestions = wb.suggest()
-            log(f"suggested matches for {suggestions['kleer_id'].nunique()} Kleer employees")
+            fetched, suggested = wb.refresh_kleer(token=token)
+            log(f"fetched {fetched}")
+            log(f"suggested matches for {suggested} Kleer employees")
         except WorkbenchError as e:
             log(f"could not prepare the demo workspace fully: {e}")
+
+
+def serve_simulator(*, port: int, db: str, seed: str | None, token_file: str | None,
+                    company: int, host: str, reset: bool, faults: dict,
+                    dialect: str | None = None) -> int:
+    """Serve the local Kleer simulator until Ctrl-C (``workbench kleer-sim``). The token comes
+    from ``$KLEER_TOKEN`` or a file only the owner can read, never from the command line."""
+    from .kleer.config import token_from_file
+    from .kleer.simulator import Dialect, Faults, serve
+
+    token = token_from_file(token_file) if token_file else token_from_environment()
+    if not token:
+        raise InputError(f"the simulator needs a token: set {TOKEN_ENV} or pass --token-file")
+    try:
+        fault_switch = Faults(**faults)
+        parsed = Dialect.parse(dialect)
+    except ValueError as e:
+        raise InputError(str(e)) from None
+    Path(db).parent.mkdir(parents=True, exist_ok=True)
+    serve(port, db, seed, token=token, company_id=company, host=host, faults=fault_switch,
+          reset=reset, dialect=parsed, announce=lambda line: print(line, flush=True))
+    return 0

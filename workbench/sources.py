@@ -73,7 +73,7 @@ class Limits:
 DEFAULT_LIMITS = Limits()
 
 #: ``progress(fraction, message)``: how far a read (or load) has come, 0.0 to 1.0.
-Progress = Callable[[float, str], None]
+from .progress import OnFraction as Progress  # noqa: E402 (workbench/progress.py: every progress shape)
 
 NO_ID = "no HR id: this row is NOT loaded (add its id in the file, or map the id column, and load again)"
 

@@ -57,7 +57,7 @@ COLUMNS = ["kleer_id", "hr_id", "rank", "score", "band", "assigned", "tie", "con
            "namesake", "evidence", "kleer_name", "hr_name"]
 
 #: ``on_progress(done, total, message)``: called after each of the :data:`STEPS` of a run.
-Progress = Callable[[int, int, str], None]
+from ..progress import OnProgress as Progress  # noqa: E402 (workbench/progress.py: every progress shape)
 
 STEPS = 6
 

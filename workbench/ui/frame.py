@@ -62,8 +62,7 @@ def _login_gate(wb_factory) -> None:
         st.stop()
     if st.session_state.get("analyst") != email:
         st.session_state["analyst"], st.session_state["role"] = email, role
-        wb_factory().workspace.append_audit(event="sign_in", analyst=email, action="login",
-                                            detail={"role": role})
+        wb_factory().record("sign_in", analyst=email, action="login", detail={"role": role})
 
 
 def _name_gate(wb_factory) -> None:
@@ -75,8 +74,8 @@ def _name_gate(wb_factory) -> None:
             if name.strip():
                 st.session_state["analyst"] = name.strip()
                 st.session_state["role"] = "admin"
-                wb_factory().workspace.append_audit(event="sign_in", analyst=name.strip(),
-                                                    action="name", detail={"role": "admin"})
+                wb_factory().record("sign_in", analyst=name.strip(), action="name",
+                                    detail={"role": "admin"})
                 st.rerun()
             st.error("Enter your name to continue.")
     st.stop()
@@ -103,9 +102,9 @@ def _reveal_toggle(wb: Workbench) -> None:
         st.session_state["reveal_personal_data"] = not wb.settings.mask_personal_data
 
     def audited() -> None:
-        wb.workspace.append_audit(event="reveal", analyst=st.session_state.get("analyst"),
-                                  action="reveal" if st.session_state["reveal_personal_data"] else "mask",
-                                  detail={"scope": "session"})
+        wb.record("reveal", analyst=st.session_state.get("analyst"),
+                  action="reveal" if st.session_state["reveal_personal_data"] else "mask",
+                  detail={"scope": "session"})
 
     st.toggle("Show personnummer and bank numbers", key="reveal_personal_data", on_change=audited,
               help="Masked by default. Turning this on is recorded in the audit log.")
@@ -121,7 +120,7 @@ def _menu() -> None:
 
 def _sidebar(wb: Workbench) -> None:
     counts = wb.counts()
-    snap = wb.workspace.last_snapshot()
+    snap = wb.last_snapshot()
     settings = wb.settings
     with st.sidebar:
         _menu()

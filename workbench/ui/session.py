@@ -28,7 +28,7 @@ def init_session() -> None:
 
 def workbench() -> Workbench:
     """This session's Workbench over the workspace named by WORKBENCH_WORKSPACE."""
-    path = os.environ.get("WORKBENCH_WORKSPACE") or default_workspace_path()
+    path = default_workspace_path()
     wb = st.session_state.get("_workbench")
     if wb is None or wb.workspace.path != path:
         wb = Workbench(path)

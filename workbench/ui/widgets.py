@@ -10,8 +10,7 @@ import streamlit as st
 
 from ..api import Workbench
 from ..errors import WorkbenchError
-from ..plan import Plan
-from ..sync import ApplyResult
+from ..model import ApplyResult, Plan
 from . import columns, session
 
 __all__ = ["lazy_tabs", "action_labels", "detail_picker", "plan_review", "apply_with_progress", "show_result",
@@ -115,9 +114,8 @@ def apply_with_progress(wb: Workbench, plan: Plan) -> ApplyResult | None:
     """Run ``plan`` with a progress bar per operation; a failure is shown, not raised."""
     bar = st.progress(0.0, text="Starting…")
 
-    def on_progress(done: int, total: int, op: Any) -> None:
-        bar.progress(done / max(total, 1), text=f"{done} of {total}: {op.kind} {op.hr_id or ''} "
-                                                  f"{'' if op.kleer_id is None else op.kleer_id}")
+    def on_progress(done: int, total: int, op_id: str) -> None:
+        bar.progress(done / max(total, 1), text=f"{done} of {total}: {op_id}")
 
     try:
         return wb.apply(plan, token=session.kleer_token(), on_progress=on_progress)
@@ -152,8 +150,7 @@ def audited_download(wb: Workbench, label: str, data: bytes, *, file_name: str, 
     a download made while revealed is recorded in the audit log (``event``, action ``reveal``,
     the file name and row count) when the analyst clicks."""
     def record() -> None:
-        wb.workspace.append_audit(event=event, analyst=wb.analyst, action="reveal",
-                                  detail={"file": file_name, "rows": int(rows)})
+        wb.record(event, action="reveal", detail={"file": file_name, "rows": int(rows)})
 
     st.download_button(label, data, file_name=file_name, mime=mime, key=key,
                        on_click=record if columns.reveal() else "ignore",

@@ -1,35 +1,34 @@
-"""The rows the Import and Export screens (and notebooks) show: one pure function per view.
+"""Read models: the rows the Import, Export and Overview screens (and notebooks) show, one
+function per view, each reading the workspace through its repositories (``Workbench`` offers
+them as methods: ``import_rows``, ``export_rows``, ``pair_details``, ``outstanding``,
+``state_counts``, ``link_scores``).
 
 Each view joins the workspace's snapshot, HR register, links, suggestions and effective decisions
 into one frame with a stable id column and a fixed order, so an editable table can key edits by
 position. "Affected fields" come from :func:`workbench.fields.diff` (THE diff), nothing else.
 
-The Overview and Audit screens read the same way: :func:`state_counts` (with :func:`outstanding`
-for conflicts and blocked employees), :func:`link_scores`, :func:`next_step`; and for the audit
-log :func:`audit_view`, :func:`filter_audit`, :func:`audit_changes`, :func:`evidence_at` and
-:func:`audit_download`.
+The Overview reads the same way: :func:`state_counts` (with :func:`outstanding` for conflicts
+and blocked employees), :func:`link_scores`, :func:`next_step`. The Audit page's reads are in
+:mod:`workbench.audit`.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from datetime import date
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import pandas as pd
 
-from .errors import InputError
-from .export import to_csv_bytes, to_json_bytes
+from .decisions import effective
 from .fields import FIELD, diff, join_name, kleer_fields, kleer_name_parts
 from .normalize import is_missing
-from .plan import World, effective
+from .state import WorkspaceState
 from .store import Workspace
+from .store.hr import HrRegister
 
 __all__ = ["import_rows", "export_rows", "pair_details", "affected_summary", "reasons",
            "outstanding", "StateCounts", "state_counts", "link_scores", "weakest_links", "NextStep",
-           "next_step", "audit_view", "filter_audit", "audit_changes", "Evidence", "evidence_at",
-           "audit_download"]
+           "next_step"]
 
 
 def affected_summary(keys: list[str]) -> str:
@@ -56,18 +55,18 @@ def reasons(evidence: Any, *, top: int = 3) -> str:
     return "; ".join(e["sentence"] for e in ranked[:top])
 
 
-def _name(row: dict | None) -> str | None:
+def _hr_name(row: dict | None) -> str | None:
     if not row:
         return None
     return join_name(row.get("first_name"), row.get("last_name"))
 
 
 def import_rows(ws: Workspace, *, email_preference: str = "private",
-                world: World | None = None) -> pd.DataFrame:
+                world: WorkspaceState | None = None) -> pd.DataFrame:
     """One row per Kleer employee (``state`` ``new`` = not linked, ``imported`` = linked), in
     ``kleer_id`` order: the HR employee (linked, decided, or the suggested candidate), its score,
     band, flags and top reasons, the affected fields, the candidate list and the effective action."""
-    w = world or World.load(ws)
+    w = world or WorkspaceState.load(ws)
     candidates: dict[int, list[str]] = {}
     for kid, hid in w.suggestions:  # ordered by kleer_id, rank
         candidates.setdefault(kid, []).append(hid)
@@ -89,7 +88,7 @@ def import_rows(ws: Workspace, *, email_preference: str = "private",
             "kleer_active": None if k.get("active") is None else bool(k.get("active")),
             "state": "imported" if linked else "new",
             "hr_id": hr_id,
-            "hr_name": _name(h),
+            "hr_name": _hr_name(h),
             "score": None if s is None else float(s["score"]),
             "band": None if s is None else s["band"],
             "flags": ", ".join(f for f in ("tie", "contested", "namesake") if s and s.get(f)),
@@ -110,11 +109,11 @@ _IMPORT_COLUMNS = ["kleer_id", "kleer_name", "kleer_email", "kleer_active", "sta
 
 
 def export_rows(ws: Workspace, *, email_preference: str = "private",
-                world: World | None = None) -> pd.DataFrame:
+                world: WorkspaceState | None = None) -> pd.DataFrame:
     """One row per HR employee (``state`` ``unlinked`` or ``linked``), in ``hr_id`` order: the
     linked Kleer user, the fields an export would change in Kleer, the row's data problems and the
     effective action."""
-    w = world or World.load(ws)
+    w = world or WorkspaceState.load(ws)
     rows = []
     for d in effective(ws, "export", world=w):
         hid = d.subject_id
@@ -124,7 +123,7 @@ def export_rows(ws: Workspace, *, email_preference: str = "private",
         changed = [x.key for x in diff(h, k, email_preference=email_preference)] if k else []
         rows.append({
             "hr_id": hid,
-            "name": _name(h),
+            "name": _hr_name(h),
             "ssn": h.get("ssn"),
             "email": h.get(f"{email_preference}_email"),
             "employment_start_date": h.get("employment_start_date"),
@@ -133,7 +132,7 @@ def export_rows(ws: Workspace, *, email_preference: str = "private",
             "kleer_name": k.get("name") if k else None,
             "changes": affected_summary(changed),
             "changed_fields": changed,
-            "problems": _problem_text(h.get("problems")),
+            "problems": _problem_text(h),
             "action": d.action,
             "proposed": d.proposed,
         })
@@ -146,25 +145,17 @@ _EXPORT_COLUMNS = ["hr_id", "name", "ssn", "email", "employment_start_date", "st
                    "kleer_name", "changes", "changed_fields", "problems", "action", "proposed"]
 
 
-def _problem_text(problems: Any) -> str:
-    if not problems:
-        return ""
-    if isinstance(problems, str):
-        try:
-            problems = json.loads(problems)
-        except ValueError:
-            return problems
-    if isinstance(problems, dict):
-        return "; ".join(f"{FIELD[k].label if k in FIELD else k}: {v}" for k, v in problems.items())
-    return str(problems)
+def _problem_text(row: dict) -> str:
+    problems = HrRegister.problems(row)
+    return "; ".join(f"{FIELD[k].label if k in FIELD else k}: {v}" for k, v in problems.items())
 
 
 def pair_details(ws: Workspace, *, hr_id: str | None, kleer_id: int | None,
                  email_preference: str = "private") -> pd.DataFrame:
     """Every Kleer field of a pair, HR value beside Kleer value, with ``differs`` per field (the
     detail view of both screens). Either side may be missing."""
-    h = ws.hr_employee(hr_id) if hr_id else None
-    k = ws.kleer_user(int(kleer_id)) if kleer_id is not None else None
+    h = ws.hr.get(hr_id) if hr_id else None
+    k = ws.kleer.get(int(kleer_id)) if kleer_id is not None else None
     differing = {x.key for x in diff(h, k, email_preference=email_preference)} if h and k else set()
     first, last = kleer_name_parts(k.get("name"), (h or {}).get("first_name"),
                                    (h or {}).get("last_name")) if k else (None, None)
@@ -172,7 +163,8 @@ def pair_details(ws: Workspace, *, hr_id: str | None, kleer_id: int | None,
     for f in kleer_fields(email_preference, include_id=True):
         kleer_value = None
         if k:
-            kleer_value = {"first_name": first, "last_name": last}.get(f.key, k.get(f.kleer_side_key))
+            kleer_value = {"first_name": first, "last_name": last,
+                           "hr_id": k.get("foreign_id")}.get(f.key, k.get(f.kleer_side_key))
         rows.append({"field": f.key, "label": f.label, "group": f.group,
                      "hr": None if h is None else h.get(f.key), "kleer": kleer_value,
                      "differs": f.key in differing})
@@ -190,8 +182,7 @@ def outstanding(ws: Workspace) -> pd.DataFrame:
     ``hr_id``, ``kleer_id``, ``kind``, ``status`` (``conflict`` | ``blocked``), ``reason``,
     ``batch_id``, ``finished_at``; ordered by ``subject``."""
     columns = ["subject", "hr_id", "kleer_id", "kind", "status", "reason", "batch_id", "finished_at"]
-    journal = ws.frame("SELECT id, batch_id, hr_id, kleer_id, kind, status, error, finished_at "
-                       "FROM journal ORDER BY id")
+    journal = ws.journal.settled_frame()
     if journal.empty:
         return pd.DataFrame(columns=columns)
     journal["subject"] = [h if isinstance(h, str) else f"kleer:{int(k)}" if pd.notna(k) else ""
@@ -226,27 +217,14 @@ class StateCounts:
 
 
 def state_counts(ws: Workspace) -> StateCounts:
-    one = lambda sql: int(ws.query(sql)[0]["n"])  # noqa: E731
     counts = ws.counts()
     left = outstanding(ws)
     per_status = left.drop_duplicates(["subject", "status"])["status"].value_counts()
     return StateCounts(
         hr=counts["hr"], kleer=counts["kleer"], linked=counts["linked"],
-        only_hr=one("SELECT count(*) AS n FROM hr_employees WHERE hr_id NOT IN "
-                    "(SELECT hr_id FROM links WHERE active = 1)"),
-        only_kleer=one("SELECT count(*) AS n FROM kleer_users WHERE kleer_id NOT IN "
-                       "(SELECT kleer_id FROM links WHERE active = 1)"),
-        suggested=one("SELECT count(DISTINCT kleer_id) AS n FROM suggestions WHERE assigned = 1 "
-                      "AND kleer_id IN (SELECT kleer_id FROM kleer_users) AND kleer_id NOT IN "
-                      "(SELECT kleer_id FROM links WHERE active = 1)"),
+        only_hr=ws.hr.count_unlinked(), only_kleer=ws.kleer.count_unlinked(),
+        suggested=ws.suggestions.count_suggested_unlinked(),
         conflicts=int(per_status.get("conflict", 0)), blocked=int(per_status.get("blocked", 0)))
-
-
-def _decision_evidence(ws: Workspace) -> dict[tuple[str, int], list]:
-    """The latest evidence recorded with a decision, per (hr_id, kleer_id) pair."""
-    rows = ws.query("SELECT hr_id, kleer_id, evidence FROM audit WHERE event = 'decision' AND "
-                    "evidence IS NOT NULL AND hr_id IS NOT NULL AND kleer_id IS NOT NULL ORDER BY id")
-    return {(r["hr_id"], int(r["kleer_id"])): json.loads(r["evidence"]) for r in rows}
 
 
 def link_scores(ws: Workspace) -> pd.DataFrame:
@@ -254,16 +232,16 @@ def link_scores(ws: Workspace) -> pd.DataFrame:
     made with (None for links made without one, e.g. by an export that created the Kleer user),
     ``method``, who made it and when, and the evidence ``reasons`` in words (from the stored
     suggestion of the pair, else the evidence recorded with the decision)."""
-    links = ws.active_links()
-    w = World.load(ws)
+    links = ws.links.active()
+    w = WorkspaceState.load(ws)
     hr, kleer = w.hr, w.kleer
     evidence = {(h, k): s["evidence"] for (k, h), s in w.suggestions.items()}
-    decided = _decision_evidence(ws)
+    decided = ws.audit.decision_evidence()
     rows = []
     for link in links.to_dict("records") if len(links) else []:
         pair = (link["hr_id"], int(link["kleer_id"]))
         rows.append({
-            "hr_id": link["hr_id"], "hr_name": _name(hr.get(link["hr_id"])),
+            "hr_id": link["hr_id"], "hr_name": _hr_name(hr.get(link["hr_id"])),
             "kleer_id": int(link["kleer_id"]),
             "kleer_name": (kleer.get(int(link["kleer_id"])) or {}).get("name"),
             "score": None if is_missing(link["score"]) else float(link["score"]),
@@ -314,125 +292,3 @@ def next_step(counts: StateCounts, *, hr_label: str = "HR") -> NextStep:
                         + f" no {hr_label} employee: create them in {hr_label} or leave them.", "import_kleer")
     return NextStep(f"Every employee is reconciled ({counts.linked} linked): review the audit "
                     "trail.", "audit")
-
-
-# --------------------------------------------------------------------------- audit
-
-def audit_view(audit: pd.DataFrame, ws: Workspace) -> pd.DataFrame:
-    """The audit log (``Workbench.audit``) with an ``employee`` column: the HR employee's name,
-    else the Kleer user's, else empty."""
-    hr = {r["hr_id"]: _name(r) for r in ws.query("SELECT hr_id, first_name, last_name FROM hr_employees")}
-    kleer = {int(r["kleer_id"]): r["name"] for r in ws.query("SELECT kleer_id, name FROM kleer_users")}
-    out = audit.copy()
-    out["employee"] = [hr.get(h) or (None if pd.isna(k) else kleer.get(int(k))) or ""
-                       for h, k in zip(out["hr_id"], out["kleer_id"])]
-    return out
-
-
-def filter_audit(audit: pd.DataFrame, *, text: str = "", actions: Iterable[str] = (),
-                 analysts: Iterable[str] = (), start: date | None = None, end: date | None = None,
-                 results: Iterable[str] = ()) -> pd.DataFrame:
-    """The entries of ``audit`` (an :func:`audit_view`) that match every filter given: ``text``
-    in the HR id, the Kleer id or the employee's name (case-insensitive); ``action``,
-    ``analyst`` and ``result`` among those listed; ``at`` on a UTC date from ``start`` to
-    ``end`` inclusive. Empty filters keep everything; the order is kept (newest first)."""
-    keep = pd.Series(True, index=audit.index)
-    needle = text.strip().casefold()
-    if needle:
-        keep &= (audit["hr_id"].fillna("").astype(str).str.casefold().str.contains(needle, regex=False)
-                 | audit["kleer_id"].astype("string").fillna("").str.contains(needle, regex=False)
-                 | audit["employee"].fillna("").str.casefold().str.contains(needle, regex=False))
-    for column, wanted in (("action", actions), ("analyst", analysts), ("result", results)):
-        wanted = list(wanted)
-        if wanted:
-            keep &= audit[column].isin(wanted)
-    day = audit["at"].fillna("").str[:10]
-    if start is not None:
-        keep &= day >= start.isoformat()
-    if end is not None:
-        keep &= day <= end.isoformat()
-    return audit[keep]
-
-
-def _shown(value: Any) -> str:
-    if value is None or (not isinstance(value, (dict, list)) and pd.isna(value)):
-        return ""
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
-
-
-def audit_changes(before: Any, after: Any) -> pd.DataFrame:
-    """One audit entry's before and after side by side: one row per key of either (field labels
-    from the field table), values as text, ``changed`` where they differ."""
-    b = before if isinstance(before, Mapping) else {}
-    a = after if isinstance(after, Mapping) else {}
-    keys = list(dict.fromkeys([*b, *a]))
-    rows = [{"field": k, "label": FIELD[k].label if k in FIELD else k.replace("_", " "),
-             "before": _shown(b.get(k)), "after": _shown(a.get(k))} for k in keys]
-    frame = pd.DataFrame(rows, columns=["field", "label", "before", "after"])
-    frame["changed"] = frame["before"] != frame["after"]
-    return frame
-
-
-#: The words of a piece of match evidence; its values (``hr``, ``kleer``) are left out.
-_EVIDENCE_WORDS = ("label", "agreement", "contribution", "sentence")
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """The match evidence behind an audit entry, in words (label, agreement, contribution,
-    sentence per signal; the matcher never puts a personal number in a sentence), and where it
-    was found: ``entry`` (recorded with it), ``decision #<id>`` (the latest decision on the same
-    pair before it), ``suggestion`` (the pair's stored suggestion: a proposed decision applied
-    without being saved) or ``""`` (none)."""
-
-    items: tuple[dict, ...]
-    source: str
-
-    @property
-    def sentences(self) -> list[str]:
-        return [e["sentence"] for e in self.items if e.get("sentence")]
-
-
-def _words(evidence: Any) -> tuple[dict, ...]:
-    if isinstance(evidence, str):
-        evidence = json.loads(evidence)
-    if not isinstance(evidence, list):
-        return ()
-    return tuple({k: e.get(k) for k in _EVIDENCE_WORDS} for e in evidence if isinstance(e, dict))
-
-
-def evidence_at(ws: Workspace, entry_id: int) -> Evidence:
-    """The match evidence at decision time for the audit entry ``entry_id``: its own, else that
-    of the latest decision on the same HR employee and Kleer user at or before it, else the
-    pair's stored suggestion."""
-    rows = ws.query("SELECT id, hr_id, kleer_id, evidence FROM audit WHERE id = ?", [int(entry_id)])
-    if not rows:
-        raise InputError(f"no audit entry {entry_id}")
-    entry = rows[0]
-    if _words(entry["evidence"]):
-        return Evidence(_words(entry["evidence"]), "entry")
-    if entry["hr_id"] is None or entry["kleer_id"] is None:
-        return Evidence((), "")
-    decided = ws.query("SELECT id, evidence FROM audit WHERE event = 'decision' AND id <= ? AND "
-                       "hr_id = ? AND kleer_id = ? AND evidence IS NOT NULL ORDER BY id DESC",
-                       [int(entry_id), entry["hr_id"], int(entry["kleer_id"])])
-    for row in decided:
-        if _words(row["evidence"]):
-            return Evidence(_words(row["evidence"]), f"decision #{row['id']}")
-    stored = ws.query("SELECT evidence FROM suggestions WHERE hr_id = ? AND kleer_id = ?",
-                      [entry["hr_id"], int(entry["kleer_id"])])
-    if stored and _words(stored[0]["evidence"]):
-        return Evidence(_words(stored[0]["evidence"]), "suggestion")
-    return Evidence((), "")
-
-
-def audit_download(audit: pd.DataFrame, fmt: str) -> bytes:
-    """Audit entries as a download: ``csv`` (formula-safe, :func:`workbench.export.to_csv_bytes`)
-    or ``json`` (records). Mask before calling (``Workbench.audit(reveal=False)``)."""
-    if fmt == "csv":
-        return to_csv_bytes(audit)
-    if fmt == "json":
-        return to_json_bytes(audit)
-    raise InputError(f"cannot download the audit log as {fmt!r}: choose csv or json")

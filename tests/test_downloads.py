@@ -10,10 +10,10 @@ import openpyxl
 import pandas as pd
 import pytest
 
-import workbench.export
+import workbench.downloads
 import workbench.cells
 from workbench.cells import is_formula, xlsx_cell
-from workbench.export import safe_cell, to_csv_bytes, to_xlsx_bytes
+from workbench.downloads import safe_cell, to_csv_bytes, to_xlsx_bytes
 
 #: What Excel or LibreOffice would evaluate when it opens a CSV.
 DANGEROUS = ["=HYPERLINK(\"http://evil.example\",\"click\")", "=SUM(A1)", "=1+1", "+SUM(1)",
@@ -93,7 +93,7 @@ def test_xlsx_download_writes_timezone_aware_times_as_utc():
     assert sheet["A2"].value.hour == 10
 
 
-@pytest.mark.parametrize("module", [workbench.export, workbench.cells])
+@pytest.mark.parametrize("module", [workbench.downloads, workbench.cells])
 def test_docstring_examples_run(module):
     result = doctest.testmod(module)
     assert result.attempted > 0 and result.failed == 0

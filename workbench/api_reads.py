@@ -1,0 +1,96 @@
+"""The reads of the :class:`~workbench.api.Workbench` facade: what the pages, the CLI and
+notebooks show, each one call into :mod:`workbench.readmodels` or :mod:`workbench.audit`.
+
+A mixin so the facade stays one class (``wb.import_rows()``, ``wb.audit_view()``) while api.py
+keeps the workflows; it expects ``self.workspace`` and ``self.settings``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Any, Iterable
+
+import pandas as pd
+
+from . import audit, readmodels
+from .fields import FIELDS, Field, suggest_mapping
+
+if TYPE_CHECKING:
+    from .store import Workspace
+
+__all__ = ["Reads"]
+
+
+class Reads:
+    """Read-only views over the workspace (masked where they hold personal numbers)."""
+
+    workspace: "Workspace"
+
+    # ---------------------------------------------------------------- the field table
+
+    @staticmethod
+    def fields() -> tuple[Field, ...]:
+        """THE field table (labels, keys) for mapping screens."""
+        return tuple(FIELDS)
+
+    @staticmethod
+    def suggest_mapping(headers: Iterable[str]) -> dict[str, str | None]:
+        """The canonical field each file header most likely means (None: ignore it)."""
+        return suggest_mapping(list(headers))
+
+    # ---------------------------------------------------------------- the snapshot
+
+    def last_snapshot(self) -> dict[str, Any] | None:
+        """The last Kleer fetch (id, when, counts, fingerprint), or None before the first."""
+        return self.workspace.kleer.last_snapshot()
+
+    # ---------------------------------------------------------------- Import / Export
+
+    def import_rows(self) -> pd.DataFrame:
+        """One row per Kleer employee for the Import screen (see :func:`readmodels.import_rows`)."""
+        return readmodels.import_rows(self.workspace, email_preference=self.settings.email_preference)
+
+    def export_rows(self) -> pd.DataFrame:
+        """One row per HR employee for the Export screen (see :func:`readmodels.export_rows`)."""
+        return readmodels.export_rows(self.workspace, email_preference=self.settings.email_preference)
+
+    def pair_details(self, *, hr_id: str | None, kleer_id: int | None) -> pd.DataFrame:
+        """Every Kleer field of a pair, HR value beside Kleer value (the detail view)."""
+        return readmodels.pair_details(self.workspace, hr_id=hr_id, kleer_id=kleer_id,
+                                       email_preference=self.settings.email_preference)
+
+    # ---------------------------------------------------------------- Overview
+
+    def outstanding(self) -> pd.DataFrame:
+        """The employees the latest apply left in conflict or blocked."""
+        return readmodels.outstanding(self.workspace)
+
+    def state_counts(self) -> readmodels.StateCounts:
+        return readmodels.state_counts(self.workspace)
+
+    def link_scores(self) -> pd.DataFrame:
+        return readmodels.link_scores(self.workspace)
+
+    weakest_links = staticmethod(readmodels.weakest_links)
+
+    def next_step(self, counts: readmodels.StateCounts | None = None) -> readmodels.NextStep:
+        return readmodels.next_step(counts or self.state_counts(), hr_label=self.settings.hr_label)
+
+    # ---------------------------------------------------------------- Audit
+
+    def audit_view(self, *, reveal: bool = False) -> pd.DataFrame:
+        """The audit log, newest first, with the employee's name (masked unless ``reveal``)."""
+        return audit.audit_view(audit.audit_frame(self.workspace, reveal=reveal), self.workspace)
+
+    @staticmethod
+    def filter_audit(log: pd.DataFrame, *, text: str = "", actions: Iterable[str] = (),
+                     analysts: Iterable[str] = (), start: date | None = None,
+                     end: date | None = None, results: Iterable[str] = ()) -> pd.DataFrame:
+        return audit.filter_audit(log, text=text, actions=actions, analysts=analysts, start=start,
+                                  end=end, results=results)
+
+    audit_changes = staticmethod(audit.audit_changes)
+    audit_download = staticmethod(audit.audit_download)
+
+    def evidence_at(self, entry_id: int) -> audit.Evidence:
+        return audit.evidence_at(self.workspace, entry_id)

@@ -1,0 +1,84 @@
+"""The values the :class:`~workbench.api.Workbench` facade takes and returns: the workspace's
+:class:`Settings` and what a load (:class:`LoadResult`) and a fetch (:class:`FetchResult`) did."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields as dc_fields
+
+import pandas as pd
+
+from . import defaults
+from .errors import InputError
+from .fields import EMAIL_PREFERENCES
+from .kleer.config import KleerConfig
+from .sources import HrFile
+
+__all__ = ["Settings", "LoadResult", "FetchResult"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Workspace settings an analyst can change (Settings page, ``workbench settings``).
+
+    The Kleer token is deliberately not here: it comes from ``KLEER_TOKEN`` or Streamlit secrets.
+    """
+
+    kleer_base_url: str = defaults.KLEER_BASE_URL
+    kleer_company_id: int = defaults.KLEER_COMPANY_ID
+    email_preference: str = "private"
+    hr_label: str = "HR"
+    mask_personal_data: bool = True
+
+    def __post_init__(self) -> None:
+        if self.email_preference not in EMAIL_PREFERENCES:
+            raise InputError(f"email preference must be 'private' or 'work', not {self.email_preference!r}")
+        if not str(self.hr_label).strip():
+            raise InputError("the HR system label cannot be empty")
+        kleer = KleerConfig(self.kleer_base_url, self.kleer_company_id)  # https, a whole company id
+        object.__setattr__(self, "kleer_base_url", kleer.base_url)
+        object.__setattr__(self, "kleer_company_id", kleer.company_id)
+
+    @classmethod
+    def keys(cls) -> list[str]:
+        return [f.name for f in dc_fields(cls)]
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What a load of an HR file did."""
+
+    source: str
+    rows: int
+    added: int
+    updated: int
+    removed: int
+    problems: pd.DataFrame = field(repr=False)
+    file: HrFile = field(repr=False)
+
+    def __str__(self) -> str:
+        text = f"{self.source}: {self.rows} employees loaded ({self.added} new, {self.updated} updated"
+        text += f", {self.removed} removed)" if self.removed else ")"
+        if len(self.problems):
+            text += f"; {len(self.problems)} problems in {self.problems['row'].nunique()} rows"
+        skipped = [p.row for p in self.file.skipped]
+        if skipped:
+            rows = ", ".join(map(str, skipped[:10])) + (" …" if len(skipped) > 10 else "")
+            text += f"; {len(skipped)} rows NOT loaded (no HR id): rows {rows}"
+        return text
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What a fetch of Kleer did: the snapshot stored and its counts."""
+
+    snapshot_id: str
+    fetched_at: str
+    users: int
+    active: int
+    contracts: int
+    fingerprint: str
+    seconds: float
+
+    def __str__(self) -> str:
+        return (f"Kleer: {self.users} users ({self.active} active), {self.contracts} payroll "
+                f"contracts fetched in {self.seconds:.1f} s")

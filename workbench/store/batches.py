@@ -1,0 +1,49 @@
+"""``batches``: one row per apply or revert (its plan, who, when, status, counts)."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import pandas as pd
+
+from ..errors import PlanError
+from .base import Repository
+from .values import from_json, to_json, utcnow
+
+
+class Batches(Repository):
+    table = "batches"
+
+    def open(self, batch_id: str, *, plan_id: str, kind: str, analyst: str | None,
+             reverts: str | None, plan_json: str) -> None:
+        """Create the batch (a re-run of the same plan finds it) and mark it running."""
+        with self.ws.atomic():
+            self.ws.conn.execute(
+                "INSERT OR IGNORE INTO batches (id, plan_id, kind, analyst, started_at, status, reverts, plan) "
+                "VALUES (?, ?, ?, ?, ?, 'running', ?, ?)",
+                [batch_id, plan_id, kind, analyst, utcnow(), reverts, plan_json])
+            self.ws.conn.execute("UPDATE batches SET status = 'running', finished_at = NULL WHERE id = ?",
+                                 [batch_id])
+
+    def close(self, batch_id: str, *, status: str, counts: Mapping[str, int]) -> None:
+        with self.ws.atomic():
+            self.ws.conn.execute("UPDATE batches SET status = ?, finished_at = ?, counts = ? WHERE id = ?",
+                                 [status, utcnow(), to_json(dict(counts)), batch_id])
+
+    def get(self, batch_id: str) -> dict[str, Any]:
+        """The batch, its counts decoded; :class:`PlanError` naming recent batches when unknown."""
+        rows = self.ws.query("SELECT * FROM batches WHERE id = ?", [batch_id])
+        if not rows:
+            known = [r["id"] for r in self.ws.query("SELECT id FROM batches ORDER BY started_at DESC LIMIT 5")]
+            raise PlanError(f"no batch {batch_id!r} in this workspace"
+                            + (f"; recent batches: {', '.join(known)}" if known else ""))
+        row = rows[0]
+        row["counts"] = from_json(row["counts"], {})
+        return row
+
+    def frame(self) -> pd.DataFrame:
+        """Every apply and revert, newest first, with its counts decoded."""
+        frame = self.ws.frame("SELECT id, plan_id, kind, analyst, started_at, finished_at, status, "
+                              "counts, reverts FROM batches ORDER BY started_at DESC, rowid DESC")
+        frame["counts"] = frame["counts"].map(lambda s: from_json(s, {}))
+        return frame
