@@ -22,7 +22,15 @@ from .state import WorkspaceState
 from .store import Workspace, utcnow
 from .store.hr import HrRegister
 
-__all__ = ["Scope", "build", "revert_plan"]
+__all__ = ["Scope", "build", "revert_plan", "ssn_key", "deactivate_plan"]
+
+
+def ssn_key(value: Any) -> str | None:
+    """A personnummer or samordningsnummer as 12 digits (``YYYYMMDDNNNC``), whatever way it
+    was written (10 or 12 digits, ``-`` or ``+``), or None when it is not a valid one. Two
+    Kleer users with one key are one person (the personnummer guard and the duplicate sweep)."""
+    parsed = n.personnummer(value)
+    return parsed.value.replace("-", "") if parsed.value else None
 
 
 @dataclass(frozen=True)
@@ -74,7 +82,7 @@ def _without_invalid_hr_values(changes: list[FieldChange], problems: Mapping[str
 def _op(seq: int, decision: Decision, kind: str, **kw: Any) -> Operation:
     targets = {"link": ("links",), "unlink": ("links",), "hr_create": ("hr", "links"),
                "hr_update": ("hr",), "hr_delete": ("hr",), "kleer_create": ("kleer", "links"),
-               "kleer_update": ("kleer",)}[kind]
+               "kleer_update": ("kleer",), "kleer_link": ("kleer",)}[kind]
     if kw.get("link") and "links" not in targets:
         targets = (*targets, "links")
     return Operation(op_id=f"{decision.side}:{decision.subject_id}:{kind}", seq=seq, kind=kind,
@@ -135,13 +143,43 @@ def _import_ops(d: Decision, w: WorkspaceState, pref: str, claimed: Counter, seq
         return [_op(seq, d, "hr_update", hr_id=hr_id, kleer_id=kid, changes=tuple(changes),
                     blockers=tuple(blockers))]
     if changes:
-        return [_op(seq, d, "hr_update", hr_id=hr_id, kleer_id=kid, changes=tuple(changes),
-                    link="create", method=method, blockers=tuple(blockers))]
-    return [_op(seq, d, "link", hr_id=hr_id, kleer_id=kid, link="create", method=method,
-                blockers=tuple(blockers))]
+        first = _op(seq, d, "hr_update", hr_id=hr_id, kleer_id=kid, changes=tuple(changes),
+                    link="create", method=method, blockers=tuple(blockers))
+    else:
+        first = _op(seq, d, "link", hr_id=hr_id, kleer_id=kid, link="create", method=method,
+                    blockers=tuple(blockers))
+    return [first, *_foreign_id_op(seq + 1, d, hr_id, k, tuple(blockers))]
 
 
-def _export_ops(d: Decision, w: WorkspaceState, pref: str, seq: int) -> list[Operation]:
+def _foreign_id_op(seq: int, d: Decision, hr_id: str, k: Mapping[str, Any],
+                   blockers: tuple[str, ...] = ()) -> list[Operation]:
+    """The write that keeps a link in Kleer: the HR id into the Kleer user's ``foreign-id``
+    (none when it already carries it). A user carrying another foreign-id is warned of here
+    and is a conflict at apply (never overwritten)."""
+    now = text_or_none(k.get("foreign_id"))
+    if now == hr_id:
+        return []
+    kid = int(k["kleer_id"])
+    warnings = () if now is None else (
+        f"Kleer user {kid} carries foreign-id {now}, not {hr_id}: apply reports a conflict "
+        "and does not overwrite it",)
+    return [_op(seq, d, "kleer_link", hr_id=hr_id, kleer_id=kid,
+                changes=(FieldChange("hr_id", FIELD["hr_id"].label, now, hr_id),),
+                kleer_fingerprint=k.get("fingerprint"), blockers=blockers, warnings=warnings)]
+
+
+def _ssn_index(w: WorkspaceState) -> dict[str, list[dict]]:
+    """The snapshot's Kleer users by normalised personnummer (:func:`ssn_key`)."""
+    out: dict[str, list[dict]] = {}
+    for k in w.kleer.values():
+        key = ssn_key(k.get("ssn"))
+        if key:
+            out.setdefault(key, []).append(k)
+    return out
+
+
+def _export_ops(d: Decision, w: WorkspaceState, pref: str, seq: int,
+                by_ssn: Mapping[str, list[dict]] | None = None) -> list[Operation]:
     hr_id = d.subject_id
     hr_row = w.hr[hr_id]
     kid = w.link_of_hr.get(hr_id)
@@ -166,6 +204,12 @@ def _export_ops(d: Decision, w: WorkspaceState, pref: str, seq: int) -> list[Ope
             else:
                 warnings.append(f"Kleer user {k['kleer_id']} already carries foreign-id {hr_id}: "
                                 "apply links it instead of creating a new user")
+        for k in (by_ssn or {}).get(ssn_key(hr_row.get("ssn")) or "", ()):
+            if text_or_none(k.get("foreign_id")) == hr_id:
+                continue  # the user carrying this HR id: apply links it (above)
+            name = f" ({k['name']})" if k.get("name") else ""
+            blockers.append(f"already in Kleer as user {k['kleer_id']}{name}: match them on "
+                            "Import instead")
         if w.snapshot is None:
             blockers.append("no Kleer snapshot: fetch Kleer before exporting")
         return [_op(seq, d, "kleer_create", hr_id=hr_id, kleer_id=None, changes=tuple(changes),
@@ -199,6 +243,7 @@ def _export_ops(d: Decision, w: WorkspaceState, pref: str, seq: int) -> list[Ope
     if to_hr:
         ops.append(_op(seq + len(ops), d, "hr_update", hr_id=hr_id, kleer_id=kid,
                        changes=tuple(to_hr)))
+    ops.extend(_foreign_id_op(seq + len(ops), d, hr_id, k))
     return ops
 
 
@@ -222,10 +267,11 @@ def build(workspace: Workspace, scope: Scope, *, email_preference: str | None = 
             elif d.action == "create_in_hr":
                 claimed[_new_hr_id(d, world.kleer[int(d.subject_id)])] += 1
     operations: list[Operation] = []
+    by_ssn = _ssn_index(world) if scope.side == "export" else None
     for d in decisions:
         seq = len(operations) + 1
         ops = _import_ops(d, world, pref, claimed, seq) if scope.side == "import" \
-            else _export_ops(d, world, pref, seq)
+            else _export_ops(d, world, pref, seq, by_ssn)
         operations.extend(ops)
     counts = Counter(f"action:{d.action}" for d in decisions)
     counts.update(f"kind:{op.kind}" for op in operations)
@@ -269,6 +315,8 @@ def _undo(ws: Workspace, row: Mapping[str, Any], op: Operation) -> list[Operatio
                                  kleer_fingerprint=snapshot_fp(), blockers=missing, **base))
         out.append(Operation(f"{oid}:unlink", 0, "unlink", targets=("links",), link="end", **base))
         return out
+    if op.kind == "kleer_link":
+        return []  # the foreign-id stays in Kleer, as after an unlink (the link's undo)
     if op.kind == "kleer_update":
         return [Operation(oid, 0, "kleer_update", targets=("kleer",), changes=_swap(op.changes),
                           kleer_fingerprint=snapshot_fp(), blockers=missing, **base)]
@@ -314,3 +362,39 @@ def revert_plan(workspace: Workspace, batch_id: str, *, analyst: str | None = No
                 operations=tuple(ops), counts=tuple(sorted(counts.items())),
                 warnings=tuple(warnings), reverts=batch_id)
 
+
+
+# =========================================================================== deactivate
+
+def deactivate_plan(workspace: Workspace, kleer_ids: list[int], *, analyst: str | None = None,
+                    email_preference: str | None = None) -> Plan:
+    """The plan that deactivates Kleer users (``active`` → false): the remedy for a duplicate
+    the apply's sweep reported, chosen by the analyst. The workbench never deletes in Kleer.
+    A linked user, or one not in the snapshot, is blocked."""
+    world = WorkspaceState.load(workspace)
+    pref = email_preference or workspace.settings.get("email_preference", "private")
+    ops: list[Operation] = []
+    for kid in dict.fromkeys(int(k) for k in kleer_ids):
+        k = world.kleer.get(kid)
+        blockers = []
+        if k is None:
+            blockers.append(f"Kleer user {kid} is not in the snapshot; fetch Kleer and plan again")
+        linked = world.link_of_kleer.get(kid)
+        if linked is not None:
+            blockers.append(f"Kleer user {kid} is linked to HR employee {linked}: deactivate the "
+                            "extra user, not the linked one (or unlink it first)")
+        if k is not None and not k.get("active", True):
+            continue  # inactive already
+        ops.append(Operation(f"deactivate:{kid}:kleer_update", len(ops) + 1, "kleer_update",
+                             "deactivate", None, kid, ("kleer",),
+                             changes=(FieldChange("active", FIELD["active"].label, True, False),),
+                             kleer_fingerprint=(k or {}).get("fingerprint"), method="deactivate",
+                             blockers=tuple(blockers)))
+    counts = Counter(f"kind:{op.kind}" for op in ops)
+    counts["operations"] = len(ops)
+    counts["blocked"] = sum(op.blocked for op in ops)
+    snap = world.snapshot or {}
+    return Plan(id=new_plan_id(), created_at=utcnow(), side="deactivate", analyst=analyst,
+                email_preference=pref, snapshot_id=snap.get("id"),
+                snapshot_fingerprint=snap.get("fingerprint"), operations=tuple(ops),
+                counts=tuple(sorted(counts.items())), warnings=(), scope_ids=None)
