@@ -81,6 +81,7 @@ class _Found:
     by_foreign_id: dict | None
     by_ssn: list[dict] = field(default_factory=list)
     ssn_checked: bool = True
+    why: str | None = None  # why the personnummer could not be checked
 
     def others(self, hr_id: str) -> list[dict]:
         """The users holding the personnummer without carrying this HR id (another person in
@@ -104,32 +105,34 @@ class _Directory:
         self._by_ssn: dict[str, list[dict]] | None = None
         self._read_at = -math.inf       # monotonic, for max_age
         self._read_started = -math.inf  # epoch, for fresh_after
+        self._why: str | None = None
 
     def _read(self) -> None:
         self._read_at, self._read_started = time.monotonic(), time.time()
         try:
             users = self._client.list_users()
-        except WorkbenchError:
-            self._users, self._by_ssn = None, None
+        except WorkbenchError as e:
+            self._users, self._by_ssn, self._why = None, None, str(e)
             return
         self._users = _by_foreign_id(users)
         try:
             contracts = self._client.list_contracts()
-        except WorkbenchError:
-            self._by_ssn = None
+        except WorkbenchError as e:
+            self._by_ssn, self._why = None, str(e)
             return
-        self._by_ssn = _by_ssn(users, contracts)
+        self._by_ssn, self._why = _by_ssn(users, contracts), None
 
     def find(self, hr_id: str, ssn: str | None, *, fresh_after: float | None = None) -> _Found:
         with self._lock:
             stale = time.monotonic() - self._read_at > self._max_age
             if stale or (fresh_after is not None and self._read_started < fresh_after):
                 self._read()
-            users, by_ssn = self._users, self._by_ssn
+            users, by_ssn, why = self._users, self._by_ssn, self._why
         if users is None:
-            return _Found(self._client.find_user_by_foreign_id(hr_id), ssn_checked=ssn is None)
+            return _Found(self._client.find_user_by_foreign_id(hr_id), ssn_checked=ssn is None,
+                          why=why)
         return _Found(users.get(str(hr_id)), list((by_ssn or {}).get(ssn, ())) if ssn else [],
-                      ssn_checked=ssn is None or by_ssn is not None)
+                      ssn_checked=ssn is None or by_ssn is not None, why=why)
 
 
 def _by_foreign_id(users: list[dict]) -> dict[str, dict]:
@@ -211,8 +214,8 @@ def _kleer_create(client: Any, op: Operation, pref: str, ctx: _Create) -> _Outco
                             "(nothing created)", {"already_in_kleer": [int(u["id"]) for u in others]})
         if not found.ssn_checked:
             return _Outcome("failed", "cannot check in Kleer whether the personnummer already "
-                            "belongs to a user (the payroll list could not be read); nothing "
-                            "created: re-run the apply", {"status": None})
+                            f"belongs to a user (the payroll list could not be read: {found.why}); "
+                            "nothing created: re-run the apply", {"status": None})
         new_id = _send_create(client, op, ctx, user_fields, answer)
         kleer_id, answer["created"] = int(new_id), True
         has_contract = False
