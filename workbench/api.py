@@ -37,6 +37,8 @@ from .model import ApplyResult, Plan
 from .planning import Scope
 from .progress import OnFraction, OnProgress
 from .readmodels import pair_details
+from .relink import RelinkResult
+from .relink import relink as relink_links
 from .sources import DEFAULT_MAX_BYTES, HrFile, read_hr
 from .store import Workspace
 
@@ -371,16 +373,20 @@ class Workbench(Reads):
                               analyst=self.analyst)
 
     def apply(self, plan: Plan, *, token: str | None = None, client: KleerClient | None = None,
-              on_progress: OnProgress | None = None, concurrency: int = 4) -> ApplyResult:
+              on_progress: OnProgress | None = None, concurrency: int = 4,
+              **options: Any) -> ApplyResult:
         """Execute ``plan`` (journaled, idempotent, conflict-checked); safe to run again.
-        In a notebook, without ``on_progress``, a progress bar is drawn in the cell's output."""
+        In a notebook, without ``on_progress``, a progress bar is drawn in the cell's output.
+        ``options`` go to :func:`workbench.apply.apply` (``wait_seconds``, ``settle_seconds``)."""
         on_progress = on_progress or display.notebook_progress(
             f"Reverting {plan.reverts}" if plan.reverts else f"Applying {plan.id}",
             len(plan.operations))
         if not any(op.remote and not op.blocked for op in plan.operations):
-            return applying.apply(plan, self.workspace, None, self.analyst, on_progress, concurrency)
+            return applying.apply(plan, self.workspace, None, self.analyst, on_progress, concurrency,
+                                  **options)
         with self._kleer_session(token, client) as kc:
-            return applying.apply(plan, self.workspace, kc, self.analyst, on_progress, concurrency)
+            return applying.apply(plan, self.workspace, kc, self.analyst, on_progress, concurrency,
+                                  **options)
 
     def revert_plan(self, batch_id: str) -> Plan:
         """What reverting ``batch_id`` would do (a preview; nothing is written)."""
@@ -391,6 +397,20 @@ class Workbench(Reads):
         """Undo ``batch_id`` through the same apply (a batch of its own)."""
         return self.apply(self.revert_plan(batch_id), token=token, client=client,
                           on_progress=on_progress)
+
+    def plan_deactivate(self, kleer_ids: list[int]) -> Plan:
+        """The plan that deactivates Kleer users (the remedy for a duplicate an apply reported;
+        the workbench never deletes in Kleer). Apply it with :meth:`apply`."""
+        return planning.deactivate_plan(self.workspace, list(kleer_ids), analyst=self.analyst,
+                                        email_preference=self.settings.email_preference)
+
+    def relink(self, *, token: str | None = None, client: KleerClient | None = None) -> RelinkResult:
+        """Rebuild the links from the foreign-ids Kleer's users carry (after a workspace was
+        lost: load the HR file first). Writes nothing to Kleer; reports what it found, what it
+        could not match and what disagrees."""
+        with self._kleer_session(token, client) as kc:
+            users = kc.list_users()
+        return relink_links(self.workspace, users, analyst=self.analyst)
 
     def batches(self) -> pd.DataFrame:
         """Every apply and revert, newest first."""

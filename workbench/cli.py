@@ -255,10 +255,16 @@ def _progress(done: int, total: int, message: str) -> None:
 
 def _report(result) -> int:
     print(result)
+    for other in result.elsewhere:
+        print(f"  {other.op_id}: {other.reason}")
     if result.problems:
-        print(result.problems_frame().drop(columns=["answer"]).to_string(index=False))
-        print(f"{len(result.problems)} operation(s) failed or conflicted: see the reasons above; "
-              "re-run `workbench apply` for failed ones, plan again after a conflict")
+        frame = result.problems_frame().drop(columns=["answer"])
+        for p in frame.to_dict("records"):  # whole reasons: a conflict's values are in them
+            print(f"  {p['status']}: {p['op_id']} (HR {p['hr_id']}, Kleer {p['kleer_id']}, "
+                  f"{p['attempts']} tries): {p['reason']}")
+        print(f"{len(result.problems)} operation(s) failed, conflicted or found a duplicate: see "
+              "the reasons above; re-run `workbench apply` for failed ones, plan again after a "
+              "conflict")
         return EXIT_INCOMPLETE
     return 0 if result.ok else EXIT_INCOMPLETE
 
@@ -267,6 +273,11 @@ def _apply_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("plan", metavar="PLAN.json", help="a plan written by `workbench plan`")
     p.add_argument("--concurrency", type=int, default=4,
                    help="Kleer requests in flight at once (default 4)")
+    p.add_argument("--settle-seconds", type=float, default=None, metavar="S",
+                   help="how long a create whose answer never came may still land in Kleer "
+                        "before it is looked for and tried again (default: the client timeout + 5)")
+    p.add_argument("--wait-seconds", type=float, default=None, metavar="S",
+                   help="how long to wait for another apply holding an employee (default 120)")
     p.epilog = (f"Exit code {EXIT_INCOMPLETE} when an operation failed or conflicted. Safe to run "
                 "again: what is done is not done twice. The token comes from $KLEER_TOKEN.")
 
@@ -281,9 +292,40 @@ def _apply(args: argparse.Namespace) -> int:
         text = Path(args.plan).read_text(encoding="utf-8")
     except OSError as e:
         raise InputError(f"cannot read the plan {args.plan}: {e.strerror or e}") from None
+    options = {k: v for k, v in (("settle_seconds", args.settle_seconds),
+                                 ("wait_seconds", args.wait_seconds)) if v is not None}
     with open_workbench(args) as wb:
-        result = wb.apply(Plan.from_json(text), on_progress=_progress, concurrency=args.concurrency)
+        result = wb.apply(Plan.from_json(text), on_progress=_progress, concurrency=args.concurrency,
+                          **options)
     return _report(result)
+
+
+@command("relink", "Rebuild the links from the foreign-ids Kleer's users carry (after a lost "
+         "workspace: load the HR file first). Writes nothing to Kleer.")
+def _relink(args: argparse.Namespace) -> int:
+    with open_workbench(args) as wb:
+        result = wb.relink()
+    print(result)
+    return 0
+
+
+def _deactivate_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("kleer_ids", metavar="KLEER_ID", nargs="+", type=int,
+                   help="the Kleer users to deactivate (e.g. the extra one of a duplicate)")
+    p.add_argument("--out", metavar="PLAN.json", default="deactivate.json",
+                   help="where to write the plan (default deactivate.json); apply it with "
+                        "`workbench apply`")
+
+
+@command("deactivate", "Plan the deactivation of Kleer users (a duplicate's extra one); "
+         "nothing is deleted in Kleer.", _deactivate_args)
+def _deactivate(args: argparse.Namespace) -> int:
+    with open_workbench(args) as wb:
+        plan = wb.plan_deactivate(args.kleer_ids)
+    _write(args.out, plan.to_json().encode("utf-8"))
+    print(plan.summary())
+    print(f"plan written to {args.out}; apply it with `workbench apply {args.out}`")
+    return 0
 
 
 def _revert_args(p: argparse.ArgumentParser) -> None:
