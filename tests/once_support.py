@@ -26,7 +26,6 @@ from typing import Any
 
 import httpx
 
-from workbench import apply as applying
 from workbench.api import Workbench
 from workbench.planning import ssn_key
 

@@ -1,13 +1,23 @@
-"""Kleer operations: create (guarded by a foreign-id lookup) and update (re-read, conflict check,
-finish what is left), with a lost answer checked before it is reported.
+"""Kleer operations: create (guarded by foreign-id and personnummer, reconciled when its answer
+was lost), update (re-read, conflict check, finish what is left), the foreign-id write that keeps
+a link in Kleer, and the checks before a write (stale HR, a revert's every field).
 
-A create first looks up ``foreign-id``: an existing user is linked, not created again (and given
-its payroll contract when it has none), so a create whose answer was lost, or a crash after it,
-never makes a duplicate. The lookup is one ``GET /user`` (not paged) for all the plan's creates
-(:class:`_ForeignIds`), read when the first create needs it and again once it is older than
-``FOREIGN_ID_MAX_AGE`` seconds. An update first re-reads the Kleer user + contract: a fingerprint
-that differs from the plan's is a ``conflict`` (nothing written); an update whose every field is
-either still as planned *before* or already as planned *after* finishes what is left.
+A create first looks Kleer up (:class:`_Directory`: one ``GET /user`` and one ``GET
+/payroll/user`` for all the plan's creates, read when the first create needs it, again once
+older than ``FOREIGN_ID_MAX_AGE`` seconds, and again for a create whose claim says another row
+tried it since): a user carrying the HR id as foreign-id is linked, not created again (and given
+its payroll contract when it has none); a user holding the personnummer without that foreign-id
+is a conflict ("already in Kleer as user N (name): match them on Import instead"). A create whose
+answer never came is looked for by foreign-id until the write could have committed
+(``settle_seconds`` after it was sent; at once when Kleer answered an error), then by
+personnummer, before it may be sent again; one that an earlier attempt (a dead apply's, a lost
+answer's) may still land waits out that window first (:func:`_kleer_create`).
+
+An update first re-reads the Kleer user + contract: a fingerprint that differs from the plan's is
+a ``conflict`` (nothing written); an update whose every field is either still as planned
+*before* or already as planned *after* finishes what is left. The foreign-id write
+(:func:`_kleer_link`) re-reads the user and sends it whole with the HR id; another foreign-id
+already there is a conflict.
 """
 
 from __future__ import annotations

@@ -1,20 +1,30 @@
-"""The apply: a batch per plan, local operations in order, Kleer operations on a bounded pool.
+"""The apply: a batch per plan, operations in plan order per employee, Kleer operations on a
+bounded pool, and the checks at the end.
 
 :func:`apply` executes a :class:`~workbench.model.Plan`:
 
 * a ``batches`` row per plan (``batch-<plan hex>``; a re-run of the same plan continues it);
-* per operation a ``journal`` row, ``pending`` and committed before any remote call
-  (:mod:`.claims`), then settled ``done | failed | conflict | skipped`` with Kleer's answer and
-  the time taken, in one local transaction together with the operation's local effects and its
-  audit row (:mod:`.settle`);
-* Kleer operations (:mod:`.kleer_ops`) run on a thread pool (``concurrency``, default 4);
-  workspace writes are serialised by the workspace's lock. ``GET /user/foreign-id/{hr_id}``
-  asks again, right before a create, for every operation that may have been written by someone
-  else since the foreign-id list was read (tried before, or tried by another plan's apply);
-* blocked operations are journaled ``skipped`` with their blockers, never executed.
+* per operation a ``journal`` row, ``pending`` and committed before any remote call, together
+  with a claim on each of its employees (:mod:`.claims`); then settled ``done | failed |
+  conflict | skipped`` with Kleer's answer and the time taken, in one local transaction together
+  with the operation's local effects, its audit row and the release of its claims
+  (:mod:`.settle`);
+* an operation whose employee another apply holds (any plan, any process) waits for it, up to
+  ``wait_seconds``, then is settled ``failed`` ("another apply holds this employee"; a re-run
+  does it); a create another plan already did is ``skipped`` ("already done by batch …") and
+  listed in :attr:`~workbench.model.ApplyResult.elsewhere`;
+* operations of the plan on one employee run in plan order (a link before its foreign-id write);
+  local ones in the calling thread, Kleer operations (:mod:`.kleer_ops`) on a thread pool
+  (``concurrency``, default 4); workspace writes are serialised by the workspace's lock;
+* before a Kleer write: an export re-reads the HR register (a value changed since the plan is a
+  conflict), a revert re-reads Kleer and restores only the fields still as the batch wrote them;
+* blocked operations are journaled ``skipped`` with their blockers, never executed;
+* at the end, one list of users and one of contracts read back what was written and sweep what
+  this batch created for duplicates by foreign-id and personnummer (reported, never deleted).
 
-``on_progress(done, total, op_id)`` (:mod:`workbench.progress`) is called in the calling thread once per
-operation. :func:`revert` runs :func:`workbench.planning.revert_plan` through :func:`apply`.
+``on_progress(done, total, op_id)`` (:mod:`workbench.progress`) is called in the calling thread
+once per operation. :func:`revert` runs :func:`workbench.planning.revert_plan` through
+:func:`apply`.
 """
 
 from __future__ import annotations
