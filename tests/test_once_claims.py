@@ -171,3 +171,32 @@ def test_the_cli_prints_a_conflicts_values_and_relinks(wb, kleer_sim, workspace_
     assert "Phone: plan +46701234567, now +46707654321" in row["detail"]["reason"]
     code = cli_main(["relink", "--workspace", str(workspace_path), "--analyst", "Ada"])
     assert code == 0 and "relink: 0 linked" in capsys.readouterr().out
+
+
+def test_one_plan_applied_twice_at_once_says_which_rows_the_other_apply_did(wb, kleer_sim,
+                                                                             workspace_path):
+    import threading
+
+    from workbench import apply as applying
+    from workbench.store import Workspace
+
+    wb.decide([{"hr_id": h, "action": "export"} for h in ("E0002", "E0003", "E0004")])
+    plan = wb.plan("export", ["E0002", "E0003", "E0004"])
+    kleer_sim.set_faults(latency_ms=30)
+    results = []
+
+    def run() -> None:
+        with Workspace(workspace_path) as ws, kleer_sim.client() as client:
+            results.append(applying.apply(plan, ws, client, "tab", concurrency=1))
+
+    tabs = [threading.Thread(target=run) for _ in range(2)]
+    for t in tabs:
+        t.start()
+    for t in tabs:
+        t.join(timeout=60)
+    assert [r.counts_dict for r in results] == [{"done": 3}] * 2
+    assert sum(r.ran_here for r in results) == 3  # each operation once, by one of them
+    for r in results:  # and each result says which ones the other did
+        assert r.ran_here + len(r.elsewhere) == 3
+        assert all(o.reason.startswith("done by another apply of this plan") for o in r.elsewhere)
+    assert kleer_sim.state()["writes"]["create_user"] == 3

@@ -352,7 +352,7 @@ def test_a_create_another_plan_did_is_skipped_as_already_done_not_run_again(wb, 
     [other] = result.elsewhere
     batch = applying.batch_id_for(first.id)
     assert other.reason == f"already done by batch {batch} (Kleer user {other.kleer_id})"
-    assert "already done by another apply" in str(result)
+    assert "1 settled by another apply (already done by batch" in str(result)
     assert "create_user" not in counting.calls and "find_user_by_foreign_id" not in counting.calls
     assert writes(kleer_sim)["create_user"] == 1
     assert [u.get("foreign-id") for u in kleer_sim.dump()["users"]].count("E0005") == 1

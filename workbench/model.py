@@ -282,8 +282,8 @@ class ApplyResult:
     executed itself (a concurrent apply may have done the others). ``unrefreshed``: Kleer
     records written but not read back into the snapshot (Kleer could not be reached at the
     end); a plan blocks their operations until the next apply or fetch reads them.
-    ``elsewhere``: operations another apply had already done (skipped here, "already done by
-    batch …"). ``duplicates``: what the sweep after the apply found (one text per HR employee
+    ``elsewhere``: operations another apply settled, not this one: another plan's ("already
+    done by batch …", skipped here) or a second apply of this plan running at the same time. ``duplicates``: what the sweep after the apply found (one text per HR employee
     that more than one Kleer user holds; also listed in ``problems`` with status
     ``duplicate``). ``sweep_error``: why the sweep could not run."""
 
@@ -331,7 +331,7 @@ class ApplyResult:
         what = "revert" if self.reverts else "apply"
         unread = f"; {len(self.unrefreshed)} Kleer record(s) written but not read back: " \
                  "fetch Kleer (or run the apply again) before planning again" if self.unrefreshed else ""
-        others = f"; {len(self.elsewhere)} already done by another apply " \
+        others = f"; {len(self.elsewhere)} settled by another apply " \
                  f"({self.elsewhere[0].reason}{', …' if len(self.elsewhere) > 1 else ''})" \
             if self.elsewhere else ""
         dupes = f"; {len(self.duplicates)} DUPLICATE(S) in Kleer: see the problems" \

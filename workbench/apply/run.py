@@ -243,6 +243,15 @@ def _give_up(r: _Run, op: Operation, holder: Any) -> bool:
     return True
 
 
+def _settled_beside(ws: Workspace, plan: Plan, op: Operation) -> OpOutcome:
+    """An operation another apply of this same plan settled while this one ran (a second
+    browser tab, a second process): how it ended, said as such."""
+    row = ws.journal.row(plan.id, op.op_id) or {}
+    return OpOutcome(op.op_id, op.kind, op.hr_id, row.get("kleer_id"), row.get("status", "done"),
+                     f"{row.get('status', 'done')} by another apply of this plan (batch "
+                     f"{row.get('batch_id')}), not by this one")
+
+
 def _order(ops: list[Operation]) -> dict[str, list[str]]:
     """For each operation, the earlier operations of the plan on one of its employees (they
     run first: a link before the foreign-id write, an update before its HR side)."""
@@ -291,6 +300,7 @@ def apply(plan: Plan, workspace: Workspace, client: Any, analyst: str | None,
         Progress(done, total, op.op_id).send(on_progress)
 
     _open_batch(workspace, plan, batch_id, analyst)
+    final_before = {k for k, row in workspace.journal.of_plan(plan.id).items() if row["status"] in FINAL}
     todo: list[Operation] = []
     for op in plan.operations:
         if op.blocked:
@@ -321,6 +331,8 @@ def apply(plan: Plan, workspace: Workspace, client: Any, analyst: str | None,
                     if state == "busy":
                         busy.append((op, holder))
                         continue
+                    if state == "final" and op.op_id not in final_before:
+                        elsewhere.append(_settled_beside(workspace, plan, op))
                     ran += state == "ran"
                     settled.add(op.op_id)
                     progress(op)
@@ -335,6 +347,8 @@ def apply(plan: Plan, workspace: Workspace, client: Any, analyst: str | None,
                     if state == "elsewhere":
                         elsewhere.append(OpOutcome(op.op_id, op.kind, op.hr_id, info[1],
                                                    "skipped", info[0]))
+                    elif state == "final" and op.op_id not in final_before:
+                        elsewhere.append(_settled_beside(workspace, plan, op))
                     ran += state in ("ran", "elsewhere")
                     settled.add(op.op_id)
                     progress(op)

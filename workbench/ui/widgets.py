@@ -134,7 +134,7 @@ def show_result(result: ApplyResult, *, retry: Callable[[], None] | None = None,
                    "(Kleer stopped answering): refresh Kleer data on Sources before planning again.")
     if result.elsewhere:  # settled by another apply: say so, not "done" as if done here
         shown = "; ".join(f"{o.hr_id or o.kleer_id}: {o.reason}" for o in result.elsewhere[:5])
-        st.info(f"{len(result.elsewhere)} already done by another apply ({shown}"
+        st.info(f"{len(result.elsewhere)} settled by another apply, not this one ({shown}"
                 f"{', …' if len(result.elsewhere) > 5 else ''}).")
     if result.ok:
         st.success(f"{what} finished: {parts or 'nothing to do'}. Batch {result.batch_id}.")
