@@ -117,10 +117,17 @@ def collect(ws: Workspace, *, batch_id: str | None = None, since: str | None = N
         current = ws.hr.get(hr_id)
         if current is None:
             gone.append(hr_id)
-        elif keys[hr_id]:
-            records.append(canonical_record(current))
+            continue
+        record = canonical_record(current)
+        if hr_id in created:  # every field it has
+            keys[hr_id] = {k for k in keys[hr_id] if record.get(k) is not None}
+        if keys[hr_id]:
+            records.append(record)
     changed = {r["hr_id"]: tuple(k for k in FIELD if k in keys[r["hr_id"]]) for r in records}
-    missing = tuple(columns_missing(shape, changed)) if shape is not None else ()
+    missing: tuple[str, ...] = ()
+    if shape is not None:  # a birth date follows from the personnummer column
+        derived = {"birth_date"} if shape.column_of("ssn") is not None else set()
+        missing = tuple(k for k in columns_missing(shape, changed) if k not in derived)
     return HrChangeSet(scope=scope or ("in batch " + batch_id if batch_id else "since " + since
                                        if since else "in this workspace"),
                        records=tuple(records), changed=changed,
