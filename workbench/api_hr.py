@@ -151,6 +151,9 @@ class HrSide:
     #: The signed-in user's role (the app sets it); None: a workbench without roles (the CLI and
     #: notebooks, used by whoever may open the workspace file).
     role: str | None = None
+    #: the last preview and the workspace's version then: a load confirming it reuses its
+    #: difference when nothing changed since (a 50,000-row difference costs seconds)
+    _previewed: tuple[ReloadPreview, tuple[int, int]] | None = None
 
     # ---------------------------------------------------------------- reading
 
@@ -213,8 +216,20 @@ class HrSide:
         else:
             diff = reload_diff(ws.hr.frame(), pd.DataFrame(hr.records), ws.links.linked_hr_ids(),
                                fields=hr.fields)
-        return ReloadPreview(hr, diff, employees, remove_missing,
-                             _token(diff, employees, remove_missing))
+        preview = ReloadPreview(hr, diff, employees, remove_missing,
+                                _token(diff, employees, remove_missing))
+        self._previewed = (preview, ws.version())
+        return preview
+
+    def _still(self, hr: HrFile, remove_missing: bool, expect: str | None) -> ReloadPreview:
+        """The preview ``expect`` names when nothing changed since it was made, else a new one."""
+        if self._previewed is not None and expect is not None:
+            preview, version = self._previewed
+            if (preview.token == expect and preview.file is hr
+                    and preview.remove_missing == remove_missing
+                    and version == self.workspace.version()):
+                return preview
+        return self._preview(hr, remove_missing)
 
     @staticmethod
     def _confirmed(preview: ReloadPreview, expect: str | None, confirm: bool) -> str:
@@ -259,7 +274,7 @@ class HrSide:
         report(0.8, f"writing {len(hr.records)} employees to the workspace")
         ws = self.workspace
         with ws.atomic():
-            preview = self._preview(hr, remove_missing)
+            preview = self._still(hr, remove_missing, expect)
             confirmation = self._confirmed(preview, expect, confirm)
             counts = ws.hr.upsert(hr.records, source=hr.name, remove_missing=remove_missing)
             ws.hr_loads.record(source=hr.name, analyst=self.analyst, signature=hr.signature,
@@ -269,6 +284,7 @@ class HrSide:
             if chosen or ws.hr_mappings.get(hr.signature):
                 ws.hr_mappings.remember(hr.signature, chosen, source=hr.name, analyst=self.analyst)
             d = preview.diff
+            self._previewed = None
             ws.audit.append(
                 event="load", analyst=self.analyst, action="load_hr",
                 detail={"source": hr.name, "rows": len(hr.records), **counts,

@@ -266,6 +266,14 @@ class Workspace:
         self.hr_loads = HrLoads(self)
         self.hr_mappings = HrMappings(self)
 
+    def version(self) -> tuple[int, int]:
+        """Changes whenever anything in the file changed: another connection's commits
+        (``PRAGMA data_version``) or this connection's own writes. Equal twice means nothing
+        changed in between (a preview still holds)."""
+        with self._lock:
+            return (int(self.conn.execute("PRAGMA data_version").fetchone()[0]),
+                    self.conn.total_changes)
+
     def counts(self) -> dict[str, int]:
         """How many rows the main tables hold (the CLI's ``status`` and ``Workbench.counts``)."""
         return {"hr": self.hr.count(), "kleer": self.kleer.count(), "linked": self.links.count(),
