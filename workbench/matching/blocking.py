@@ -3,9 +3,15 @@
 Comparing everyone with everyone is 2.5 billion pairs at 50,000 × 50,000; blocking keeps the
 pairs that share something, without losing true pairs:
 
-* exact keys: Kleer's foreign-id = hr_id, birth date, email (against either HR email), email
-  local part, phone, employee number, and the initials key ("a svensson") for names with an
-  initial;
+* exact keys: Kleer's foreign-id = hr_id, email (against either HR email), email local part,
+  phone, employee number, street + postal code, and the initials key ("a svensson") for names
+  with an initial;
+* the birth date, never alone (everyone born on one day is a block that grows with N²) but
+  combined with a name key: birth date + the first two letters of the (nickname-canonical) last
+  name, and birth date + those of the first name, so a changed surname or a typo in one name
+  still meets its record;
+* an employee number with one digit deleted, where numbers are long enough for such keys to be
+  rare (expected records per key < 0.05; otherwise the key would grow with N);
 * the personnummer with one digit deleted (ten keys per number): identical numbers, one digit
   off and two digits transposed all share a key;
 * names: every pair of name tokens (after nicknames) is a key — "Anna Maria Svensson" has
@@ -38,7 +44,7 @@ from .settings import MatchSettings
 __all__ = ["candidate_pairs", "BLOCKS", "unique_ints"]
 
 BLOCKS = ("foreign_id", "ssn", "birth_date", "email", "email_local", "phone", "employee_number",
-          "initials", "name")
+          "address", "initials", "name")
 
 _CDIST_CELLS = 20_000_000  # cells per cdist chunk: bounds memory on large vocabularies
 
@@ -112,6 +118,42 @@ def _deletions(pnr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     pos = np.flatnonzero(keep)
     keys = [(s.str[:i] + s.str[i + 1:]).astype("int64").to_numpy() for i in range(10)]
     return np.tile(pos, 10), np.concatenate(keys) if keys else np.array([], dtype=np.int64)
+
+
+def _prefixed(a: np.ndarray, b: np.ndarray, n: int = 2) -> np.ndarray:
+    """``a|b[:n]`` where both are present, "" otherwise."""
+    sa = pd.Series(a, dtype=object).astype(str)
+    sb = pd.Series(b, dtype=object).astype(str).str[:n]
+    out = (sa + "|" + sb).where((sa != "") & (sb != ""), "")
+    return out.to_numpy(dtype=object)
+
+
+def _birth_name_pairs(hr: Side, kleer: Side, max_block: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    out = []
+    for attr in ("last_key", "first_key"):
+        out.append(_join1(_prefixed(hr.birth_date, getattr(hr, attr)),
+                          _prefixed(kleer.birth_date, getattr(kleer, attr)), max_block))
+    return out
+
+
+def _digit_deletions(values: np.ndarray, n_other: int) -> tuple[np.ndarray, np.ndarray]:
+    """Numbers with one character deleted, as (position, key), for lengths whose deletion keys
+    stay rare on a side of this size; none otherwise."""
+    s = pd.Series(values, dtype=object).astype(str)
+    lengths = s.str.len().to_numpy()
+    pos_out, key_out = [], []
+    for length in np.unique(lengths[lengths >= 4]):
+        rows = np.flatnonzero(lengths == length)
+        expected = (len(rows) + n_other) * length / 10.0 ** (length - 1)
+        if expected >= 0.05:
+            continue
+        sub = s.iloc[rows]
+        for i in range(int(length)):
+            pos_out.append(rows)
+            key_out.append((sub.str[:i] + "_" + sub.str[i + 1:]).to_numpy(dtype=object))
+    if not pos_out:
+        return np.array([], dtype=np.int64), np.array([], dtype=object)
+    return np.concatenate(pos_out), np.concatenate(key_out)
 
 
 def _tokens_long(side: Side) -> pd.DataFrame:
@@ -200,7 +242,10 @@ def candidate_pairs(hr: Side, kleer: Side, settings: MatchSettings, *,
             kp, kk = _deletions(kleer.pnr)
             found.append(_join(hp, hk, kp, kk, mb))
         elif block == "birth_date":
-            found.append(_join1(hr.birth_date, kleer.birth_date, mb))
+            found.extend(_birth_name_pairs(hr, kleer, mb))
+        elif block == "address":
+            found.append(_join1(_prefixed(hr.zip_code, hr.street, 100),
+                                _prefixed(kleer.zip_code, kleer.street, 100), mb))
         elif block in ("email", "email_local"):
             source = "emails" if block == "email" else "locals"
             hp, hk = _long(getattr(hr, source).values())
@@ -210,6 +255,10 @@ def candidate_pairs(hr: Side, kleer: Side, settings: MatchSettings, *,
             found.append(_join1(hr.phone, kleer.phone, mb))
         elif block == "employee_number":
             found.append(_join1(hr.employee_number, kleer.employee_number, mb))
+            hp, hk = _digit_deletions(hr.employee_number, len(kleer))
+            kp, kk = _digit_deletions(kleer.employee_number, len(hr))
+            if len(hp) and len(kp):
+                found.append(_join(hp, hk, kp, kk, mb))
         elif block == "initials":
             found.append(_initial_pairs(hr, kleer, mb))
         elif block == "name":
