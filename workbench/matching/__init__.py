@@ -7,13 +7,17 @@
 >>> s = suggest(hr, kleer)
 >>> s.loc[0, "hr_id"], s.loc[0, "band"], bool(s.loc[0, "assigned"])
 ('E1', 'certain', True)
->>> [e["sentence"] for e in s.loc[0, "evidence"]][:2]
-['Personnummer identical', 'First name Kalle is a nickname of Karl']
+>>> [e["sentence"] for e in s.loc[0, "evidence"]][1:3]
+['Personnummer identical', 'First name Karl ~ Kalle: nickname']
+>>> total = sum(e["weight"] for e in s.loc[0, "evidence"])  # prior + every comparison
+>>> bool(round(100 / (1 + 2 ** -total), 2) == s.loc[0, "score"])
+True
 
 Inputs use the canonical field keys of :data:`workbench.fields.FIELDS`; the Kleer side has one
 ``name`` (as Kleer has it), ``email``, and ``hr_id`` for Kleer's foreign-id. The pipeline:
 :mod:`~workbench.matching.prepare` (flat arrays per side) → :mod:`~workbench.matching.blocking`
-(blocking) → :mod:`~workbench.matching.scoring` (signals, points, evidence) →
+(blocking) → :mod:`~workbench.matching.comparisons` (levels) → :mod:`~workbench.matching.fs`
+(m/u by EM, match weights) → :mod:`~workbench.matching.scoring` (weights, evidence) →
 :mod:`~workbench.matching.assign` (top k, flags, one-to-one). :func:`evaluate` measures the assigned
 pairs against a ground truth; :func:`read_kleer_table` reads a Kleer export CSV for the CLI.
 """

@@ -12,7 +12,8 @@ foreign_id             exact · differs
 ssn                    exact · same number, 10 vs 12 digits · one digit off · two transposed ·
                        differs
 first_name             exact (folded) · nickname or spelling variant · first and last swapped ·
-                       one of the first names · Jaro-Winkler ≥ 0.92 · ≥ 0.80 · differs
+                       one of the first names · an initial ("A.") · Jaro-Winkler ≥ 0.92 ·
+                       ≥ 0.80 · differs
 last_name              exact (folded) · first and last swapped · part of a double surname ·
                        Jaro-Winkler ≥ 0.92 · ≥ 0.80 · differs
 birth_date             exact · exact, read from the personnummer · one component off · differs
@@ -69,7 +70,7 @@ COMPARISONS: Mapping[str, Comparison] = MappingProxyType({c.key: c for c in (
     _c("ssn", "Personnummer", "exact", "10 vs 12 digits", "one digit off", "two digits transposed",
        "differs"),
     _c("first_name", "First name", "exact", "nickname", "swapped", "one of the first names",
-       "jaro-winkler ≥ 0.92", "jaro-winkler ≥ 0.80", "differs"),
+       "initial", "jaro-winkler ≥ 0.92", "jaro-winkler ≥ 0.80", "differs"),
     _c("last_name", "Last name", "exact", "swapped", "part of a double surname",
        "jaro-winkler ≥ 0.92", "jaro-winkler ≥ 0.80", "differs"),
     _c("birth_date", "Birth date", "exact", "from personnummer", "one component off", "differs"),
@@ -186,8 +187,10 @@ def _first(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
         swapped = (ca == kleer.last_key[kk]) & (hr.last_key[hh] == cb) & (ca != cb)
         part = (_pairwise(fuzz.token_set_ratio, ca, cb) == 100)
         jw = _pairwise(JaroWinkler.normalized_similarity, a, b)
-        out[idx] = np.select([a == b, ca == cb, swapped, part, jw >= 0.92, jw >= 0.80],
-                             [1, 2, 3, 4, 5, 6], 7)
+        initial = (hr.has_initial[hh] | kleer.has_initial[kk]) & \
+            (np.array([x[:1] for x in a], dtype=object) == np.array([x[:1] for x in b], dtype=object))
+        out[idx] = np.select([a == b, ca == cb, swapped, part, initial, jw >= 0.92, jw >= 0.80],
+                             [1, 2, 3, 4, 5, 6, 7], 8)
     return out
 
 

@@ -111,6 +111,8 @@ def _name_sentence(c: str, level: str, hp: Any, kp: Any) -> str:
         return f"{label} {hv} ~ {kv}: {_nickname(hp.first_tokens, kp.first_tokens) or 'nickname'}"
     if level == "swapped":
         return f"First and last name swapped (HR {hp.display}, Kleer {kp.display})"
+    if level == "initial":
+        return f"{label} {hv} ~ {kv}: an initial"
     if level == "one of the first names":
         return f"{label} {hv} ~ {kv}: one of the first names"
     if level == "part of a double surname":
@@ -149,10 +151,10 @@ def _sentence(c: str, level: str, hv: Any, kv: Any) -> str:
     return f"{label}: {level} (HR {hv}, Kleer {kv})"
 
 
-def _agreement(level_index: int, n_levels: int, weight: float) -> str:
+def _agreement(level_index: int, n_levels: int, weight: float, level: str = "") -> str:
     if level_index == 0:
         return "missing"
-    if level_index == 1:
+    if level_index == 1 or level == "10 vs 12 digits":
         return "exact"
     if level_index == n_levels:
         return "conflict"
@@ -225,8 +227,10 @@ def evidence(scores: Scores, rows: np.ndarray, hr: Side, kleer: Side) -> list[li
                 level = comp.levels[li - 1]
                 sentence = (_name_sentence(c, level, hr.names[h], kleer.names[k])
                             if c in ("first_name", "last_name") else _sentence(c, level, hv, kv))
+                if c == "email" and level == "exact":
+                    sentence = f"Email identical to the HR {email_key.split('_')[0]} email"
             items.append({"signal": c, "label": comp.label, "hr": hv or None, "kleer": kv or None,
-                          "agreement": _agreement(li, comp.n_levels, w), "level": level,
+                          "agreement": _agreement(li, comp.n_levels, w, level), "level": level,
                           "weight": w, "contribution": round(w, 2) + 0.0, "sentence": sentence})
         out.append(items)
     return out
