@@ -41,6 +41,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
+from .. import nicknames
 from . import names as nm
 from .prepare import Side
 
@@ -189,8 +190,27 @@ def _first(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
         jw = _pairwise(JaroWinkler.normalized_similarity, a, b)
         initial = (hr.has_initial[hh] | kleer.has_initial[kk]) & \
             (np.array([x[:1] for x in a], dtype=object) == np.array([x[:1] for x in b], dtype=object))
-        out[idx] = np.select([a == b, ca == cb, swapped, part, initial, jw >= 0.92, jw >= 0.80],
-                             [1, 2, 3, 4, 5, 6, 7], 8)
+        level = np.select([a == b, ca == cb, swapped, part, initial, jw >= 0.92, jw >= 0.80],
+                          [1, 2, 3, 4, 5, 6, 7], 8)
+        rest = np.flatnonzero(level >= 6)
+        if len(rest):
+            level[rest[_short_forms(a[rest], b[rest])]] = 2
+        out[idx] = level
+    return out
+
+
+def _short_forms(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Whether one first name is a short form of the other by the Swedish rule
+    (:func:`workbench.nicknames.hypocoristic`), once per distinct pair of names."""
+    seen: dict[tuple[str, str], bool] = {}
+    out = np.zeros(len(a), dtype=bool)
+    for i, (x, y) in enumerate(zip(a, b)):
+        key = (x, y)
+        hit = seen.get(key)
+        if hit is None:
+            hit = seen[key] = any(nicknames.hypocoristic(p, q) or nicknames.hypocoristic(q, p)
+                                  for p in x.split() for q in y.split())
+        out[i] = hit
     return out
 
 

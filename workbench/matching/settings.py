@@ -86,7 +86,7 @@ class MatchSettings:
     tie_margin: float = 3.0
     top_k: int = 5
     name_cutoff: float = 80.0
-    max_block: int = 500
+    max_block: int = 50
     include_inactive: bool = True
 
     def __post_init__(self) -> None:
