@@ -11,11 +11,18 @@ import pandas as pd
 import pytest
 
 import workbench.export
-from workbench.export import FORMULA_PREFIXES, safe_cell, to_csv_bytes, to_xlsx_bytes
+import workbench.cells
+from workbench.cells import is_formula, xlsx_cell
+from workbench.export import safe_cell, to_csv_bytes, to_xlsx_bytes
 
-DANGEROUS = ["=HYPERLINK(\"http://evil.example\",\"click\")", "+46701234567", "-2+3",
-             "@SUM(A1:A9)", "\tTAB", "\rCR", "=cmd|' /C calc'!A0"]
-HARMLESS = ["Anna", "Åsa Öberg", " =leading space", "a=b", "19850312-1231", ""]
+#: What Excel or LibreOffice would evaluate when it opens a CSV.
+DANGEROUS = ["=HYPERLINK(\"http://evil.example\",\"click\")", "=SUM(A1)", "=1+1", "+SUM(1)",
+             "-2+3", "@cmd", "@SUM(A1:A9)", "\t=1+1", "\r=cmd|' /C calc'!A0", "\n+SUM(1)",
+             "=cmd|' /C calc'!A0", "+46-70-123", "-A1", "--1"]
+#: Data that only looks like it: a phone number, amounts, text. Kept exactly as it was.
+HARMLESS = ["Anna", "Åsa Öberg", " =leading space", "a=b", "19850312-1231", "+46701234567",
+            "+46 70 123 45 67", "-1500", "-1 500,50", "-1\u00a0500,50", "-15%", "+", "-", "=",
+            "\tTAB", "\rCR", ""]
 
 
 def _frame() -> pd.DataFrame:
@@ -29,12 +36,17 @@ def _frame() -> pd.DataFrame:
     })
 
 
-def test_safe_cell_prefixes_every_formula_start_and_nothing_else():
-    for value in DANGEROUS:
-        assert value[0] in FORMULA_PREFIXES
-        assert safe_cell(value) == "'" + value
-    for value in HARMLESS:
-        assert safe_cell(value) == value
+@pytest.mark.parametrize("value", DANGEROUS)
+def test_safe_cell_guards_what_a_spreadsheet_would_evaluate(value):
+    assert is_formula(value) and safe_cell(value) == "'" + value
+
+
+@pytest.mark.parametrize("value", HARMLESS)
+def test_safe_cell_keeps_phone_numbers_amounts_and_text_exactly(value):
+    assert not is_formula(value) and safe_cell(value) == value
+
+
+def test_safe_cell_never_touches_numbers_or_missing_values():
     assert safe_cell(-5) == -5 and safe_cell(None) is None and safe_cell(2.5) == 2.5
 
 
@@ -51,8 +63,7 @@ def test_csv_download_reads_back_with_every_formula_neutralised():
     names = [r[0] for r in rows[1:]]
     assert names == ["'" + v for v in DANGEROUS] + HARMLESS
     assert [r[2] for r in rows[1:]] == [str(i) for i in range(-3, len(names) - 3)]  # numbers stay numbers
-    assert all(not cell.startswith(FORMULA_PREFIXES) for row in rows for cell in row
-               if not cell.lstrip("-").isdigit())
+    assert not [cell for row in rows for cell in row if is_formula(cell)]
 
 
 def test_csv_download_takes_a_delimiter_for_swedish_excel():
@@ -67,10 +78,11 @@ def test_xlsx_download_has_no_formula_cells_and_keeps_types():
     cells = [c for row in sheet.iter_rows() for c in row]
     assert not [c.coordinate for c in cells if c.data_type == "f"]
     header = [c.value for c in next(sheet.iter_rows(max_row=1))]
-    assert header == ["name", "'=HEADER()", "salary", "when", "active"]
+    assert header == ["name", "=HEADER()", "salary", "when", "active"]  # a string cell: exact text
     names = [r[0] for r in sheet.iter_rows(min_row=2, values_only=True)]
-    # XML turns a stored carriage return into a line feed on reading; the prefix is what matters
-    assert names == ["'" + v.replace("\r", "\n") for v in DANGEROUS] + HARMLESS[:-1] + [None]
+    # XML turns a stored carriage return into a line feed on reading; nothing else changes
+    assert names == [v.replace("\r", "\n") for v in DANGEROUS + HARMLESS[:-1]] + [None]
+    assert {c.data_type for c in cells if isinstance(c.value, str)} == {"s"}
     second = next(sheet.iter_rows(min_row=2, max_row=2, values_only=True))
     assert second[2] == -3 and second[3].year == 2024 and second[4] is True
 
@@ -81,9 +93,19 @@ def test_xlsx_download_writes_timezone_aware_times_as_utc():
     assert sheet["A2"].value.hour == 10
 
 
-def test_docstring_examples_run():
-    result = doctest.testmod(workbench.export)
+@pytest.mark.parametrize("module", [workbench.export, workbench.cells])
+def test_docstring_examples_run(module):
+    result = doctest.testmod(module)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_xlsx_cell_writes_formula_text_as_a_string_cell():
+    book = openpyxl.Workbook()
+    cell = xlsx_cell(book.active["A1"], "=1+1")
+    out = io.BytesIO()
+    book.save(out)
+    again = openpyxl.load_workbook(io.BytesIO(out.getvalue()))["Sheet"]["A1"]
+    assert cell.data_type == "s" and again.data_type == "s" and again.value == "=1+1"
 
 
 @pytest.mark.parametrize("writer", [to_csv_bytes, to_xlsx_bytes])

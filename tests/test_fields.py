@@ -139,12 +139,12 @@ def test_an_unknown_email_preference_is_refused():
 
 @pytest.mark.parametrize("header, key", [
     ("Förnamn", "first_name"), ("Efternamn", "last_name"), ("Personnummer", "ssn"),
-    ("E-post", "private_email"), ("Privat e-post", "private_email"), ("Telefon", "phone"),
+    ("E-post", "work_email"), ("Privat e-post", "private_email"), ("Telefon", "phone"),
     ("Gatuadress", "street"), ("Postnummer", "zip_code"), ("Ort", "city"),
     ("Anställningsdatum", "employment_start_date"), ("Anställningsnummer", "employee_number"),
     ("Månadslön", "monthly_salary"), ("Skattetabell", "tax_table"), ("Clearingnummer", "clearing_nr"),
     ("Kontonummer", "account_nr"), ("Samordningsnummer", "ssn"), ("Födelsedatum", "birth_date"),
-    ("First Name", "first_name"), ("Surname", "last_name"), ("Email", "private_email"),
+    ("First Name", "first_name"), ("Surname", "last_name"), ("Email", "work_email"),
     ("Work email", "work_email"), ("Mobile", "phone"), ("Zip code", "zip_code"),
     ("Start date", "employment_start_date"), ("Employee ID", "hr_id"), ("Country", "country_code"),
 ])
@@ -161,17 +161,51 @@ def test_headers_resolve_whatever_their_case_spacing_bom_or_unicode_form(header)
     assert F.resolve_header(header) == "first_name"
 
 
-def test_every_key_label_and_alias_resolves_to_its_own_field():
-    for f in F.FIELDS:
-        for alias in (f.key, f.label, *f.aliases):
-            assert F.resolve_header(alias) == f.key, (alias, f.key)
-            assert F.resolve_header(alias.upper()) == f.key, (alias, f.key)
+ALL_ALIASES = [(alias, f.key) for f in F.FIELDS
+               for alias in (f.key, f.label, *f.aliases, *f.generic_aliases)]
+
+
+@pytest.mark.parametrize("alias, key", ALL_ALIASES, ids=[f"{k}:{a}" for a, k in ALL_ALIASES])
+def test_every_key_label_and_alias_resolves_to_its_own_field(alias, key):
+    assert F.resolve_header(alias) == key
+    assert F.resolve_header(alias.upper()) == key
+
+
+@pytest.mark.parametrize("header, key", [
+    ("E-post", "work_email"), ("Arbetsmail", "work_email"), ("Jobbmejl", "work_email"),
+    ("Work email", "work_email"), ("Privat e-post", "private_email"),
+    ("Privat mejl", "private_email"), ("Personal email", "private_email"),
+])
+def test_email_headers_tell_work_from_private(header, key):
+    assert F.resolve_header(header) == key
+
+
+def test_a_generic_email_header_yields_to_one_that_names_its_field():
+    assert F.suggest_mapping(["E-post", "Privat e-post"]) == \
+        {"E-post": "work_email", "Privat e-post": "private_email"}
+    assert F.suggest_mapping(["Privat e-post", "E-post"]) == \
+        {"Privat e-post": "private_email", "E-post": "work_email"}
+    assert F.suggest_mapping(["Email", "Work email"]) == \
+        {"Email": "private_email", "Work email": "work_email"}
+    assert F.suggest_mapping(["E-post", "Arbetsmail", "Privat mejl"]) == \
+        {"E-post": None, "Arbetsmail": "work_email", "Privat mejl": "private_email"}
+    assert F.is_generic_header("e-post") and not F.is_generic_header("Privat e-post")
+
+
+def test_header_signature_is_stable_across_order_case_and_spacing_only():
+    base = F.header_signature(["Anställd-ID", "Förnamn", "Efternamn"])
+    assert base.startswith("hdr1:") and len(base) == 21
+    assert F.header_signature(["efternamn", " Förnamn ", "\ufeffANSTÄLLD-ID", ""]) == base
+    assert F.header_signature([unicodedata.normalize("NFD", "Förnamn"), "Efternamn",
+                               "Anställd-ID"]) == base
+    assert F.header_signature(["Anställd-ID", "Förnamn", "Efternamn", "Ort"]) != base
+    assert F.header_signature(["Anställd-ID", "Förnamn"]) != base
 
 
 def test_no_alias_belongs_to_two_fields():
     owners: dict[str, set[str]] = {}
     for f in F.FIELDS:
-        for alias in (f.key, f.label, *f.aliases):
+        for alias in (f.key, f.label, *f.aliases, *f.generic_aliases):
             owners.setdefault(F._header_key(alias), set()).add(f.key)
     assert {a: keys for a, keys in owners.items() if len(keys) > 1} == {}
 
@@ -185,7 +219,7 @@ def test_suggest_mapping_gives_each_field_to_the_first_header_only():
     mapping = F.suggest_mapping(["Förnamn", "First name", "Efternamn", "Shoe size", "E-post",
                                  "Arbets-e-post"])
     assert mapping == {"Förnamn": "first_name", "First name": None, "Efternamn": "last_name",
-                       "Shoe size": None, "E-post": "private_email",
+                       "Shoe size": None, "E-post": "private_email",  # the work one is named
                        "Arbets-e-post": "work_email"}
 
 

@@ -12,7 +12,10 @@ import pytest
 
 from workbench import SourceError
 from workbench.fields import FIELD, normalize_columns, normalize_record
-from workbench.sources import NO_ID, read_hr
+from workbench.sources import BLANK_NAME, NO_ID, read_hr
+
+FIRST_BLANK = BLANK_NAME.format(label="First name")
+LAST_BLANK = BLANK_NAME.format(label="Last name")
 
 SWEDISH = ["Anställd-ID", "Förnamn", "Efternamn", "Personnummer", "Privat e-post", "Gatuadress"]
 PEOPLE = [
@@ -133,7 +136,8 @@ def test_title_rows_and_blank_rows_are_passed_over_with_spreadsheet_row_numbers(
     hr = read_hr(text.encode(), name="rapport.csv")
     assert hr.header_row == 3 and "header on row 3" in hr.detected
     assert [r["source_row"] for r in hr.records] == [4, 7]
-    assert [(p.row, p.column, p.message) for p in hr.problems] == [(7, "Förnamn", "empty name")]
+    assert [(p.row, p.column, p.message) for p in hr.problems] == \
+        [(7, "Förnamn", FIRST_BLANK), (7, "Efternamn", LAST_BLANK)]
     assert list(hr.raw.index) == [4, 7]
 
 
@@ -149,7 +153,7 @@ def test_unnamed_and_repeated_headers_get_names_the_mapping_can_use():
     hr = read_hr(text.encode(), name="hr.csv")
     assert list(hr.mapping) == ["hr_id", "first_name", "last_name", "E-post", "E-post (2)",
                                 "column F"]
-    assert hr.mapping["E-post"] == "private_email" and hr.mapping["E-post (2)"] is None
+    assert hr.mapping["E-post"] == "work_email" and hr.mapping["E-post (2)"] is None
     assert hr.unmapped == ["E-post (2)", "column F"]
     assert hr.raw.loc[2, "column F"] == "note"
 
@@ -265,7 +269,8 @@ def test_row_problems_name_the_row_and_the_files_own_column_and_rows_stay():
         (3, "E2", "Personnummer", "impossible date of birth"),
         (3, "E2", "Privat e-post", "not a valid email address"),
         (3, "E2", "Anställningsdatum", "impossible date"),
-        (4, "E3", "Förnamn", "empty name"),
+        (4, "E3", "Förnamn", FIRST_BLANK),
+        (4, "E3", "Efternamn", LAST_BLANK),
         (6, "E4", "Personnummer", "wrong length (5 digits; expected 10 or 12)"),
     ]
     assert [r["hr_id"] for r in hr.records] == ["E1", "E2", "E3", "E4"]
@@ -273,7 +278,8 @@ def test_row_problems_name_the_row_and_the_files_own_column_and_rows_stay():
     assert hr.records[3]["employment_start_date"] == "2020-12-31"
     assert [p.row for p in hr.skipped] == [5]
     assert hr.skipped_frame().loc[5, "Förnamn"] == "Utan"
-    assert list(hr.problems_frame().columns) == ["row", "hr_id", "column", "field", "message"]
+    assert list(hr.problems_frame().columns) == ["row", "hr_id", "column", "field", "message",
+                                                 "severity"]
 
 
 def test_rows_without_an_id_are_not_loaded_and_the_result_says_so(wb):

@@ -1,15 +1,15 @@
 """Downloads: tables as CSV or XLSX bytes that a spreadsheet opens as data, never as formulas.
 
-A text cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is a formula
-(or a DDE payload) to Excel, LibreOffice and Google Sheets: an HR file, a Kleer record or a name
-typed by anyone could carry ``=HYPERLINK(...)`` into an analyst's spreadsheet. Every download of
-the workbench (pages, CLI, audit export) goes through :func:`to_csv_bytes` or
-:func:`to_xlsx_bytes`, which prefix such cells (and such column headers) with ``'`` so the
-spreadsheet shows the text as it was. Numbers, dates and booleans are written as values and are
-never touched: only text can be a formula.
+An HR file, a Kleer record or a name typed by anyone could carry ``=HYPERLINK(...)`` into an
+analyst's spreadsheet. Every download of the workbench (pages, CLI, audit export) goes through
+:func:`to_csv_bytes` or :func:`to_xlsx_bytes`, which follow the one rule of
+:mod:`workbench.cells`: in CSV only a text cell (or header) a spreadsheet would really evaluate
+gets a ``'`` in front, so a phone number ``+46701234567`` or an amount ``-1500`` stays exactly as
+it was; in XLSX every text cell is a string cell and keeps its exact text. Numbers, dates and
+booleans are written as values and are never touched: only text can be a formula.
 
->>> safe_cell("=1+1"), safe_cell("Anna"), safe_cell(-5)
-("'=1+1", 'Anna', -5)
+>>> safe_cell("=1+1"), safe_cell("+46701234567"), safe_cell("Anna"), safe_cell(-5)
+("'=1+1", '+46701234567', 'Anna', -5)
 """
 
 from __future__ import annotations
@@ -20,21 +20,28 @@ from typing import Any
 
 import pandas as pd
 
+from .cells import csv_safe, xlsx_text_cells
 from .store import to_json
 
 __all__ = ["FORMULA_PREFIXES", "safe_cell", "safe_frame", "to_csv_bytes", "to_json_bytes", "to_xlsx_bytes"]
 
-#: The first characters that make a spreadsheet read a text cell as a formula.
+#: The first characters with which a text cell MAY be a formula (see :func:`workbench.cells.is_formula`
+#: for which of them really are).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def safe_cell(value: Any) -> Any:
-    """``value`` with a ``'`` in front when it is text a spreadsheet would run as a formula.
-    A dict, list, tuple or set (evidence, before/after values) becomes JSON text first."""
+    """``value`` with a ``'`` in front when it is text a spreadsheet would really evaluate as a
+    formula (:func:`workbench.cells.is_formula`); everything else exactly as it was. A dict,
+    list, tuple or set (evidence, before/after values) becomes JSON text first."""
     if isinstance(value, (dict, list, tuple, set, frozenset)):
         value = to_json(value)
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
+    return csv_safe(value)
+
+
+def _as_text(value: Any) -> Any:
+    if isinstance(value, (dict, list, tuple, set, frozenset)):
+        return to_json(value)
     return value
 
 
@@ -61,8 +68,13 @@ def to_csv_bytes(frame: pd.DataFrame, *, sep: str = ",") -> bytes:
 
 
 def to_xlsx_bytes(frame: pd.DataFrame, *, sheet_name: str = "Sheet1") -> bytes:
-    """``frame`` as an XLSX workbook with one sheet, formulas neutralised."""
-    out = safe_frame(frame)
+    """``frame`` as an XLSX workbook with one sheet: every text cell (and header) is a string
+    cell with its exact text, never a formula."""
+    out = frame.copy()
+    out.columns = [str(c) for c in out.columns]
+    for i in range(out.shape[1]):
+        if out.iloc[:, i].dtype == object:
+            out.isetitem(i, out.iloc[:, i].map(_as_text).astype(object))
     for i in range(out.shape[1]):  # Excel has no time zones: write UTC wall-clock time
         column = out.iloc[:, i]
         if isinstance(column.dtype, pd.DatetimeTZDtype):
@@ -70,6 +82,8 @@ def to_xlsx_bytes(frame: pd.DataFrame, *, sheet_name: str = "Sheet1") -> bytes:
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         out.to_excel(writer, sheet_name=_sheet_title(sheet_name), index=False)
+        for sheet in writer.sheets.values():
+            xlsx_text_cells(sheet)
     return buffer.getvalue()
 
 

@@ -14,6 +14,7 @@ default, or work) picks which HR email it mirrors.
 
 from __future__ import annotations
 
+import hashlib
 import unicodedata
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Literal, Mapping, Sequence
@@ -33,7 +34,9 @@ __all__ = [
     "EMAIL_PREFERENCES",
     "field",
     "resolve_header",
+    "is_generic_header",
     "suggest_mapping",
+    "header_signature",
     "normalize_record",
     "normalize_columns",
     "kleer_fields",
@@ -112,6 +115,9 @@ class Field:
     pii: str = PII_NONE
     required: bool = False  # must be present in an HR file
     help: str = ""
+    #: headers that resolve to this field without naming it ("E-post" for the work email): they
+    #: yield to a header that names the field, see :func:`suggest_mapping`
+    generic_aliases: tuple[str, ...] = ()
 
     @property
     def sqlite_type(self) -> type:
@@ -163,15 +169,23 @@ FIELDS: tuple[Field, ...] = (
           n.parse_date, _equal, None, PII_PERSONAL,
           help="Derived from the personnummer when not given; Kleer has no field of its own."),
     Field("private_email", "Private email", "contact", "email",
-          _aliases("private_email", "private email", "personal email", "home email", "email",
-                   "e-mail", "e-post", "epost", "privat e-post", "privat epost", "e-post privat",
-                   "privat mejl", "mejl"),
+          _aliases("private_email", "private email", "personal email", "home email",
+                   "private e-mail", "personal e-mail", "privat e-post", "privat epost",
+                   "e-post privat", "privat e-mail", "privat mejl", "privat mail", "hemmejl",
+                   "e-post hem", "personlig e-post"),
           n.email, _equal, U("email"), PII_PERSONAL),
     Field("work_email", "Work email", "contact", "email",
-          _aliases("work_email", "work email", "business email", "company email", "office email",
-                   "arbets-e-post", "arbetsmail", "e-post arbete", "jobbmejl", "e-post jobb",
-                   "arbete e-post", "tjänste-e-post"),
-          n.email, _equal, U("email"), PII_PERSONAL),
+          _aliases("work_email", "work email", "work e-mail", "business email", "company email",
+                   "office email", "arbets-e-post", "arbetsmail", "arbetsmejl", "e-post arbete",
+                   "jobbmejl", "jobbmail", "e-post jobb", "arbete e-post", "tjänste-e-post",
+                   "företagsmail"),
+          n.email, _equal, U("email"), PII_PERSONAL,
+          generic_aliases=_aliases("e-post", "epost", "email", "e-mail", "mejl", "mail",
+                                   "e-postadress", "epostadress", "email address",
+                                   "e-mail address", "mejladress"),
+          help="A header that says only \"E-post\" or \"Email\" is the work address (HR "
+               "exports name the private one); with no other email column the loader says "
+               "which it assumed."),
     Field("phone", "Phone", "contact", "phone",
           _aliases("phone", "phone number", "mobile", "mobile phone", "cell phone", "telephone",
                    "telefon", "telefonnummer", "mobil", "mobilnummer", "mobiltelefon"),
@@ -253,28 +267,71 @@ def _header_key(header: str) -> str:
 
 
 _ALIAS_INDEX: dict[str, str] = {}
+_GENERIC_INDEX: dict[str, str] = {}
 for _f in FIELDS:
     for _a in (_f.key, _f.label, *_f.aliases):
         _ALIAS_INDEX.setdefault(_header_key(_a), _f.key)
+    for _a in _f.generic_aliases:
+        _GENERIC_INDEX.setdefault(_header_key(_a), _f.key)
+
+#: Where a generic email header goes when the field it names is taken by a header naming it.
+_GENERIC_FALLBACK = {"work_email": "private_email", "private_email": "work_email"}
 
 
 def resolve_header(header: str) -> str | None:
     """The canonical field key an HR column header stands for, or None."""
-    return _ALIAS_INDEX.get(_header_key(header))
+    key = _header_key(header)
+    return _ALIAS_INDEX.get(key) or _GENERIC_INDEX.get(key)
+
+
+def is_generic_header(header: str) -> bool:
+    """True for a header that does not say which field it is ("E-post", "Email"): see
+    :attr:`Field.generic_aliases`."""
+    key = _header_key(header)
+    return key not in _ALIAS_INDEX and key in _GENERIC_INDEX
 
 
 def suggest_mapping(headers: Iterable[str]) -> dict[str, str | None]:
-    """Map each header to a field key (first header wins when two resolve to the same field)."""
+    """Map each header to a field key (first header wins when two resolve to the same field).
+
+    A generic header ("E-post", "Email") yields to one that names its field: beside
+    "Privat e-post" it is the work email, beside "Arbetsmail" the private one, beside both it
+    is left unmapped.
+    """
+    headers = list(headers)
     taken: set[str] = set()
     out: dict[str, str | None] = {}
-    for h in headers:
-        key = resolve_header(h)
+    for h in headers:  # headers that say what they are first
+        key = None if is_generic_header(h) else resolve_header(h)
         if key in taken:
             key = None
         if key:
             taken.add(key)
         out[h] = key
-    return out
+    for h in headers:
+        if not is_generic_header(h):
+            continue
+        key = resolve_header(h)
+        if key in taken:
+            key = _GENERIC_FALLBACK.get(key)
+        if key in taken:
+            key = None
+        if key:
+            taken.add(key)
+        out[h] = key
+    return {h: out[h] for h in headers}
+
+
+def header_signature(headers: Iterable[str]) -> str:
+    """A stable fingerprint of a file's header, to find the mapping remembered for it.
+
+    Headers compare as the aliases do (case, spacing, BOM, Unicode form folded), and their order
+    and blank headers do not matter: a re-export with the columns moved finds the same mapping.
+    ``hdr1:`` and 16 hex digits of a SHA-256.
+    """
+    keys = sorted({_header_key(h) for h in headers if _header_key(h)})
+    digest = hashlib.sha256("\x1f".join(keys).encode("utf-8")).hexdigest()
+    return f"hdr1:{digest[:16]}"
 
 
 def normalize_record(raw: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:

@@ -35,19 +35,42 @@ import re
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from itertools import islice
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import pandas as pd
 
 from .errors import SourceError
-from .fields import FIELD, FIELDS, normalize_columns, resolve_header, suggest_mapping
+from .fields import (FIELD, FIELDS, _header_key, header_signature, is_generic_header,
+                     normalize_columns, resolve_header, suggest_mapping)
+from .hr_writeback import FileShape
+from .normalize import personnummer
 
-__all__ = ["HrFile", "RowProblem", "read_hr", "REQUIRED_FIELDS", "DEFAULT_MAX_BYTES", "Progress"]
+__all__ = ["HrFile", "RowProblem", "Limits", "read_hr", "peek_headers", "parse_mapping",
+           "REQUIRED_FIELDS", "DEFAULT_MAX_BYTES", "DEFAULT_LIMITS", "Progress", "FileShape",
+           "header_signature"]
 
 REQUIRED_FIELDS = tuple(f.key for f in FIELDS if f.required)
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """How big an HR file may be. Each bound is checked before the cells are read (the file's
+    size; a workbook's unpacked size and its sheet's stored dimension) and again while reading
+    (rows, columns, rows × columns), so a file over a limit is refused in moments, in little
+    memory, with one line saying what to do."""
+
+    max_bytes: int = DEFAULT_MAX_BYTES          # the file as given
+    max_uncompressed: int = 100 * 1024 * 1024   # an XLSX unpacked (all its parts)
+    max_rows: int = 100_000                     # rows of the file or sheet, title rows included
+    max_columns: int = 500
+    max_cells: int = 5_000_000                  # rows × the widest row
+
+
+DEFAULT_LIMITS = Limits()
 
 #: ``progress(fraction, message)``: how far a read (or load) has come, 0.0 to 1.0.
 Progress = Callable[[float, str], None]
@@ -69,10 +92,11 @@ class RowProblem:
     column: str | None  # the file's own header
     field: str | None   # the canonical field key
     message: str
+    severity: str = "error"  # "warning": worth a look, the value is kept and used
 
     def __str__(self) -> str:
         where = f"row {self.row}" + (f", column {self.column!r}" if self.column else "")
-        return f"{where}: {self.message}"
+        return f"{where}: " + ("warning: " if self.severity == "warning" else "") + self.message
 
 
 @dataclass
@@ -92,6 +116,25 @@ class HrFile:
     raw: pd.DataFrame | None = None
     format: str = "csv"
     header_row: int = 1
+    #: what the loader assumed, in sentences the page and the CLI show as they are
+    notes: list[str] = field(default_factory=list)
+    #: header → field the loader chose without the file saying so (a generic "E-post")
+    assumed: dict[str, str] = field(default_factory=dict)
+    #: the column the HR ids came from (the employee number when the file has no id column)
+    id_column: str | None = None
+    #: the file's shape, to hand HR changes back in it (:mod:`workbench.hr_writeback`)
+    shape: FileShape | None = None
+
+    @property
+    def signature(self) -> str:
+        """:func:`workbench.fields.header_signature` of the file's header."""
+        return header_signature(self.mapping)
+
+    @property
+    def fields(self) -> list[str]:
+        """The field keys the file holds (the HR id included), in table order."""
+        held = {k for k in self.mapping.values() if k} | ({"hr_id"} if self.id_column else set())
+        return [k for k in FIELD if k in held]
 
     @property
     def unmapped(self) -> list[str]:
@@ -116,7 +159,7 @@ class HrFile:
 
     def problems_frame(self) -> pd.DataFrame:
         return pd.DataFrame([asdict(p) for p in self.problems],
-                            columns=["row", "hr_id", "column", "field", "message"])
+                            columns=["row", "hr_id", "column", "field", "message", "severity"])
 
     def skipped_frame(self) -> pd.DataFrame:
         """The file's own values for every row that was not loaded."""
@@ -264,16 +307,60 @@ def _sniff_delimiter(text: str) -> str:
     return best
 
 
-def _csv_rows(data: bytes, name: str) -> tuple[list[list[Any]], str, str]:
+_QUOTED = re.compile(r'"(?:[^"]|"")*"')
+
+
+def _too_many_rows(name: str, where: str, limits: Limits) -> SourceError:
+    return SourceError(f"{name}: {where} has more than {limits.max_rows:,} rows, the limit for an "
+                       "HR file; split it and load the parts one after the other")
+
+
+def _too_many_columns(name: str, where: str, column: int, limits: Limits) -> SourceError:
+    return SourceError(f"{name}: {where} has a value in column {_column_letter(column - 1)} "
+                       f"(column {column:,}), over the limit of {limits.max_columns:,} columns; "
+                       "delete the columns after the HR data and save the file again")
+
+
+def _too_many_cells(name: str, where: str, rows: int, columns: int, limits: Limits) -> SourceError:
+    return SourceError(f"{name}: {where} has at least {rows:,} rows × {columns:,} columns, over the limit "
+                       f"of {limits.max_cells:,} cells; export only the columns the workbench "
+                       "uses, or split the file")
+
+
+def _too_many_values(name: str, line: int, values: int, limits: Limits) -> SourceError:
+    return SourceError(f"{name}: line {line} has {values:,} values, over the limit of "
+                       f"{limits.max_columns:,} columns; export only the HR columns (with quotes "
+                       "around values that hold the delimiter) and load again")
+
+
+def _csv_precheck(text: str, delimiter: str, name: str, limits: Limits) -> None:
+    """Refuse a line with more values than the column limit before the CSV reader builds it
+    (a line of a million delimiters would be a list of a million cells)."""
+    for line_no, line in enumerate(io.StringIO(text, newline=""), start=1):
+        if line.count(delimiter) >= limits.max_columns:
+            values = _QUOTED.sub("", line).count(delimiter) + 1
+            if values > limits.max_columns:
+                raise _too_many_values(name, line_no, values, limits)
+
+
+def _newline(text: str) -> str:
+    end = text.find("\n")
+    return "\r\n" if end > 0 and text[end - 1] == "\r" else ("\n" if end >= 0 else "\r\n")
+
+
+def _csv_rows(data: bytes, name: str, limits: Limits = DEFAULT_LIMITS
+              ) -> tuple[list[list[Any]], str, str, str]:
     text, encoding = _decode(data, name)
     sep_line = _SEP_LINE.match(text)
     if sep_line and sep_line.group(1) in _DELIMITER_NAMES:
         delimiter, text = sep_line.group(1), text[sep_line.end():]
     else:
         delimiter = _sniff_delimiter(text)
+    _csv_precheck(text, delimiter, name, limits)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True,
                         skipinitialspace=True)
     rows: list[list[Any]] = []
+    width = 0
     while True:
         start = reader.line_num + 1
         try:
@@ -288,7 +375,15 @@ def _csv_rows(data: bytes, name: str) -> tuple[list[list[Any]], str, str]:
             raise SourceError(f"{name}: line {reader.line_num}: the CSV is malformed ({e}); a "
                               "quote inside a value must be doubled (\"\")",
                               problems=[(None, None, f"line {reader.line_num}: {e}")]) from None
-    return rows, encoding, delimiter
+        if len(rows) > limits.max_rows:
+            raise _too_many_rows(name, "the file", limits)
+        if len(rows[-1]) > width:
+            width = len(rows[-1])
+            if width > limits.max_columns:
+                raise _too_many_values(name, start, width, limits)
+        if len(rows) * width > limits.max_cells:
+            raise _too_many_cells(name, "the file", len(rows), width, limits)
+    return rows, encoding, delimiter, _newline(text)
 
 
 # --------------------------------------------------------------------------- XLSX
@@ -311,10 +406,62 @@ class _ExcelError(str):
     """A cell showing an Excel error such as ``#N/A``: reported, and read as empty."""
 
 
-def _xlsx_rows(data: bytes, name: str, sheet: str | int | None, report: Progress
-               ) -> tuple[list[list[Any]], str]:
+def _xlsx_unpacked_size(data: bytes, name: str, limits: Limits) -> None:
+    """Refuse a workbook whose parts unpack to more than the limit, from the zip's directory
+    alone (Python's zip reader never returns more than a part's stated size)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            total = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return  # damaged: openpyxl's own message says so
+    if total > limits.max_uncompressed:
+        raise SourceError(f"{name}: the workbook unpacks to {_size(total)}, over the limit of "
+                          f"{_size(limits.max_uncompressed)} for an HR file; export only the "
+                          "columns the workbench uses, or save it as CSV UTF-8")
+
+
+def _sheet_rows(worksheet: Any, name: str, title: str, limits: Limits, report: Progress,
+                expected: int) -> list[list[Any]]:
+    """The sheet's rows (a list per spreadsheet row, empty for a missing row), read as a stream
+    with the limits checked per row before any row is padded out to its width."""
+    from openpyxl.cell.read_only import EMPTY_CELL, ReadOnlyCell
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    where = f"sheet {title!r}"
+    book = worksheet.parent
+    rows: list[list[Any]] = []
+    width = 0
+    with worksheet._get_source() as source:
+        parser = WorkSheetParser(source, worksheet._shared_strings, data_only=book.data_only,
+                                 epoch=book.epoch, date_formats=book._date_formats,
+                                 timedelta_formats=book._timedelta_formats)
+        for index, cells in parser.parse():
+            if index > limits.max_rows:
+                raise _too_many_rows(name, where, limits)
+            last = max((c["column"] for c in cells), default=0)
+            if last > limits.max_columns:
+                raise _too_many_columns(name, where, last, limits)
+            width = max(width, last)
+            if index * width > limits.max_cells:
+                raise _too_many_cells(name, where, index, width, limits)
+            while len(rows) < index - 1:
+                rows.append([])
+            row = [EMPTY_CELL] * last
+            for c in cells:
+                row[c["column"] - 1] = ReadOnlyCell(worksheet, **c)
+            rows.append([_cell(c) for c in row])
+            if len(rows) % 5000 == 0:
+                report(0.2 * min(len(rows) / expected, 1.0), f"reading row {len(rows)}")
+    return rows
+
+
+def _xlsx_rows(data: bytes, name: str, sheet: str | int | None, report: Progress,
+               limits: Limits = DEFAULT_LIMITS) -> tuple[list[list[Any]], str]:
     import openpyxl  # only needed for workbooks
 
+    _xlsx_unpacked_size(data, name, limits)
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as e:  # openpyxl raises many kinds (zip, XML, key errors)
@@ -340,13 +487,22 @@ def _xlsx_rows(data: bytes, name: str, sheet: str | int | None, report: Progress
             title = matches[0]
         try:
             worksheet = book[title]
-            expected = max(worksheet.max_row or 1, 1)  # the stored size: a guess for progress
-            worksheet.reset_dimensions()  # a stored size that is too small would cut rows off
-            rows = []
-            for row in worksheet.iter_rows():
-                rows.append([_cell(c) for c in row])
-                if len(rows) % 5000 == 0:
-                    report(0.2 * min(len(rows) / expected, 1.0), f"reading row {len(rows)}")
+        except Exception as e:  # a damaged sheet part inside a readable zip
+            raise SourceError(f"{name}: sheet {title!r} is damaged and cannot be read "
+                              f"({type(e).__name__}: {e}); open it in Excel and save it again") from None
+        where = f"sheet {title!r}"
+        stored_rows, stored_columns = worksheet.max_row or 0, worksheet.max_column or 0
+        if stored_rows > limits.max_rows:  # the sheet's <dimension>: refused before reading
+            raise _too_many_rows(name, where, limits)
+        if stored_columns > limits.max_columns:
+            raise _too_many_columns(name, where, stored_columns, limits)
+        if stored_rows * stored_columns > limits.max_cells:
+            raise _too_many_cells(name, where, stored_rows, stored_columns, limits)
+        try:
+            # a stored size that is too small would cut rows off: the stream reads them all
+            rows = _sheet_rows(worksheet, name, title, limits, report, max(stored_rows, 1))
+        except SourceError:
+            raise
         except Exception as e:  # a damaged sheet part inside a readable zip
             raise SourceError(f"{name}: sheet {title!r} is damaged and cannot be read "
                               f"({type(e).__name__}: {e}); open it in Excel and save it again") from None
@@ -398,27 +554,36 @@ def _headers(cells: list[Any], width: int) -> list[str]:
     return out
 
 
+def _mapping_error(headers: list[str], given: Mapping[str, str | None], name: str
+                   ) -> SourceError | None:
+    """What is wrong with a column mapping (header → field key), in the words the mapping editor
+    and ``--map`` both show; None when nothing is."""
+    absent = [h for h in given if h not in headers]
+    if absent:
+        return SourceError(f"{name}: the column mapping names columns the file does not have: "
+                           f"{', '.join(map(repr, absent))}; the file's columns are: "
+                           f"{', '.join(headers)}", headers=headers)
+    unknown = [k for k in given.values() if k and k not in FIELD]
+    if unknown:
+        return SourceError(f"{name}: the column mapping names unknown fields: {', '.join(unknown)}; "
+                           f"known fields: {', '.join(FIELD)}", headers=headers)
+    twice = [k for k, c in Counter(k for k in given.values() if k).items() if c > 1]
+    if twice:
+        cols = "; ".join(f"{FIELD[k].label}: " + ", ".join(h for h, v in given.items() if v == k)
+                         for k in twice)
+        return SourceError(f"{name}: more than one column is mapped to the same field ({cols}); "
+                           "map one of them to nothing", headers=headers)
+    return None
+
+
 def _resolve_mapping(headers: list[str], mapping: Mapping[str, str | None] | None,
                      name: str) -> dict[str, str | None]:
     used = suggest_mapping(headers)
     if mapping is None:
         return used
     given = {_header_text(h): k or None for h, k in mapping.items()}
-    absent = [h for h in given if h not in used]
-    if absent:
-        raise SourceError(f"{name}: the column mapping names columns the file does not have: "
-                          f"{', '.join(map(repr, absent))}; the file's columns are: "
-                          f"{', '.join(headers)}")
-    unknown = [k for k in given.values() if k and k not in FIELD]
-    if unknown:
-        raise SourceError(f"{name}: the column mapping names unknown fields: {', '.join(unknown)}; "
-                          f"known fields: {', '.join(FIELD)}")
-    twice = [k for k, c in Counter(k for k in given.values() if k).items() if c > 1]
-    if twice:
-        cols = "; ".join(f"{FIELD[k].label}: " + ", ".join(h for h, v in given.items() if v == k)
-                         for k in twice)
-        raise SourceError(f"{name}: more than one column is mapped to the same field ({cols}); "
-                          "map one of them to nothing")
+    if (error := _mapping_error(headers, given, name)) is not None:
+        raise error
     claimed = {k for k in given.values() if k}
     for header in used:
         if header in given:
@@ -428,9 +593,16 @@ def _resolve_mapping(headers: list[str], mapping: Mapping[str, str | None] | Non
     return used
 
 
+def _id_fallback(used: Mapping[str, str | None]) -> str | None:
+    """The employee number column, when the file has no HR id column but has one."""
+    if "hr_id" in used.values():
+        return None
+    return next((h for h, k in used.items() if k == "employee_number"), None)
+
+
 def _missing_columns(name: str, headers: list[str], used: dict[str, str | None],
                      header_row: int) -> SourceError | None:
-    mapped = {k for k in used.values() if k}
+    mapped = {k for k in used.values() if k} | ({"hr_id"} if _id_fallback(used) else set())
     missing = [k for k in REQUIRED_FIELDS if k not in mapped]
     if not missing:
         return None
@@ -481,6 +653,7 @@ class _Table:
     encoding: str | None = None
     delimiter: str | None = None
     sheet: str | None = None
+    newline: str = "\r\n"
 
 
 @dataclass(frozen=True)
@@ -491,18 +664,20 @@ class _Grid:
     headers: list[str]
     row_numbers: list[int]
     columns: list[list[Any]]
+    written: list[str]  # the header cells as the file writes them ("" for an unnamed column)
 
 
-def _read_table(data: bytes, name: str, sheet: str | int | None, report: Progress) -> _Table:
+def _read_table(data: bytes, name: str, sheet: str | int | None, report: Progress,
+                limits: Limits = DEFAULT_LIMITS) -> _Table:
     if not data.strip(b" \t\r\n\x00\x1a" + codecs.BOM_UTF8 + codecs.BOM_UTF16_LE):
         raise SourceError(f"{name}: the file is empty")
     if (error := _not_a_spreadsheet(data, name)) is not None:
         raise error
     if data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
-        rows, title = _xlsx_rows(data, name, sheet, report)
+        rows, title = _xlsx_rows(data, name, sheet, report, limits)
         return _Table(rows, "xlsx", sheet=title)
-    rows, encoding, delimiter = _csv_rows(data, name)
-    return _Table(rows, "csv", encoding=encoding, delimiter=delimiter)
+    rows, encoding, delimiter, newline = _csv_rows(data, name, limits)
+    return _Table(rows, "csv", encoding=encoding, delimiter=delimiter, newline=newline)
 
 
 def _grid(table: _Table, name: str, mapping: Mapping[str, str | None] | None) -> _Grid:
@@ -525,26 +700,36 @@ def _grid(table: _Table, name: str, mapping: Mapping[str, str | None] | None) ->
     keep = [i for i in range(width)
             if _header_text(rows[top][i] if i < len(rows[top]) else None)
             or not all(_blank(v) for v in columns[i])]
+    written = [_header_text(rows[top][i] if i < len(rows[top]) else None) for i in keep]
     return _Grid(top + 1, [headers[i] for i in keep], [n for n, _ in body],
-                 [columns[i] for i in keep])
+                 [columns[i] for i in keep], written)
 
 
 def read_hr(source: Any, *, name: str | None = None, mapping: Mapping[str, str | None] | None = None,
             sheet: str | int | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
-            progress: Progress | None = None) -> HrFile:
+            progress: Progress | None = None, limits: Limits | None = None,
+            today: date | None = None) -> HrFile:
     """Read an HR export (CSV or XLSX) into normalised records.
 
     ``mapping`` maps the file's headers to field keys (None ignores a column) and overrides the
-    aliases for the headers it names; ``sheet`` picks an XLSX worksheet by name or 0-based
-    position; ``max_bytes`` is the size limit (50 MB by default); ``progress(fraction, message)``
-    hears how far the read has come. Raises :class:`SourceError` naming the file (and
-    rows/columns) when the file cannot be used as a whole.
+    aliases for the headers it names (:func:`parse_mapping` builds one from ``--map`` options);
+    ``sheet`` picks an XLSX worksheet by name or 0-based position; ``limits`` bound the file
+    (:class:`Limits`; ``max_bytes`` is its size limit, 50 MB by default);
+    ``progress(fraction, message)`` hears how far the read has come; ``today`` dates the age
+    checks. Raises :class:`SourceError` naming the file (and rows/columns) when the file cannot
+    be used as a whole.
+
+    A file without an HR id column but with an employee number uses that as the HR id; a file
+    whose only email column does not say work or private gets one assumed. Both are told in
+    :attr:`HrFile.notes`.
     """
+    limits = limits or (DEFAULT_LIMITS if max_bytes == DEFAULT_LIMITS.max_bytes
+                        else Limits(max_bytes=max_bytes))
     report = progress or (lambda fraction, message: None)
     report(0.0, "reading the file")
-    data, name = _read_bytes(source, name, max_bytes)
+    data, name = _read_bytes(source, name, limits.max_bytes)
     with _gc_paused():
-        table = _read_table(data, name, sheet, report)
+        table = _read_table(data, name, sheet, report, limits)
         report(0.2, "finding the header")
         grid = _grid(table, name, mapping)
         used = _resolve_mapping(grid.headers, mapping, name)
@@ -553,24 +738,119 @@ def read_hr(source: Any, *, name: str | None = None, mapping: Mapping[str, str |
         if not grid.row_numbers:
             raise SourceError(f"{name}: the file has a header (row {grid.header_row}) but no employees",
                               problems=[(grid.header_row, None, "no data rows after the header")])
-        report(0.3, f"checking {len(grid.row_numbers)} rows")
         by_header = dict(zip(grid.headers, grid.columns))
+        notes: list[str] = []
+        assumed = _assume_email(used, by_header, mapping, notes)
+        id_column = next((h for h, k in used.items() if k == "hr_id"), None)
+        if id_column is None:
+            id_column = _id_fallback(used)
+            notes.append(f"The file has no HR id column: the employee number (column "
+                         f"{id_column!r}) is used as the HR id, and becomes Kleer's foreign-id. "
+                         "To use another column, map it to HR id.")
+        report(0.3, f"checking {len(grid.row_numbers)} rows")
         records, problems = _records(name, grid.row_numbers, by_header, used,
-                                     excel=table.format == "xlsx")
+                                     excel=table.format == "xlsx", id_column=id_column,
+                                     today=today)
         raw = pd.DataFrame(by_header, index=pd.Index(grid.row_numbers, name="row"), dtype=object)
+    shape = FileShape(format=table.format, headers=tuple(grid.written),
+                      fields=tuple(used[h] for h in grid.headers),
+                      id_header=grid.written[grid.headers.index(id_column)],
+                      encoding=table.encoding, delimiter=table.delimiter, newline=table.newline,
+                      sheet=table.sheet)
     report(1.0, f"{len(records)} employees read")
     return HrFile(name=name, records=records, mapping=used, problems=problems,
                   encoding=table.encoding, delimiter=table.delimiter, sheet=table.sheet, raw=raw,
-                  format=table.format, header_row=grid.header_row)
+                  format=table.format, header_row=grid.header_row, notes=notes, assumed=assumed,
+                  id_column=id_column, shape=shape)
+
+
+#: Mail services people use privately: an email column mostly on these holds private addresses.
+PERSONAL_MAIL_DOMAINS = frozenset({
+    "gmail.com", "googlemail.com", "hotmail.com", "hotmail.se", "outlook.com", "outlook.se",
+    "live.com", "live.se", "msn.com", "yahoo.com", "yahoo.se", "icloud.com", "me.com", "mac.com",
+    "aol.com", "proton.me", "protonmail.com", "gmx.com", "gmx.net", "telia.com", "spray.se",
+    "bredband.net", "comhem.se", "tele2.se", "bahnhof.se", "passagen.se", "home.se"})
+
+
+def _assume_email(used: dict[str, str | None], columns: Mapping[str, list[Any]],
+                  mapping: Mapping[str, str | None] | None, notes: list[str]) -> dict[str, str]:
+    """The only email column of a file, when its header does not say work or private and no
+    mapping named it: work, unless most of its addresses are on personal mail services. Changes
+    ``used`` in place and says so in ``notes``."""
+    named = {_header_text(h) for h in (mapping or {})}
+    emails = [h for h, k in used.items() if k in ("private_email", "work_email")]
+    if len(emails) != 1 or emails[0] in named or not is_generic_header(emails[0]):
+        return {}
+    header = emails[0]
+    domains = [str(v).strip().lower().rpartition("@")[2] for v in columns[header]
+               if not _blank(v) and "@" in str(v)]
+    personal = sum(d in PERSONAL_MAIL_DOMAINS for d in domains)
+    if domains and personal * 2 > len(domains):
+        key, why = "private_email", f"{personal} of its {len(domains)} addresses are on personal mail services"
+    else:
+        key, why = "work_email", "its addresses are not on personal mail services"
+    used[header] = key
+    other = "private_email" if key == "work_email" else "work_email"
+    notes.append(f"Column {header!r} does not say whether it holds work or private addresses "
+                 f"and is the file's only email column: it is read as the {FIELD[key].label.lower()} "
+                 f"({why}). If that is wrong, map it to {FIELD[other].label} (CLI: --map "
+                 f"{other}={header}).")
+    return {header: key}
+
+
+def peek_headers(source: Any, *, name: str | None = None, sheet: str | int | None = None,
+                 limits: Limits | None = None) -> list[str]:
+    """The file's column headers as the loader names them (what :func:`parse_mapping` and the
+    mapping editor take), within the same limits as :func:`read_hr`."""
+    limits = limits or DEFAULT_LIMITS
+    data, name = _read_bytes(source, name, limits.max_bytes)
+    table = _read_table(data, name, sheet, lambda fraction, message: None, limits)
+    return _grid(table, name, None).headers
+
+
+_IGNORE = {"none", "-", "ignore", "nothing"}
+
+
+def parse_mapping(pairs: Iterable[str], columns: Sequence[str], *, name: str = "--map"
+                  ) -> dict[str, str | None]:
+    """A column mapping (header → field key, None to ignore) from ``FIELD=COLUMN`` texts, as the
+    CLI's repeatable ``--map hr_id=Anställningsnummer`` gives them.
+
+    FIELD is a field key or label (``hr_id``, ``HR id``; ``none`` ignores the column); COLUMN one
+    of the file's ``columns`` (case and spacing forgiven when that names one column only).
+    Raises :class:`SourceError` with the mapping editor's own messages when a column is not in
+    the file, a field is unknown, or two columns claim one field.
+    """
+    columns = list(columns)
+    by_key: dict[str, list[str]] = {}
+    for c in columns:
+        by_key.setdefault(_header_key(c), []).append(c)
+    labels = {_header_key(f.label): f.key for f in FIELDS} | {_header_key(k): k for k in FIELD}
+    given: dict[str, str | None] = {}
+    for pair in pairs:
+        target, sep, column = str(pair).partition("=")
+        target, column = target.strip(), _header_text(column)
+        if not sep or not target or not column:
+            raise SourceError(f"{name}: {pair!r} is not FIELD=COLUMN; write e.g. "
+                              "--map hr_id=Anställningsnummer", headers=columns)
+        if column not in columns and len(by_key.get(_header_key(column), [])) == 1:
+            column = by_key[_header_key(column)][0]
+        key = None if target.casefold() in _IGNORE else labels.get(_header_key(target), target)
+        given[column] = key
+    if (error := _mapping_error(columns, given, name)) is not None:
+        raise error
+    return given
 
 
 def _records(name: str, row_numbers: list[int], columns: dict[str, list[Any]],
-             used: dict[str, str | None], *, excel: bool
-             ) -> tuple[list[dict[str, Any]], list[RowProblem]]:
+             used: dict[str, str | None], *, excel: bool, id_column: str | None = None,
+             today: date | None = None) -> tuple[list[dict[str, Any]], list[RowProblem]]:
     """Normalise the data rows (``columns``: header → values); raise on duplicate HR ids; list
     the problems, id-less rows first. With ``excel``, error cells (#N/A) are read as empty and
     reported."""
     header_of = {k: h for h, k in used.items() if k}
+    if id_column is not None:
+        header_of["hr_id"] = id_column
     by_field: dict[str, list[Any]] = {}
     excel_errors: list[tuple[int, str, str]] = []  # (index in body, field, error text)
     for key, header in header_of.items():
@@ -582,13 +862,16 @@ def _records(name: str, row_numbers: list[int], columns: dict[str, list[Any]],
     normalized = normalize_columns(by_field)
     for j, key, text in excel_errors:
         normalized[j][1][key] = f"the cell shows an Excel error ({text}), not a value"
+    given = set(by_field)
+    warnings = [_row_checks(record, row_problems, given, today or date.today())
+                for record, row_problems in normalized]
 
     records: list[dict[str, Any]] = []
     skipped: list[RowProblem] = []
     problems: list[RowProblem] = []
     first_row: dict[str, int] = {}
     duplicates: list[tuple[str, int, int]] = []
-    for row_no, (record, row_problems) in zip(row_numbers, normalized):
+    for row_no, (record, row_problems), row_warnings in zip(row_numbers, normalized, warnings):
         hr_id = record.get("hr_id")
         if not hr_id:
             message = NO_ID if "hr_id" not in row_problems else f"{row_problems['hr_id']}: {NO_ID}"
@@ -600,6 +883,8 @@ def _records(name: str, row_numbers: list[int], columns: dict[str, list[Any]],
         first_row[hr_id] = row_no
         for key, message in row_problems.items():
             problems.append(RowProblem(row_no, hr_id, header_of.get(key), key, message))
+        for key, message in row_warnings.items():
+            problems.append(RowProblem(row_no, hr_id, header_of.get(key), key, message, "warning"))
         record["problems"] = row_problems
         record["source_row"] = row_no
         records.append(record)
@@ -617,3 +902,48 @@ def _records(name: str, row_numbers: list[int], columns: dict[str, list[Any]],
             "unique id: correct the file and load it again.",
             problems=[(b, column, f"duplicate HR id {h!r} (also on row {a})") for h, a, b in duplicates])
     return records, skipped + problems
+
+
+BLANK_NAME = "{label} is blank (or only spaces): fill it in in the HR system and load again; the row is loaded without it"
+MIN_WORKING_AGE = 16
+
+
+def _years(born: date, on: date) -> int:
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def _row_checks(record: dict[str, Any], problems: dict[str, str], given: set[str], today: date
+                ) -> dict[str, str]:
+    """Checks across a row's fields, after each field is normalised: blank names, a birth date
+    that disagrees with the personnummer, an employment start before birth (errors, added to
+    ``problems``) and before the age of 16 (a warning, returned). The values stay as they are."""
+    for key in ("first_name", "last_name"):
+        if record.get(key) is None and (key not in problems or problems[key] == "empty name"):
+            problems[key] = BLANK_NAME.format(label=FIELD[key].label)
+    ssn = record.get("ssn")
+    pnr = personnummer(ssn, today=today) if ssn and "ssn" not in problems else None
+    birth = record.get("birth_date")
+    if pnr is not None and pnr.ok and "birth_date" in given and birth and "birth_date" not in problems \
+            and birth != pnr.birth_date.isoformat():
+        problems["birth_date"] = (f"birth date {birth} disagrees with the personnummer, which says "
+                                  f"{pnr.birth_date.isoformat()}: correct the one that is wrong in "
+                                  "the HR system")
+    warnings: dict[str, str] = {}
+    start = record.get("employment_start_date")
+    if not start or "employment_start_date" in problems:
+        return warnings
+    born_text = pnr.birth_date.isoformat() if pnr is not None and pnr.ok else \
+        (birth if birth and "birth_date" not in problems else None)
+    try:
+        born, began = date.fromisoformat(born_text), date.fromisoformat(start)
+    except (TypeError, ValueError):
+        return warnings
+    if began < born:
+        problems["employment_start_date"] = (f"employment starts {start}, before the birth date "
+                                             f"{born_text}: correct the start date (or the birth "
+                                             "date) in the HR system")
+    elif _years(born, began) < MIN_WORKING_AGE:
+        warnings["employment_start_date"] = (f"employment starts {start}, at the age of "
+                                             f"{_years(born, began)} (born {born_text}): check the "
+                                             "start date and the birth date")
+    return warnings
