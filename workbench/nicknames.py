@@ -9,13 +9,15 @@ diacritics folded), so "Pär" and "Par" are the same entry.
 A nickname that belongs to several formal names (Alex: Alexander, Alexandra) is listed under the
 first only: merging the two would make siblings look alike, which is worse than missing a match.
 
-Sources: the groups cover the most common given names in Statistics Sweden's (SCB) public name
-statistics, with the short forms in everyday Swedish use as Swedish Wiktionary's "smeknamn"
-entries and Swedish Wikipedia's list of hypocorisms give them; curated by hand, not copied, and
-not exhaustive. Beyond the table, :func:`hypocoristic` recognises the common Swedish ways of
-forming a short form: a stem plus ``-an``/``-is``/``-isen``/``-sa``/``-e``/``-a``/``-y``/``-ie``
-(Jessica → Jessan, Viktoria → Vickan, Madeleine → Madde) and a dropped first syllable (Matilda →
-Tilda, Elisabet → Betty is in the table).
+Where it comes from: the table was curated by hand from general knowledge of Swedish (and some
+English) naming usage; no name register, dictionary or list was consulted or copied, and it is not
+exhaustive. It holds, per formal given name: spelling variants (Karl/Carl, Mikael/Michael,
+Kristina/Christina), everyday short forms (Kalle, Lasse, Pelle, Stina), -an/-is/-e forms
+(Jessan, Vickan, Madde, Kajsa), dropped-first-syllable forms (Tilda, Lisa, Stina) and a few
+English diminutives (Bob, Bill, Kate). Beyond the table, :func:`hypocoristic` recognises the
+common Swedish ways of forming a short form: a stem plus ``-an``/``-is``/``-isen``/``-sa``/``-e``/
+``-a``/``-y``/``-ie`` (Jessica → Jessan, Viktoria → Vickan, Madeleine → Madde) and a dropped first
+syllable (Matilda → Tilda).
 """
 
 from __future__ import annotations
