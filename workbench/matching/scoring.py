@@ -199,38 +199,106 @@ def prior_sentence(model: FSModel) -> str:
             if one_in >= 1.5 else f"Starting point: {lam:.0%} of candidate pairs are matches")
 
 
+def _shown_first(side: Side, idx: np.ndarray) -> np.ndarray:
+    """The shown first name of the records at ``idx`` ("" without one), once per record."""
+    uniq, inverse = np.unique(idx, return_inverse=True)
+    shown = np.array([side.names[i].shown_first() if side.first[i] else "" for i in uniq],
+                     dtype=object)
+    return shown[inverse.reshape(-1)] if len(idx) else np.array([], dtype=object)
+
+
+def _last_shown(side: Side, idx: np.ndarray) -> np.ndarray:
+    uniq, inverse = np.unique(idx, return_inverse=True)
+    shown = np.array([side.names[i].last_display for i in uniq], dtype=object)
+    return shown[inverse.reshape(-1)] if len(idx) else np.array([], dtype=object)
+
+
+def _hr_emails(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Vectorised :func:`_hr_email`: which HR email each Kleer email was compared with."""
+    e = kleer.emails["email"][k]
+    priv, work = hr.emails["private_email"][h], hr.emails["work_email"][h]
+    local_e = np.array([x.rpartition("@")[0] for x in e], dtype=object)
+    local_p = np.array([x.rpartition("@")[0] for x in priv], dtype=object)
+    local_w = np.array([x.rpartition("@")[0] for x in work], dtype=object)
+    has_e = e != ""
+    key = np.select(
+        [has_e & (priv == e), has_e & (work == e),
+         has_e & (priv != "") & (local_p == local_e), has_e & (work != "") & (local_w == local_e),
+         priv != ""],
+        ["private_email", "work_email", "private_email", "work_email", "private_email"],
+        "work_email")
+    return key.astype(object)
+
+
+def _column_values(c: str, hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray,
+                   email_key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorised :func:`_values`: (HR values, Kleer values) of comparison ``c``."""
+    if c == "foreign_id":
+        return hr.ids[h].astype(str).astype(object), kleer.foreign_id[k]
+    if c == "ssn":
+        return hr.ssn_masked[h], kleer.ssn_masked[k]
+    if c == "first_name":
+        return _shown_first(hr, h), _shown_first(kleer, k)
+    if c == "last_name":
+        return _last_shown(hr, h), _last_shown(kleer, k)
+    if c == "email":
+        hv = np.where(email_key == "private_email", hr.emails["private_email"][h],
+                      hr.emails["work_email"][h]).astype(object)
+        return hv, kleer.emails["email"][k]
+    column = {"birth_date": "birth_date", "phone": "phone", "employee_number": "employee_number",
+              "employment_start_date": "start", "street": "street", "zip_code": "zip_code",
+              "city": "city"}[c]
+    return getattr(hr, column)[h], getattr(kleer, column)[k]
+
+
 def evidence(scores: Scores, rows: np.ndarray, hr: Side, kleer: Side) -> list[list[dict]]:
     """The evidence of the pairs at ``rows``: the prior, then per comparison with a value on at
-    least one side."""
-    out: list[list[dict]] = []
+    least one side.
+
+    Built one comparison at a time over all the rows (values, sentences and agreements as
+    arrays), so only the sentences that need the names' spelling run per pair.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
     prior = {"signal": PRIOR, "label": "Prior", "hr": None, "kleer": None, "agreement": "prior",
              "level": "prior", "weight": float(scores.model.prior_weight), "contribution": 0.0,
              "sentence": prior_sentence(scores.model)}
-    for row in rows:
-        h, k = int(scores.h[row]), int(scores.k[row])
-        items = [dict(prior)]
-        email_key = _hr_email(hr, kleer, h, k) if "email" in scores.comparisons else ""
-        for j, c in enumerate(scores.comparisons):
-            li = int(scores.levels[row, j])
-            hv, kv = _values(c, hr, kleer, h, k, email_key)
-            shown = bool(kv) if c == "foreign_id" else bool(hv) or bool(kv)
-            if not shown and li == 0:
-                continue
-            comp = COMPARISONS[c]
-            w = float(scores.weights[row, j])
-            if li == 0:
-                level = "missing"
-                sentence = (f"Birth date {hv}: already counted in the personnummer"
-                            if c == "birth_date" and hv and kv else
-                            f"{comp.label} missing in {'Kleer' if hv else 'HR'}")
+    out: list[list[dict]] = [[dict(prior)] for _ in range(len(rows))]
+    if len(rows) == 0:
+        return out
+    h, k = scores.h[rows].astype(np.int64), scores.k[rows].astype(np.int64)
+    email_key = _hr_emails(hr, kleer, h, k) if "email" in scores.comparisons else None
+    for j, c in enumerate(scores.comparisons):
+        comp = COMPARISONS[c]
+        li = scores.levels[rows, j].astype(np.int64)
+        hv, kv = _column_values(c, hr, kleer, h, k, email_key)
+        has_h, has_k = hv != "", kv != ""
+        shown = has_k if c == "foreign_id" else (has_h | has_k)
+        todo = np.flatnonzero(shown | (li != 0))
+        if not len(todo):
+            continue
+        weights = scores.weights[rows, j]
+        level_names = np.array(("missing",) + comp.levels, dtype=object)
+        for i in todo:
+            level_index = int(li[i])
+            a, b = hv[i], kv[i]
+            w = float(weights[i])
+            level = level_names[level_index]
+            if level_index == 0:
+                sentence = (f"Birth date {a}: already counted in the personnummer"
+                            if c == "birth_date" and a and b else
+                            f"{comp.label} missing in {'Kleer' if a else 'HR'}")
+            elif c in ("first_name", "last_name"):
+                if level == "exact" and a == b:
+                    sentence = f"{comp.label} {a or '–'} identical"
+                else:
+                    hi, ki = int(h[i]), int(k[i])
+                    sentence = _name_sentence(c, level, hr.names[hi], kleer.names[ki])
+            elif c == "email" and level == "exact":
+                sentence = f"Email identical to the HR {email_key[i].split('_')[0]} email"
             else:
-                level = comp.levels[li - 1]
-                sentence = (_name_sentence(c, level, hr.names[h], kleer.names[k])
-                            if c in ("first_name", "last_name") else _sentence(c, level, hv, kv))
-                if c == "email" and level == "exact":
-                    sentence = f"Email identical to the HR {email_key.split('_')[0]} email"
-            items.append({"signal": c, "label": comp.label, "hr": hv or None, "kleer": kv or None,
-                          "agreement": _agreement(li, comp.n_levels, w, level), "level": level,
-                          "weight": w, "contribution": round(w, 2) + 0.0, "sentence": sentence})
-        out.append(items)
+                sentence = _sentence(c, level, a, b)
+            out[i].append({"signal": c, "label": comp.label, "hr": a or None, "kleer": b or None,
+                           "agreement": _agreement(level_index, comp.n_levels, w, level),
+                           "level": level, "weight": w, "contribution": round(w, 2) + 0.0,
+                           "sentence": sentence})
     return out
