@@ -300,11 +300,9 @@ def candidate_pairs(hr: Side, kleer: Side, settings: MatchSettings, *,
         elif block == "address":
             found.append(_join1(_prefixed(hr.zip_code, hr.street, 100),
                                 _prefixed(kleer.zip_code, kleer.street, 100), mb, split))
-            # a typo in the street or the postal code: house number with the other two
+            # a typo in the street: the house number with the postal code
             found.append(_join1(_prefixed(hr.zip_code, hr.street_no, 100),
                                 _prefixed(kleer.zip_code, kleer.street_no, 100), mb, split))
-            found.append(_join1(_prefixed(hr.city, hr.street_no, 100),
-                                _prefixed(kleer.city, kleer.street_no, 100), mb, split))
         elif block in ("email", "email_local"):
             source = "emails" if block == "email" else "locals"
             hp, hk = _long(getattr(hr, source).values())

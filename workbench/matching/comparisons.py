@@ -27,6 +27,7 @@ employee_number        exact · one digit off · differs
 employment_start_date  exact · one component off · differs
 =====================  =======================================================================
 
+A differing street makes the postal code and city neutral (a move changes all three at once).
 The birth date is neutral when both sides have a personnummer: the personnummer comparison
 already holds it, and counting it twice would break the model's independence assumption.
 """
@@ -332,4 +333,12 @@ def compare(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray, comparisons: li
     out = np.zeros((len(h), len(comparisons)), dtype=np.int8)
     for j, c in enumerate(comparisons):
         out[:, j] = _COMPARE[c](hr, kleer, h, k)
+    if "street" in comparisons:
+        # a move changes street, postal code and city together: one piece of evidence, not
+        # three (the model assumes independent comparisons), so the street's "differs" makes
+        # the postal code and city neutral
+        moved = out[:, comparisons.index("street")] == COMPARISONS["street"].n_levels
+        for c in ("zip_code", "city"):
+            if c in comparisons:
+                out[moved, comparisons.index(c)] = 0
     return out

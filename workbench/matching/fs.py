@@ -47,6 +47,7 @@ TF_CAP = 4.0
 TF_COMPARISONS = ("first_name", "last_name")
 _PRIOR_STRENGTH = 4.0   # pseudo-pairs of the Dirichlet prior on m and on u
 _FLOOR = 1e-7
+_M_DIFFERS_FLOOR = 0.01
 
 #: Expert starting values per level (1…n); they seed EM and are its weak prior.
 DEFAULT_M: Mapping[str, tuple[float, ...]] = {
@@ -237,7 +238,12 @@ def em(gamma: np.ndarray, comparisons: list[str], *, start: FSModel | None = Non
             if len(lab_r):
                 sm = sm + np.bincount(lab[:, j], weights=lab_r, minlength=size)[1:]
                 su = su + np.bincount(lab[:, j], weights=1 - lab_r, minlength=size)[1:]
-            new_m.append(_normal(sm + alpha_m[j]))
+            m_j = _normal(sm + alpha_m[j])
+            # a true pair can always disagree (a typo, a move, a new number): the "differs"
+            # level keeps at least _M_DIFFERS_FLOOR of m, so one disagreement never outweighs
+            # everything else however clean the training pairs were
+            m_j[-1] = max(m_j[-1], _M_DIFFERS_FLOOR)
+            new_m.append(_normal(m_j))
             new_u.append(_normal(su + alpha_u[j]))
         change = max([abs(new_lam - lam)] + [float(np.abs(a - b).max()) for a, b in
                                              zip(new_m + new_u, m + u)])
