@@ -27,7 +27,8 @@ employee_number        exact · one digit off · differs
 employment_start_date  exact · one component off · differs
 =====================  =======================================================================
 
-A differing street makes the postal code and city neutral (a move changes all three at once).
+A differing street and postal code make the postal code and city neutral (a move changes all
+three at once).
 The birth date is neutral when both sides have a personnummer: the personnummer comparison
 already holds it, and counting it twice would break the model's independence assumption.
 """
@@ -335,9 +336,11 @@ def compare(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray, comparisons: li
         out[:, j] = _COMPARE[c](hr, kleer, h, k)
     if "street" in comparisons:
         # a move changes street, postal code and city together: one piece of evidence, not
-        # three (the model assumes independent comparisons), so the street's "differs" makes
-        # the postal code and city neutral
+        # three (the model assumes independent comparisons), so street and postal code both
+        # differing make the postal code and city neutral
         moved = out[:, comparisons.index("street")] == COMPARISONS["street"].n_levels
+        if "zip_code" in comparisons:
+            moved &= out[:, comparisons.index("zip_code")] == COMPARISONS["zip_code"].n_levels
         for c in ("zip_code", "city"):
             if c in comparisons:
                 out[moved, comparisons.index(c)] = 0
