@@ -37,8 +37,12 @@ from .model import ApplyResult, Plan
 from .planning import Scope
 from .progress import OnFraction, OnProgress
 from .readmodels import pair_details
-from .sources import DEFAULT_MAX_BYTES, HrFile, read_hr
+from .sources import DEFAULT_MAX_BYTES, HrFile, Limits, read_hr
 from .store import Workspace
+
+#: Offline matching of two files (``workbench match --hr --kleer``) reads the user's own export
+#: on their own machine: up to a million rows (the upload limits stay as they are).
+MATCH_FILE_LIMITS = Limits(max_bytes=1 << 31, max_rows=1_000_000, max_cells=50_000_000)
 
 __all__ = ["Workbench", "Settings", "LoadResult", "FetchResult", "default_workspace_path"]
 
@@ -325,7 +329,7 @@ class Workbench(Reads):
         """Suggestions between an HR file (CSV/XLSX, canonical or aliased headers) and a Kleer
         CSV (``kleer_id``, ``name``, ``email``, ``active``, other canonical fields), without a
         workspace: nothing is stored."""
-        hr_frame = pd.DataFrame(read_hr(hr).records)
+        hr_frame = pd.DataFrame(read_hr(hr, limits=MATCH_FILE_LIMITS).records)
         return matching.suggest(hr_frame, matching.read_kleer_table(kleer),
                                 settings or MatchSettings(), on_progress=on_progress)
 
