@@ -201,20 +201,27 @@ class LeaveApi:
         mapping, names, links = self.leave_types(), self._names(), dict(ws.links.pairs())
         present: dict[str, dict[str, bool]] = defaultdict(dict)
         done_at: dict[str, str] = {}
-        last_problem: dict[str, str] = {}
+        latest: dict[str, str] = {}                      # leave → its latest batch
+        problems: dict[str, list[str]] = defaultdict(list)  # leave → that batch's problems
         for r in ws.leaves.journal_rows():
             flat = (r["after"] or {}) if (r["after"] or {}).get("leave_id") else (r["before"] or {})
             leave_id = flat.get("leave_id")
             if not leave_id:
                 continue
+            if latest.get(leave_id) != r["batch_id"]:
+                latest[leave_id] = r["batch_id"]
+                problems[leave_id] = []
             if r["status"] == "done":
                 present[leave_id][flat.get("foreign_id") or r["op_id"]] = r["kind"] != "leave_delete"
                 done_at[leave_id] = max(done_at.get(leave_id, ""), r["finished_at"] or "")
-                last_problem.pop(leave_id, None)
             elif r["status"] in ("failed", "conflict") or (r["status"] == "skipped"
                                                           and (r["error"] or "").startswith("blocked")):
-                status = "blocked" if r["status"] == "skipped" else r["status"]
-                last_problem[leave_id] = f"{status}: {(r['error'] or '').removeprefix('blocked: ')}"
+                reason = (r["error"] or "").removeprefix("blocked: ")
+                status = r["status"] if r["status"] != "skipped" else \
+                    "" if reason.startswith("conflict: ") else "blocked"  # a day locked at plan time
+                problems[leave_id].append(f"{status}: {reason}" if status else reason)
+        last_problem = {k: v[0] + (f" (and {len(v) - 1} more)" if len(v) > 1 else "")
+                        for k, v in problems.items() if v}
         out = []
         for r in leaves:
             rule = mapping.lookup(r["hr_type"])

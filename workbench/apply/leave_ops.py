@@ -9,7 +9,9 @@ journal row is claimed; settled through the same :func:`~workbench.apply.settle.
   the same day, a revert, or the answer to this create was lost), the events of that user and
   day are asked for that key first (:func:`~workbench.kleer.leave_client.find_events_by_key`):
   found, it is done without a second write. So a rerun or a crash never doubles a day.
-* **update / delete** — the event is read again by its key: gone, changed since the plan (it is
+* **update / delete** — the event is read again by its key (by its id, else the one event of
+  that key when it holds what the plan expects: a day deleted and written again): gone, changed
+  since the plan (it is
   neither as planned before nor as planned after), or on a day Kleer has locked → a
   ``conflict``, nothing written; already as planned after → done without a write.
 * a write Kleer refuses on a locked day (Approved/Certified: "only Open days can be changed")
@@ -111,7 +113,11 @@ def _same(event: KleerEvent, flat: Mapping[str, Any]) -> bool:
 def _change(client: Any, op: Operation, user_id: int, day: date, key: str,
             retried: bool) -> _Outcome:
     event_id = int(op.before["event_id"])
-    current = next((e for e in lc.find_events_by_key(client, user_id, day, key) if e.id == event_id), None)
+    held = lc.find_events_by_key(client, user_id, day, key)
+    current = next((e for e in held if e.id == event_id), None)
+    if current is None and len(held) == 1 and _same(held[0], op.before):
+        current = held[0]  # the day (its key) written again as planned, under another event id
+        event_id = current.id
     if current is None:
         if op.kind == OP_UPDATE:
             return _Outcome("conflict", f"event {event_id} ({key}) is no longer in Kleer: plan again",
