@@ -251,3 +251,17 @@ def test_cli_load_plan_apply_killed_midway_then_rerun_each_day_exactly_once(work
     with Workspace(workspace_path) as ws:
         rows = ws.query("SELECT status, owner FROM journal")
     assert len(rows) == 5 * n and {(r["status"], r["owner"]) for r in rows} == {("done", None)}
+
+
+def test_the_demo_workspace_holds_the_demo_leave_file(tmp_path):
+    from workbench.api import Workbench
+    from workbench.launcher import ensure_demo_workspace
+
+    path = tmp_path / "demo.db"
+    lines: list[str] = []
+    assert ensure_demo_workspace(str(path), log=lines.append)
+    assert "19 leaves loaded (19 new" in lines[0] and "unknown leave types: Friskvårdstimme" in lines[0]
+    with Workbench(path) as wb:
+        rows = wb.leave_rows()
+    assert len(rows) == 19 and set(rows["status"]) == {"approved", "cancelled"}
+    assert rows.set_index("leave_id").loc["F202611-014", ["extent", "child"]].tolist() == ["50 %", "Alva"]
