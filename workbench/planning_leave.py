@@ -27,7 +27,7 @@ from __future__ import annotations
 import calendar
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any, Iterable, Mapping
@@ -36,7 +36,7 @@ import pandas as pd
 
 from .errors import InputError, KleerRejected, WorkbenchError
 from .kleer import leave_client as lc
-from .leave import (APPROVED, CANCELLED, OP_CREATE, OP_DELETE, OP_UPDATE, Leave, LeaveOp,
+from .leave import (APPROVED, CANCELLED, OP_CREATE, OP_DELETE, OP_UPDATE, PENDING, Leave, LeaveOp,
                     LeaveTypeMapping, ScheduleGap, diff_leave, expand, parse_day_key, revert_op)
 from .leave.diff import DayStatus, KleerEvent
 from .leave.expand import hours
@@ -206,7 +206,7 @@ def build(ws: Workspace, client: Any, *, mapping: LeaveTypeMapping, hr_system: s
             if not p.get("blocking"):
                 warnings.append(f"leave {leave.leave_id} (row {row.get('source_row')}): {p['message']}")
         hard = [p["message"] for p in problems if p.get("blocking")]
-        if leave.status == PENDING_STATUS:
+        if leave.status == PENDING:
             counts["pending"] += 1
             warnings.append(f"leave {leave.leave_id} is not approved yet (pending): not planned")
             continue
@@ -283,14 +283,10 @@ def build(ws: Workspace, client: Any, *, mapping: LeaveTypeMapping, hr_system: s
                 scope_ids=None if leave_ids is None else tuple(str(i) for i in leave_ids))
 
 
-PENDING_STATUS = "pending"
-
 
 def _unique(operations: list[Operation]) -> list[Operation]:
     """Number the operations in order; an op id seen before gets ``~2``, ``~3`` (two blocks of
     one leave, a conflict on a duplicated key)."""
-    from dataclasses import replace
-
     seen: Counter = Counter()
     out = []
     for i, op in enumerate(operations, start=1):

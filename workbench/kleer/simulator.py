@@ -59,6 +59,11 @@ the write counters), ``GET|POST /_admin/faults``, ``GET|POST /_admin/dialect``, 
 started with; a seed with duplicate ids is refused, 400), ``GET /_admin/dump`` (every user and
 contract as stored).
 
+The leave endpoints (:mod:`.leave_sim`: activities, time-report events, day statuses, schedules,
+payroll events) are served from the same state, with the same faults; a seed's ``"leave"`` key
+seeds them, a reset clears them, ``GET|POST /_admin/leave`` lists every event with the write
+counts and sets schedules and locked days (:meth:`RunningSimulator.leave`).
+
 The token reaches ``workbench kleer-sim`` through ``$KLEER_TOKEN`` or ``--token-file`` (mode
 0600), never the command line.
 
