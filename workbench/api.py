@@ -24,6 +24,7 @@ import pandas as pd
 from . import apply as applying
 from . import audit, defaults, display, downloads, matching, planning
 from . import decisions as deciding
+from .api_leave import LeaveApi
 from .api_reads import Reads
 from .api_types import FetchResult, LoadResult, Settings
 from .decisions import Decision
@@ -54,7 +55,7 @@ default_workspace_path = defaults.workspace_path
 UI_EVENTS = ("sign_in", "reveal", "download", "audit_export")
 
 
-class Workbench(Reads):
+class Workbench(Reads, LeaveApi):
     """One reconciliation workspace and the workflow over it.
 
     ``workspace`` is a path to the SQLite file (created when missing), ``":memory:"``, or an open
@@ -368,8 +369,14 @@ class Workbench(Reads):
         return deciding.effective_decisions(self.workspace, side)
 
     def plan(self, side: str, ids: list[str | int] | None = None, *,
-             email_preference: str | None = None) -> Plan:
-        """The plan (a dry run) for the effective decisions of ``side`` (only ``ids`` if given)."""
+             email_preference: str | None = None, month: str | None = None) -> Plan:
+        """The plan (a dry run) for the effective decisions of ``side`` (only ``ids`` if given);
+        ``side="leave"``: the leave days of ``month`` (``YYYY-MM``), only leave ``ids`` if given
+        (see :meth:`plan_leave`)."""
+        if side == "leave":
+            return self.plan_leave(month, None if ids is None else [str(i) for i in ids])
+        if month is not None:
+            raise InputError("a month belongs to a leave plan (side 'leave') only")
         return planning.build(self.workspace, Scope(side, None if ids is None else tuple(ids)),
                               email_preference=email_preference or self.settings.email_preference,
                               analyst=self.analyst)
