@@ -14,7 +14,7 @@ import argparse
 import sys
 from typing import Callable, Sequence
 
-from . import MatchSettings, Plan, Settings, Workbench, defaults
+from . import MatchSettings, Plan, Settings, Workbench, cli_hr, cli_leave, defaults
 from .errors import InputError, WorkbenchError
 
 __all__ = ["main", "build_parser", "COMMANDS", "command"]
@@ -69,90 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # --------------------------------------------------------------------------- commands
 
-def _load_hr_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("file", help="the HR export: CSV (any common encoding/delimiter) or XLSX")
-    p.add_argument("--sheet", default=None, help="the XLSX sheet to read (default: the first)")
-    p.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
-                   help="read COLUMN as FIELD (a field key or label, e.g. hr_id=Anställningsnummer; "
-                        "none=COLUMN ignores a column); repeatable. Remembered for the next file "
-                        "with the same header")
-    p.add_argument("--remove-missing", action="store_true",
-                   help="remove HR employees not in the file (linked employees are kept)")
-    p.add_argument("--yes", action="store_true",
-                   help="load without asking when the file changes the workspace's employees "
-                        "(scripts; without a terminal the load is otherwise refused)")
-
-
-def _ask(question: str) -> bool | None:
-    """The answer to a yes/no question on the terminal; None when there is no terminal."""
-    try:
-        if not (sys.stdin is not None and sys.stdin.isatty()):
-            return None
-        return input(f"{question} [y/N] ").strip().lower() in ("y", "yes", "j", "ja")
-    except (AttributeError, ValueError, OSError, EOFError):
-        return False
-
-
-@command("load-hr", "Load an HR export (CSV or XLSX) into the workspace; a reload shows what it "
-                    "changes and asks first.", _load_hr_args)
-def _load_hr(args: argparse.Namespace) -> int:
-    with open_workbench(args) as wb:
-        mapping = None
-        if args.map:
-            mapping = wb.parse_mapping(args.map, wb.peek_headers(args.file, sheet=args.sheet))
-        preview = wb.preview_hr(args.file, mapping=mapping, sheet=args.sheet,
-                                remove_missing=args.remove_missing)
-        for note in preview.file.notes:
-            print(f"note: {note}")
-        if preview.needs_confirmation:
-            print(preview.summary())
-            if not args.yes:
-                answer = _ask("Load this file into the workspace?")
-                if answer is None:
-                    raise InputError("the file changes the workspace's HR employees (above) and "
-                                     "there is no terminal to ask: run again with --yes to load it")
-                if not answer:
-                    print("nothing loaded")
-                    return 1
-        result = wb.load_hr(preview.file, remove_missing=args.remove_missing,
-                            expect=preview.token)
-    print(result)
-    for p in result.file.problems[:20]:
-        print(f"  {p}")
-    if len(result.file.problems) > 20:
-        print(f"  … and {len(result.file.problems) - 20} more")
-    return 0
-
-
-def _hr_changes_args(p: argparse.ArgumentParser) -> None:
-    which = p.add_mutually_exclusive_group()
-    which.add_argument("--batch", metavar="BATCH", default=None,
-                       help="the HR changes of this batch (`workbench batches` lists them)")
-    which.add_argument("--since", metavar="DATE", default=None,
-                       help="the HR changes since this date (YYYY-MM-DD, local midnight)")
-    p.add_argument("--out", metavar="FILE", required=True, help="where to write the file")
-    p.add_argument("--format", choices=("csv", "xlsx"), default=None,
-                   help="default: from FILE's extension, else the HR export's own format")
-    p.add_argument("--only-changed-columns", action="store_true",
-                   help="only the id column and the columns that changed")
-    p.epilog = ("The file carries real values (personnummer, bank accounts): the HR system needs "
-                "them. Every file made is recorded in the audit log.")
-
-
-@command("hr-changes", "Write the HR changes the workbench made (created employees, fields "
-                       "overwritten by Kleer values) as a file in the HR export's own shape.",
-         _hr_changes_args)
-def _hr_changes(args: argparse.Namespace) -> int:
-    suffix = args.out.lower().rpartition(".")[2]
-    fmt = args.format or (suffix if suffix in ("csv", "xlsx") else None)
-    with open_workbench(args) as wb:
-        found = wb.hr_change_set(batch=args.batch, since=args.since)
-        data = wb.hr_changes(batch=args.batch, since=args.since, format=fmt,
-                             only_changed_columns=args.only_changed_columns)
-    _write(args.out, data)
-    print(found.summary())
-    print(f"written to {args.out} (real values: keep it safe, import it into the HR system)")
-    return 0
+cli_hr.register(command, open_workbench)  # load-hr, hr-changes
 
 
 @command("status", "Show what the workspace holds: employees on each side, links, decisions.")
@@ -276,10 +193,13 @@ EXIT_INCOMPLETE = 3
 
 
 def _plan_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--side", choices=("import", "export"), required=True,
-                   help="import: decisions per Kleer user; export: decisions per HR employee")
+    p.add_argument("--side", choices=("import", "export", "leave"), required=True,
+                   help="import: decisions per Kleer user; export: decisions per HR employee; "
+                        "leave: the approved leave of linked employees, day by day")
     p.add_argument("--ids", nargs="+", metavar="ID", default=None,
-                   help="only these subjects (Kleer ids for import, HR ids for export)")
+                   help="only these subjects (Kleer ids for import, HR ids for export, leave ids)")
+    p.add_argument("--month", metavar="YYYY-MM", default=None,
+                   help="--side leave: only the days of this month (default: every loaded leave)")
     p.add_argument("--out", metavar="PLAN.json", default="plan.json",
                    help="where to write the plan (default plan.json); apply it with `workbench "
                         "apply`. It holds the personal data it will write: keep it safe")
@@ -295,9 +215,13 @@ def _plan_args(p: argparse.ArgumentParser) -> None:
          _plan_args)
 def _plan(args: argparse.Namespace) -> int:
     with open_workbench(args) as wb:
-        plan = wb.plan(args.side, args.ids, email_preference=args.email_preference)
+        plan = wb.plan(args.side, args.ids, email_preference=args.email_preference,
+                       month=args.month)
+        dry_run = wb.leave_dry_run(plan) if args.side == "leave" else None
     _write(args.out, plan.to_json().encode("utf-8"))
     print(plan.summary())
+    if dry_run is not None and len(dry_run):  # per employee and leave, what Kleer will receive
+        print(dry_run.drop(columns=["kleer_id"]).fillna("").to_string(index=False, max_colwidth=60))
     print(f"plan written to {args.out}")
     if args.csv:
         _write(args.csv, Workbench.csv_bytes(plan.operations_frame(reveal=args.reveal)))
@@ -476,6 +400,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     for band, n in result.wrong_by_band.items():
         print(f"wrong in band {band}: {n}")
     return 0
+
+
+cli_leave.register(command, open_workbench)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -24,6 +24,8 @@ from .hr import HrRegister, field_columns
 from .hr_loads import HrLoads, HrMappings
 from .journal import Journal
 from .kleer import KleerSnapshot
+from .leaves import Leaves
+from .leaves import create_table as _leaves_table
 from .links import Links
 from .settings import SettingsTable
 from .suggestions import Suggestions
@@ -132,6 +134,11 @@ def _m007_hr_loads(db: sqlite_utils.Database) -> None:
         pk="signature")
 
 
+def _m008_leaves(db: sqlite_utils.Database) -> None:
+    """The HR system's absences (leave export): one row per leave id (:mod:`.leaves`)."""
+    _leaves_table(db)
+
+
 #: Numbered schema migrations. Append, never edit a released one.
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "initial schema", _m001_initial),
@@ -140,6 +147,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (4, "kleer_users.hr_id is Kleer's foreign-id: foreign_id", _m004_foreign_id),
     (7, "hr_loads (the HR file's shape per load) and hr_mappings (remembered per header)",
      _m007_hr_loads),
+    (8, "leaves: the HR system's absences", _m008_leaves),
 ]
 
 
@@ -265,6 +273,7 @@ class Workspace:
         self.settings = SettingsTable(self)
         self.hr_loads = HrLoads(self)
         self.hr_mappings = HrMappings(self)
+        self.leaves = Leaves(self)
 
     def version(self) -> tuple[int, int]:
         """Changes whenever anything in the file changed: another connection's commits
