@@ -3,7 +3,8 @@
 It opens a workspace and offers the workflow as methods: load the HR file, fetch Kleer, suggest
 matches, decide, plan, apply, revert, audit. It holds no logic of its own beyond wiring: every
 method calls one core module (``sources``, ``store``, ``kleer``, ``matching``, ``decisions``,
-``planning``, ``apply``, ``audit``, ``readmodels``). The reads live in :mod:`.api_reads`.
+``planning``, ``apply``, ``audit``, ``readmodels``). The reads live in :mod:`.api_reads`, the
+HR file in and the HR changes out in :mod:`.api_hr`.
 
 >>> wb = Workbench(":memory:", analyst="Ada")
 >>> wb.counts()["hr"]
@@ -24,6 +25,7 @@ import pandas as pd
 from . import apply as applying
 from . import audit, defaults, display, downloads, matching, planning
 from . import decisions as deciding
+from .api_hr import HrSide, ReloadPreview
 from .api_leave import LeaveApi
 from .api_reads import Reads
 from .api_types import FetchResult, LoadResult, Settings
@@ -36,16 +38,17 @@ from .kleer.mapping import Snapshot
 from .matching import Evaluation, MatchSettings
 from .model import ApplyResult, Plan
 from .planning import Scope
-from .progress import OnFraction, OnProgress
+from .progress import OnProgress
 from .readmodels import pair_details
-from .sources import DEFAULT_MAX_BYTES, HrFile, Limits, read_hr
+from .sources import Limits, read_hr
 from .store import Workspace
 
 #: Offline matching of two files (``workbench match --hr --kleer``) reads the user's own export
 #: on their own machine: up to a million rows (the upload limits stay as they are).
 MATCH_FILE_LIMITS = Limits(max_bytes=1 << 31, max_rows=1_000_000, max_cells=50_000_000)
 
-__all__ = ["Workbench", "Settings", "LoadResult", "FetchResult", "default_workspace_path"]
+__all__ = ["Workbench", "Settings", "LoadResult", "FetchResult", "ReloadPreview",
+           "default_workspace_path"]
 
 
 default_workspace_path = defaults.workspace_path
@@ -55,7 +58,7 @@ default_workspace_path = defaults.workspace_path
 UI_EVENTS = ("sign_in", "reveal", "download", "audit_export")
 
 
-class Workbench(Reads, LeaveApi):
+class Workbench(HrSide, Reads, LeaveApi):
     """One reconciliation workspace and the workflow over it.
 
     ``workspace`` is a path to the SQLite file (created when missing), ``":memory:"``, or an open
@@ -184,41 +187,7 @@ class Workbench(Reads, LeaveApi):
         progress(4, 4, str(result))
         return result
 
-    # ---------------------------------------------------------------- load
-
-    def read_hr(self, source: Any, *, name: str | None = None,
-                mapping: Mapping[str, str | None] | None = None, sheet: str | int | None = None,
-                max_bytes: int = DEFAULT_MAX_BYTES, progress: OnFraction | None = None) -> HrFile:
-        """Read and validate an HR file without touching the workspace (a preview)."""
-        return read_hr(source, name=name, mapping=mapping, sheet=sheet, max_bytes=max_bytes,
-                       progress=progress)
-
-    def load_hr(self, source: Any, *, name: str | None = None,
-                mapping: Mapping[str, str | None] | None = None, sheet: str | int | None = None,
-                remove_missing: bool = False, max_bytes: int = DEFAULT_MAX_BYTES,
-                progress: OnFraction | None = None) -> LoadResult:
-        """Load an HR export (CSV or XLSX) into the workspace in one transaction.
-
-        Raises :class:`~workbench.errors.SourceError` (and leaves the workspace as it was) when the
-        file cannot be used; row problems are reported in the result and kept with the rows.
-        ``progress(fraction, message)`` hears how far reading and writing have come.
-        """
-        report = progress or (lambda fraction, message: None)
-        hr = source if isinstance(source, HrFile) else read_hr(
-            source, name=name, mapping=mapping, sheet=sheet, max_bytes=max_bytes,
-            progress=lambda fraction, message: report(0.8 * fraction, message))
-        report(0.8, f"writing {len(hr.records)} employees to the workspace")
-        with self.workspace.atomic():
-            counts = self.workspace.hr.upsert(hr.records, source=hr.name,
-                                                         remove_missing=remove_missing)
-            self.workspace.audit.append(
-                event="load", analyst=self.analyst, action="load_hr",
-                detail={"source": hr.name, "rows": len(hr.records), **counts,
-                        "problems": len(hr.problems), "not_loaded": len(hr.skipped),
-                        "detected": hr.detected})
-        report(1.0, f"{len(hr.records)} employees loaded")
-        return LoadResult(source=hr.name, rows=len(hr.records), problems=hr.problems_frame(),
-                          file=hr, **counts)
+    # ---------------------------------------------------------------- load: see api_hr.HrSide
 
     # ---------------------------------------------------------------- match
 

@@ -14,7 +14,7 @@ import argparse
 import sys
 from typing import Callable, Sequence
 
-from . import MatchSettings, Plan, Settings, Workbench, cli_leave, defaults
+from . import MatchSettings, Plan, Settings, Workbench, cli_hr, cli_leave, defaults
 from .errors import InputError, WorkbenchError
 
 __all__ = ["main", "build_parser", "COMMANDS", "command"]
@@ -69,23 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # --------------------------------------------------------------------------- commands
 
-def _load_hr_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("file", help="the HR export: CSV (any common encoding/delimiter) or XLSX")
-    p.add_argument("--sheet", default=None, help="the XLSX sheet to read (default: the first)")
-    p.add_argument("--remove-missing", action="store_true",
-                   help="remove HR employees not in the file (linked employees are kept)")
-
-
-@command("load-hr", "Load an HR export (CSV or XLSX) into the workspace.", _load_hr_args)
-def _load_hr(args: argparse.Namespace) -> int:
-    with open_workbench(args) as wb:
-        result = wb.load_hr(args.file, sheet=args.sheet, remove_missing=args.remove_missing)
-    print(result)
-    for p in result.file.problems[:20]:
-        print(f"  {p}")
-    if len(result.file.problems) > 20:
-        print(f"  … and {len(result.file.problems) - 20} more")
-    return 0
+cli_hr.register(command, open_workbench)  # load-hr, hr-changes
 
 
 @command("status", "Show what the workspace holds: employees on each side, links, decisions.")
