@@ -59,6 +59,16 @@ class Reads:
         return readmodels.pair_details(self.workspace, hr_id=hr_id, kleer_id=kleer_id,
                                        email_preference=self.settings.email_preference)
 
+    filter_rows = staticmethod(readmodels.filter_rows)
+
+    def integration_user(self) -> int | None:
+        """The Kleer id of the token's own user (``GET /user/me`` at the last fetch), if known."""
+        return self.workspace.settings.get("kleer_me")
+
+    def batch_choices(self) -> pd.DataFrame:
+        """Every batch described for choosing one: side, when, who, counts, first names."""
+        return readmodels.batch_choices(self.workspace)
+
     # ---------------------------------------------------------------- Overview
 
     def outstanding(self) -> pd.DataFrame:
