@@ -296,12 +296,14 @@ def proposed_decision(side: str, subject_id: str, *, linked_to: str | int | None
 
 def _effective(world: WorkspaceState, saved: Mapping[str, dict], side: str,
                settled: Mapping[str, int] | None = None, marks: Mapping[str, int] | None = None,
-               ended: set[tuple[str, int]] | None = None) -> list[Decision]:
-    """``settled``: the audit id at which each subject's operations last ended done; ``marks``:
+               ended: set[tuple[str, int]] | None = None,
+               subjects: set[str] | None = None) -> list[Decision]:
+    """``subjects``: only these (all when None). ``settled``: the audit id at which each subject's operations last ended done; ``marks``:
     the audit id of each subject's last decision. A saved decision older than its settlement
     has been applied: it is no longer pending and the default takes its place. ``ended``: the
     (hr_id, kleer_id) pairs that were linked once and are not now."""
-    subjects = [str(k) for k in sorted(world.kleer)] if side == "import" else sorted(world.hr)
+    every = [str(k) for k in sorted(world.kleer)] if side == "import" else sorted(world.hr)
+    subjects = every if subjects is None else [x for x in every if x in subjects]
     settled, marks, ended = settled or {}, marks or {}, ended or set()
     out = []
     for subject in subjects:
@@ -329,15 +331,18 @@ def _effective(world: WorkspaceState, saved: Mapping[str, dict], side: str,
     return out
 
 
-def effective(workspace: Workspace, side: str, *, world: WorkspaceState | None = None) -> list[Decision]:
-    """Every subject of ``side`` with its saved decision or the proposed default, as
-    :class:`Decision` values (``world`` saves a second read when the caller has one)."""
+def effective(workspace: Workspace, side: str, *, world: WorkspaceState | None = None,
+              subjects: set[str] | None = None) -> list[Decision]:
+    """Every subject of ``side`` (only ``subjects`` when given) with its saved decision or the
+    proposed default, as :class:`Decision` values (``world`` saves a second read when the caller
+    has one)."""
     if side not in ACTIONS:
         raise InputError(f"side must be 'import' or 'export', not {side!r}")
     return _effective(world or WorkspaceState.load(workspace), workspace.decisions.saved(side), side,
                       settled=workspace.journal.settled_subjects(side),
                       marks=workspace.audit.decision_marks(side),
-                      ended=workspace.links.ended_pairs() if side == "import" else None)
+                      ended=workspace.links.ended_pairs() if side == "import" else None,
+                      subjects=subjects)
 
 
 def effective_decisions(workspace: Workspace, side: str) -> pd.DataFrame:

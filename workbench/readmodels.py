@@ -62,17 +62,26 @@ def _hr_name(row: dict | None) -> str | None:
 
 
 def import_rows(ws: Workspace, *, email_preference: str = "private",
-                world: WorkspaceState | None = None) -> pd.DataFrame:
+                world: WorkspaceState | None = None, only: Any = None,
+                details: Any = None) -> pd.DataFrame:
     """One row per Kleer employee (``state`` ``new`` = not linked, ``imported`` = linked), in
     ``kleer_id`` order: the HR employee (linked, decided, or the suggested candidate), its score,
-    band, flags and top reasons, the affected fields, the candidate list and the effective action."""
+    band, flags and top reasons, the affected fields, the candidate list, the effective action,
+    whether it would run now (``pending``) and whether it is the token's own user
+    (``integration``).
+
+    For big workspaces a screen asks for less: ``only`` (Kleer ids) the rows of those employees;
+    ``details`` (Kleer ids) the affected fields and reasons only of those (the others get blank
+    ones and ``detailed`` False; ``pending`` is exact either way)."""
     w = world or WorkspaceState.load(ws)
+    only = None if only is None else {int(k) for k in only}
+    details = None if details is None else {int(k) for k in details}
     candidates: dict[int, list[str]] = {}
     for kid, hid in w.suggestions:  # ordered by kleer_id, rank
         candidates.setdefault(kid, []).append(hid)
     me = ws.settings.get("kleer_me")
     rows = []
-    for d in effective(ws, "import", world=w):
+    for d in effective(ws, "import", world=w, subjects=None if only is None else {str(k) for k in only}):
         kid = int(d.subject_id)
         k = w.kleer[kid]
         linked = w.link_of_kleer.get(kid)
@@ -81,7 +90,10 @@ def import_rows(ws: Workspace, *, email_preference: str = "private",
             hr_id = w.assigned[kid]["hr_id"]  # the suggested candidate, shown for the analyst to accept
         h = w.hr.get(hr_id) if hr_id else None
         s = w.suggestion(kid, hr_id)
-        changed = [x.key for x in diff(h, k, email_preference=email_preference)] if h else []
+        detailed = details is None or kid in details
+        needs_diff = detailed or (linked is not None and d.action in ("prefer_hr", "prefer_kleer",
+                                                                      "match_manually"))
+        changed = [x.key for x in diff(h, k, email_preference=email_preference)] if h and needs_diff else []
         rows.append({
             "kleer_id": kid,
             "kleer_name": k.get("name"),
@@ -93,8 +105,8 @@ def import_rows(ws: Workspace, *, email_preference: str = "private",
             "score": None if s is None else float(s["score"]),
             "band": None if s is None else s["band"],
             "flags": ", ".join(f for f in ("tie", "contested", "namesake") if s and s.get(f)),
-            "reasons": reasons(s["evidence"]) if s else "",
-            "affected": affected_summary(changed),
+            "reasons": reasons(s["evidence"]) if s and detailed else "",
+            "affected": affected_summary(changed) if detailed else "",
             "affected_fields": changed,
             "candidates": candidates.get(kid, []),
             "action": d.action,
@@ -102,13 +114,14 @@ def import_rows(ws: Workspace, *, email_preference: str = "private",
             "proposed": d.proposed,
             "pending": _import_pending(d, linked, hr_id if h else None, changed),
             "integration": me is not None and kid == me,
+            "detailed": detailed,
         })
     return pd.DataFrame(rows, columns=_IMPORT_COLUMNS)
 
 
 _IMPORT_COLUMNS = ["kleer_id", "kleer_name", "kleer_email", "kleer_active", "state", "hr_id",
                    "hr_name", "score", "band", "flags", "reasons", "affected", "affected_fields",
-                   "candidates", "action", "prefer", "proposed", "pending", "integration"]
+                   "candidates", "action", "prefer", "proposed", "pending", "integration", "detailed"]
 
 
 def _import_pending(d: Any, linked: str | None, hr_id: str | None, changed: list[str]) -> bool:
