@@ -255,8 +255,17 @@ def grid() -> None:
                                    key=f"import_page:{tab}:{text}"))
     view = details_for(view.iloc[(page - 1) * PAGE_SIZE:page * PAGE_SIZE].reset_index(drop=True))
     st.session_state["import_page_ids"] = [int(k) for k in view["kleer_id"]]
-    key = f"{EDITOR}:{tab}:{text}:{','.join(st.session_state.get('import_bands') or [])}:{page}:" \
-          f"{editor_version(EDITOR)}"
+    base = f"{EDITOR}:{tab}:{text}:{','.join(st.session_state.get('import_bands') or [])}:{page}:" \
+           f"{editor_version(EDITOR)}"
+    signature = hash(tuple(st.session_state["import_page_ids"]))  # edits are kept by position
+    key = f"{base}:{signature}"
+    last = st.session_state.get(f"{EDITOR}:last")
+    if last and last[0] == base and last[1] != signature and any(
+            r.get("select") for r in (st.session_state.get(last[2]) or {}).get("edited_rows", {}).values()):
+        st.warning("The rows of this tab changed since you checked some (another tab, another "
+                   "analyst or an apply): the selection was cleared so that no other employee is "
+                   "acted on. Check the rows again.")
+    st.session_state[f"{EDITOR}:last"] = (base, signature, key)
 
     def hr_cell(action, hr_id, state) -> str:
         if action == "create_in_hr" and state == "new":
