@@ -340,7 +340,7 @@ def grid() -> None:
     b = st.columns(6)
     for col, action in zip(b, ("create_in_hr", "prefer_hr", "prefer_kleer", "do_nothing")):
         if col.button(md(LABELS[action]), key=f"bulk:{action}", disabled=not checked or bool(cannot),
-                      help=cannot or f"Set {LABELS[action]} for the checked rows it fits"):
+                      help=cannot or f"Set {md(LABELS[action])} for the checked rows it fits"):
             text = bulk(action, checked)
             kind = "info" if " left as they were " in text else "success"
             st.session_state["import_message"] = (kind, text)
