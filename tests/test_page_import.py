@@ -5,6 +5,8 @@ changed and why they left the rest, the exact-id filter, the pair's detail, and 
 
 from __future__ import annotations
 
+import html
+
 import json
 import re
 
@@ -19,7 +21,7 @@ PAGE = "pages/import_kleer.py"
 
 def shown(text: str) -> str:
     """Markdown as the reader sees it (the page escapes every value: ``\\(`` reads ``(``)."""
-    return re.sub(r"\\(.)", r"\1", text)
+    return html.unescape(re.sub(r"\\(.)", r"\1", text))
 
 
 def table(at) -> pd.DataFrame:
