@@ -44,7 +44,7 @@ st.caption(f"{len(shown)} of {len(log)} entries, newest first. "
            + ("Personal numbers are shown (sidebar)." if reveal else "Personal numbers are masked."))
 table = blank(shown[["id", "at", "analyst", "event", "action", "employee", "hr_id", "kleer_id", "score",
                      "result", "batch_id"]].assign(at=shown["at"].map(local_time)))
-st.dataframe(table, hide_index=True, width="stretch",
+st.dataframe(table, hide_index=True, width="stretch", placeholder="",
              column_config={"id": st.column_config.NumberColumn("#", format="%d", width="small"),
                             "at": f"When ({time_zone().key})", "analyst": "Analyst", "event": "Event",
                             "action": "Action", "result": "Result", "employee": "Employee", "hr_id": "HR id",
@@ -79,7 +79,7 @@ if len(shown):
     if len(changes):
         st.dataframe(blank(changes[["label", "before", "after", "changed"]]).style.apply(
             lambda r: ["background-color: #fff3cd" if r["changed"] else "" for _ in r], axis=1),
-            hide_index=True, width="stretch",
+            hide_index=True, width="stretch", placeholder="",
             column_config={"label": "Field", "before": "Before", "after": "After", "changed": "Changed"})
     evidence = wb.evidence_at(int(entry_id))
     if evidence.items:
@@ -90,7 +90,7 @@ if len(shown):
         entries = pd.DataFrame([item for item in evidence.items if isinstance(item, dict)])
         keep = [c for c in ("label", "sentence", "agreement", "contribution", "weight") if c in entries.columns]
         if keep:  # a list of entries, drawn as text (a matcher that adds weights adds columns)
-            st.dataframe(blank(entries[keep]), hide_index=True, width="stretch",
+            st.dataframe(blank(entries[keep]), hide_index=True, width="stretch", placeholder="",
                          column_config={"label": "Signal", "sentence": st.column_config.TextColumn(
                              "In words", width="large"), "agreement": "Agreement",
                              "contribution": st.column_config.NumberColumn("Contribution", format="%+.1f")})

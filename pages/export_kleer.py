@@ -83,7 +83,7 @@ table = blank(columns.masked(pd.DataFrame({
 if tab == "unlinked":  # nothing is linked here: no Kleer id, no changes to show
     table = table.drop(columns=["kleer_id", "changes"])
 edited = st.data_editor(
-    table, key=key, hide_index=True, num_rows="fixed", width="stretch", height=420,
+    table, key=key, hide_index=True, num_rows="fixed", width="stretch", height=420, placeholder="",
     disabled=[c for c in table.columns if c != "select"],
     column_config={
         **columns.field_columns(["hr_id", "ssn", "employment_start_date"], hr_label=HR),
@@ -240,7 +240,7 @@ if len(view):
     shown = blank(columns.masked_pairs(details))
     st.dataframe(shown[["label", "hr", "kleer", "differs"]].style.apply(
         lambda r: ["background-color: #fff3cd" if r["differs"] else "" for _ in r], axis=1),
-        hide_index=True, width="stretch",
+        hide_index=True, width="stretch", placeholder="",
         column_config={"label": "Field", "hr": f"{HR} value", "kleer": "Kleer value", "differs": "Differs"})
 else:
     st.info("No employees in this tab" + (" match the filter." if text.strip() else "."))

@@ -187,7 +187,7 @@ def detail(kleer_id: int) -> None:
     shown = blank(columns.masked_pairs(details))
     st.dataframe(shown[["label", "hr", "kleer", "differs"]].style.apply(
         lambda r: ["background-color: #fff3cd" if r["differs"] else "" for _ in r], axis=1),
-        hide_index=True, width="stretch",
+        hide_index=True, width="stretch", placeholder="",
         column_config={"label": "Field", "hr": f"{HR} value", "kleer": "Kleer value",
                        "differs": "Differs"})
     differing = details[details["differs"]]
@@ -230,7 +230,7 @@ def explanation(kleer_id: int, hr_id: str | None) -> None:
         return
     keep = [c for c in ("label", "sentence", "hr", "kleer", "agreement", "contribution", "weight")
             if c in entries.columns]
-    st.dataframe(blank(entries[keep]), hide_index=True, width="stretch",
+    st.dataframe(blank(entries[keep]), hide_index=True, width="stretch", placeholder="",
                  column_config={"label": "Signal", "sentence": st.column_config.TextColumn("In words", width="large"),
                                 "hr": f"{HR} value", "kleer": "Kleer value", "agreement": "Agreement",
                                 "contribution": st.column_config.NumberColumn("Contribution", format="%+.1f")})
@@ -290,7 +290,7 @@ def grid() -> None:
     })
     fits = FIT["imported"] if tab == "imported" else FIT["new"]
     edited = st.data_editor(
-        table, key=key, hide_index=True, num_rows="fixed", width="stretch", height=420,
+        table, key=key, hide_index=True, num_rows="fixed", width="stretch", height=420, placeholder="",
         disabled=True if not may_decide else (
             ["kleer_id", "kleer_name", "score", "band", "reasons", "flags"]
             + (["hr"] if tab == "imported" else [])),

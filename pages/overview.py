@@ -63,7 +63,7 @@ else:
         weakest = blank(wb.weakest_links(links, 20))
         st.dataframe(weakest[["score", "hr_id", "hr_name", "kleer_id", "kleer_name", "method",
                               "created_by", "reasons"]],
-                     hide_index=True, width="stretch",
+                     hide_index=True, width="stretch", placeholder="",
                      column_config={"score": st.column_config.NumberColumn("Score", format="%.0f"),
                                     "hr_id": f"{HR} id", "hr_name": f"{HR} name",
                                     "kleer_id": st.column_config.NumberColumn("Kleer id", format="%d"),
@@ -84,7 +84,7 @@ else:
         "status": batches["status"],
         "results": batches["counts"].map(lambda c: ", ".join(f"{v} {k}" for k, v in (c or {}).items())),
         "batch": batches["id"],
-    }), hide_index=True, width="stretch",
+    }), hide_index=True, width="stretch", placeholder="",
         column_config={"started": f"Started ({time_zone().key})", "results": "Results"})
     page, title, icon = PAGE_OF["audit"]
     st.page_link(page, label="Every decision and write, and revert, on Audit", icon=icon)

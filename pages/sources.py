@@ -104,7 +104,7 @@ if upload is not None:
                        "are loaded with the value kept as written, except rows without an HR id.")
             st.dataframe(blank(problems).rename(columns={"row": "Row", "hr_id": "HR id", "column": "Column",
                                                   "field": "Field", "message": "Problem"}),
-                         hide_index=True, width="stretch")
+                         hide_index=True, width="stretch", placeholder="")
         else:
             st.success("No problems found.")
         if st.button(f"Load into workspace ({len(hr_file.records)} employees)", type="primary",

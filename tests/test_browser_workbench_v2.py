@@ -56,8 +56,12 @@ def test_an_apply_survives_clicks_page_switches_a_reload_and_a_second_tab(
     expect(page.get_by_role("tab", name=re.compile(r"^Linked \(\d+\)$"))).to_have_attribute(
         "aria-selected", "true", timeout=20000)  # lands on Linked, as the vendor's
     page.get_by_role("tab", name=re.compile(r"^HR \(\d+\)$")).click()
+    expect(page.get_by_role("tab", name=re.compile(r"^HR \(\d+\)$"))).to_have_attribute(
+        "aria-selected", "true", timeout=20000)
     settled(page)
+    page.wait_for_timeout(500)
     page.get_by_text("Select all in this tab").click()
+    expect(page.get_by_text(re.compile(r"^[1-9]\d* checked in this tab"))).to_be_visible(timeout=20000)
     settled(page)
     export = page.get_by_role("button", name=re.compile(r"^Export \(\d+\)$"))
     expect(export).to_be_enabled(timeout=20000)
@@ -93,8 +97,8 @@ def test_an_apply_survives_clicks_page_switches_a_reload_and_a_second_tab(
     # the banner, wherever the analyst is (after the reload: the same name, a new session)
     _go(page, "Audit")
     with Workbench(workspace_path) as wb:
-        deadline = time.monotonic() + 120
-        while wb.running_applies() and time.monotonic() < deadline:
+        deadline = time.monotonic() + 180  # the worker lives in the app's process: read its batch
+        while wb.batches().iloc[0]["status"] == "running" and time.monotonic() < deadline:
             time.sleep(0.5)
         batch = wb.batches().iloc[0]
         assert batch["status"] in ("done", "incomplete") and batch["finished_at"]
@@ -104,6 +108,8 @@ def test_an_apply_survives_clicks_page_switches_a_reload_and_a_second_tab(
         assert "pending" not in statuses and sum(statuses.values()) == n  # every op settled
         assert statuses.get("done", 0) >= 1
     expect(page.get_by_text(re.compile(r"Export is running"))).to_have_count(0, timeout=20000)
+    page.reload()  # a session that did not start it sees no banner, and no progress either
+    settled(page)
     page.screenshot(path=str(artifacts / "v2-audit-after-apply.png"), full_page=True)
 
 

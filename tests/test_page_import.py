@@ -21,7 +21,7 @@ PAGE = "pages/import_kleer.py"
 
 def shown(text: str) -> str:
     """Markdown as the reader sees it (the page escapes every value: ``\\(`` reads ``(``)."""
-    return html.unescape(re.sub(r"\\(.)", r"\1", text))
+    return html.unescape(re.sub(r"\\(.)", r"\1", text)).replace("\u2060", "")
 
 
 def table(at) -> pd.DataFrame:

@@ -5,8 +5,8 @@ Streamlit renders markdown in many places besides ``st.markdown``: alerts, capti
 widget and button labels, tab and expander labels, metric labels, radio options, toasts, help
 texts. Every value that did not come from this code is passed through :func:`md` before it
 reaches one of them: each ASCII punctuation character is backslash-escaped (CommonMark treats an
-escaped character as itself; ``.``, ``:`` and ``@`` become character references so that no
-autolink forms), so ``![b](http://…)`` stays those characters instead of becoming an image request, ``**md**`` stays asterisks, ``<img …>`` stays a less-than sign and letters, and
+escaped character as itself; ``.``, ``:`` and ``@`` get an invisible word joiner before them
+so that no autolink forms), so ``![b](http://…)`` stays those characters instead of becoming an image request, ``**md**`` stays asterisks, ``<img …>`` stays a less-than sign and letters, and
 autolinks, ``:material/…:`` icons, ``:red[…]`` colours and ``$…$`` maths never form.
 Table cells (``st.dataframe``, ``st.data_editor``, selectbox options) are drawn as text already
 and need no escaping.
@@ -26,9 +26,10 @@ import pandas as pd
 __all__ = ["md", "plain", "blank", "local_time", "TIMEZONE_ENV", "time_zone"]
 
 _PUNCTUATION = re.compile(r"([!-\-/;-?\[-`{-~])")  # every ASCII punctuation but . : @
-#: ``.``, ``:`` and ``@`` become character references: GFM's autolink literals (``http://…``,
-#: ``www.…``, ``a@b.se``) are found in the source characters, after a backslash escape too.
-_ENTITIES = {".": "&#46;", ":": "&#58;", "@": "&#64;"}
+#: ``.``, ``:`` and ``@`` get an invisible word joiner (U+2060) before them: GFM turns
+#: ``http://…``, ``www.…`` and ``a@b.se`` into links in the text after parsing, whatever
+#: escape the source had; the joiner breaks the pattern and shows nothing.
+_ENTITIES = {".": "\u2060.", ":": "\u2060:", "@": "\u2060@"}
 TIMEZONE_ENV = "WORKBENCH_TIMEZONE"
 DEFAULT_TIMEZONE = "Europe/Stockholm"
 

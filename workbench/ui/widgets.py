@@ -117,7 +117,7 @@ def plan_review(plan: Plan, *, labels: dict[str, str] | None = None, hr_label: s
                       for h, k in zip(ops["hr_id"], ops["kleer_id"])],
             blockers=ops["blockers"].fillna(""))
         st.dataframe(shown[["kind", "action", "employee", "hr_id", "kleer_id", "changes", "blockers"]],
-                     hide_index=True, width="stretch",
+                     hide_index=True, width="stretch", placeholder="",
                      column_config={"kind": "What", "action": "Decision", "employee": "Employee",
                                     "hr_id": f"{hr_label} id",
                                     "kleer_id": st.column_config.NumberColumn("Kleer id", format="%d"),
@@ -235,7 +235,7 @@ def show_result(result: ApplyResult, *, retry: Callable[[], None] | None = None,
     problems = result.problems_frame(reveal=columns.reveal())
     if len(problems):
         st.dataframe(problems[["status", "kind", "hr_id", "kleer_id", "reason"]],
-                     hide_index=True, width="stretch")
+                     hide_index=True, width="stretch", placeholder="")
     if retry is not None and (c.get("failed") or c.get("pending")):
         st.button("Retry failed", key=f"retry:{result.batch_id}", on_click=retry,
                   disabled=not access.can("analyst"))
