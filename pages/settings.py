@@ -9,6 +9,7 @@ from dataclasses import replace
 from workbench.errors import WorkbenchError
 from workbench.ui import access, leave_panels, session
 from workbench.ui.frame import frame
+from workbench.ui.text import md
 
 wb = frame("Settings")
 st.title("Settings")
@@ -33,7 +34,7 @@ if saved:
         wb.update_settings(kleer_base_url=base_url.strip(), kleer_company_id=int(company_id))
         st.success("Connection settings saved.")
     except WorkbenchError as e:
-        st.error(str(e))
+        st.error(md(e))
 
 if st.button("Test connection", key="test_connection", disabled=not token):
     with st.spinner("Asking Kleer who we are…"):
@@ -42,11 +43,11 @@ if st.button("Test connection", key="test_connection", disabled=not token):
             message = f"connected as {me.get('name') or me.get('email') or me.get('id')}"
             st.session_state["connection"] = {"ok": True, "message": message,
                                               "at": datetime.now(timezone.utc).isoformat()}
-            st.success(f"Kleer answered: {message}.")
+            st.success(f"Kleer answered: {md(message)}.")
         except WorkbenchError as e:
             st.session_state["connection"] = {"ok": False, "message": type(e).__name__,
                                               "at": datetime.now(timezone.utc).isoformat()}
-            st.error(str(e))
+            st.error(md(e))
 if not token:
     st.info("Set KLEER_TOKEN (or KLEER_TOKEN in .streamlit/secrets.toml) and restart to connect.")
 
@@ -67,7 +68,7 @@ if saved_prefs:
                            mask_personal_data=bool(mask_default))
         st.success("Saved.")
     except WorkbenchError as e:
-        st.error(str(e))
+        st.error(md(e))
 
 st.subheader("Match thresholds")
 match = wb.match_settings()
@@ -86,6 +87,6 @@ if saved_match:
                                          top_k=int(top_k)))
         st.success("Thresholds saved. Re-run matching on Import from Kleer to apply them.")
     except WorkbenchError as e:
-        st.error(str(e))
+        st.error(md(e))
 
 leave_panels.settings_section(wb)

@@ -238,3 +238,10 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture
 def _chromium_required():
     pytest.fail(f"CI=true but Chromium is missing at {CHROMIUM}: install it with apt-get install chromium")
+
+
+def as_read(text: str) -> str:
+    """Escaped markdown text (``workbench.ui.text.md``) as the reader sees it on the page."""
+    import html
+    import re
+    return html.unescape(re.sub(r"\\(.)", r"\1", text)).replace("\u2060", "")

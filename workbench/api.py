@@ -27,6 +27,7 @@ from . import audit, defaults, display, downloads, matching, planning
 from . import decisions as deciding
 from .api_hr import HrSide, ReloadPreview
 from .api_leave import LeaveApi
+from .api_jobs import BackgroundApplies
 from .api_reads import Reads
 from .api_types import FetchResult, LoadResult, Settings
 from .decisions import Decision
@@ -58,7 +59,7 @@ default_workspace_path = defaults.workspace_path
 UI_EVENTS = ("sign_in", "reveal", "download", "audit_export")
 
 
-class Workbench(HrSide, Reads, LeaveApi):
+class Workbench(HrSide, Reads, LeaveApi, BackgroundApplies):
     """One reconciliation workspace and the workflow over it.
 
     ``workspace`` is a path to the SQLite file (created when missing), ``":memory:"``, or an open
@@ -172,12 +173,14 @@ class Workbench(HrSide, Reads, LeaveApi):
             users = kc.list_users()
             progress(1, 4, f"{len(users)} users; fetching payroll contracts")
             contracts = kc.list_contracts()
+            me = self._integration_user(kc)
             progress(2, 4, f"{len(contracts)} payroll contracts; mapping")
             snap = Snapshot.build(users, contracts, base_url=kc.base_url,
                                   company_id=kc.company_id)
         progress(3, 4, f"storing {len(snap.records)} Kleer employees")
         with self.workspace.atomic():
             self.workspace.kleer.replace_snapshot(snap.records, snapshot=snap.meta())
+            self.workspace.settings.set("kleer_me", me, analyst=self.analyst)
             self.workspace.audit.append(event="load", analyst=self.analyst, action="fetch_kleer",
                                         detail=snap.meta())
         result = FetchResult(snapshot_id=snap.id, fetched_at=snap.fetched_at, users=snap.users,
@@ -186,6 +189,16 @@ class Workbench(HrSide, Reads, LeaveApi):
                              seconds=round(time.perf_counter() - started, 3))
         progress(4, 4, str(result))
         return result
+
+    @staticmethod
+    def _integration_user(kc: KleerClient) -> int | None:
+        """The token's own Kleer user (``GET /user/me``), the integration user: marked on the
+        Import screen and left out of its bulk actions. None when Kleer does not say."""
+        try:
+            me = kc.me()
+        except Exception:  # noqa: BLE001 - only a marker; the fetch itself succeeded
+            return None
+        return me.get("id") if isinstance(me, dict) and isinstance(me.get("id"), int) else None
 
     # ---------------------------------------------------------------- load: see api_hr.HrSide
 
