@@ -168,7 +168,7 @@ def _kleer_sim_args(p: argparse.ArgumentParser) -> None:
                    "accept, mode 0600 (default: $KLEER_TOKEN; never on the command line)")
     p.add_argument("--token", dest="token_on_command_line", default=None, help=argparse.SUPPRESS)
     p.add_argument("--dialect", default=None, help="how it answers where Kleer is undocumented: "
-                   "lenient (default), strict, strict-id, strict-xml, strict-500")
+                   "strict (default), lenient, strict-id, strict-xml, strict-500")
     p.add_argument("--company", type=int, default=1, help="the company id it serves (default 1)")
     faults = p.add_argument_group("faults")
     faults.add_argument("--latency-ms", type=float, default=0, help="delay before every answer")
