@@ -91,13 +91,19 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "every_dialect: run the test against the simulator "
                             "speaking each dialect (lenient, strict, strict-id, strict-xml, "
                             "strict-500): the kleer_dialect fixture is parametrised")
+    config.addinivalue_line("markers", "dialect(name): the kleer_sim of this test (or module) "
+                            "speaks that one dialect instead of the default")
 
 
 def pytest_generate_tests(metafunc):
-    """Tests (or modules) marked ``every_dialect`` run once per simulator dialect."""
-    if "kleer_dialect" in metafunc.fixturenames and \
-            metafunc.definition.get_closest_marker("every_dialect"):
+    """Tests (or modules) marked ``every_dialect`` run once per simulator dialect; those marked
+    ``dialect(name)`` against that one."""
+    if "kleer_dialect" not in metafunc.fixturenames:
+        return
+    if metafunc.definition.get_closest_marker("every_dialect"):
         metafunc.parametrize("kleer_dialect", _dialects(), indirect=True)
+    elif (only := metafunc.definition.get_closest_marker("dialect")) is not None:
+        metafunc.parametrize("kleer_dialect", list(only.args), indirect=True)
 
 
 @pytest.fixture

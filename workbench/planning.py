@@ -277,22 +277,29 @@ def _fidelity(ops: list[Operation], rules: _Rules, *, revert: bool = False
     """The operations as Kleer's schema accepts them (see the module docstring), with the
     plan-level notes they need."""
     out, notes = [], []
-    internal_ids = 0
+    internal_ids = cleared = 0
+    example: str | None = None
     salary_labelled = False
     for op in ops:
         changes, blockers = list(op.changes), list(op.blockers)
         if op.kind in ("kleer_create", "kleer_update"):
+            # an HR file without an active value does not say the user is inactive: Kleer's
+            # required active is left as it is
+            changes = [c for c in changes if not (c.key == "active" and c.after is None)]
             if not rules.internal_id_writes and not revert:
                 kept = [c for c in changes if c.key != "employee_number"]
                 internal_ids += len(kept) != len(changes)
                 changes = kept
-                if op.kind == "kleer_update" and not changes:
-                    continue  # the employee number was its only change
+            if op.kind == "kleer_update" and op.changes and not changes:
+                continue  # the employee number or an unknown active was its only change
             if op.kind == "kleer_create" and "active" not in {c.key for c in changes}:
                 changes.append(FieldChange("active", FIELD["active"].label, None, True))
             if op.kind == "kleer_update":
                 blockers += [reason for c in changes if c.after is None
                              and (reason := cannot_clear(c.key))]
+                emptied = [c for c in changes if c.after is None and not cannot_clear(c.key)]
+                cleared += len(emptied)
+                example = example or (f"{emptied[0].label} of {op.hr_id}" if emptied else None)
             if rules.salary_start:
                 salary = [c for c in changes if c.key == SALARY]
                 changes = [replace(c, label=f"{c.label} (from {rules.salary_start})")
@@ -307,6 +314,9 @@ def _fidelity(ops: list[Operation], rules: _Rules, *, revert: bool = False
         notes.append(f"{internal_ids} employee number(s) are not written to Kleer's internal-id: "
                      "its meaning is uncertain and another integration may own it; turn on "
                      "'Write the employee number to internal-id' in Settings to write it")
+    if cleared:
+        notes.append(f"{cleared} field(s) will be emptied in Kleer because HR has no value "
+                     f"(e.g. {example}): check that the HR file has those columns")
     if salary_labelled:
         notes.append(f"salary changes take effect on {rules.salary_start} (sent to Kleer as "
                      f"{SALARY_START_KEY})")
