@@ -1,4 +1,4 @@
-"""Settings: the Kleer connection and test, email preference, HR label, masking, thresholds,
+"""Settings: the Kleer connection and test, email preference, HR label, masking, thresholds, leave,
 and real Kleer: the salary unit, internal-id writes, the probe (analyst role, confirmed)."""
 
 from datetime import datetime, timezone
@@ -8,7 +8,7 @@ import streamlit as st
 from dataclasses import replace
 
 from workbench.errors import WorkbenchError
-from workbench.ui import access, session
+from workbench.ui import access, leave_panels, session
 from workbench.ui.frame import frame
 
 wb = frame("Settings")
@@ -88,6 +88,8 @@ if saved_match:
         st.success("Thresholds saved. Re-run matching on Import from Kleer to apply them.")
     except WorkbenchError as e:
         st.error(str(e))
+
+leave_panels.settings_section(wb)
 
 # --------------------------------------------------------------------------- real Kleer
 st.subheader("Real Kleer")

@@ -24,6 +24,7 @@ import pandas as pd
 from . import apply as applying
 from . import audit, defaults, display, downloads, matching, planning
 from . import decisions as deciding
+from .api_leave import LeaveApi
 from .api_reads import Reads
 from .api_types import FetchResult, LoadResult, Settings
 from .decisions import Decision
@@ -39,8 +40,12 @@ from .model import ApplyResult, Plan
 from .planning import Scope
 from .progress import OnFraction, OnProgress
 from .readmodels import pair_details
-from .sources import DEFAULT_MAX_BYTES, HrFile, read_hr
+from .sources import DEFAULT_MAX_BYTES, HrFile, Limits, read_hr
 from .store import Workspace
+
+#: Offline matching of two files (``workbench match --hr --kleer``) reads the user's own export
+#: on their own machine: up to a million rows (the upload limits stay as they are).
+MATCH_FILE_LIMITS = Limits(max_bytes=1 << 31, max_rows=1_000_000, max_cells=50_000_000)
 
 __all__ = ["Workbench", "Settings", "LoadResult", "FetchResult", "default_workspace_path"]
 
@@ -52,7 +57,7 @@ default_workspace_path = defaults.workspace_path
 UI_EVENTS = ("sign_in", "reveal", "download", "audit_export")
 
 
-class Workbench(Reads):
+class Workbench(Reads, LeaveApi):
     """One reconciliation workspace and the workflow over it.
 
     ``workspace`` is a path to the SQLite file (created when missing), ``":memory:"``, or an open
@@ -350,7 +355,7 @@ class Workbench(Reads):
         """Suggestions between an HR file (CSV/XLSX, canonical or aliased headers) and a Kleer
         CSV (``kleer_id``, ``name``, ``email``, ``active``, other canonical fields), without a
         workspace: nothing is stored."""
-        hr_frame = pd.DataFrame(read_hr(hr).records)
+        hr_frame = pd.DataFrame(read_hr(hr, limits=MATCH_FILE_LIMITS).records)
         return matching.suggest(hr_frame, matching.read_kleer_table(kleer),
                                 settings or MatchSettings(), on_progress=on_progress)
 
@@ -389,10 +394,16 @@ class Workbench(Reads):
         return deciding.effective_decisions(self.workspace, side)
 
     def plan(self, side: str, ids: list[str | int] | None = None, *,
-             email_preference: str | None = None, salary_start: str | None = None) -> Plan:
-        """The plan (a dry run) for the effective decisions of ``side`` (only ``ids`` if given).
-        ``salary_start`` (``YYYY-MM-DD``): the day the salaries it writes to Kleer take effect
-        (default: the first day of next month; the plan shows it)."""
+             email_preference: str | None = None, month: str | None = None,
+             salary_start: str | None = None) -> Plan:
+        """The plan (a dry run) for the effective decisions of ``side`` (only ``ids`` if given);
+        ``side="leave"``: the leave days of ``month`` (``YYYY-MM``), only leave ``ids`` if given
+        (see :meth:`plan_leave`). ``salary_start`` (``YYYY-MM-DD``): the day the salaries it
+        writes to Kleer take effect (default: the first day of next month; the plan shows it)."""
+        if side == "leave":
+            return self.plan_leave(month, None if ids is None else [str(i) for i in ids])
+        if month is not None:
+            raise InputError("a month belongs to a leave plan (side 'leave') only")
         return planning.build(self.workspace, Scope(side, None if ids is None else tuple(ids)),
                               email_preference=email_preference or self.settings.email_preference,
                               analyst=self.analyst, salary_start=salary_start)

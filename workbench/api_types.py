@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields as dc_fields
+from datetime import date
 from typing import Any
 
 import pandas as pd
@@ -14,9 +15,13 @@ from .fields import EMAIL_PREFERENCES
 from .kleer.config import KleerConfig
 from .kleer.mapping import SALARY_UNITS
 from .kleer.schema import Dialect
+from .leave.keys import day_key
 from .sources import HrFile
 
-__all__ = ["Settings", "LoadResult", "FetchResult"]
+__all__ = ["Settings", "LoadResult", "FetchResult", "LEAVE_WRITE_PATHS"]
+
+#: The leave write paths (:attr:`Settings.leave_write_path`); the first is the default.
+LEAVE_WRITE_PATHS = ("time_report", "payroll_events")
 
 
 @dataclass(frozen=True)
@@ -39,12 +44,21 @@ class Settings:
     email_preference: str = "private"
     hr_label: str = "HR"
     mask_personal_data: bool = True
+    #: How leave reaches Kleer: time-report events on absence activities (verified live by
+    #: ponbac/toki2) or payroll events (no public client writes them: unverified, not sent).
+    leave_write_path: str = "time_report"
+    #: The ``<hr-system>`` part of every leave day's key (``<hr-system>:<leave id>:<date>``).
+    leave_key_prefix: str = "hr"
     salary_unit: str = "kronor"
     salary_unit_confirmed: bool = False
     internal_id_writes: bool = False
     kleer_dialect: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
+        if self.leave_write_path not in LEAVE_WRITE_PATHS:
+            raise InputError(f"the leave write path is one of {', '.join(LEAVE_WRITE_PATHS)}, "
+                             f"not {self.leave_write_path!r}")
+        day_key(self.leave_key_prefix, "x", date(2000, 1, 1))  # letters, digits, . _ -
         for name in ("mask_personal_data", "salary_unit_confirmed", "internal_id_writes"):
             object.__setattr__(self, name, _flag(name, getattr(self, name)))
         unit = {"ore": "öre", "oere": "öre", "kr": "kronor", "sek": "kronor"}.get(

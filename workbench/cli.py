@@ -14,7 +14,7 @@ import argparse
 import sys
 from typing import Callable, Sequence
 
-from . import MatchSettings, Plan, Settings, Workbench, defaults
+from . import MatchSettings, Plan, Settings, Workbench, cli_leave, defaults
 from .errors import InputError, WorkbenchError
 
 __all__ = ["main", "build_parser", "COMMANDS", "command"]
@@ -108,8 +108,7 @@ _SETTING_HELP = {
                           "another integration may own it)",
     "kleer_dialect": "how this Kleer answers: a dialect name (strict, strict-id, strict-xml, "
                      "strict-500, lenient), a JSON object, or none; `workbench probe` sets it",
-    "mask_personal_data": "yes or no",
-}
+    "mask_personal_data": "yes or no"}
 
 
 def _settings_args(p: argparse.ArgumentParser) -> None:
@@ -123,15 +122,13 @@ def _setting_value(name: str, text: str):
     """A setting from its command-line text (the Settings value validates it)."""
     import json
 
-    if name == "kleer_dialect":
-        if text.strip().lower() in ("none", "default", ""):
-            return None
-        if text.lstrip().startswith("{"):
-            try:
-                return json.loads(text)
-            except json.JSONDecodeError as e:
-                raise InputError(f"--kleer-dialect is not valid JSON ({e})") from None
-    return text
+    if name != "kleer_dialect" or not (text.lstrip().startswith("{") or
+                                       text.strip().lower() in ("none", "default", "")):
+        return text
+    try:
+        return json.loads(text) if text.lstrip().startswith("{") else None
+    except json.JSONDecodeError as e:
+        raise InputError(f"--kleer-dialect is not valid JSON ({e})") from None
 
 
 @command("settings", "Show the workspace settings, or change them (e.g. --kleer-base-url "
@@ -270,10 +267,13 @@ EXIT_INCOMPLETE = 3
 
 
 def _plan_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--side", choices=("import", "export"), required=True,
-                   help="import: decisions per Kleer user; export: decisions per HR employee")
+    p.add_argument("--side", choices=("import", "export", "leave"), required=True,
+                   help="import: decisions per Kleer user; export: decisions per HR employee; "
+                        "leave: the approved leave of linked employees, day by day")
     p.add_argument("--ids", nargs="+", metavar="ID", default=None,
-                   help="only these subjects (Kleer ids for import, HR ids for export)")
+                   help="only these subjects (Kleer ids for import, HR ids for export, leave ids)")
+    p.add_argument("--month", metavar="YYYY-MM", default=None,
+                   help="--side leave: only the days of this month (default: every loaded leave)")
     p.add_argument("--out", metavar="PLAN.json", default="plan.json",
                    help="where to write the plan (default plan.json); apply it with `workbench "
                         "apply`. It holds the personal data it will write: keep it safe")
@@ -293,9 +293,12 @@ def _plan_args(p: argparse.ArgumentParser) -> None:
 def _plan(args: argparse.Namespace) -> int:
     with open_workbench(args) as wb:
         plan = wb.plan(args.side, args.ids, email_preference=args.email_preference,
-                       salary_start=args.salary_start)
+                       month=args.month, salary_start=args.salary_start)
+        dry_run = wb.leave_dry_run(plan) if args.side == "leave" else None
     _write(args.out, plan.to_json().encode("utf-8"))
     print(plan.summary())
+    if dry_run is not None and len(dry_run):  # per employee and leave, what Kleer will receive
+        print(dry_run.drop(columns=["kleer_id"]).fillna("").to_string(index=False, max_colwidth=60))
     print(f"plan written to {args.out}")
     if args.csv:
         _write(args.csv, Workbench.csv_bytes(plan.operations_frame(reveal=args.reveal)))
@@ -474,6 +477,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     for band, n in result.wrong_by_band.items():
         print(f"wrong in band {band}: {n}")
     return 0
+
+
+cli_leave.register(command, open_workbench)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

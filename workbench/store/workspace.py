@@ -22,6 +22,8 @@ from .decisions import Decisions
 from .hr import HrRegister, field_columns
 from .journal import Journal
 from .kleer import KleerSnapshot
+from .leaves import Leaves
+from .leaves import create_table as _leaves_table
 from .links import Links
 from .settings import SettingsTable
 from .suggestions import Suggestions
@@ -119,12 +121,18 @@ def _m004_foreign_id(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE kleer_users RENAME COLUMN hr_id TO foreign_id")
 
 
+def _m008_leaves(db: sqlite_utils.Database) -> None:
+    """The HR system's absences (leave export): one row per leave id (:mod:`.leaves`)."""
+    _leaves_table(db)
+
+
 #: Numbered schema migrations. Append, never edit a released one.
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "initial schema", _m001_initial),
     (2, "sync: decision preference, journal claims", _m002_sync),
     (3, "audit rows of operations refer to the journal", _m003_journal_once),
     (4, "kleer_users.hr_id is Kleer's foreign-id: foreign_id", _m004_foreign_id),
+    (8, "leaves: the HR system's absences", _m008_leaves),
 ]
 
 
@@ -248,6 +256,7 @@ class Workspace:
         self.batches = Batches(self)
         self.audit = AuditLog(self)
         self.settings = SettingsTable(self)
+        self.leaves = Leaves(self)
 
     def counts(self) -> dict[str, int]:
         """How many rows the main tables hold (the CLI's ``status`` and ``Workbench.counts``)."""
