@@ -36,6 +36,8 @@ from .fields import join_name
 from .kleer.client import KleerClient
 from .kleer.config import TOKEN_HELP, KleerConfig, token_from_environment
 from .kleer.mapping import Snapshot
+from .kleer.probe import ProbeReport
+from .kleer.probe import probe as run_probe
 from .matching import Evaluation, MatchSettings
 from .model import ApplyResult, Plan
 from .planning import Scope
@@ -103,7 +105,12 @@ class Workbench(HrSide, Reads, LeaveApi, BackgroundApplies):
         if unknown:
             raise InputError(f"unknown settings: {', '.join(sorted(unknown))}; "
                              f"known: {', '.join(Settings.keys())}")
-        new = Settings(**{**asdict(self.settings), **changes})  # validates
+        current = self.settings
+        new = Settings(**{**asdict(current), **changes})  # validates
+        if new.salary_unit != current.salary_unit and "salary_unit_confirmed" not in changes:
+            # a confirmation was of the old unit: the new one needs its own
+            changes = {**changes, "salary_unit_confirmed": False}
+            new = Settings(**{**asdict(new), "salary_unit_confirmed": False})
         with self.workspace.atomic():
             for key in changes:
                 self.workspace.settings.set(key, getattr(new, key), analyst=self.analyst)
@@ -142,7 +149,7 @@ class Workbench(HrSide, Reads, LeaveApi, BackgroundApplies):
             raise InputError(f"no Kleer token: {TOKEN_HELP}")
         s = self.settings
         return KleerClient.from_config(KleerConfig(s.kleer_base_url, s.kleer_company_id),
-                                       token=token)
+                                       token=token, dialect=s.kleer_dialect or "strict")
 
     @contextmanager
     def _kleer_session(self, token: str | None, client: KleerClient | None
@@ -161,6 +168,22 @@ class Workbench(HrSide, Reads, LeaveApi, BackgroundApplies):
         with self._kleer_session(token, None) as kc:
             return kc.me()
 
+    def probe(self, *, production: bool = False, token: str | None = None,
+              client: KleerClient | None = None) -> ProbeReport:
+        """Check what the workbench assumes of Kleer against the account in the settings, with
+        one throwaway user (see :mod:`workbench.kleer.probe`; a test account, e.g.
+        ``https://test-api.kleer.se/v1``: a production URL is refused unless ``production``),
+        and store the detected dialect in the settings (``kleer_dialect``) so the client adapts.
+        The report says per point what was assumed, observed, and the consequence."""
+        with self._kleer_session(token, client) as kc:
+            report = run_probe(kc, production=production)
+        with self.workspace.atomic():
+            self.workspace.settings.set("kleer_dialect", Settings(
+                kleer_dialect=report.dialect).kleer_dialect, analyst=self.analyst)
+            self.workspace.audit.append(event="settings", analyst=self.analyst, action="probe",
+                                        detail=report.as_dict())
+        return report
+
     def fetch_kleer(self, *, token: str | None = None, client: KleerClient | None = None,
                     on_progress: OnProgress | None = None) -> FetchResult:
         """Fetch every Kleer user and payroll contract and store them as the Kleer snapshot
@@ -175,12 +198,14 @@ class Workbench(HrSide, Reads, LeaveApi, BackgroundApplies):
             contracts = kc.list_contracts()
             me = self._integration_user(kc)
             progress(2, 4, f"{len(contracts)} payroll contracts; mapping")
+            unit = self.settings.salary_unit
             snap = Snapshot.build(users, contracts, base_url=kc.base_url,
-                                  company_id=kc.company_id)
+                                  company_id=kc.company_id, salary_unit=unit)
         progress(3, 4, f"storing {len(snap.records)} Kleer employees")
         with self.workspace.atomic():
             self.workspace.kleer.replace_snapshot(snap.records, snapshot=snap.meta())
             self.workspace.settings.set("kleer_me", me, analyst=self.analyst)
+            self.workspace.settings.set(planning.SNAPSHOT_SALARY_UNIT, unit, analyst=self.analyst)
             self.workspace.audit.append(event="load", analyst=self.analyst, action="fetch_kleer",
                                         detail=snap.meta())
         result = FetchResult(snapshot_id=snap.id, fetched_at=snap.fetched_at, users=snap.users,
@@ -351,17 +376,19 @@ class Workbench(HrSide, Reads, LeaveApi, BackgroundApplies):
         return deciding.effective_decisions(self.workspace, side)
 
     def plan(self, side: str, ids: list[str | int] | None = None, *,
-             email_preference: str | None = None, month: str | None = None) -> Plan:
+             email_preference: str | None = None, month: str | None = None,
+             salary_start: str | None = None) -> Plan:
         """The plan (a dry run) for the effective decisions of ``side`` (only ``ids`` if given);
         ``side="leave"``: the leave days of ``month`` (``YYYY-MM``), only leave ``ids`` if given
-        (see :meth:`plan_leave`)."""
+        (see :meth:`plan_leave`). ``salary_start`` (``YYYY-MM-DD``): the day the salaries it
+        writes to Kleer take effect (default: the first day of next month; the plan shows it)."""
         if side == "leave":
             return self.plan_leave(month, None if ids is None else [str(i) for i in ids])
         if month is not None:
             raise InputError("a month belongs to a leave plan (side 'leave') only")
         return planning.build(self.workspace, Scope(side, None if ids is None else tuple(ids)),
                               email_preference=email_preference or self.settings.email_preference,
-                              analyst=self.analyst)
+                              analyst=self.analyst, salary_start=salary_start)
 
     def apply(self, plan: Plan, *, token: str | None = None, client: KleerClient | None = None,
               on_progress: OnProgress | None = None, concurrency: int = 4) -> ApplyResult:

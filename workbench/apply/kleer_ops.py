@@ -12,6 +12,7 @@ either still as planned *before* or already as planned *after* finishes what is 
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -23,6 +24,8 @@ from ..kleer.mapping import fingerprint as kleer_fingerprint
 from ..kleer.mapping import from_kleer, to_kleer
 from ..model import Operation
 from .settle import _Outcome
+
+log = logging.getLogger("workbench.apply")
 
 Lookup = Callable[[str], "dict | None"]  # foreign-id -> the Kleer user carrying it, or None
 
@@ -109,9 +112,11 @@ def _by_foreign_id(client: Any) -> dict[str, dict] | None:
     return out
 
 
-def _kleer_create(client: Any, op: Operation, pref: str, lookup: Lookup) -> _Outcome:
+def _kleer_create(client: Any, op: Operation, pref: str, lookup: Lookup, *,
+                  salary_unit: str = "kronor", salary_start: str | None = None) -> _Outcome:
     """Create (or find by foreign-id, through ``lookup``), give a payroll contract, report."""
-    user_fields, contract_fields = to_kleer(op.after, email_preference=pref)
+    user_fields, contract_fields = to_kleer(op.after, email_preference=pref,
+                                            salary_unit=salary_unit, salary_start=salary_start)
     existing = lookup(op.hr_id)
     answer: dict[str, Any] = {}
     if existing is None:
@@ -153,10 +158,11 @@ def _changed_in_kleer(snapshot: Mapping[str, Any] | None, current: Mapping[str, 
 
 
 def _kleer_update(client: Any, op: Operation, pref: str, retried: bool,
-                  snapshot: Mapping[str, Any] | None) -> _Outcome:
+                  snapshot: Mapping[str, Any] | None, *, salary_unit: str = "kronor",
+                  salary_start: str | None = None) -> _Outcome:
     kleer_id = int(op.kleer_id)
     user, contract = _read(client, kleer_id)
-    current = from_kleer(user, contract)
+    current = from_kleer(user, contract, salary_unit=salary_unit)
     keys = list(op.fields)
     if kleer_fingerprint(user, contract) != op.kleer_fingerprint:
         neither, remaining = _kleer_conflicts(op, current, pref)
@@ -176,14 +182,16 @@ def _kleer_update(client: Any, op: Operation, pref: str, retried: bool,
     merged = _merged(current, op, pref)
 
     def landed(written: list[str]) -> bool:
-        neither, remaining = _kleer_conflicts(op, from_kleer(*_read(client, kleer_id)), pref)
+        now = from_kleer(*_read(client, kleer_id), salary_unit=salary_unit)
+        neither, remaining = _kleer_conflicts(op, now, pref)
         return not (set(neither) | set(remaining)) & set(written)
 
     user_fields = to_kleer(merged, email_preference=pref, only=user_keys)[0] if user_keys else {}
-    contract_fields = to_kleer(merged, email_preference=pref, only=contract_keys)[1] \
+    contract_fields = to_kleer(merged, email_preference=pref, only=contract_keys,
+                               salary_unit=salary_unit, salary_start=salary_start)[1] \
         if contract_keys else {}
-    if user_fields:
-        _verified(lambda: client.update_user(kleer_id, user_fields), lambda: landed(user_keys))
+    if user_fields:  # the whole user: the XSD requires id, name, email and active on a write
+        _verified(lambda: client.update_user_full(user, user_fields), lambda: landed(user_keys))
     if contract_fields:
         _verified(lambda: client.upsert_contract(kleer_id, contract_fields),
                   lambda: landed(contract_keys))
@@ -200,15 +208,23 @@ def _kleer_value(current: Mapping[str, Any], key: str) -> Any:
 
 
 def _remote(client: Any, op: Operation, pref: str, retried: bool,
-            snapshot: Mapping[str, Any] | None, lookup: Lookup) -> _Outcome:
+            snapshot: Mapping[str, Any] | None, lookup: Lookup, *, salary_unit: str = "kronor",
+            salary_start: str | None = None) -> _Outcome:
+    wire = {"salary_unit": salary_unit, "salary_start": salary_start}
     try:
         if op.kind == "kleer_create":
-            return _kleer_create(client, op, pref, lookup)
-        return _kleer_update(client, op, pref, retried, snapshot)
+            return _kleer_create(client, op, pref, lookup, **wire)
+        return _kleer_update(client, op, pref, retried, snapshot, **wire)
     except KleerUnavailable as e:
         return _Outcome("failed", str(e) + ("; re-run the apply: it looks before it writes, so "
                                             "nothing is done twice" if e.write_may_have_landed else ""),
                         {"status": e.status, "write_may_have_landed": e.write_may_have_landed})
     except WorkbenchError as e:
         return _Outcome("failed", str(e), {"status": getattr(e, "status", None)})
+    except (KeyError, TypeError, ValueError) as e:  # an answer of a shape nobody foresaw
+        log.exception("operation %s: unexpected answer from Kleer", op.op_id)
+        return _Outcome("failed", f"Kleer's answer could not be used ({type(e).__name__}: "
+                        f"{' '.join(str(e).split())[:200]}); nothing more was written for this "
+                        "operation: run the probe from Settings, then re-run the apply",
+                        {"status": None})
 

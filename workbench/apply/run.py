@@ -98,7 +98,7 @@ def _work(ws: Workspace, plan: Plan, op: Operation, batch_id: str, me: _Owner, c
         lookup = client.find_user_by_foreign_id if claim.recheck or attempt > 0 \
             else foreign_ids.find
         outcome = _remote(client, op, plan.email_preference, retried or attempt > 0, snapshot,
-                          lookup)
+                          lookup, salary_unit=plan.salary_unit, salary_start=plan.salary_start)
         may_have_landed = outcome.status == "failed" and outcome.answer.get("write_may_have_landed")
         uncertain = uncertain or (outcome if may_have_landed else None)
         if not may_have_landed or attempt == tries - 1:

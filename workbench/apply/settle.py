@@ -55,7 +55,7 @@ def _settle(ws: Workspace, plan: Plan, op: Operation, batch_id: str, me: _Owner 
             else:
                 _link_effect(ws, op, kleer_id, batch_id, analyst)
         if op.remote and kleer_id is not None and op.kind in KLEER_KINDS:  # not leave days
-            _follow_snapshot(ws, int(kleer_id), outcome)
+            _follow_snapshot(ws, int(kleer_id), outcome, plan.salary_unit)
         values = {"status": outcome.status, "answer": outcome.answer,
                   "error": outcome.reason, "finished_at": utcnow(), "kleer_id": kleer_id,
                   "duration_ms": round((time.monotonic() - started) * 1000, 1),
@@ -106,12 +106,13 @@ def _link_effect(ws: Workspace, op: Operation, kleer_id: int | None, batch_id: s
         ws.links.end(hr_id=op.hr_id, analyst=analyst, batch_id=batch_id)
 
 
-def _follow_snapshot(ws: Workspace, kleer_id: int, outcome: _Outcome) -> None:
+def _follow_snapshot(ws: Workspace, kleer_id: int, outcome: _Outcome,
+                     salary_unit: str = "kronor") -> None:
     """The snapshot row of a settled remote operation's record: the read the operation holds
     (nothing written after it), else deleted when Kleer was or may be changed, until the
     re-read at the end of the apply (:func:`_refresh_written`) puts it back."""
     if outcome.refresh is not None:
-        ws.kleer.refresh([from_kleer(*outcome.refresh)])
+        ws.kleer.refresh([from_kleer(*outcome.refresh, salary_unit=salary_unit)])
     elif outcome.wrote or outcome.status == "done":
         ws.kleer.set_aside(kleer_id)
 
@@ -141,7 +142,8 @@ def _refresh_written(ws: Workspace, client: Any) -> tuple[int, ...]:
     with ws.atomic():
         moved = ws.audit.kleer_written_since(mark, KLEER_KINDS)
         ids = set(wanted) & set(_unrefreshed(ws)) - moved
-        records = records_from_kleer([u for u in users if int(u["id"]) in ids], contracts)
+        records = records_from_kleer([u for u in users if int(u["id"]) in ids], contracts,
+                                     salary_unit=ws.settings.get("salary_unit", "kronor"))
         ws.kleer.refresh(records)
     return tuple(sorted(ids - {r["kleer_id"] for r in records}))
 
