@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 
 from workbench.api import Workbench
-from workbench.planning import ssn_key
+from workbench.duplicates import ssn_key
 
 from .sync_support import close_workbench, kleer_json, open_workbench, person, seed_hr
 

@@ -13,7 +13,7 @@ import pytest
 
 from workbench.apply import claims
 from workbench.cli import main as cli_main
-from workbench.planning import ssn_key
+from workbench.duplicates import ssn_key
 
 from .sync_support import close_workbench, kleer_json, kleer_record, open_workbench, person
 
@@ -139,7 +139,7 @@ def test_the_next_export_after_an_unlink_links_instead_of_creating(wb, kleer_sim
 
 def test_relink_reports_what_disagrees_and_changes_nothing_in_kleer(wb, kleer_sim):
     with kleer_sim.client() as c:
-        c.update_user(1, {"foreign-id": "E0000"})
+        c.update_user_full(c.get_user(1), {"foreign-id": "E0000"})
     wb.workspace.links.add("E0000", 2, analyst="Ada", method="manual")  # disagrees with Kleer
     writes = kleer_sim.state()["writes"]
     result = wb.relink()

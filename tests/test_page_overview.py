@@ -75,7 +75,7 @@ def test_blocked_conflicts_and_links_without_a_score(page, demo_workbench, kleer
     bad, good = unlinked[~valid]["hr_id"].iloc[0], unlinked[valid & (unlinked["problems"] == "")]["hr_id"].iloc[0]
     linked = rows[(rows["state"] == "linked") & (rows["changes"] != "")].iloc[0]
     with kleer_sim.client() as kc:  # someone edits the Kleer user after our fetch
-        kc.update_user(int(linked["kleer_id"]), {"name": "Changed Elsewhere"})
+        kc.update_user_full(kc.get_user(int(linked["kleer_id"])), {"name": "Changed Elsewhere"})
     wb.decide([{"hr_id": h, "action": "export"} for h in (bad, good, linked["hr_id"])])
     wb.apply(wb.plan("export", [bad, good, linked["hr_id"]]))
     page.run()

@@ -1,5 +1,6 @@
 """Revert: a batch undone from the journal's before-images through the same apply, compared field
-by field with the state before the batch, in the simulator and in the workspace."""
+by field with the state before the batch, in the simulator and in the workspace. Every test
+runs once per simulator dialect (``every_dialect``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from workbench import Plan
 from workbench.errors import PlanError
 
 from .sync_support import (close_workbench, hr_fields, kleer_json, open_workbench, person)
+
+pytestmark = pytest.mark.every_dialect
 
 
 @pytest.fixture
@@ -44,7 +47,8 @@ def test_reverting_an_export_restores_kleer_deactivates_created_users_and_ends_l
     wb.decide([{"hr_id": "E0000", "action": "export"},   # update 1
                {"hr_id": "E0004", "action": "export"},   # create
                {"hr_id": "E0003", "action": "unlink"}])
-    applied = wb.apply(wb.plan("export"))
+    plan = wb.plan("export")
+    applied = wb.apply(plan)
     assert applied.counts_dict == {"done": 3}
     created = wb.workspace.links.of(hr_id="E0004")["kleer_id"]
     assert docs(kleer_sim)[1][1]["address2"] == "Storgatan 1"
@@ -56,6 +60,10 @@ def test_reverting_an_export_restores_kleer_deactivates_created_users_and_ends_l
     result = wb.revert(applied.batch_id)
     assert result.ok and result.counts_dict == {"done": 4} and result.reverts == applied.batch_id
     users_after, contracts_after = docs(kleer_sim)
+    # the salary put back takes effect on the day the batch's salary did (a start date is
+    # history: there is nothing to clear it to)
+    assert contracts_after[1].pop("monthly-salary-start-date") == preview.salary_start \
+        == plan.salary_start
     assert users_after[1] == users_before[1] and contracts_after[1] == contracts_before[1]
     assert {k: users_after[k] for k in users_before} == users_before
     assert {k: contracts_after[k] for k in contracts_before} == contracts_before

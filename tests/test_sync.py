@@ -1,5 +1,6 @@
 """apply against the Kleer simulator over real HTTP: every action's happy path checked field
-by field in the simulator and the workspace, conflicts, blocked operations, re-runs, progress."""
+by field in the simulator and the workspace, conflicts, blocked operations, re-runs, progress.
+Every test runs once per simulator dialect (``every_dialect``)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from workbench.kleer.mapping import fingerprint
 
 from .sync_support import (close_workbench, hr_fields, kleer_json, kleer_record, open_workbench,
                            person)
+
+pytestmark = pytest.mark.every_dialect
 
 
 @pytest.fixture
@@ -59,8 +62,7 @@ def test_export_creates_the_user_and_contract_in_kleer_and_links_them(wb, kleer_
     assert link["kleer_id"] == user["id"] and link["method"] == "export"
     assert link["batch_id"] == result.batch_id
     snap = wb.workspace.kleer.get(user["id"])  # refreshed: the next plan sees no false conflict
-    contract = next(c for c in kleer_sim.dump()["payroll-user-readables"] if c["user"]["id"] == user["id"])
-    assert snap["fingerprint"] == fingerprint(user, contract)
+    assert snap["fingerprint"] == record["fingerprint"]
     wb.decide(hr_id="E0005", action="export")
     assert wb.plan("export", ["E0005"]).operations == ()
 
@@ -77,8 +79,10 @@ def test_export_of_a_linked_pair_writes_only_the_differing_fields(wb, kleer_sim)
     after = kleer_sim.dump()
     old = next(c for c in before["payroll-user-readables"] if c["user"]["id"] == 4)
     new = next(c for c in after["payroll-user-readables"] if c["user"]["id"] == 4)
-    assert {k for k in new if new[k] != old.get(k)} == {"address2", "monthly-salary"}
+    assert {k for k in new if new[k] != old.get(k)} == {"address2", "monthly-salary",
+                                                         "monthly-salary-start-date"}
     assert (new["address2"], new["monthly-salary"]) == ("Storgatan 3", 30200)
+    assert new["monthly-salary-start-date"] == plan.salary_start
     assert [u for u in after["users"] if u["id"] == 4] == [u for u in before["users"] if u["id"] == 4]
     assert writes(kleer_sim) == {"upsert_contract": 1}
     assert diff(wb.workspace.hr.get("E0002"), kleer_record(kleer_sim, 4)) == []
@@ -235,7 +239,8 @@ def test_each_operation_is_journaled_and_audited_with_before_after_and_result(wb
         ("done", result.batch_id, 4, 1)
     assert json.loads(row["before"]) == {"street": "Kungsgatan 1", "monthly_salary": 41000}
     assert json.loads(row["after"]) == {"street": "Storgatan 3", "monthly_salary": 30200}
-    assert json.loads(row["answer"])["written"] == {"user": [], "contract": ["address2", "monthly-salary"]}
+    assert json.loads(row["answer"])["written"] == {
+        "user": [], "contract": ["address2", "monthly-salary", "monthly-salary-start-date"]}
     assert row["duration_ms"] > 0 and row["owner"] is None
     log = wb.audit(reveal=True)  # the write's before/after are stored once (journal), shown here
     [audit] = log[log["event"] == "operation"].to_dict("records")
@@ -298,13 +303,10 @@ def test_a_create_costs_its_two_writes_and_the_snapshot_is_read_back_once(wb, kl
     assert counting.calls == {"list_users": 2, "create_user": 2, "upsert_contract": 3,
                               "get_user": 1, "get_contract": 1, "list_contracts": 2}
     assert kleer_sim.state()["requests"] - before == sum(counting.calls.values())
-    dump = kleer_sim.dump()
     assert wb.workspace.links.of(hr_id="E0003") is None
     for hr_id in ["E0002", *creates]:
         kid = wb.workspace.links.of(hr_id=hr_id)["kleer_id"]
-        user = next(u for u in dump["users"] if u["id"] == kid)
-        contract = next(c for c in dump["payroll-user-readables"] if c["user"]["id"] == kid)
-        assert wb.workspace.kleer.get(kid)["fingerprint"] == fingerprint(user, contract)
+        assert wb.workspace.kleer.get(kid)["fingerprint"] == kleer_record(kleer_sim, kid)["fingerprint"]
     wb.decide([{"hr_id": h, "action": "export"} for h in ["E0002", *creates]])
     assert wb.plan("export", ["E0002", *creates]).operations == ()
 

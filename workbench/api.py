@@ -3,7 +3,8 @@
 It opens a workspace and offers the workflow as methods: load the HR file, fetch Kleer, suggest
 matches, decide, plan, apply, revert, audit. It holds no logic of its own beyond wiring: every
 method calls one core module (``sources``, ``store``, ``kleer``, ``matching``, ``decisions``,
-``planning``, ``apply``, ``audit``, ``readmodels``). The reads live in :mod:`.api_reads`.
+``planning``, ``apply``, ``audit``, ``readmodels``). The reads live in :mod:`.api_reads`, the
+HR file in and the HR changes out in :mod:`.api_hr`.
 
 >>> wb = Workbench(":memory:", analyst="Ada")
 >>> wb.counts()["hr"]
@@ -24,6 +25,10 @@ import pandas as pd
 from . import apply as applying
 from . import audit, defaults, display, downloads, matching, planning
 from . import decisions as deciding
+from .api_hr import HrSide, ReloadPreview
+from .api_leave import LeaveApi
+from .api_links import LinksInKleer
+from .api_jobs import BackgroundApplies
 from .api_reads import Reads
 from .api_types import FetchResult, LoadResult, Settings
 from .decisions import Decision
@@ -32,17 +37,22 @@ from .fields import join_name
 from .kleer.client import KleerClient
 from .kleer.config import TOKEN_HELP, KleerConfig, token_from_environment
 from .kleer.mapping import Snapshot
+from .kleer.probe import ProbeReport
+from .kleer.probe import probe as run_probe
 from .matching import Evaluation, MatchSettings
 from .model import ApplyResult, Plan
 from .planning import Scope
-from .progress import OnFraction, OnProgress
+from .progress import OnProgress
 from .readmodels import pair_details
-from .relink import RelinkResult
-from .relink import relink as relink_links
-from .sources import DEFAULT_MAX_BYTES, HrFile, read_hr
+from .sources import Limits, read_hr
 from .store import Workspace
 
-__all__ = ["Workbench", "Settings", "LoadResult", "FetchResult", "default_workspace_path"]
+#: Offline matching of two files (``workbench match --hr --kleer``) reads the user's own export
+#: on their own machine: up to a million rows (the upload limits stay as they are).
+MATCH_FILE_LIMITS = Limits(max_bytes=1 << 31, max_rows=1_000_000, max_cells=50_000_000)
+
+__all__ = ["Workbench", "Settings", "LoadResult", "FetchResult", "ReloadPreview",
+           "default_workspace_path"]
 
 
 default_workspace_path = defaults.workspace_path
@@ -52,7 +62,7 @@ default_workspace_path = defaults.workspace_path
 UI_EVENTS = ("sign_in", "reveal", "download", "audit_export")
 
 
-class Workbench(Reads):
+class Workbench(HrSide, Reads, LeaveApi, BackgroundApplies, LinksInKleer):
     """One reconciliation workspace and the workflow over it.
 
     ``workspace`` is a path to the SQLite file (created when missing), ``":memory:"``, or an open
@@ -96,7 +106,12 @@ class Workbench(Reads):
         if unknown:
             raise InputError(f"unknown settings: {', '.join(sorted(unknown))}; "
                              f"known: {', '.join(Settings.keys())}")
-        new = Settings(**{**asdict(self.settings), **changes})  # validates
+        current = self.settings
+        new = Settings(**{**asdict(current), **changes})  # validates
+        if new.salary_unit != current.salary_unit and "salary_unit_confirmed" not in changes:
+            # a confirmation was of the old unit: the new one needs its own
+            changes = {**changes, "salary_unit_confirmed": False}
+            new = Settings(**{**asdict(new), "salary_unit_confirmed": False})
         with self.workspace.atomic():
             for key in changes:
                 self.workspace.settings.set(key, getattr(new, key), analyst=self.analyst)
@@ -135,7 +150,7 @@ class Workbench(Reads):
             raise InputError(f"no Kleer token: {TOKEN_HELP}")
         s = self.settings
         return KleerClient.from_config(KleerConfig(s.kleer_base_url, s.kleer_company_id),
-                                       token=token)
+                                       token=token, dialect=s.kleer_dialect or "strict")
 
     @contextmanager
     def _kleer_session(self, token: str | None, client: KleerClient | None
@@ -154,6 +169,22 @@ class Workbench(Reads):
         with self._kleer_session(token, None) as kc:
             return kc.me()
 
+    def probe(self, *, production: bool = False, token: str | None = None,
+              client: KleerClient | None = None) -> ProbeReport:
+        """Check what the workbench assumes of Kleer against the account in the settings, with
+        one throwaway user (see :mod:`workbench.kleer.probe`; a test account, e.g.
+        ``https://test-api.kleer.se/v1``: a production URL is refused unless ``production``),
+        and store the detected dialect in the settings (``kleer_dialect``) so the client adapts.
+        The report says per point what was assumed, observed, and the consequence."""
+        with self._kleer_session(token, client) as kc:
+            report = run_probe(kc, production=production)
+        with self.workspace.atomic():
+            self.workspace.settings.set("kleer_dialect", Settings(
+                kleer_dialect=report.dialect).kleer_dialect, analyst=self.analyst)
+            self.workspace.audit.append(event="settings", analyst=self.analyst, action="probe",
+                                        detail=report.as_dict())
+        return report
+
     def fetch_kleer(self, *, token: str | None = None, client: KleerClient | None = None,
                     on_progress: OnProgress | None = None) -> FetchResult:
         """Fetch every Kleer user and payroll contract and store them as the Kleer snapshot
@@ -166,12 +197,16 @@ class Workbench(Reads):
             users = kc.list_users()
             progress(1, 4, f"{len(users)} users; fetching payroll contracts")
             contracts = kc.list_contracts()
+            me = self._integration_user(kc)
             progress(2, 4, f"{len(contracts)} payroll contracts; mapping")
+            unit = self.settings.salary_unit
             snap = Snapshot.build(users, contracts, base_url=kc.base_url,
-                                  company_id=kc.company_id)
+                                  company_id=kc.company_id, salary_unit=unit)
         progress(3, 4, f"storing {len(snap.records)} Kleer employees")
         with self.workspace.atomic():
             self.workspace.kleer.replace_snapshot(snap.records, snapshot=snap.meta())
+            self.workspace.settings.set("kleer_me", me, analyst=self.analyst)
+            self.workspace.settings.set(planning.SNAPSHOT_SALARY_UNIT, unit, analyst=self.analyst)
             self.workspace.audit.append(event="load", analyst=self.analyst, action="fetch_kleer",
                                         detail=snap.meta())
         result = FetchResult(snapshot_id=snap.id, fetched_at=snap.fetched_at, users=snap.users,
@@ -181,41 +216,17 @@ class Workbench(Reads):
         progress(4, 4, str(result))
         return result
 
-    # ---------------------------------------------------------------- load
+    @staticmethod
+    def _integration_user(kc: KleerClient) -> int | None:
+        """The token's own Kleer user (``GET /user/me``), the integration user: marked on the
+        Import screen and left out of its bulk actions. None when Kleer does not say."""
+        try:
+            me = kc.me()
+        except Exception:  # noqa: BLE001 - only a marker; the fetch itself succeeded
+            return None
+        return me.get("id") if isinstance(me, dict) and isinstance(me.get("id"), int) else None
 
-    def read_hr(self, source: Any, *, name: str | None = None,
-                mapping: Mapping[str, str | None] | None = None, sheet: str | int | None = None,
-                max_bytes: int = DEFAULT_MAX_BYTES, progress: OnFraction | None = None) -> HrFile:
-        """Read and validate an HR file without touching the workspace (a preview)."""
-        return read_hr(source, name=name, mapping=mapping, sheet=sheet, max_bytes=max_bytes,
-                       progress=progress)
-
-    def load_hr(self, source: Any, *, name: str | None = None,
-                mapping: Mapping[str, str | None] | None = None, sheet: str | int | None = None,
-                remove_missing: bool = False, max_bytes: int = DEFAULT_MAX_BYTES,
-                progress: OnFraction | None = None) -> LoadResult:
-        """Load an HR export (CSV or XLSX) into the workspace in one transaction.
-
-        Raises :class:`~workbench.errors.SourceError` (and leaves the workspace as it was) when the
-        file cannot be used; row problems are reported in the result and kept with the rows.
-        ``progress(fraction, message)`` hears how far reading and writing have come.
-        """
-        report = progress or (lambda fraction, message: None)
-        hr = source if isinstance(source, HrFile) else read_hr(
-            source, name=name, mapping=mapping, sheet=sheet, max_bytes=max_bytes,
-            progress=lambda fraction, message: report(0.8 * fraction, message))
-        report(0.8, f"writing {len(hr.records)} employees to the workspace")
-        with self.workspace.atomic():
-            counts = self.workspace.hr.upsert(hr.records, source=hr.name,
-                                                         remove_missing=remove_missing)
-            self.workspace.audit.append(
-                event="load", analyst=self.analyst, action="load_hr",
-                detail={"source": hr.name, "rows": len(hr.records), **counts,
-                        "problems": len(hr.problems), "not_loaded": len(hr.skipped),
-                        "detected": hr.detected})
-        report(1.0, f"{len(hr.records)} employees loaded")
-        return LoadResult(source=hr.name, rows=len(hr.records), problems=hr.problems_frame(),
-                          file=hr, **counts)
+    # ---------------------------------------------------------------- load: see api_hr.HrSide
 
     # ---------------------------------------------------------------- match
 
@@ -327,7 +338,7 @@ class Workbench(Reads):
         """Suggestions between an HR file (CSV/XLSX, canonical or aliased headers) and a Kleer
         CSV (``kleer_id``, ``name``, ``email``, ``active``, other canonical fields), without a
         workspace: nothing is stored."""
-        hr_frame = pd.DataFrame(read_hr(hr).records)
+        hr_frame = pd.DataFrame(read_hr(hr, limits=MATCH_FILE_LIMITS).records)
         return matching.suggest(hr_frame, matching.read_kleer_table(kleer),
                                 settings or MatchSettings(), on_progress=on_progress)
 
@@ -366,11 +377,19 @@ class Workbench(Reads):
         return deciding.effective_decisions(self.workspace, side)
 
     def plan(self, side: str, ids: list[str | int] | None = None, *,
-             email_preference: str | None = None) -> Plan:
-        """The plan (a dry run) for the effective decisions of ``side`` (only ``ids`` if given)."""
+             email_preference: str | None = None, month: str | None = None,
+             salary_start: str | None = None) -> Plan:
+        """The plan (a dry run) for the effective decisions of ``side`` (only ``ids`` if given);
+        ``side="leave"``: the leave days of ``month`` (``YYYY-MM``), only leave ``ids`` if given
+        (see :meth:`plan_leave`). ``salary_start`` (``YYYY-MM-DD``): the day the salaries it
+        writes to Kleer take effect (default: the first day of next month; the plan shows it)."""
+        if side == "leave":
+            return self.plan_leave(month, None if ids is None else [str(i) for i in ids])
+        if month is not None:
+            raise InputError("a month belongs to a leave plan (side 'leave') only")
         return planning.build(self.workspace, Scope(side, None if ids is None else tuple(ids)),
                               email_preference=email_preference or self.settings.email_preference,
-                              analyst=self.analyst)
+                              analyst=self.analyst, salary_start=salary_start)
 
     def apply(self, plan: Plan, *, token: str | None = None, client: KleerClient | None = None,
               on_progress: OnProgress | None = None, concurrency: int = 4,
@@ -397,20 +416,6 @@ class Workbench(Reads):
         """Undo ``batch_id`` through the same apply (a batch of its own)."""
         return self.apply(self.revert_plan(batch_id), token=token, client=client,
                           on_progress=on_progress)
-
-    def plan_deactivate(self, kleer_ids: list[int]) -> Plan:
-        """The plan that deactivates Kleer users (the remedy for a duplicate an apply reported;
-        the workbench never deletes in Kleer). Apply it with :meth:`apply`."""
-        return planning.deactivate_plan(self.workspace, list(kleer_ids), analyst=self.analyst,
-                                        email_preference=self.settings.email_preference)
-
-    def relink(self, *, token: str | None = None, client: KleerClient | None = None) -> RelinkResult:
-        """Rebuild the links from the foreign-ids Kleer's users carry (after a workspace was
-        lost: load the HR file first). Writes nothing to Kleer; reports what it found, what it
-        could not match and what disagrees."""
-        with self._kleer_session(token, client) as kc:
-            users = kc.list_users()
-        return relink_links(self.workspace, users, analyst=self.analyst)
 
     def batches(self) -> pd.DataFrame:
         """Every apply and revert, newest first."""

@@ -14,7 +14,7 @@ import argparse
 import sys
 from typing import Callable, Sequence
 
-from . import MatchSettings, Plan, Settings, Workbench, defaults
+from . import MatchSettings, Plan, Settings, Workbench, cli_hr, cli_leave, cli_links, defaults
 from .errors import InputError, WorkbenchError
 
 __all__ = ["main", "build_parser", "COMMANDS", "command"]
@@ -69,23 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # --------------------------------------------------------------------------- commands
 
-def _load_hr_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("file", help="the HR export: CSV (any common encoding/delimiter) or XLSX")
-    p.add_argument("--sheet", default=None, help="the XLSX sheet to read (default: the first)")
-    p.add_argument("--remove-missing", action="store_true",
-                   help="remove HR employees not in the file (linked employees are kept)")
-
-
-@command("load-hr", "Load an HR export (CSV or XLSX) into the workspace.", _load_hr_args)
-def _load_hr(args: argparse.Namespace) -> int:
-    with open_workbench(args) as wb:
-        result = wb.load_hr(args.file, sheet=args.sheet, remove_missing=args.remove_missing)
-    print(result)
-    for p in result.file.problems[:20]:
-        print(f"  {p}")
-    if len(result.file.problems) > 20:
-        print(f"  … and {len(result.file.problems) - 20} more")
-    return 0
+cli_hr.register(command, open_workbench)  # load-hr, hr-changes
 
 
 @command("status", "Show what the workspace holds: employees on each side, links, decisions.")
@@ -98,11 +82,37 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
+#: What the settings command says of the settings whose value is not plain text.
+_SETTING_HELP = {
+    "salary_unit": "what Kleer's monthly-salary counts: kronor or öre (check with `workbench "
+                   "probe`); changing it withdraws the confirmation",
+    "salary_unit_confirmed": "yes once you have checked the salary unit in Kleer (salary writes "
+                             "to a Kleer that is not local are blocked until then)",
+    "internal_id_writes": "yes to write the employee number to Kleer's internal-id (off: "
+                          "another integration may own it)",
+    "kleer_dialect": "how this Kleer answers: a dialect name (strict, strict-id, strict-xml, "
+                     "strict-500, lenient), a JSON object, or none; `workbench probe` sets it",
+    "mask_personal_data": "yes or no"}
+
+
 def _settings_args(p: argparse.ArgumentParser) -> None:
 
     for name in Settings.keys():
         p.add_argument(f"--{name.replace('_', '-')}", dest=name, default=None, metavar="VALUE",
-                       help=f"set {name.replace('_', ' ')}")
+                       help=_SETTING_HELP.get(name, f"set {name.replace('_', ' ')}"))
+
+
+def _setting_value(name: str, text: str):
+    """A setting from its command-line text (the Settings value validates it)."""
+    import json
+
+    if name != "kleer_dialect" or not (text.lstrip().startswith("{") or
+                                       text.strip().lower() in ("none", "default", "")):
+        return text
+    try:
+        return json.loads(text) if text.lstrip().startswith("{") else None
+    except json.JSONDecodeError as e:
+        raise InputError(f"--kleer-dialect is not valid JSON ({e})") from None
 
 
 @command("settings", "Show the workspace settings, or change them (e.g. --kleer-base-url "
@@ -111,12 +121,15 @@ def _settings_args(p: argparse.ArgumentParser) -> None:
 def _settings(args: argparse.Namespace) -> int:
 
     with open_workbench(args) as wb:
-        changes = {k: getattr(args, k) for k in Settings.keys() if getattr(args, k) is not None}
-        if "mask_personal_data" in changes:
-            changes["mask_personal_data"] = changes["mask_personal_data"].lower() in ("1", "true", "yes", "ja")
+        changes = {k: _setting_value(k, getattr(args, k)) for k in Settings.keys()
+                   if getattr(args, k) is not None}
         current = wb.update_settings(**changes) if changes else wb.settings
         for key in Settings.keys():
-            print(f"{key:<22} {getattr(current, key)}")
+            value = getattr(current, key)
+            if key == "kleer_dialect":
+                value = "strict (not probed)" if value is None else \
+                    ", ".join(f"{k}={v}" for k, v in value.items())
+            print(f"{key:<22} {value}")
     return 0
 
 
@@ -153,6 +166,35 @@ def _fetch_kleer(args: argparse.Namespace) -> int:
     return 0
 
 
+def _probe_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--production", action="store_true",
+                   help="allow a production URL (api.kleer.se): the probe creates a throwaway "
+                        "user there (left inactive: Kleer has no delete). Use a test account "
+                        "(https://test-api.kleer.se/v1) instead whenever you can")
+    p.epilog = ("Checks what the workbench assumes of Kleer with one throwaway user, prints per "
+                "point what was assumed, observed and the consequence, and stores the detected "
+                "dialect in the workspace. The token comes from $KLEER_TOKEN; the base URL and "
+                "company id from the workspace settings.")
+
+
+@command("probe", "Check the workbench's assumptions against a Kleer test account and store "
+                  "the dialect it speaks.", _probe_args)
+def _probe(args: argparse.Namespace) -> int:
+    with open_workbench(args) as wb:
+        report = wb.probe(production=args.production)
+    for line in report.lines():
+        print(line)
+    unchecked = sum(p.as_assumed is None for p in report.points)
+    differs = sum(p.as_assumed is False for p in report.points)
+    print(f"{len(report.points)} points: {differs} differ from what was assumed, {unchecked} "
+          f"could not be checked; dialect stored: "
+          + ", ".join(f"{k}={v}" for k, v in report.dialect.items() if k != "name"))
+    if report.throwaway_user_id is not None:
+        print(f"throwaway user {report.throwaway_user_id} "
+              + ("deactivated" if report.deactivated else "NOT deactivated: deactivate it in Kleer"))
+    return 0
+
+
 def _kleer_sim_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=defaults.SIM_PORT,
                    help=f"port on 127.0.0.1 (default {defaults.SIM_PORT})")
@@ -168,7 +210,7 @@ def _kleer_sim_args(p: argparse.ArgumentParser) -> None:
                    "accept, mode 0600 (default: $KLEER_TOKEN; never on the command line)")
     p.add_argument("--token", dest="token_on_command_line", default=None, help=argparse.SUPPRESS)
     p.add_argument("--dialect", default=None, help="how it answers where Kleer is undocumented: "
-                   "lenient (default), strict, strict-id, strict-xml, strict-500")
+                   "strict (default), lenient, strict-id, strict-xml, strict-500")
     p.add_argument("--company", type=int, default=1, help="the company id it serves (default 1)")
     faults = p.add_argument_group("faults")
     faults.add_argument("--latency-ms", type=float, default=0, help="delay before every answer")
@@ -209,10 +251,13 @@ EXIT_INCOMPLETE = 3
 
 
 def _plan_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--side", choices=("import", "export"), required=True,
-                   help="import: decisions per Kleer user; export: decisions per HR employee")
+    p.add_argument("--side", choices=("import", "export", "leave"), required=True,
+                   help="import: decisions per Kleer user; export: decisions per HR employee; "
+                        "leave: the approved leave of linked employees, day by day")
     p.add_argument("--ids", nargs="+", metavar="ID", default=None,
-                   help="only these subjects (Kleer ids for import, HR ids for export)")
+                   help="only these subjects (Kleer ids for import, HR ids for export, leave ids)")
+    p.add_argument("--month", metavar="YYYY-MM", default=None,
+                   help="--side leave: only the days of this month (default: every loaded leave)")
     p.add_argument("--out", metavar="PLAN.json", default="plan.json",
                    help="where to write the plan (default plan.json); apply it with `workbench "
                         "apply`. It holds the personal data it will write: keep it safe")
@@ -222,15 +267,22 @@ def _plan_args(p: argparse.ArgumentParser) -> None:
                    help="do not mask personnummer and bank numbers in the CSV")
     p.add_argument("--email-preference", choices=("private", "work"), default=None,
                    help="which HR email Kleer gets (default: the workspace setting)")
+    p.add_argument("--salary-start", metavar="YYYY-MM-DD", default=None,
+                   help="the day the salaries written to Kleer take effect (sent as "
+                        "monthly-salary-start-date; default: the first day of next month)")
 
 
 @command("plan", "Build the plan (a dry run) for the saved and proposed decisions of one side.",
          _plan_args)
 def _plan(args: argparse.Namespace) -> int:
     with open_workbench(args) as wb:
-        plan = wb.plan(args.side, args.ids, email_preference=args.email_preference)
+        plan = wb.plan(args.side, args.ids, email_preference=args.email_preference,
+                       month=args.month, salary_start=args.salary_start)
+        dry_run = wb.leave_dry_run(plan) if args.side == "leave" else None
     _write(args.out, plan.to_json().encode("utf-8"))
     print(plan.summary())
+    if dry_run is not None and len(dry_run):  # per employee and leave, what Kleer will receive
+        print(dry_run.drop(columns=["kleer_id"]).fillna("").to_string(index=False, max_colwidth=60))
     print(f"plan written to {args.out}")
     if args.csv:
         _write(args.csv, Workbench.csv_bytes(plan.operations_frame(reveal=args.reveal)))
@@ -298,34 +350,6 @@ def _apply(args: argparse.Namespace) -> int:
         result = wb.apply(Plan.from_json(text), on_progress=_progress, concurrency=args.concurrency,
                           **options)
     return _report(result)
-
-
-@command("relink", "Rebuild the links from the foreign-ids Kleer's users carry (after a lost "
-         "workspace: load the HR file first). Writes nothing to Kleer.")
-def _relink(args: argparse.Namespace) -> int:
-    with open_workbench(args) as wb:
-        result = wb.relink()
-    print(result)
-    return 0
-
-
-def _deactivate_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("kleer_ids", metavar="KLEER_ID", nargs="+", type=int,
-                   help="the Kleer users to deactivate (e.g. the extra one of a duplicate)")
-    p.add_argument("--out", metavar="PLAN.json", default="deactivate.json",
-                   help="where to write the plan (default deactivate.json); apply it with "
-                        "`workbench apply`")
-
-
-@command("deactivate", "Plan the deactivation of Kleer users (a duplicate's extra one); "
-         "nothing is deleted in Kleer.", _deactivate_args)
-def _deactivate(args: argparse.Namespace) -> int:
-    with open_workbench(args) as wb:
-        plan = wb.plan_deactivate(args.kleer_ids)
-    _write(args.out, plan.to_json().encode("utf-8"))
-    print(plan.summary())
-    print(f"plan written to {args.out}; apply it with `workbench apply {args.out}`")
-    return 0
 
 
 def _revert_args(p: argparse.ArgumentParser) -> None:
@@ -451,6 +475,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     for band, n in result.wrong_by_band.items():
         print(f"wrong in band {band}: {n}")
     return 0
+
+
+cli_leave.register(command, open_workbench)
+cli_links.register(command, open_workbench, _write)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

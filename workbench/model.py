@@ -140,6 +140,10 @@ class Plan:
     scope_ids: tuple[str, ...] | None = None
     reverts: str | None = None
     format_version: int = FORMAT_VERSION
+    #: what Kleer's monthly-salary counts ("kronor" | "öre"), and the day a salary written by
+    #: this plan takes effect (monthly-salary-start-date; None: Kleer's default)
+    salary_unit: str = "kronor"
+    salary_start: str | None = None
 
     # ---------------------------------------------------------------- views
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from ..model import FINAL, Operation, Plan
-from ..planning import ssn_key
+from ..duplicates import ssn_key
 from ..store import Workspace, utcnow
 
 LEASE_SECONDS = 30.0

@@ -22,6 +22,7 @@ already there is a conflict.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -33,8 +34,10 @@ from ..fields import FIELD, diff, email_field
 from ..kleer.mapping import fingerprint as kleer_fingerprint
 from ..kleer.mapping import from_kleer, to_kleer
 from ..model import Operation
-from ..planning import ssn_key
+from ..duplicates import ssn_key
 from .settle import _Outcome
+
+log = logging.getLogger("workbench.apply")
 
 
 def _kleer_conflicts(op: Operation, current: Mapping[str, Any], email_preference: str
@@ -199,11 +202,13 @@ def _landed(client: Any, op: Operation, ctx: _Create, until: float) -> dict | No
         time.sleep(min(ctx.poll_seconds, max(0.0, until - time.time())))
 
 
-def _kleer_create(client: Any, op: Operation, pref: str, ctx: _Create) -> _Outcome:
+def _kleer_create(client: Any, op: Operation, pref: str, ctx: _Create, *,
+                  salary_unit: str = "kronor", salary_start: str | None = None) -> _Outcome:
     """Create (or find by foreign-id), give a payroll contract, report. Never beside a create
     that may still land: an earlier attempt's window is waited out first, and a lost answer is
     reconciled (foreign-id, then personnummer) before the apply may try again."""
-    user_fields, contract_fields = to_kleer(op.after, email_preference=pref)
+    user_fields, contract_fields = to_kleer(op.after, email_preference=pref,
+                                            salary_unit=salary_unit, salary_start=salary_start)
     answer: dict[str, Any] = {}
     found: _Found | None = None
     if ctx.uncertain_since is not None:  # an earlier attempt may still land: wait it out
@@ -319,10 +324,11 @@ def _changed_in_kleer(snapshot: Mapping[str, Any] | None, current: Mapping[str, 
 
 
 def _kleer_update(client: Any, op: Operation, pref: str, retried: bool,
-                  snapshot: Mapping[str, Any] | None) -> _Outcome:
+                  snapshot: Mapping[str, Any] | None, *, salary_unit: str = "kronor",
+                  salary_start: str | None = None) -> _Outcome:
     kleer_id = int(op.kleer_id)
     user, contract = _read(client, kleer_id)
-    current = from_kleer(user, contract)
+    current = from_kleer(user, contract, salary_unit=salary_unit)
     keys = list(op.fields)
     if kleer_fingerprint(user, contract) != op.kleer_fingerprint:
         neither, remaining = _kleer_conflicts(op, current, pref)
@@ -342,14 +348,16 @@ def _kleer_update(client: Any, op: Operation, pref: str, retried: bool,
     merged = _merged(current, op, pref)
 
     def landed(written: list[str]) -> bool:
-        neither, remaining = _kleer_conflicts(op, from_kleer(*_read(client, kleer_id)), pref)
+        now = from_kleer(*_read(client, kleer_id), salary_unit=salary_unit)
+        neither, remaining = _kleer_conflicts(op, now, pref)
         return not (set(neither) | set(remaining)) & set(written)
 
     user_fields = to_kleer(merged, email_preference=pref, only=user_keys)[0] if user_keys else {}
-    contract_fields = to_kleer(merged, email_preference=pref, only=contract_keys)[1] \
+    contract_fields = to_kleer(merged, email_preference=pref, only=contract_keys,
+                               salary_unit=salary_unit, salary_start=salary_start)[1] \
         if contract_keys else {}
-    if user_fields:
-        _verified(lambda: client.update_user(kleer_id, user_fields), lambda: landed(user_keys))
+    if user_fields:  # the whole user: the XSD requires id, name, email and active on a write
+        _verified(lambda: client.update_user_full(user, user_fields), lambda: landed(user_keys))
     if contract_fields:
         _verified(lambda: client.upsert_contract(kleer_id, contract_fields),
                   lambda: landed(contract_keys))
@@ -366,20 +374,27 @@ def _kleer_value(current: Mapping[str, Any], key: str) -> Any:
 
 
 def _remote(client: Any, op: Operation, pref: str, retried: bool,
-            snapshot: Mapping[str, Any] | None, create: "_Create | None") -> _Outcome:
+            snapshot: Mapping[str, Any] | None, create: "_Create | None", *,
+            salary_unit: str = "kronor", salary_start: str | None = None) -> _Outcome:
+    wire = {"salary_unit": salary_unit, "salary_start": salary_start}
     try:
         if op.kind == "kleer_create":
-            return _kleer_create(client, op, pref, create)
+            return _kleer_create(client, op, pref, create, **wire)
         if op.kind == "kleer_link":
             return _kleer_link(client, op)
-        return _kleer_update(client, op, pref, retried, snapshot)
+        return _kleer_update(client, op, pref, retried, snapshot, **wire)
     except KleerUnavailable as e:
         return _Outcome("failed", str(e) + ("; re-run the apply: it looks before it writes, so "
                                             "nothing is done twice" if e.write_may_have_landed else ""),
                         {"status": e.status, "write_may_have_landed": e.write_may_have_landed})
     except WorkbenchError as e:
         return _Outcome("failed", str(e), {"status": getattr(e, "status", None)})
-
+    except (KeyError, TypeError, ValueError) as e:  # an answer of a shape nobody foresaw
+        log.exception("operation %s: unexpected answer from Kleer", op.op_id)
+        return _Outcome("failed", f"Kleer's answer could not be used ({type(e).__name__}: "
+                        f"{' '.join(str(e).split())[:200]}); nothing more was written for this "
+                        "operation: run the probe from Settings, then re-run the apply",
+                        {"status": None})
 
 
 # --------------------------------------------------------------------------- checks before a write
@@ -393,6 +408,7 @@ def _hr_moved(current: Mapping[str, Any] | None, op: Operation) -> _Outcome | No
                         "load the HR file and plan again")
     moved = {c.key: {"field": c.key, "label": c.label, "planned": c.after, "now": current.get(c.key)}
              for c in op.changes if c.key != "hr_id" and c.key in FIELD
+             and not _planned_default(c, current)
              and not FIELD[c.key].compare(current.get(c.key), c.after)}
     if not moved:
         return None
@@ -402,7 +418,13 @@ def _hr_moved(current: Mapping[str, Any] | None, op: Operation) -> _Outcome | No
                     op.kleer_id)
 
 
-def _revert_fields(client: Any, op: Operation, pref: str
+def _planned_default(c: Any, current: Mapping[str, Any]) -> bool:
+    """A value the plan gave a create itself, not from HR: ``active`` true when the HR file
+    has no active value (Kleer requires one)."""
+    return c.key == "active" and c.before is None and c.after is True and current.get("active") is None
+
+
+def _revert_fields(client: Any, op: Operation, pref: str, salary_unit: str = "kronor"
                    ) -> tuple[Operation | None, dict[str, dict], tuple[dict, dict | None]]:
     """Check every field a revert would restore against Kleer now (re-read): it must still
     hold what the batch wrote (``c.before`` of the revert), or already the value the revert
@@ -410,7 +432,7 @@ def _revert_fields(client: Any, op: Operation, pref: str
     current fingerprint, or None when none is left to write; the fields in conflict with the
     three values: before the batch, what it wrote, now; the read)."""
     user, contract = _read(client, int(op.kleer_id))
-    current = from_kleer(user, contract)
+    current = from_kleer(user, contract, salary_unit=salary_unit)
     written = {c.key: c.before for c in op.changes}
     restore = {c.key: c.after for c in op.changes}
     not_written = {d.key for d in diff(written, current, email_preference=pref)}

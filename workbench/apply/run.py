@@ -46,6 +46,7 @@ from ..store import Workspace, utcnow
 from .claims import (LEASE_SECONDS, _claim, _Claim, _Heartbeat, _in_the_way, _Owner,
                      _owner_alive, holder_text, subjects)
 from .kleer_ops import _Create, _Directory, _hr_moved, _remote, _revert_fields
+from .leave_ops import LEAVE_KINDS, run_leave
 from .local import _run_local
 from .settle import _End, _end_of_apply, _Outcome, _settle
 
@@ -149,7 +150,8 @@ def _checked(r: _Run, op: Operation, claim: _Claim) -> tuple[Operation, _Outcome
         if moved is not None:
             return op, moved, {}
     if op.action == "revert" and op.kind == "kleer_update" and op.changes:
-        narrowed, conflicts, read = _revert_fields(r.client, op, r.plan.email_preference)
+        narrowed, conflicts, read = _revert_fields(r.client, op, r.plan.email_preference,
+                                                   r.plan.salary_unit)
         if narrowed is None:
             if conflicts:
                 return op, _revert_conflict(conflicts, None, int(op.kleer_id)), conflicts
@@ -176,6 +178,9 @@ def _work(r: _Run, op: Operation) -> tuple[str, Any]:
     claim = _claim(r.ws, r.plan, op, r.batch_id, r.me, r.lease)
     if claim.state in ("final", "busy"):
         return claim.state, claim.holder
+    if op.kind in LEAVE_KINDS:  # leave days: their own Kleer calls, the same claim and settle
+        return run_leave(r.ws, r.plan, op, r.batch_id, r.me, r.client, r.analyst, r.tries,
+                         claim), None
     started = time.monotonic()
     if claim.state == "elsewhere":
         recorded = _settle(r.ws, r.plan, op, r.batch_id, r.me,
@@ -202,7 +207,8 @@ def _work(r: _Run, op: Operation) -> tuple[str, Any]:
                 settle_seconds=r.settle_seconds,
                 mark_sent=lambda at: r.ws.journal.mark_write_started(claim.row_id, at, claim.ssn))
         outcome = _remote(r.client, run_op, r.plan.email_preference, retried or attempt > 0,
-                          snapshot, create)
+                          snapshot, create, salary_unit=r.plan.salary_unit,
+                          salary_start=r.plan.salary_start)
         may_have_landed = outcome.status == "failed" and outcome.answer.get("write_may_have_landed")
         uncertain = uncertain or (outcome if may_have_landed else None)
         if not may_have_landed or attempt == r.tries - 1:

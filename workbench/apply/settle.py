@@ -23,7 +23,7 @@ from ..errors import WorkbenchError
 from ..fields import mask
 from ..kleer.mapping import from_kleer, records_from_kleer
 from ..model import Operation, Plan
-from ..planning import ssn_key
+from ..duplicates import ssn_key
 from ..store import Workspace, utcnow
 from .claims import _Owner
 
@@ -56,8 +56,8 @@ def _settle(ws: Workspace, plan: Plan, op: Operation, batch_id: str, me: _Owner 
                                   answer={**outcome.answer, "link": problem})
             else:
                 _link_effect(ws, op, kleer_id, batch_id, analyst)
-        if op.remote and kleer_id is not None:
-            _follow_snapshot(ws, int(kleer_id), outcome)
+        if op.remote and kleer_id is not None and op.kind in KLEER_KINDS:  # not leave days
+            _follow_snapshot(ws, int(kleer_id), outcome, plan.salary_unit)
         if outcome.status == "conflict":
             outcome = replace(outcome, reason=with_values(outcome.reason, outcome.answer))
         if me is not None:
@@ -136,12 +136,13 @@ def _link_effect(ws: Workspace, op: Operation, kleer_id: int | None, batch_id: s
         ws.links.end(hr_id=op.hr_id, analyst=analyst, batch_id=batch_id)
 
 
-def _follow_snapshot(ws: Workspace, kleer_id: int, outcome: _Outcome) -> None:
+def _follow_snapshot(ws: Workspace, kleer_id: int, outcome: _Outcome,
+                     salary_unit: str = "kronor") -> None:
     """The snapshot row of a settled remote operation's record: the read the operation holds
     (nothing written after it), else deleted when Kleer was or may be changed, until the
     re-read at the end of the apply (:func:`_refresh_written`) puts it back."""
     if outcome.refresh is not None:
-        ws.kleer.refresh([from_kleer(*outcome.refresh)])
+        ws.kleer.refresh([from_kleer(*outcome.refresh, salary_unit=salary_unit)])
     elif outcome.wrote or outcome.status == "done":
         ws.kleer.set_aside(kleer_id)
 
@@ -175,7 +176,8 @@ def _refresh_written(ws: Workspace, client: Any, *, lists: tuple[list, list] | N
     with ws.atomic():
         moved = ws.audit.kleer_written_since(mark, KLEER_KINDS)
         ids = set(wanted) & set(_unrefreshed(ws)) - moved
-        records = records_from_kleer([u for u in users if int(u["id"]) in ids], contracts)
+        records = records_from_kleer([u for u in users if int(u["id"]) in ids], contracts,
+                                     salary_unit=ws.settings.get("salary_unit", "kronor"))
         ws.kleer.refresh(records)
     return tuple(sorted(ids - {r["kleer_id"] for r in records}))
 

@@ -133,6 +133,52 @@ class Journal(Repository):
                 out[int(r["id"])] = (from_json(r["before"]), from_json(r["after"]))
         return out
 
+    def hr_writes(self, *, batch_id: str | None = None, since: str | None = None) -> list[dict]:
+        """The done operations that wrote the HR register (``hr_create``, ``hr_update``,
+        ``hr_delete``), of one batch or finished at or after ``since`` (ISO UTC text), in
+        journal order; before/after decoded."""
+        sql = ("SELECT id, batch_id, kind, action, hr_id, kleer_id, before, after, finished_at "
+               "FROM journal WHERE status = 'done' AND kind IN ('hr_create', 'hr_update', 'hr_delete')")
+        params: list[Any] = []
+        if batch_id is not None:
+            sql += " AND batch_id = ?"
+            params.append(batch_id)
+        if since is not None:
+            sql += " AND finished_at >= ?"
+            params.append(since)
+        return [_decoded(r) for r in self.ws.query(sql + " ORDER BY id", params)]
+
+    def status_counts(self, plan_id: str) -> tuple[dict[str, int], float]:
+        """How many rows of a plan are in each status, and the latest lease a pending row holds
+        (0 when none): what a running apply's progress is read from."""
+        rows = self.ws.query("SELECT status, count(*) AS n, max(CASE WHEN status = 'pending' "
+                             "THEN lease_until END) AS lease FROM journal WHERE plan_id = ? "
+                             "GROUP BY status", [plan_id])
+        lease = max((r["lease"] or 0 for r in rows), default=0)
+        return {r["status"]: int(r["n"]) for r in rows}, float(lease)
+
+    def settled_subjects(self, side: str) -> dict[str, int]:
+        """The subjects of ``side`` whose operations last ended done, each with the audit id of
+        that settlement (audit ids order events exactly; timestamps have only seconds). An
+        operation id is ``<side>:<subject>:<kind>``; reverts are ``revert:…`` and not counted.
+        A subject with a failed or conflicting operation settled after its last done one is
+        left out: it still has work."""
+        rows = self.ws.query(
+            "SELECT j.op_id, j.status, max(a.id) AS mark FROM journal j JOIN audit a ON "
+            "a.journal_id = j.id WHERE j.op_id LIKE ? AND j.status IN ('done', 'failed', 'conflict') "
+            "GROUP BY j.op_id, j.status", [f"{side}:%"])
+        done: dict[str, int] = {}
+        bad: dict[str, int] = {}
+        for r in rows:
+            subject = r["op_id"][len(side) + 1:r["op_id"].rfind(":")]
+            into = done if r["status"] == "done" else bad
+            into[subject] = max(into.get(subject, 0), int(r["mark"]))
+        return {s: mark for s, mark in done.items() if bad.get(s, 0) < mark}
+
+    def subjects_by_batch(self) -> pd.DataFrame:
+        """Every row's batch and employee ids, in journal order (who a batch touched)."""
+        return self.ws.frame("SELECT batch_id, hr_id, kleer_id FROM journal ORDER BY id")
+
 
 class SubjectClaims(Repository):
     """``subject_claims``: the employee an apply is working on, one live claim per subject.
