@@ -28,6 +28,7 @@ from typing import Any, Mapping
 
 from ..model import FINAL, Operation, Plan
 from ..duplicates import ssn_key
+from ..planning_leave import LEAVE_KINDS
 from ..store import Workspace, utcnow
 
 LEASE_SECONDS = 30.0
@@ -87,7 +88,11 @@ class _Claim:
 
 def subjects(op: Operation) -> tuple[str, ...]:
     """The employees an operation works on: its HR employee, its Kleer user and, for a create,
-    the personnummer it gives a Kleer user. One live claim per subject across all plans."""
+    the personnummer it gives a Kleer user. One live claim per subject across all plans.
+    Leave days claim none: each is one Kleer event kept exactly once by its own key, and an
+    employee's days run side by side."""
+    if op.kind in LEAVE_KINDS:
+        return ()
     out = []
     if op.hr_id is not None:
         out.append(f"hr:{op.hr_id}")
