@@ -242,13 +242,9 @@ def as_table(suggestions: pd.DataFrame, *, assigned_only: bool = False) -> pd.Da
 
 
 def _why(evidence_list: Any) -> str:
-    parts = []
-    for e in evidence_list or []:
-        if e.get("signal") == "prior":
-            continue
-        bits = e.get("weight", e.get("contribution")) or 0
-        parts.append(f"{e['sentence']} ({bits:+.1f} bits)" if bits else e["sentence"])
-    return "; ".join(parts)
+    return "; ".join([f"{e['sentence']} ({bits:+.1f} bits)" if bits else e["sentence"]
+                      for e in evidence_list or [] if e.get("signal") != "prior"
+                      for bits in (e.get("weight", e.get("contribution")) or 0,)])
 
 
 # --------------------------------------------------------------------------- evaluation
