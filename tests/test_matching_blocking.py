@@ -116,3 +116,32 @@ def test_em_keeps_a_floor_under_m_of_differs():
     assert differs > math.log2(0.0099)             # at most ~6.7 bits against
     # an identical personnummer still outweighs a differing phone by far
     assert model.weights("ssn")[1] + differs > 10
+
+
+def _birth_pairs(hr: pd.DataFrame, kleer: pd.DataFrame) -> set[tuple[str, str]]:
+    h_side, k_side = prepare_hr(hr), prepare_kleer(kleer)
+    h, k = candidate_pairs(h_side, k_side, MatchSettings(), blocks=("birth_date",))
+    return set(zip(h_side.ids[h].astype(str), k_side.ids[k].astype(str)))
+
+
+@pytest.mark.parametrize("hr_first, hr_last, kleer_name", [
+    ("Amber", "Webb", "Webb"),                 # the name in one part only (FEBRL4 rec-2772)
+    ("", "Quast", "Quast"),                    # no first name on one side, one part on the other
+    ("Zara", "George", "Alexander Georg E"),   # split elsewhere, a letter left over
+    ("Anna", "Berg", "Berg Anna"),             # swapped
+    ("Karl", "Berg", "Kalle Lind"),            # nickname, married
+])
+def test_birth_date_with_any_name_token_pairs_names_given_in_other_parts(hr_first, hr_last,
+                                                                         kleer_name):
+    hr = pd.DataFrame({"hr_id": ["E1", "E2"], "first_name": [hr_first, "Bo"],
+                       "last_name": [hr_last, "Ek"], "birth_date": ["1947-07-15", "1947-07-15"]})
+    kleer = pd.DataFrame({"kleer_id": ["k1"], "name": [kleer_name],
+                          "birth_date": ["1947-07-15"]})
+    assert _birth_pairs(hr, kleer) == {("E1", "k1")}   # not Bo Ek, born the same day
+
+
+def test_birth_date_alone_is_no_key():
+    hr = pd.DataFrame({"hr_id": ["E1"], "first_name": ["Amber"], "last_name": ["Webb"],
+                       "birth_date": ["1947-07-15"]})
+    kleer = pd.DataFrame({"kleer_id": ["k1"], "name": ["Joshua Berry"], "birth_date": ["1947-07-15"]})
+    assert _birth_pairs(hr, kleer) == set()
