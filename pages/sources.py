@@ -132,3 +132,14 @@ if st.button(label, type="primary" if not snap else "secondary", key="fetch_klee
         st.error(f"Fetching from Kleer failed: {md(e)}")
 if not session.kleer_token():
     st.info("Set KLEER_TOKEN (environment or .streamlit/secrets.toml) to fetch from Kleer; see Settings.")
+
+# ------------------------------------------------------------------ relink
+if st.button("Relink from Kleer", key="relink", disabled=not may_load or not session.kleer_token(),
+             help="After a lost workspace: link every HR employee whose HR id a Kleer user carries "
+                  "as foreign-id (load the HR file first). Nothing is written to Kleer."):
+    try:
+        relinked = wb.relink(token=session.kleer_token())
+        session.flash("success" if not relinked.disagreeing else "warning", str(relinked))
+        st.rerun()
+    except WorkbenchError as e:
+        st.error(f"Relinking failed: {e}")

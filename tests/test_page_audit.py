@@ -37,7 +37,9 @@ def wb(demo_workbench):
     wb.decide(kleer_id=int(pair["kleer_id"]), action="prefer_kleer", hr_id=pair["hr_id"])
     wb.apply(wb.plan("import", [int(pair["kleer_id"])]))
     rows = export_rows(wb.workspace)
+    in_kleer = {personnummer(s).value for s in wb.workspace.kleer.frame()["ssn"]}  # not created again
     new = rows[(rows["state"] == "unlinked") & rows["ssn"].map(lambda s: bool(personnummer(s).value))
+               & ~rows["ssn"].map(lambda s: personnummer(s).value in in_kleer)
                & (rows["problems"] == "")]["hr_id"].iloc[0]
     wb.analyst = "Setup"
     wb.decide(hr_id=new, action="export")

@@ -27,6 +27,7 @@ from . import audit, defaults, display, downloads, matching, planning
 from . import decisions as deciding
 from .api_hr import HrSide, ReloadPreview
 from .api_leave import LeaveApi
+from .api_links import LinksInKleer
 from .api_jobs import BackgroundApplies
 from .api_reads import Reads
 from .api_types import FetchResult, LoadResult, Settings
@@ -61,7 +62,7 @@ default_workspace_path = defaults.workspace_path
 UI_EVENTS = ("sign_in", "reveal", "download", "audit_export")
 
 
-class Workbench(HrSide, Reads, LeaveApi, BackgroundApplies):
+class Workbench(HrSide, Reads, LeaveApi, BackgroundApplies, LinksInKleer):
     """One reconciliation workspace and the workflow over it.
 
     ``workspace`` is a path to the SQLite file (created when missing), ``":memory:"``, or an open
@@ -391,16 +392,20 @@ class Workbench(HrSide, Reads, LeaveApi, BackgroundApplies):
                               analyst=self.analyst, salary_start=salary_start)
 
     def apply(self, plan: Plan, *, token: str | None = None, client: KleerClient | None = None,
-              on_progress: OnProgress | None = None, concurrency: int = 4) -> ApplyResult:
+              on_progress: OnProgress | None = None, concurrency: int = 4,
+              **options: Any) -> ApplyResult:
         """Execute ``plan`` (journaled, idempotent, conflict-checked); safe to run again.
-        In a notebook, without ``on_progress``, a progress bar is drawn in the cell's output."""
+        In a notebook, without ``on_progress``, a progress bar is drawn in the cell's output.
+        ``options`` go to :func:`workbench.apply.apply` (``wait_seconds``, ``settle_seconds``)."""
         on_progress = on_progress or display.notebook_progress(
             f"Reverting {plan.reverts}" if plan.reverts else f"Applying {plan.id}",
             len(plan.operations))
         if not any(op.remote and not op.blocked for op in plan.operations):
-            return applying.apply(plan, self.workspace, None, self.analyst, on_progress, concurrency)
+            return applying.apply(plan, self.workspace, None, self.analyst, on_progress, concurrency,
+                                  **options)
         with self._kleer_session(token, client) as kc:
-            return applying.apply(plan, self.workspace, kc, self.analyst, on_progress, concurrency)
+            return applying.apply(plan, self.workspace, kc, self.analyst, on_progress, concurrency,
+                                  **options)
 
     def revert_plan(self, batch_id: str) -> Plan:
         """What reverting ``batch_id`` would do (a preview; nothing is written)."""

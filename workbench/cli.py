@@ -14,7 +14,7 @@ import argparse
 import sys
 from typing import Callable, Sequence
 
-from . import MatchSettings, Plan, Settings, Workbench, cli_hr, cli_leave, defaults
+from . import MatchSettings, Plan, Settings, Workbench, cli_hr, cli_leave, cli_links, defaults
 from .errors import InputError, WorkbenchError
 
 __all__ = ["main", "build_parser", "COMMANDS", "command"]
@@ -307,10 +307,16 @@ def _progress(done: int, total: int, message: str) -> None:
 
 def _report(result) -> int:
     print(result)
+    for other in result.elsewhere:
+        print(f"  {other.op_id}: {other.reason}")
     if result.problems:
-        print(result.problems_frame().drop(columns=["answer"]).to_string(index=False))
-        print(f"{len(result.problems)} operation(s) failed or conflicted: see the reasons above; "
-              "re-run `workbench apply` for failed ones, plan again after a conflict")
+        frame = result.problems_frame().drop(columns=["answer"])
+        for p in frame.to_dict("records"):  # whole reasons: a conflict's values are in them
+            print(f"  {p['status']}: {p['op_id']} (HR {p['hr_id']}, Kleer {p['kleer_id']}, "
+                  f"{p['attempts']} tries): {p['reason']}")
+        print(f"{len(result.problems)} operation(s) failed, conflicted or found a duplicate: see "
+              "the reasons above; re-run `workbench apply` for failed ones, plan again after a "
+              "conflict")
         return EXIT_INCOMPLETE
     return 0 if result.ok else EXIT_INCOMPLETE
 
@@ -319,6 +325,11 @@ def _apply_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("plan", metavar="PLAN.json", help="a plan written by `workbench plan`")
     p.add_argument("--concurrency", type=int, default=4,
                    help="Kleer requests in flight at once (default 4)")
+    p.add_argument("--settle-seconds", type=float, default=None, metavar="S",
+                   help="how long a create whose answer never came may still land in Kleer "
+                        "before it is looked for and tried again (default: the client timeout + 5)")
+    p.add_argument("--wait-seconds", type=float, default=None, metavar="S",
+                   help="how long to wait for another apply holding an employee (default 120)")
     p.epilog = (f"Exit code {EXIT_INCOMPLETE} when an operation failed or conflicted. Safe to run "
                 "again: what is done is not done twice. The token comes from $KLEER_TOKEN.")
 
@@ -333,8 +344,11 @@ def _apply(args: argparse.Namespace) -> int:
         text = Path(args.plan).read_text(encoding="utf-8")
     except OSError as e:
         raise InputError(f"cannot read the plan {args.plan}: {e.strerror or e}") from None
+    options = {k: v for k, v in (("settle_seconds", args.settle_seconds),
+                                 ("wait_seconds", args.wait_seconds)) if v is not None}
     with open_workbench(args) as wb:
-        result = wb.apply(Plan.from_json(text), on_progress=_progress, concurrency=args.concurrency)
+        result = wb.apply(Plan.from_json(text), on_progress=_progress, concurrency=args.concurrency,
+                          **options)
     return _report(result)
 
 
@@ -464,6 +478,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 cli_leave.register(command, open_workbench)
+cli_links.register(command, open_workbench, _write)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -30,7 +30,8 @@ __all__ = ["STATUSES", "FINAL", "OP_KINDS", "FORMAT_VERSION", "FieldChange", "Op
 STATUSES = ("pending", "done", "failed", "conflict", "skipped")
 #: The states an apply never runs again.
 FINAL = ("done", "conflict", "skipped")
-OP_KINDS = ("link", "unlink", "hr_create", "hr_update", "hr_delete", "kleer_create", "kleer_update")
+OP_KINDS = ("link", "unlink", "hr_create", "hr_update", "hr_delete", "kleer_create", "kleer_update",
+            "kleer_link")
 FORMAT_VERSION = 1
 
 #: Jupyter renderers by class (filled in by :mod:`workbench.display`).
@@ -284,7 +285,11 @@ class ApplyResult:
     conflicting operations with their reasons. ``ran_here`` counts the operations this call
     executed itself (a concurrent apply may have done the others). ``unrefreshed``: Kleer
     records written but not read back into the snapshot (Kleer could not be reached at the
-    end); a plan blocks their operations until the next apply or fetch reads them."""
+    end); a plan blocks their operations until the next apply or fetch reads them.
+    ``elsewhere``: operations another apply settled, not this one: another plan's ("already
+    done by batch …", skipped here) or a second apply of this plan running at the same time. ``duplicates``: what the sweep after the apply found (one text per HR employee
+    that more than one Kleer user holds; also listed in ``problems`` with status
+    ``duplicate``). ``sweep_error``: why the sweep could not run."""
 
     batch_id: str
     plan_id: str
@@ -294,6 +299,9 @@ class ApplyResult:
     seconds: float
     reverts: str | None = None
     unrefreshed: tuple[int, ...] = ()
+    elsewhere: tuple[OpOutcome, ...] = ()
+    duplicates: tuple[str, ...] = ()
+    sweep_error: str | None = None
 
     @property
     def counts_dict(self) -> dict[str, int]:
@@ -302,7 +310,7 @@ class ApplyResult:
     @property
     def ok(self) -> bool:
         c = self.counts_dict
-        return not (c.get("failed") or c.get("conflict") or c.get("pending"))
+        return not (c.get("failed") or c.get("conflict") or c.get("pending") or self.duplicates)
 
     def problems_frame(self, *, reveal: bool = False) -> pd.DataFrame:
         rows = [{"op_id": p.op_id, "kind": p.kind, "hr_id": p.hr_id, "kleer_id": p.kleer_id,
@@ -327,7 +335,14 @@ class ApplyResult:
         what = "revert" if self.reverts else "apply"
         unread = f"; {len(self.unrefreshed)} Kleer record(s) written but not read back: " \
                  "fetch Kleer (or run the apply again) before planning again" if self.unrefreshed else ""
+        others = f"; {len(self.elsewhere)} settled by another apply " \
+                 f"({self.elsewhere[0].reason}{', …' if len(self.elsewhere) > 1 else ''})" \
+            if self.elsewhere else ""
+        dupes = f"; {len(self.duplicates)} DUPLICATE(S) in Kleer: see the problems" \
+            if self.duplicates else ""
+        unswept = f"; {self.sweep_error}" if self.sweep_error else ""
         return f"batch {self.batch_id} ({what} of {self.plan_id}): {parts or 'nothing to do'} " \
-               f"({self.ran_here} run by this {what}) in {self.seconds:.1f} s{unread}"
+               f"({self.ran_here} run by this {what}) in {self.seconds:.1f} s{unread}{others}" \
+               f"{dupes}{unswept}"
 
 

@@ -23,6 +23,7 @@ from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
 from . import normalize as n
+from .duplicates import ssn_index, ssn_key
 from .decisions import ACTIONS, Decision, effective, text_or_none
 from .errors import InputError
 from .fields import FIELD, diff, email_field, join_name, normalize_record
@@ -36,6 +37,7 @@ from .store import Workspace, utcnow
 from .store.hr import HrRegister
 
 __all__ = ["Scope", "build", "revert_plan", "default_salary_start"]
+
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ def _without_invalid_hr_values(changes: list[FieldChange], problems: Mapping[str
 def _op(seq: int, decision: Decision, kind: str, **kw: Any) -> Operation:
     targets = {"link": ("links",), "unlink": ("links",), "hr_create": ("hr", "links"),
                "hr_update": ("hr",), "hr_delete": ("hr",), "kleer_create": ("kleer", "links"),
-               "kleer_update": ("kleer",)}[kind]
+               "kleer_update": ("kleer",), "kleer_link": ("kleer",)}[kind]
     if kw.get("link") and "links" not in targets:
         targets = (*targets, "links")
     return Operation(op_id=f"{decision.side}:{decision.subject_id}:{kind}", seq=seq, kind=kind,
@@ -148,13 +150,34 @@ def _import_ops(d: Decision, w: WorkspaceState, pref: str, claimed: Counter, seq
         return [_op(seq, d, "hr_update", hr_id=hr_id, kleer_id=kid, changes=tuple(changes),
                     blockers=tuple(blockers))]
     if changes:
-        return [_op(seq, d, "hr_update", hr_id=hr_id, kleer_id=kid, changes=tuple(changes),
-                    link="create", method=method, blockers=tuple(blockers))]
-    return [_op(seq, d, "link", hr_id=hr_id, kleer_id=kid, link="create", method=method,
-                blockers=tuple(blockers))]
+        first = _op(seq, d, "hr_update", hr_id=hr_id, kleer_id=kid, changes=tuple(changes),
+                    link="create", method=method, blockers=tuple(blockers))
+    else:
+        first = _op(seq, d, "link", hr_id=hr_id, kleer_id=kid, link="create", method=method,
+                    blockers=tuple(blockers))
+    return [first, *_foreign_id_op(seq + 1, d, hr_id, k, tuple(blockers))]
 
 
-def _export_ops(d: Decision, w: WorkspaceState, pref: str, seq: int) -> list[Operation]:
+def _foreign_id_op(seq: int, d: Decision, hr_id: str, k: Mapping[str, Any],
+                   blockers: tuple[str, ...] = ()) -> list[Operation]:
+    """The write that keeps a link in Kleer: the HR id into the Kleer user's ``foreign-id``
+    (none when it already carries it). A user carrying another foreign-id is warned of here
+    and is a conflict at apply (never overwritten)."""
+    now = text_or_none(k.get("foreign_id"))
+    if now == hr_id:
+        return []
+    kid = int(k["kleer_id"])
+    warnings = () if now is None else (
+        f"Kleer user {kid} carries foreign-id {now}, not {hr_id}: apply reports a conflict "
+        "and does not overwrite it",)
+    return [_op(seq, d, "kleer_link", hr_id=hr_id, kleer_id=kid,
+                changes=(FieldChange("hr_id", FIELD["hr_id"].label, now, hr_id),),
+                kleer_fingerprint=k.get("fingerprint"), blockers=blockers, warnings=warnings)]
+
+
+
+def _export_ops(d: Decision, w: WorkspaceState, pref: str, seq: int,
+                by_ssn: Mapping[str, list[dict]] | None = None) -> list[Operation]:
     hr_id = d.subject_id
     hr_row = w.hr[hr_id]
     kid = w.link_of_hr.get(hr_id)
@@ -179,6 +202,12 @@ def _export_ops(d: Decision, w: WorkspaceState, pref: str, seq: int) -> list[Ope
             else:
                 warnings.append(f"Kleer user {k['kleer_id']} already carries foreign-id {hr_id}: "
                                 "apply links it instead of creating a new user")
+        for k in (by_ssn or {}).get(ssn_key(hr_row.get("ssn")) or "", ()):
+            if text_or_none(k.get("foreign_id")) == hr_id:
+                continue  # the user carrying this HR id: apply links it (above)
+            name = f" ({k['name']})" if k.get("name") else ""
+            blockers.append(f"already in Kleer as user {k['kleer_id']}{name}: match them on "
+                            "Import instead")
         if w.snapshot is None:
             blockers.append("no Kleer snapshot: fetch Kleer before exporting")
         return [_op(seq, d, "kleer_create", hr_id=hr_id, kleer_id=None, changes=tuple(changes),
@@ -212,6 +241,7 @@ def _export_ops(d: Decision, w: WorkspaceState, pref: str, seq: int) -> list[Ope
     if to_hr:
         ops.append(_op(seq + len(ops), d, "hr_update", hr_id=hr_id, kleer_id=kid,
                        changes=tuple(to_hr)))
+    ops.extend(_foreign_id_op(seq + len(ops), d, hr_id, k))
     return ops
 
 
@@ -348,10 +378,11 @@ def build(workspace: Workspace, scope: Scope, *, email_preference: str | None = 
             elif d.action == "create_in_hr":
                 claimed[_new_hr_id(d, world.kleer[int(d.subject_id)])] += 1
     operations: list[Operation] = []
+    by_ssn = ssn_index(world) if scope.side == "export" else None
     for d in decisions:
         seq = len(operations) + 1
         ops = _import_ops(d, world, pref, claimed, seq) if scope.side == "import" \
-            else _export_ops(d, world, pref, seq)
+            else _export_ops(d, world, pref, seq, by_ssn)
         operations.extend(ops)
     start = _salary_start(salary_start, today)
     rules = _Rules.of(workspace, world.snapshot, start)
@@ -411,6 +442,8 @@ def _undo(ws: Workspace, row: Mapping[str, Any], op: Operation) -> list[Operatio
                                  kleer_fingerprint=snapshot_fp(), blockers=missing, **base))
         out.append(Operation(f"{oid}:unlink", 0, "unlink", targets=("links",), link="end", **base))
         return out
+    if op.kind == "kleer_link":
+        return []  # the foreign-id stays in Kleer, as after an unlink (the link's undo)
     if op.kind == "kleer_update":
         return [Operation(oid, 0, "kleer_update", targets=("kleer",), changes=_swap(op.changes),
                           kleer_fingerprint=snapshot_fp(), blockers=missing, **base)]
@@ -461,4 +494,5 @@ def revert_plan(workspace: Workspace, batch_id: str, *, analyst: str | None = No
                 operations=tuple(ops), counts=tuple(sorted(counts.items())),
                 warnings=tuple(warnings), reverts=batch_id, salary_unit=original.salary_unit,
                 salary_start=original.salary_start)
+
 

@@ -224,6 +224,10 @@ def show_result(result: ApplyResult, *, retry: Callable[[], None] | None = None,
     if result.unrefreshed:
         st.warning(f"{len(result.unrefreshed)} Kleer record(s) were written but could not be read back "
                    "(Kleer stopped answering): refresh Kleer data on Sources before planning again.")
+    if result.elsewhere:  # settled by another apply: say so, not "done" as if done here
+        shown = "; ".join(f"{o.hr_id or o.kleer_id}: {o.reason}" for o in result.elsewhere[:5])
+        st.info(f"{len(result.elsewhere)} settled by another apply, not this one ({md(shown)}"
+                f"{', …' if len(result.elsewhere) > 5 else ''}).")
     if error:
         st.error(f"{md(what)} stopped: {md(error)}. The batch is closed; what was done stays done, "
                  "and running the same plan again continues it.")
