@@ -30,7 +30,7 @@ def _prepared(kleer_sim, workspace_path, *, imported: bool) -> None:
         wb.fetch_kleer(token=kleer_sim.token)
         wb.suggest()
         if imported:
-            wb.apply(wb.plan("import"))
+            wb.apply(wb.plan("import"), token=kleer_sim.token)  # links write foreign-ids to Kleer
 
 
 def _sign_in(page: Page, url: str, name: str = "Ada Analyst") -> None:
@@ -190,7 +190,7 @@ def test_hostile_names_render_as_text_on_every_page(kleer_sim, workspace_path, s
         wb.workspace.hr.update(pair["hr_id"], {"first_name": image, "last_name": f"**md** {tag}"})
         wb.update_settings(hr_label=f"**HR** {image}")
         wb.decide(kleer_id=int(pair["kleer_id"]), action="prefer_kleer", hr_id=pair["hr_id"])
-        wb.apply(wb.plan("import", [str(pair["kleer_id"])]))
+        wb.apply(wb.plan("import", [str(pair["kleer_id"])]), token=kleer_sim.token)
     app = start_app(workspace_path, env={"KLEER_TOKEN": kleer_sim.token})
     _sign_in(page, app.url, name=f"**Ada** {image}")
     for path, title, _icon, url in PAGES:

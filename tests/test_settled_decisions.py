@@ -89,5 +89,6 @@ def test_batch_choices_say_side_who_counts_and_names(demo_workbench):
     wb.apply(wb.plan("import", [str(row["kleer_id"])]))
     choice = wb.batch_choices().iloc[0]
     assert choice["side"] == "import" and choice["analyst"] == "setup"
-    assert choice["counts"] == {"done": 1} and choice["employees"] == 1
+    # the link, and the HR id written to the Kleer user's foreign-id: two operations, one employee
+    assert choice["counts"] == {"done": 2} and choice["employees"] == 1
     assert choice["first_names"] == [row["hr_name"]]

@@ -28,6 +28,7 @@ from ..errors import PlanError
 from ..model import STATUSES, ApplyResult, Plan
 from ..store import Workspace
 from .run import _result, apply, batch_id_for
+from .settle import _End
 
 __all__ = ["ApplyStatus", "start", "status", "running", "wait", "plan_of"]
 
@@ -132,7 +133,7 @@ def start(plan: Plan, workspace: Workspace, client: Any, analyst: str | None, *,
                 job.error = f"{type(e).__name__}: {e}"
                 try:
                     _close_after_error(ws, plan, batch_id, analyst, job.error)
-                    job.result = _result(ws, plan, batch_id, 0, time.monotonic(), ())
+                    job.result = _result(ws, plan, batch_id, 0, time.monotonic(), _End(), ())
                 except Exception as again:  # noqa: BLE001 - the workspace itself failed
                     job.error += f"; closing the batch failed too: {again}"
             finally:
@@ -220,7 +221,7 @@ def _rebuilt(ws: Workspace, batch_id: str) -> ApplyResult | None:
     if not text:
         return None
     plan = Plan.from_json(text)
-    return _result(ws, plan, batch_id, 0, time.monotonic(), ())
+    return _result(ws, plan, batch_id, 0, time.monotonic(), _End(), ())
 
 
 def running(workspace: Workspace) -> list[ApplyStatus]:
