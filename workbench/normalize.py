@@ -125,16 +125,13 @@ class Personnummer:
 _PNR_CHARS = re.compile(r"^[0-9\s\-+]+$")
 
 
+_LUHN_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)  # 2d, less 9 above 9
+
+
 def luhn_ok(digits: str) -> bool:
     """Luhn check over a string of digits (the last digit is the check digit)."""
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2 == 1:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
+    backwards = digits[::-1]
+    total = sum(map(int, backwards[0::2])) + sum(_LUHN_DOUBLED[int(ch)] for ch in backwards[1::2])
     return total % 10 == 0
 
 
@@ -312,6 +309,7 @@ def identifier(value: Any) -> Normalized:
 # --------------------------------------------------------------------------- dates
 
 _EXCEL_EPOCH = date(1899, 12, 30)
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%Y%m%d")
 
 
@@ -329,6 +327,11 @@ def parse_date(value: Any) -> Normalized:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return _excel_serial(float(value), value)
     s = _text(value)
+    if _ISO_DATE.fullmatch(s):  # the common case (Kleer's own form), without strptime
+        try:
+            return Normalized(date.fromisoformat(s).isoformat(), None, value)
+        except ValueError:
+            pass  # an impossible date: said below
     if re.fullmatch(r"\d{5}(\.\d+)?", s):  # an Excel serial written as text (1927–2173)
         return _excel_serial(float(s), value)
     if re.fullmatch(r"\d{1,4}", s):  # "2024" is a year, not day 2024 of Excel's calendar
