@@ -26,6 +26,7 @@ from . import audit, defaults, display, downloads, matching, planning
 from . import decisions as deciding
 from .api_reads import Reads
 from .api_types import FetchResult, LoadResult, Settings
+from .concurrency import Limiter
 from .decisions import Decision
 from .errors import InputError
 from .fields import join_name
@@ -371,26 +372,40 @@ class Workbench(Reads):
                               analyst=self.analyst)
 
     def apply(self, plan: Plan, *, token: str | None = None, client: KleerClient | None = None,
-              on_progress: OnProgress | None = None, concurrency: int = 4) -> ApplyResult:
+              on_progress: OnProgress | None = None, concurrency: int | None = None) -> ApplyResult:
         """Execute ``plan`` (journaled, idempotent, conflict-checked); safe to run again.
-        In a notebook, without ``on_progress``, a progress bar is drawn in the cell's output."""
+        In a notebook, without ``on_progress``, a progress bar is drawn in the cell's output.
+        ``concurrency=None`` (the default) adapts how many Kleer requests are in flight, up to
+        the Settings' ``concurrency_ceiling`` (or runs at it when ``concurrency_pinned``); a
+        number pins it (:meth:`limiter`)."""
         on_progress = on_progress or display.notebook_progress(
             f"Reverting {plan.reverts}" if plan.reverts else f"Applying {plan.id}",
             len(plan.operations))
+        limiter = self.limiter(concurrency)
         if not any(op.remote and not op.blocked for op in plan.operations):
-            return applying.apply(plan, self.workspace, None, self.analyst, on_progress, concurrency)
+            return applying.apply(plan, self.workspace, None, self.analyst, on_progress,
+                                  limiter=limiter)
         with self._kleer_session(token, client) as kc:
-            return applying.apply(plan, self.workspace, kc, self.analyst, on_progress, concurrency)
+            return applying.apply(plan, self.workspace, kc, self.analyst, on_progress,
+                                  limiter=limiter)
+
+    def limiter(self, concurrency: int | None = None) -> Limiter:
+        """The limiter an apply would use: ``concurrency`` pins it; else the Settings say
+        (adaptive up to ``concurrency_ceiling``, or pinned at it)."""
+        s = self.settings
+        return applying.limiter_for(concurrency, ceiling=s.concurrency_ceiling,
+                                    pinned=s.concurrency_pinned)
 
     def revert_plan(self, batch_id: str) -> Plan:
         """What reverting ``batch_id`` would do (a preview; nothing is written)."""
         return planning.revert_plan(self.workspace, batch_id, analyst=self.analyst)
 
     def revert(self, batch_id: str, *, token: str | None = None, client: KleerClient | None = None,
-               on_progress: OnProgress | None = None) -> ApplyResult:
-        """Undo ``batch_id`` through the same apply (a batch of its own)."""
+               on_progress: OnProgress | None = None, concurrency: int | None = None) -> ApplyResult:
+        """Undo ``batch_id`` through the same apply (a batch of its own), at the same
+        concurrency rules (``concurrency`` None: adaptive)."""
         return self.apply(self.revert_plan(batch_id), token=token, client=client,
-                          on_progress=on_progress)
+                          on_progress=on_progress, concurrency=concurrency)
 
     def batches(self) -> pd.DataFrame:
         """Every apply and revert, newest first."""

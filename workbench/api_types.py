@@ -8,12 +8,35 @@ from dataclasses import dataclass, field, fields as dc_fields
 import pandas as pd
 
 from . import defaults
+from .concurrency import DEFAULT_CEILING
 from .errors import InputError
 from .fields import EMAIL_PREFERENCES
 from .kleer.config import KleerConfig
 from .sources import HrFile
 
 __all__ = ["Settings", "LoadResult", "FetchResult"]
+
+
+#: The highest concurrency ceiling the Settings accept.
+MAX_CONCURRENCY = 64
+
+
+def _concurrency_settings(settings: "Settings") -> None:
+    """The concurrency settings as a whole number within 1..MAX_CONCURRENCY and a bool (the CLI
+    and the settings table may hand over text)."""
+    try:
+        ceiling = int(str(settings.concurrency_ceiling).strip())
+    except ValueError:
+        raise InputError(f"the concurrency ceiling must be a whole number, not "
+                         f"{settings.concurrency_ceiling!r}") from None
+    if not 1 <= ceiling <= MAX_CONCURRENCY:
+        raise InputError(f"the concurrency ceiling must be between 1 and {MAX_CONCURRENCY}, "
+                         f"not {ceiling}")
+    pinned = settings.concurrency_pinned
+    if isinstance(pinned, str):
+        pinned = pinned.strip().lower() in ("1", "true", "yes", "ja", "on")
+    object.__setattr__(settings, "concurrency_ceiling", ceiling)
+    object.__setattr__(settings, "concurrency_pinned", bool(pinned))
 
 
 @dataclass(frozen=True)
@@ -28,8 +51,13 @@ class Settings:
     email_preference: str = "private"
     hr_label: str = "HR"
     mask_personal_data: bool = True
+    #: The most Kleer requests an apply keeps in flight (the adaptive level never goes above).
+    concurrency_ceiling: int = DEFAULT_CEILING
+    #: True: every apply runs at the ceiling, without adapting (``--concurrency N`` still wins).
+    concurrency_pinned: bool = False
 
     def __post_init__(self) -> None:
+        _concurrency_settings(self)
         if self.email_preference not in EMAIL_PREFERENCES:
             raise InputError(f"email preference must be 'private' or 'work', not {self.email_preference!r}")
         if not str(self.hr_label).strip():

@@ -248,9 +248,10 @@ def _write(path: str, data: bytes) -> None:
         raise InputError(f"cannot write {path}: {e.strerror or e}") from None
 
 
-def _progress(done: int, total: int, message: str) -> None:
+def _progress(done: int, total: int, message: str, detail: str = "") -> None:
     end = "\r" if sys.stdout.isatty() and done < total else "\n"
-    print(f"[{done:>{len(str(total))}}/{total}] {message}", end=end, flush=True)
+    shown = f"{message} · {detail}" if detail else message  # an apply's live concurrency
+    print(f"[{done:>{len(str(total))}}/{total}] {shown}", end=end, flush=True)
 
 
 def _report(result) -> int:
@@ -263,10 +264,16 @@ def _report(result) -> int:
     return 0 if result.ok else EXIT_INCOMPLETE
 
 
+def _concurrency_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--concurrency", type=int, default=None, metavar="N",
+                   help="pin the Kleer requests in flight at N (default: adaptive, from 8 up to "
+                        "the concurrency_ceiling setting, slowing down on 429, 503 and rising "
+                        "latency)")
+
+
 def _apply_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("plan", metavar="PLAN.json", help="a plan written by `workbench plan`")
-    p.add_argument("--concurrency", type=int, default=4,
-                   help="Kleer requests in flight at once (default 4)")
+    _concurrency_arg(p)
     p.epilog = (f"Exit code {EXIT_INCOMPLETE} when an operation failed or conflicted. Safe to run "
                 "again: what is done is not done twice. The token comes from $KLEER_TOKEN.")
 
@@ -289,6 +296,7 @@ def _apply(args: argparse.Namespace) -> int:
 def _revert_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("batch", metavar="BATCH", help="the batch id (`workbench batches` lists them)")
     p.add_argument("--preview", action="store_true", help="show the revert plan, change nothing")
+    _concurrency_arg(p)
 
 
 @command("revert", "Undo a batch from its before-images, through the same journaled apply.",
@@ -298,7 +306,7 @@ def _revert(args: argparse.Namespace) -> int:
         if args.preview:
             print(wb.revert_plan(args.batch).summary())
             return 0
-        result = wb.revert(args.batch, on_progress=_progress)
+        result = wb.revert(args.batch, on_progress=_progress, concurrency=args.concurrency)
     return _report(result)
 
 

@@ -421,11 +421,12 @@ def notebook_progress(title: str, total: int, *, min_interval: float = 0.1
     handle = display(ProgressView(title, 0, total), display_id=True)
     last_update = time.monotonic()
 
-    def report(done: int, total: int, item: Any) -> None:
+    def report(done: int, total: int, item: Any, detail: str = "") -> None:
         nonlocal last_update
         now = time.monotonic()
         if done >= total or now - last_update >= min_interval:
-            handle.update(ProgressView(title, done, total, _step(item)))
+            step = _step(item) + (f" · {detail}" if detail else "")  # e.g. the live concurrency
+            handle.update(ProgressView(title, done, total, step))
             last_update = now
 
     return report

@@ -19,6 +19,7 @@ from typing import Any, Callable, Mapping
 import pandas as pd
 
 from .audit import mask_json
+from .concurrency import summary_text
 from .errors import PlanError
 from .fields import FIELD, mask
 from .store.values import to_json
@@ -280,7 +281,9 @@ class ApplyResult:
     conflicting operations with their reasons. ``ran_here`` counts the operations this call
     executed itself (a concurrent apply may have done the others). ``unrefreshed``: Kleer
     records written but not read back into the snapshot (Kleer could not be reached at the
-    end); a plan blocks their operations until the next apply or fetch reads them."""
+    end); a plan blocks their operations until the next apply or fetch reads them.
+    ``concurrency``: the limiter's summary (:meth:`workbench.concurrency.AdaptiveLimiter.summary`:
+    mode, level, peak, changes with their reasons, counts of 429/503), None without Kleer calls."""
 
     batch_id: str
     plan_id: str
@@ -290,6 +293,7 @@ class ApplyResult:
     seconds: float
     reverts: str | None = None
     unrefreshed: tuple[int, ...] = ()
+    concurrency: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
 
     @property
     def counts_dict(self) -> dict[str, int]:
@@ -323,7 +327,8 @@ class ApplyResult:
         what = "revert" if self.reverts else "apply"
         unread = f"; {len(self.unrefreshed)} Kleer record(s) written but not read back: " \
                  "fetch Kleer (or run the apply again) before planning again" if self.unrefreshed else ""
+        level = f"; {summary_text(dict(self.concurrency))}" if self.concurrency else ""
         return f"batch {self.batch_id} ({what} of {self.plan_id}): {parts or 'nothing to do'} " \
-               f"({self.ran_here} run by this {what}) in {self.seconds:.1f} s{unread}"
+               f"({self.ran_here} run by this {what}) in {self.seconds:.1f} s{level}{unread}"
 
 

@@ -9,6 +9,6 @@ to Kleer.
 """
 
 from .claims import LEASE_SECONDS
-from .run import FOREIGN_ID_MAX_AGE, apply, batch_id_for, revert
+from .run import FOREIGN_ID_MAX_AGE, apply, batch_id_for, limiter_for, revert
 
-__all__ = ["apply", "revert", "batch_id_for", "LEASE_SECONDS", "FOREIGN_ID_MAX_AGE"]
+__all__ = ["apply", "revert", "batch_id_for", "limiter_for", "LEASE_SECONDS", "FOREIGN_ID_MAX_AGE"]

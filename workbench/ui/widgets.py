@@ -114,8 +114,10 @@ def apply_with_progress(wb: Workbench, plan: Plan) -> ApplyResult | None:
     """Run ``plan`` with a progress bar per operation; a failure is shown, not raised."""
     bar = st.progress(0.0, text="Starting…")
 
-    def on_progress(done: int, total: int, op_id: str) -> None:
-        bar.progress(done / max(total, 1), text=f"{done} of {total}: {op_id}")
+    def on_progress(done: int, total: int, op_id: str, detail: str = "") -> None:
+        # detail: the live concurrency and the reason of its last change
+        bar.progress(done / max(total, 1),
+                     text=f"{done} of {total}: {op_id}" + (f" · {detail}" if detail else ""))
 
     try:
         return wb.apply(plan, token=session.kleer_token(), on_progress=on_progress)
