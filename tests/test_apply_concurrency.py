@@ -132,3 +132,18 @@ def test_the_cli_pins_the_level_with_concurrency_and_prints_it(creates, kleer_si
     out = capsys.readouterr().out
     assert kleer_sim.state()["max_in_flight"] == 2
     assert "· concurrency 2 (pinned)" in out and "concurrency pinned, ended at 2" in out
+
+
+def test_the_ceiling_setting_is_checked_and_set_from_the_terminal(wb, capsys):
+    from workbench.errors import InputError
+
+    with pytest.raises(InputError, match="between 1 and 64, not 0"):
+        wb.update_settings(concurrency_ceiling=0)
+    with pytest.raises(InputError, match="whole number"):
+        wb.update_settings(concurrency_ceiling="many")
+    path = str(wb.workspace.path)
+    assert main(["settings", "--workspace", path, "--concurrency-ceiling", "8",
+                 "--concurrency-pinned", "yes"]) == 0
+    assert "concurrency_ceiling    8" in capsys.readouterr().out
+    assert (wb.settings.concurrency_ceiling, wb.settings.concurrency_pinned) == (8, True)
+    assert wb.limiter().summary()["mode"] == "pinned" and wb.limiter().level == 8

@@ -69,3 +69,14 @@ def test_match_thresholds_are_validated_and_saved(settings_page, workspace_path)
     assert any("Thresholds saved" in s.value for s in at.success)
     with Workbench(workspace_path) as wb:
         assert (wb.match_settings().likely, wb.match_settings().certain) == (75.0, 92.0)
+
+
+def test_the_concurrency_ceiling_and_pin_are_saved(settings_page, workspace_path):
+    at = settings_page
+    {n.label: n for n in at.number_input}["Ceiling"].set_value(6)
+    next(c for c in at.checkbox if c.label.startswith("Pin every apply")).check()
+    next(b for b in at.button if b.label == "Save ceiling").click().run()
+    assert not at.exception and any("next apply" in s.value for s in at.success)
+    with Workbench(workspace_path) as wb:
+        assert (wb.settings.concurrency_ceiling, wb.settings.concurrency_pinned) == (6, True)
+        assert wb.limiter().summary()["mode"] == "pinned" and wb.limiter().level == 6
