@@ -157,7 +157,8 @@ def apply(plan: Plan, workspace: Workspace, client: Any, analyst: str | None,
     def progress(op: Operation) -> None:
         nonlocal done
         done += 1
-        Progress(done, total, op.op_id, detail=limiter.describe()).send(on_progress)
+        detail = limiter.describe() if op.remote and not op.blocked else ""
+        Progress(done, total, op.op_id, detail=detail).send(on_progress)
 
     _open_batch(workspace, plan, batch_id, analyst)
     remote: list[Operation] = []

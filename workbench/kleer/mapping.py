@@ -180,8 +180,9 @@ def records_from_kleer(users: Iterable[Mapping[str, Any]],
         "first_name": [first for first, _ in split], "last_name": [last for _, last in split]}
     births: list[Any] = [None] * len(pairs)
     for column, f in _COLUMNS:
-        key, on_user = f.kleer.key, f.kleer.obj == "user"
-        values = [(u if on_user else (c or {})).get(key) for u, c in pairs]
+        key = f.kleer.key
+        values = [u.get(key) for u, _ in pairs] if f.kleer.obj == "user" \
+            else [None if c is None else c.get(key) for _, c in pairs]
         if column == "ssn":
             columns[column], births = _ssn_column(f, values)
         else:
