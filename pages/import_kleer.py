@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from workbench.errors import WorkbenchError
-from workbench.ui import access, columns, session
+from workbench.ui import access, columns, hr_panels, session
 from workbench.ui.frame import frame
 from workbench.ui.widgets import (action_labels, apply_with_progress, bump_editor, detail_picker,
                                   editor_version, lazy_tabs, plan_review, require_data, show_result)
@@ -183,6 +183,7 @@ if last:
         st.session_state["import_result"] = (plan, wb.apply(plan, token=session.kleer_token()))
 
     show_result(result, retry=retry)
+    hr_panels.hr_changes_section(wb, batch=result.batch_id, key="import_hr_changes")
 
 # ------------------------------------------------------------------ details
 st.subheader("Details")

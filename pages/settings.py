@@ -8,7 +8,7 @@ import streamlit as st
 from dataclasses import replace
 
 from workbench.errors import WorkbenchError
-from workbench.ui import access, session
+from workbench.ui import access, leave_panels, session
 from workbench.ui.frame import frame
 
 wb = frame("Settings")
@@ -105,3 +105,5 @@ if saved_match:
         st.success("Thresholds saved. Re-run matching on Import from Kleer to apply them.")
     except WorkbenchError as e:
         st.error(str(e))
+
+leave_panels.settings_section(wb)

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from workbench.errors import SourceError, WorkbenchError
-from workbench.ui import access, columns, session
+from workbench.ui import access, columns, hr_panels, session
 from workbench.ui.frame import frame, snapshot_age
 
 DEMO_HR = Path(__file__).resolve().parent.parent / "data" / "demo" / "hr_employees.csv"
@@ -95,18 +95,11 @@ if upload is not None:
                          hide_index=True, width="stretch")
         else:
             st.success("No problems found.")
-        if st.button(f"Load into workspace ({len(hr_file.records)} employees)", type="primary",
-                     key="load_hr", disabled=not may_load or not hr_file.records):
-            bar = st.progress(0.0, text="Loading…")
-            try:
-                result = wb.load_hr(hr_file, progress=lambda f, m: bar.progress(min(f, 1.0), text=m))
-                session.flash("success", str(result))
-                st.rerun()
-            except WorkbenchError as e:
-                st.error(str(e))
+        hr_panels.reload_panel(wb, hr_file, may_load=may_load)
 
 counts = wb.counts()
 st.caption(f"In the workspace: {counts['hr']} {HR} employees.")
+hr_panels.hr_changes_section(wb)
 
 # ------------------------------------------------------------------ Kleer
 st.subheader("Kleer employees")

@@ -60,7 +60,7 @@ def test_load_result_counts_new_and_updated(wb, tmp_path):
     first = wb.load_hr(src)
     assert (first.rows, first.added, first.updated) == (2, 2, 0)
     src.write_text("hr_id,first_name,last_name\nE1,Anna,Berg\nE3,Cia,Ek\n", encoding="utf-8")
-    second = wb.load_hr(src)
+    second = wb.load_hr(src, confirm=True)
     assert (second.rows, second.added, second.updated) == (2, 1, 1)
     assert wb.workspace.hr.get("E1")["last_name"] == "Berg"
     assert wb.counts()["hr"] == 3

@@ -14,7 +14,7 @@ import pytest
 from workbench import InputError
 from workbench import display
 from workbench.fields import mask
-from workbench.matching import suggest
+from workbench.matching import FSModel, MatchSettings, suggest
 from workbench.normalize import make_personnummer
 
 SCRIPT = "<script>alert('x')</script>"
@@ -80,8 +80,16 @@ def test_suggestions_colour_each_band_and_give_the_evidence_in_words():
     kleer = pd.DataFrame({"kleer_id": [7, 8, 9], "name": ["Kalle Berg", "Anna Svensson",
                                                           f"Per {SCRIPT}"],
                           "ssn": ["198503122387", None, None],
-                          "email": [None, "anna.svensson@x.se", None]})
-    frame = suggest(hr, kleer)
+                          "email": [None, "anna.svensson@home.se", None]})
+    # one pair per band: the band limits at the three pairs' match probabilities (unrounded,
+    # from the weights of their evidence)
+    model = FSModel.default(prior=0.01)  # untrained: weights that do not saturate on 3 pairs
+    weights = sorted((sum(e["weight"] for e in ev)
+                      for ev in suggest(hr, kleer, model=model)["evidence"]), reverse=True)
+    assert weights[0] > weights[1] > weights[2]
+    p = [100 / (1 + 2 ** -(w - 1e-6)) for w in weights]
+    frame = suggest(hr, kleer, MatchSettings(certain=p[0], likely=p[1], possible=p[2]),
+                    model=model)
     assert set(frame["band"]) == {"certain", "likely", "possible"}
     html = display.suggestions(frame)._repr_html_()
 
@@ -93,7 +101,7 @@ def test_suggestions_colour_each_band_and_give_the_evidence_in_words():
         for e in sentences:
             assert e["sentence"].replace("'", "&#x27;").replace("<", "&lt;").replace(
                 ">", "&gt;") in row
-    assert "Personnummer identical" in html and "Kalle is a nickname of Karl" in html
+    assert "Personnummer identical" in html and "Karl ~ Kalle: nickname" in html
     assert "19850312-2387" not in html and "198503122387" not in html
     assert SCRIPT not in html and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in html
     assert "3 assigned (1 certain, 1 likely, 1 possible)" in html

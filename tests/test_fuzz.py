@@ -64,7 +64,7 @@ def _load_or_refuse(wb: Workbench, data: bytes, name: str) -> HrFile | None:
     SourceError and the workspace is exactly as it was. Anything else fails the test."""
     before = _tables(wb)
     try:
-        result = wb.load_hr(data, name=name)
+        result = wb.load_hr(data, name=name, confirm=True)
     except SourceError as e:
         assert str(e).startswith(f"{name}: ") and "Traceback" not in str(e)
         assert _tables(wb) == before

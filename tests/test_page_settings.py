@@ -59,7 +59,7 @@ def test_an_invalid_connection_setting_is_refused_with_a_message(settings_page, 
 def test_match_thresholds_are_validated_and_saved(settings_page, workspace_path):
     at = settings_page
     boxes = {n.label: n for n in at.number_input}
-    boxes["Likely from"].set_value(95.0)  # above "certain": refused with the rule in words
+    boxes["Certain from"].set_value(90.0)  # below "likely" (95): refused with the rule in words
     next(b for b in at.button if b.label == "Save thresholds").click().run()
     assert any("possible ≤ likely ≤ certain" in e.value for e in at.error)
     boxes = {n.label: n for n in at.number_input}

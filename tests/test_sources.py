@@ -452,5 +452,5 @@ def test_a_failure_while_writing_rolls_the_whole_load_back(wb, monkeypatch):
     monkeypatch.setattr(wb.workspace, "append_audit", fail)
     update = csv_text([SWEDISH, ["E1", "Åsa", "Nyberg", "", "", ""], ["E3", "Ny", "Person", "", "", ""]])
     with pytest.raises(RuntimeError, match="disk full"):
-        wb.load_hr(update.encode(), name="second.csv")
+        wb.load_hr(update.encode(), name="second.csv", confirm=True)
     assert tables(wb) == before

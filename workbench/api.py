@@ -3,7 +3,8 @@
 It opens a workspace and offers the workflow as methods: load the HR file, fetch Kleer, suggest
 matches, decide, plan, apply, revert, audit. It holds no logic of its own beyond wiring: every
 method calls one core module (``sources``, ``store``, ``kleer``, ``matching``, ``decisions``,
-``planning``, ``apply``, ``audit``, ``readmodels``). The reads live in :mod:`.api_reads`.
+``planning``, ``apply``, ``audit``, ``readmodels``). The reads live in :mod:`.api_reads`, the
+HR file in and the HR changes out in :mod:`.api_hr`.
 
 >>> wb = Workbench(":memory:", analyst="Ada")
 >>> wb.counts()["hr"]
@@ -24,6 +25,8 @@ import pandas as pd
 from . import apply as applying
 from . import audit, defaults, display, downloads, matching, planning
 from . import decisions as deciding
+from .api_hr import HrSide, ReloadPreview
+from .api_leave import LeaveApi
 from .api_reads import Reads
 from .api_types import FetchResult, LoadResult, Settings
 from .concurrency import Limiter
@@ -36,12 +39,17 @@ from .kleer.mapping import Snapshot
 from .matching import Evaluation, MatchSettings
 from .model import ApplyResult, Plan
 from .planning import Scope
-from .progress import OnFraction, OnProgress
+from .progress import OnProgress
 from .readmodels import pair_details
-from .sources import DEFAULT_MAX_BYTES, HrFile, read_hr
+from .sources import Limits, read_hr
 from .store import Workspace
 
-__all__ = ["Workbench", "Settings", "LoadResult", "FetchResult", "default_workspace_path"]
+#: Offline matching of two files (``workbench match --hr --kleer``) reads the user's own export
+#: on their own machine: up to a million rows (the upload limits stay as they are).
+MATCH_FILE_LIMITS = Limits(max_bytes=1 << 31, max_rows=1_000_000, max_cells=50_000_000)
+
+__all__ = ["Workbench", "Settings", "LoadResult", "FetchResult", "ReloadPreview",
+           "default_workspace_path"]
 
 
 default_workspace_path = defaults.workspace_path
@@ -51,7 +59,7 @@ default_workspace_path = defaults.workspace_path
 UI_EVENTS = ("sign_in", "reveal", "download", "audit_export")
 
 
-class Workbench(Reads):
+class Workbench(HrSide, Reads, LeaveApi):
     """One reconciliation workspace and the workflow over it.
 
     ``workspace`` is a path to the SQLite file (created when missing), ``":memory:"``, or an open
@@ -180,41 +188,7 @@ class Workbench(Reads):
         progress(4, 4, str(result))
         return result
 
-    # ---------------------------------------------------------------- load
-
-    def read_hr(self, source: Any, *, name: str | None = None,
-                mapping: Mapping[str, str | None] | None = None, sheet: str | int | None = None,
-                max_bytes: int = DEFAULT_MAX_BYTES, progress: OnFraction | None = None) -> HrFile:
-        """Read and validate an HR file without touching the workspace (a preview)."""
-        return read_hr(source, name=name, mapping=mapping, sheet=sheet, max_bytes=max_bytes,
-                       progress=progress)
-
-    def load_hr(self, source: Any, *, name: str | None = None,
-                mapping: Mapping[str, str | None] | None = None, sheet: str | int | None = None,
-                remove_missing: bool = False, max_bytes: int = DEFAULT_MAX_BYTES,
-                progress: OnFraction | None = None) -> LoadResult:
-        """Load an HR export (CSV or XLSX) into the workspace in one transaction.
-
-        Raises :class:`~workbench.errors.SourceError` (and leaves the workspace as it was) when the
-        file cannot be used; row problems are reported in the result and kept with the rows.
-        ``progress(fraction, message)`` hears how far reading and writing have come.
-        """
-        report = progress or (lambda fraction, message: None)
-        hr = source if isinstance(source, HrFile) else read_hr(
-            source, name=name, mapping=mapping, sheet=sheet, max_bytes=max_bytes,
-            progress=lambda fraction, message: report(0.8 * fraction, message))
-        report(0.8, f"writing {len(hr.records)} employees to the workspace")
-        with self.workspace.atomic():
-            counts = self.workspace.hr.upsert(hr.records, source=hr.name,
-                                                         remove_missing=remove_missing)
-            self.workspace.audit.append(
-                event="load", analyst=self.analyst, action="load_hr",
-                detail={"source": hr.name, "rows": len(hr.records), **counts,
-                        "problems": len(hr.problems), "not_loaded": len(hr.skipped),
-                        "detected": hr.detected})
-        report(1.0, f"{len(hr.records)} employees loaded")
-        return LoadResult(source=hr.name, rows=len(hr.records), problems=hr.problems_frame(),
-                          file=hr, **counts)
+    # ---------------------------------------------------------------- load: see api_hr.HrSide
 
     # ---------------------------------------------------------------- match
 
@@ -326,7 +300,7 @@ class Workbench(Reads):
         """Suggestions between an HR file (CSV/XLSX, canonical or aliased headers) and a Kleer
         CSV (``kleer_id``, ``name``, ``email``, ``active``, other canonical fields), without a
         workspace: nothing is stored."""
-        hr_frame = pd.DataFrame(read_hr(hr).records)
+        hr_frame = pd.DataFrame(read_hr(hr, limits=MATCH_FILE_LIMITS).records)
         return matching.suggest(hr_frame, matching.read_kleer_table(kleer),
                                 settings or MatchSettings(), on_progress=on_progress)
 
@@ -365,8 +339,14 @@ class Workbench(Reads):
         return deciding.effective_decisions(self.workspace, side)
 
     def plan(self, side: str, ids: list[str | int] | None = None, *,
-             email_preference: str | None = None) -> Plan:
-        """The plan (a dry run) for the effective decisions of ``side`` (only ``ids`` if given)."""
+             email_preference: str | None = None, month: str | None = None) -> Plan:
+        """The plan (a dry run) for the effective decisions of ``side`` (only ``ids`` if given);
+        ``side="leave"``: the leave days of ``month`` (``YYYY-MM``), only leave ``ids`` if given
+        (see :meth:`plan_leave`)."""
+        if side == "leave":
+            return self.plan_leave(month, None if ids is None else [str(i) for i in ids])
+        if month is not None:
+            raise InputError("a month belongs to a leave plan (side 'leave') only")
         return planning.build(self.workspace, Scope(side, None if ids is None else tuple(ids)),
                               email_preference=email_preference or self.settings.email_preference,
                               analyst=self.analyst)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields as dc_fields
+from datetime import date
 
 import pandas as pd
 
@@ -12,9 +13,13 @@ from .concurrency import DEFAULT_CEILING
 from .errors import InputError
 from .fields import EMAIL_PREFERENCES
 from .kleer.config import KleerConfig
+from .leave.keys import day_key
 from .sources import HrFile
 
-__all__ = ["Settings", "LoadResult", "FetchResult"]
+__all__ = ["Settings", "LoadResult", "FetchResult", "LEAVE_WRITE_PATHS"]
+
+#: The leave write paths (:attr:`Settings.leave_write_path`); the first is the default.
+LEAVE_WRITE_PATHS = ("time_report", "payroll_events")
 
 
 #: The highest concurrency ceiling the Settings accept.
@@ -51,12 +56,21 @@ class Settings:
     email_preference: str = "private"
     hr_label: str = "HR"
     mask_personal_data: bool = True
+    #: How leave reaches Kleer: time-report events on absence activities (verified live by
+    #: ponbac/toki2) or payroll events (no public client writes them: unverified, not sent).
+    leave_write_path: str = "time_report"
+    #: The ``<hr-system>`` part of every leave day's key (``<hr-system>:<leave id>:<date>``).
+    leave_key_prefix: str = "hr"
     #: The most Kleer requests an apply keeps in flight (the adaptive level never goes above).
     concurrency_ceiling: int = DEFAULT_CEILING
     #: True: every apply runs at the ceiling, without adapting (``--concurrency N`` still wins).
     concurrency_pinned: bool = False
 
     def __post_init__(self) -> None:
+        if self.leave_write_path not in LEAVE_WRITE_PATHS:
+            raise InputError(f"the leave write path is one of {', '.join(LEAVE_WRITE_PATHS)}, "
+                             f"not {self.leave_write_path!r}")
+        day_key(self.leave_key_prefix, "x", date(2000, 1, 1))  # letters, digits, . _ -
         _concurrency_settings(self)
         if self.email_preference not in EMAIL_PREFERENCES:
             raise InputError(f"email preference must be 'private' or 'work', not {self.email_preference!r}")

@@ -14,7 +14,7 @@ import argparse
 import sys
 from typing import Callable, Sequence
 
-from . import MatchSettings, Plan, Settings, Workbench, defaults
+from . import MatchSettings, Plan, Settings, Workbench, cli_hr, cli_leave, defaults
 from .errors import InputError, WorkbenchError
 
 __all__ = ["main", "build_parser", "COMMANDS", "command"]
@@ -69,23 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # --------------------------------------------------------------------------- commands
 
-def _load_hr_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("file", help="the HR export: CSV (any common encoding/delimiter) or XLSX")
-    p.add_argument("--sheet", default=None, help="the XLSX sheet to read (default: the first)")
-    p.add_argument("--remove-missing", action="store_true",
-                   help="remove HR employees not in the file (linked employees are kept)")
-
-
-@command("load-hr", "Load an HR export (CSV or XLSX) into the workspace.", _load_hr_args)
-def _load_hr(args: argparse.Namespace) -> int:
-    with open_workbench(args) as wb:
-        result = wb.load_hr(args.file, sheet=args.sheet, remove_missing=args.remove_missing)
-    print(result)
-    for p in result.file.problems[:20]:
-        print(f"  {p}")
-    if len(result.file.problems) > 20:
-        print(f"  … and {len(result.file.problems) - 20} more")
-    return 0
+cli_hr.register(command, open_workbench)  # load-hr, hr-changes
 
 
 @command("status", "Show what the workspace holds: employees on each side, links, decisions.")
@@ -209,10 +193,13 @@ EXIT_INCOMPLETE = 3
 
 
 def _plan_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--side", choices=("import", "export"), required=True,
-                   help="import: decisions per Kleer user; export: decisions per HR employee")
+    p.add_argument("--side", choices=("import", "export", "leave"), required=True,
+                   help="import: decisions per Kleer user; export: decisions per HR employee; "
+                        "leave: the approved leave of linked employees, day by day")
     p.add_argument("--ids", nargs="+", metavar="ID", default=None,
-                   help="only these subjects (Kleer ids for import, HR ids for export)")
+                   help="only these subjects (Kleer ids for import, HR ids for export, leave ids)")
+    p.add_argument("--month", metavar="YYYY-MM", default=None,
+                   help="--side leave: only the days of this month (default: every loaded leave)")
     p.add_argument("--out", metavar="PLAN.json", default="plan.json",
                    help="where to write the plan (default plan.json); apply it with `workbench "
                         "apply`. It holds the personal data it will write: keep it safe")
@@ -228,9 +215,13 @@ def _plan_args(p: argparse.ArgumentParser) -> None:
          _plan_args)
 def _plan(args: argparse.Namespace) -> int:
     with open_workbench(args) as wb:
-        plan = wb.plan(args.side, args.ids, email_preference=args.email_preference)
+        plan = wb.plan(args.side, args.ids, email_preference=args.email_preference,
+                       month=args.month)
+        dry_run = wb.leave_dry_run(plan) if args.side == "leave" else None
     _write(args.out, plan.to_json().encode("utf-8"))
     print(plan.summary())
+    if dry_run is not None and len(dry_run):  # per employee and leave, what Kleer will receive
+        print(dry_run.drop(columns=["kleer_id"]).fillna("").to_string(index=False, max_colwidth=60))
     print(f"plan written to {args.out}")
     if args.csv:
         _write(args.csv, Workbench.csv_bytes(plan.operations_frame(reveal=args.reveal)))
@@ -417,6 +408,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     for band, n in result.wrong_by_band.items():
         print(f"wrong in band {band}: {n}")
     return 0
+
+
+cli_leave.register(command, open_workbench)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

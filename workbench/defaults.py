@@ -14,7 +14,7 @@ from pathlib import Path
 from .kleer.config import TOKEN_ENV
 
 __all__ = ["APP_PORT", "SIM_PORT", "KLEER_BASE_URL", "KLEER_COMPANY_ID", "ROOT", "DEMO_DIR",
-           "DEMO_HR_FILE", "DEMO_KLEER_SEED", "WORKSPACE_ENV", "ANALYST_ENV", "TOKEN_ENV",
+           "DEMO_HR_FILE", "DEMO_KLEER_SEED", "DEMO_LEAVE_FILE", "WORKSPACE_ENV", "ANALYST_ENV", "TOKEN_ENV",
            "DEFAULT_WORKSPACE", "workspace_path", "analyst_from_environment",
            "simulator_state_path"]
 
@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEMO_DIR = ROOT / "data" / "demo"
 DEMO_HR_FILE = DEMO_DIR / "hr_employees.csv"
 DEMO_KLEER_SEED = DEMO_DIR / "kleer_seed.json"
+DEMO_LEAVE_FILE = DEMO_DIR / "leave.csv"
 
 #: The workspace file (default :data:`DEFAULT_WORKSPACE`).
 WORKSPACE_ENV = "WORKBENCH_WORKSPACE"

@@ -4,7 +4,9 @@
 
     WorkbenchError                      anything the workbench reports to a user
     ├── InputError                      bad input: a file, a column, a row, a setting
-    │   └── SourceError                 an HR file that cannot be loaded (names file/row/column)
+    │   ├── SourceError                 an HR file that cannot be loaded (names file/row/column)
+    │   └── ReloadNotConfirmed          an HR file would change the employees: confirm first
+    ├── AccessError                     the user's role may not do this
     ├── WorkspaceError                  the workspace file (SQLite) cannot be used
     ├── PlanError                       a plan that cannot be built or applied as asked
     └── KleerError                      talking to Kleer failed
@@ -22,6 +24,8 @@ __all__ = [
     "WorkbenchError",
     "InputError",
     "SourceError",
+    "ReloadNotConfirmed",
+    "AccessError",
     "WorkspaceError",
     "PlanError",
     "KleerError",
@@ -49,6 +53,19 @@ class SourceError(InputError):
         super().__init__(message)
         self.problems = problems or []
         self.headers = list(headers or [])
+
+
+class ReloadNotConfirmed(InputError):
+    """Loading an HR file into a workspace that has employees would change them, and the load
+    was not confirmed. ``preview`` is what it would change (a ``ReloadPreview``)."""
+
+    def __init__(self, message: str, *, preview: object = None):
+        super().__init__(message)
+        self.preview = preview
+
+
+class AccessError(WorkbenchError):
+    """The user's role may not do this (e.g. a viewer asking for real personal data)."""
 
 
 class WorkspaceError(WorkbenchError):

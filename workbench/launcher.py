@@ -113,7 +113,8 @@ def _stop(procs: list[subprocess.Popen]) -> None:
 
 
 def ensure_demo_workspace(path: str, *, log=print) -> bool:
-    """Create the demo workspace (HR employees from data/demo) when the file does not exist yet."""
+    """Create the demo workspace (HR employees and their leave from data/demo) when the file does
+    not exist yet."""
     if Path(path).exists():
         return False
     from .api import Workbench
@@ -121,7 +122,8 @@ def ensure_demo_workspace(path: str, *, log=print) -> bool:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with Workbench(path, analyst="demo setup") as wb:
         result = wb.load_hr(defaults.DEMO_HR_FILE)
-    log(f"created the demo workspace {path}: {result}")
+        leave = wb.load_leave(defaults.DEMO_LEAVE_FILE)  # a month of absences (the Leave page)
+    log(f"created the demo workspace {path}: {result}; {leave}")
     return True
 
 

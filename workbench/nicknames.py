@@ -8,6 +8,16 @@ diacritics folded), so "Pär" and "Par" are the same entry.
 
 A nickname that belongs to several formal names (Alex: Alexander, Alexandra) is listed under the
 first only: merging the two would make siblings look alike, which is worse than missing a match.
+
+Where it comes from: the table was curated by hand from general knowledge of Swedish (and some
+English) naming usage; no name register, dictionary or list was consulted or copied, and it is not
+exhaustive. It holds, per formal given name: spelling variants (Karl/Carl, Mikael/Michael,
+Kristina/Christina), everyday short forms (Kalle, Lasse, Pelle, Stina), -an/-is/-e forms
+(Jessan, Vickan, Madde, Kajsa), dropped-first-syllable forms (Tilda, Lisa, Stina) and a few
+English diminutives (Bob, Bill, Kate). Beyond the table, :func:`hypocoristic` recognises the
+common Swedish ways of forming a short form: a stem plus ``-an``/``-is``/``-isen``/``-sa``/``-e``/
+``-a``/``-y``/``-ie`` (Jessica → Jessan, Viktoria → Vickan, Madeleine → Madde) and a dropped first
+syllable (Matilda → Tilda).
 """
 
 from __future__ import annotations
@@ -17,7 +27,8 @@ from functools import cache
 
 from .normalize import name_key
 
-__all__ = ["NameGroup", "GROUPS", "canonical", "relation", "formal_name", "is_nickname"]
+__all__ = ["NameGroup", "GROUPS", "canonical", "relation", "formal_name", "is_nickname",
+           "hypocoristic"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +41,10 @@ class NameGroup:
 
 
 def _g(formal: str, variants: str = "", nicknames: str = "") -> NameGroup:
-    return NameGroup(formal, tuple(variants.split()), tuple(nicknames.split()))
+    """One group; a nickname written with a trailing "-" is a short form of this name too but
+    is listed under another name already (it stays there: see the module docstring)."""
+    return NameGroup(formal, tuple(variants.split()),
+                     tuple(n for n in nicknames.split() if not n.endswith("-")))
 
 
 GROUPS: tuple[NameGroup, ...] = (
@@ -53,7 +67,7 @@ GROUPS: tuple[NameGroup, ...] = (
     _g("Gustav", "Gustaf", "Gurra Gus Gösta"),
     _g("Margareta", "Margaretha Margret Margaret", "Maggan Greta Maggie Meg Peggy"),
     _g("Katarina", "Katharina Catharina Catarina Katrin Catherine Katherine Kathryn",
-       "Kattis Kajsa Kate Katie Kathy Cathy Kat"),
+       "Kattis Kate Katie Kathy Cathy Kat"),
     _g("Elisabet", "Elisabeth Elizabeth Elisabath", "Lisa Lisbeth Lisen Betty Liz Beth"),
     _g("Birgitta", "Brigitta Brigitte", "Gittan Bitte"),
     _g("Susanne", "Susanna Suzanne Susan", "Sussie Susie Sue"),
@@ -101,6 +115,68 @@ GROUPS: tuple[NameGroup, ...] = (
     _g("Anders", "", "Ante"),
     _g("Ingrid", "", "Ingis"),
     _g("Barbro", "", "Babs"),
+    _g("Karin", "Carin", "Kajsa Kaja Kia"),
+    _g("Jessica", "Jessika Jesica", "Jessan Jess Jessie"),
+    _g("Matilda", "Mathilda", "Tilda Tilde Mattis"),
+    _g("Anna", "Ana", "Annie Anki Annika-"),
+    _g("Eva", "Eeva", "Evi Evis"),
+    _g("Maria", "Marie Mari", "Mia Maja Mimmi"),
+    _g("Johanna", "Johana", "Hanna- Jossan- Jojje- Jo"),
+    _g("Johan", "", "Jojje Jocke- Hasse-"),
+    _g("Ingela", "", "Ingis-"),
+    _g("Helena", "Helene Heléne Elena", "Lena- Hella"),
+    _g("Kerstin", "Kjerstin", "Kickan Kiki Kersti"),
+    _g("Marianne", "Mariann", "Mian Mimmi-"),
+    _g("Gunilla", "Gunnila", "Gunsan Nilla"),
+    _g("Ulrika", "Ulrica", "Ullis Ulla"),
+    _g("Annelie", "Anneli Annelie", "Anneli-"),
+    _g("Louise", "Lovisa Louisa Luise", "Lollo Lussan Lou"),
+    _g("Emelie", "Emilie Emily Emili", "Emmy Emmi"),
+    _g("Emma", "", "Emmis"),
+    _g("Amanda", "", "Mandy Manda Amis"),
+    _g("Therese", "Theresa Teresa Terese Tereza", "Tessan Tess Terre"),
+    _g("Linnea", "Linnéa Linea", "Linn- Nea"),
+    _g("Hanna", "Hannah", "Hannis Hannan"),
+    _g("Elin", "Eline", "Ellie Ellis"),
+    _g("Ida", "", "Idde Iddan"),
+    _g("Sara", "Sarah Zara", "Sarre Sassa Sanna"),
+    _g("Lina", "", "Linis"),
+    _g("Frida", "Frieda", "Fridde Frippe"),
+    _g("Agneta", "Agnetha", "Agge Neta"),
+    _g("Inger", "", "Ingan"),
+    _g("Monica", "Monika", "Monki Moni"),
+    _g("Annika", "Anneka Annica", "Nicka Anki-"),
+    _g("Ebba", "", "Ebbis"),
+    _g("Alexandra", "Aleksandra", "Sandra Sanna- Alexa Sasha-"),
+    _g("Andreas", "", "Andy- Adde Dreas"),
+    _g("Anton", "", "Tony- Totte"),
+    _g("Axel", "", "Acke- Axe"),
+    _g("Björn", "Bjorn", "Bjärne Nalle"),
+    _g("Christer", "Krister", "Kicken Christ"),
+    _g("Emil", "", "Emme Milo"),
+    _g("Gabriel", "", "Gabbe Gabbi-"),
+    _g("Gunnar", "", "Gurra- Gunne"),
+    _g("Göran", "Jöran Jörgen Georg", "Göte Gurra- Jörre"),
+    _g("Hampus", "", "Hampe"),
+    _g("Isak", "Isac Isaac", "Igge"),
+    _g("Jesper", "", "Jeppe Jeppan"),
+    _g("Jonathan", "Jonatan", "Jonte- Jojje- Jonna"),
+    _g("Kent", "", "Kenta"),
+    _g("Kjell", "", "Kjelle"),
+    _g("Lucas", "Lukas", "Luke Lulle"),
+    _g("Martin", "Morten Mårten", "Matte- Marre Tinte"),
+    _g("Max", "Maximilian", "Maxe Maxi"),
+    _g("Mats", "Mads Matts", "Matsan Masse"),
+    _g("Oliver", "Olivér", "Olle- Ollie"),
+    _g("Peter", "Petter Peder", "Pelle- Pete Pettan"),
+    _g("Roger", "Rodger", "Rogge"),
+    _g("Simon", "Symon", "Sigge- Simme"),
+    _g("Tobias", "", "Tobbe- Tobbis"),
+    _g("Vilma", "Wilma", "Villan"),
+    _g("Elsa", "", "Elsis"),
+    _g("Astrid", "", "Assi Asta"),
+    _g("Sigrid", "", "Siggan Sigge-"),
+    _g("Ronja", "", "Ronjis"),
     # English
     _g("William", "Vilhelm Wilhelm", "Bill Billy Will Willy Wille"),
     _g("Robert", "", "Bob Bobby Rob Robban Robbie"),
@@ -108,12 +184,49 @@ GROUPS: tuple[NameGroup, ...] = (
     _g("John", "", "Johnny Jack"),
     _g("Joseph", "Josef", "Joe Joey"),
     _g("Anthony", "Antony", "Tony"),
-    _g("Jennifer", "", "Jenny Jen"),
+    _g("Jennifer", "", "Jenny Jennie Jennis Jen"),
     _g("Patricia", "", "Patsy Trish"),
     _g("Andrew", "", "Andy Drew"),
     _g("Matthew", "", "Matt"),
     _g("Nathaniel", "Nathanael", "Nate Nat"),
 )
+
+
+_ENDINGS = ("isen", "an", "is", "sa", "ie", "e", "a", "y", "o")
+
+
+def _sound(token: str) -> str:
+    """A rough spelling key for short forms: ck/c/ch → k, ph → f, th → t, doubled letters single."""
+    import re
+
+    t = token.replace("ck", "k").replace("ch", "k").replace("ph", "f").replace("th", "t")
+    t = t.replace("c", "k").replace("w", "v").replace("z", "s")
+    return re.sub(r"(.)\1+", r"\1", t)
+
+
+def hypocoristic(formal: str, short: str) -> bool:
+    """Whether a folded ``short`` looks like a Swedish short form of the folded ``formal`` by rule:
+    a stem of at least three letters that begins ``formal`` plus a typical ending (Jessan,
+    Vickan, Madde, Tobbe), or the end of ``formal`` without its first syllable (Tilda). Two
+    names of equal length are never short forms of each other."""
+    if not formal or not short or len(short) >= len(formal) or formal == short:
+        return False
+    f, s = _sound(formal), _sound(short)
+    if len(s) >= 4 and f.endswith(s) and len(f) - len(s) <= 3:
+        return True
+    for ending in _ENDINGS:
+        if not (s.endswith(ending) and len(s) - len(ending) >= 3):
+            continue
+        stem = s[:-len(ending)]
+        # -e, -a, -ie, -y, -o make a short form only after a doubled consonant (Madde, Tobbe,
+        # Micke): "Anne" and "Anna" are names of their own, not short for Annika
+        doubled = len(short) > len(ending) + 1 and (
+            short[-len(ending) - 1] == short[-len(ending) - 2] or
+            short[-len(ending) - 2:-len(ending)] == "ck")
+        if ending in ("an", "is", "isen", "sa") or doubled:
+            if f.startswith(stem) and f != stem:
+                return True
+    return False
 
 
 @cache

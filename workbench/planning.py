@@ -18,6 +18,8 @@ from .decisions import ACTIONS, Decision, effective, text_or_none
 from .errors import InputError
 from .fields import FIELD, diff, email_field, join_name, normalize_record
 from .model import FieldChange, Operation, Plan, new_plan_id
+from .planning_leave import LEAVE_KINDS
+from .planning_leave import undo as undo_leave
 from .state import WorkspaceState
 from .store import Workspace, utcnow
 from .store.hr import HrRegister
@@ -253,6 +255,8 @@ def _swap(changes: tuple[FieldChange, ...]) -> tuple[FieldChange, ...]:
 
 def _undo(ws: Workspace, row: Mapping[str, Any], op: Operation) -> list[Operation]:
     """The operations that undo one done journal row."""
+    if op.kind in LEAVE_KINDS:
+        return undo_leave(row, op)
     answer = row["answer"] or {}
     kleer_id = row["kleer_id"]
     base = dict(action="revert", hr_id=op.hr_id, kleer_id=kleer_id, method="revert", score=None)

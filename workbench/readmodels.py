@@ -183,6 +183,7 @@ def outstanding(ws: Workspace) -> pd.DataFrame:
     ``batch_id``, ``finished_at``; ordered by ``subject``."""
     columns = ["subject", "hr_id", "kleer_id", "kind", "status", "reason", "batch_id", "finished_at"]
     journal = ws.journal.settled_frame()
+    journal = journal[~journal["kind"].fillna("").str.startswith("leave_")]  # the Leave page's own
     if journal.empty:
         return pd.DataFrame(columns=columns)
     journal["subject"] = [h if isinstance(h, str) else f"kleer:{int(k)}" if pd.notna(k) else ""

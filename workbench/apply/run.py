@@ -38,6 +38,7 @@ from ..progress import Progress
 from ..store import Workspace
 from .claims import LEASE_SECONDS, _claim, _Heartbeat, _Owner
 from .kleer_ops import _ForeignIds, _remote
+from .leave_ops import LEAVE_KINDS, run_leave
 from .local import _run_local
 from .settle import _Outcome, _refresh_written, _settle
 
@@ -93,6 +94,8 @@ def _work(ws: Workspace, plan: Plan, op: Operation, batch_id: str, me: _Owner, c
     claim = _claim(ws, plan, op, batch_id, me, lease)
     if claim.state != "run":
         return claim.state
+    if op.kind in LEAVE_KINDS:  # leave days: their own Kleer calls, the same claim and settle
+        return run_leave(ws, plan, op, batch_id, me, client, analyst, tries, claim)
     started = time.monotonic()
     retried = claim.attempts > 0
     snapshot = ws.kleer.get(op.kleer_id) if op.kleer_id is not None else None

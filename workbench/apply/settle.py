@@ -54,7 +54,7 @@ def _settle(ws: Workspace, plan: Plan, op: Operation, batch_id: str, me: _Owner 
                                   answer={**outcome.answer, "link": problem})
             else:
                 _link_effect(ws, op, kleer_id, batch_id, analyst)
-        if op.remote and kleer_id is not None:
+        if op.remote and kleer_id is not None and op.kind in KLEER_KINDS:  # not leave days
             _follow_snapshot(ws, int(kleer_id), outcome)
         values = {"status": outcome.status, "answer": outcome.answer,
                   "error": outcome.reason, "finished_at": utcnow(), "kleer_id": kleer_id,

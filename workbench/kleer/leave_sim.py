@@ -450,6 +450,19 @@ class LeaveStore:
             self._count("delete_event")
         return event_id
 
+    def admin(self, setup: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The main simulator's ``/_admin/leave``: apply ``setup`` (``{"schedules": [...],
+        "statuses": [...]}`` as in :meth:`load`, without a reset) when given; answer every
+        event as read and the write counts."""
+        for s in (setup or {}).get("schedules", []):
+            self.set_schedule(s["user"], level=s.get("level", 1.0),
+                              hours_per_day=s.get("hours-per-day", 8.0),
+                              weekdays=s.get("weekdays", "12345"))
+        for s in (setup or {}).get("statuses", []):
+            self.set_status(s["user"], date.fromisoformat(s["from"]),
+                            date.fromisoformat(s.get("to", s["from"])), s.get("type", "Approved"))
+        return {"events": self.events(), "writes": self.writes}
+
     # ---------------------------------------------------------------- routing
 
     def handle(self, method: str, path: str, query: Mapping[str, str], body: Any

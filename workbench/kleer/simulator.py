@@ -60,6 +60,11 @@ the write counters; ``max_in_flight``: the most API requests it answered at once
 started with; a seed with duplicate ids is refused, 400), ``GET /_admin/dump`` (every user and
 contract as stored).
 
+The leave endpoints (:mod:`.leave_sim`: activities, time-report events, day statuses, schedules,
+payroll events) are served from the same state, with the same faults; a seed's ``"leave"`` key
+seeds them, a reset clears them, ``GET|POST /_admin/leave`` lists every event with the write
+counts and sets schedules and locked days (:meth:`RunningSimulator.leave`).
+
 The token reaches ``workbench kleer-sim`` through ``$KLEER_TOKEN`` or ``--token-file`` (mode
 0600), never the command line.
 
@@ -103,6 +108,7 @@ from ..errors import InputError
 from ..normalize import make_personnummer
 from .client import KleerClient, Retry
 from .config import is_loopback
+from .leave_sim import LeaveRefused, LeaveStore
 from .schema import (
     DEFAULT_DIALECT,
     MAX_BODY_BYTES,
@@ -406,6 +412,7 @@ class SimState:
         self.conn.execute("PRAGMA journal_mode = WAL")
         self.conn.execute("PRAGMA synchronous = NORMAL")
         self.conn.executescript(_SCHEMA)
+        self.leave = LeaveStore(self.conn)  # the leave endpoints' tables (workbench/kleer/leave_sim.py)
         if reset or self._meta("seeded_at") is None:
             self.load(seed)
 
@@ -436,6 +443,7 @@ class SimState:
                 ("seeded_at", time.strftime("%Y-%m-%dT%H:%M:%S")),
                 ("me", None if me is None else str(me)),
                 ("company_name", str(company.get("name") or ""))])
+        self.leave.load(seed.get("leave"))  # events, statuses, schedules: reset with the company
 
     # ---------------------------------------------------------------- reads
 
@@ -741,6 +749,9 @@ class _Simulator:
             raise Refused(404, "Not found")
         if int(company) != self.company_id:
             raise Refused(403, f"No access to company {company}")
+        leave = await self._leave(request, rest)
+        if leave is not None:
+            return leave
         for pattern, methods in _ROUTES:
             match = pattern.fullmatch(rest.rstrip("/"))
             if match:
@@ -764,6 +775,24 @@ class _Simulator:
         if write:
             return self._written(request, action, result)
         return self._answer(request, 200, result, root=root)
+
+    async def _leave(self, request: Request, rest: str) -> Response | None:
+        """The leave endpoints (:mod:`.leave_sim`): None for any other path. Faults, latency
+        and XML apply as to the rest; write-then-fail also to ``DELETE /event/{id}``."""
+        write = request.method in ("PUT", "POST", "DELETE")
+        body = await self._body(request) if request.method in ("PUT", "POST") else None
+        try:
+            handled = self.state.leave.handle(request.method, rest, dict(request.query_params), body)
+        except LeaveRefused as e:
+            raise Refused(e.status, e.message) from None
+        if handled is None:
+            return None
+        if write and self.faults.write_then_fail and self.rng.random() < self.faults.write_then_fail:
+            self.fault_answers += 1
+            if self.faults.write_fail_mode == "drop":
+                return _DroppedConnection()
+            return self._answer(request, 500, {"message": SERVER_ERROR})
+        return self._answer(request, 200, handled[1], root=handled[0])
 
     def _written(self, request: Request, action: str, new_id: int) -> Response:
         """The answer to a write, in the dialect's shape (``answer.created``, ``answer.saved``)."""
@@ -884,6 +913,8 @@ class _Simulator:
                 payload = self.admin_state()
             elif what == "dump" and request.method == "GET":
                 payload = self.state.dump()
+            elif what == "leave":  # GET: events and write counts; POST: schedules, locks
+                payload = self.state.leave.admin(body if request.method == "POST" else None)
             else:
                 return Response(_dumps({"message": "Not found"}), 404, media_type="application/json")
         except (ValueError, TypeError, InputError) as e:
@@ -1100,6 +1131,12 @@ class RunningSimulator:
         chosen = self.dialect if dialect is None else Dialect.parse(dialect)
         return self._call("POST", "reset", {"seed": load_seed(seed),
                                             "dialect": chosen.as_dict()})
+
+    def leave(self, **setup: Any) -> dict[str, Any]:
+        """The leave state (every event, the write counts); with ``schedules=[{"user", "level",
+        "hours-per-day", "weekdays"}]`` / ``statuses=[{"user", "from", "to", "type"}]`` set
+        those first (see :meth:`workbench.kleer.leave_sim.LeaveStore.admin`)."""
+        return self._call("POST", "leave", setup) if setup else self._call("GET", "leave")
 
     def set_dialect(self, dialect: Dialect | str | Mapping[str, Any]) -> dict[str, Any]:
         """Speak another dialect from now on (until the next :meth:`reset`)."""

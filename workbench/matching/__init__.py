@@ -7,13 +7,17 @@
 >>> s = suggest(hr, kleer)
 >>> s.loc[0, "hr_id"], s.loc[0, "band"], bool(s.loc[0, "assigned"])
 ('E1', 'certain', True)
->>> [e["sentence"] for e in s.loc[0, "evidence"]][:2]
-['Personnummer identical', 'First name Kalle is a nickname of Karl']
+>>> [e["sentence"] for e in s.loc[0, "evidence"]][1:3]
+['Personnummer identical', 'First name Karl ~ Kalle: nickname']
+>>> total = sum(e["weight"] for e in s.loc[0, "evidence"])  # prior + every comparison
+>>> bool(round(100 / (1 + 2 ** -total), 2) == s.loc[0, "score"])
+True
 
 Inputs use the canonical field keys of :data:`workbench.fields.FIELDS`; the Kleer side has one
 ``name`` (as Kleer has it), ``email``, and ``hr_id`` for Kleer's foreign-id. The pipeline:
 :mod:`~workbench.matching.prepare` (flat arrays per side) → :mod:`~workbench.matching.blocking`
-(blocking) → :mod:`~workbench.matching.scoring` (signals, points, evidence) →
+(blocking) → :mod:`~workbench.matching.comparisons` (levels) → :mod:`~workbench.matching.fs`
+(m/u by EM, match weights) → :mod:`~workbench.matching.scoring` (weights, evidence) →
 :mod:`~workbench.matching.assign` (top k, flags, one-to-one). :func:`evaluate` measures the assigned
 pairs against a ground truth; :func:`read_kleer_table` reads a Kleer export CSV for the CLI.
 """
@@ -31,12 +35,17 @@ from ..errors import InputError
 from ..fields import FIELD
 from .assign import assign, flags, rank
 from .blocking import BLOCKS, candidate_pairs
+from .comparisons import COMPARISONS, compare, usable_comparisons
+from .explain import waterfall, waterfall_chart
+from .fs import FSModel, train_on
 from .prepare import Side, prepare_hr, prepare_kleer
 from .scoring import evidence, score_pairs
 from .settings import AGREEMENTS, BANDS, SIGNALS, MatchSettings
 
 __all__ = [
     "MatchSettings",
+    "FSModel",
+    "COMPARISONS",
     "SIGNALS",
     "BANDS",
     "AGREEMENTS",
@@ -46,6 +55,9 @@ __all__ = [
     "Progress",
     "STEPS",
     "suggest",
+    "train",
+    "waterfall",
+    "waterfall_chart",
     "as_table",
     "candidates",
     "evaluate",
@@ -67,9 +79,17 @@ def _without_links(hr: pd.DataFrame, kleer: pd.DataFrame, links: pd.DataFrame | 
     if links is None or links.empty:
         return hr, kleer
     hr_linked = set(links["hr_id"].astype(str))
-    kleer_linked = set(pd.to_numeric(links["kleer_id"]).astype("int64"))
+    kleer_linked = set(_id_text(links["kleer_id"]))
     return (hr[~hr["hr_id"].astype(str).isin(hr_linked)],
-            kleer[~kleer["kleer_id"].isin(kleer_linked)])
+            kleer[~_id_text(kleer["kleer_id"]).isin(kleer_linked)])
+
+
+def _id_text(ids: pd.Series) -> pd.Series:
+    """Ids as text for comparing: 7, 7.0 and "7" are one id; "rec-1-dup-0" stays itself."""
+    as_num = pd.to_numeric(ids, errors="coerce")
+    whole = as_num.notna() & (as_num == as_num.round())
+    text = ids.astype(str).str.strip()
+    return text.where(~whole, as_num.where(whole, 0).astype("int64").astype(str))
 
 
 def _active_only(kleer: pd.DataFrame, settings: MatchSettings) -> pd.DataFrame:
@@ -80,9 +100,11 @@ def _active_only(kleer: pd.DataFrame, settings: MatchSettings) -> pd.DataFrame:
 
 def _prepared(hr: pd.DataFrame, kleer: pd.DataFrame, settings: MatchSettings,
               links: pd.DataFrame | None) -> tuple[Side, Side, list[str]]:
-    signals = settings.validate(hr.columns, kleer.columns)
+    settings.validate(hr.columns, kleer.columns)
+    comparisons = usable_comparisons(hr.columns, kleer.columns)
     hr, kleer = _without_links(hr, _active_only(kleer, settings), links)
-    return prepare_hr(hr.reset_index(drop=True)), prepare_kleer(kleer.reset_index(drop=True)), signals
+    return (prepare_hr(hr.reset_index(drop=True)), prepare_kleer(kleer.reset_index(drop=True)),
+            comparisons)
 
 
 def candidates(hr: pd.DataFrame, kleer: pd.DataFrame, settings: MatchSettings = MatchSettings(),
@@ -107,24 +129,74 @@ def _empty() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=object) for c in COLUMNS})
 
 
+def _labelled(h_side: Side, k_side: Side, labels: pd.DataFrame | None, comparisons: list[str]
+              ) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Comparison vectors of the analyst's confirmed (``match`` true) and rejected pairs."""
+    if labels is None or len(labels) == 0:
+        return None, None
+    h_pos = pd.Series(np.arange(len(h_side)), index=h_side.ids.astype(str))
+    k_pos = pd.Series(np.arange(len(k_side)), index=_id_text(pd.Series(k_side.ids)).to_numpy())
+    h_pos = h_pos[~h_pos.index.duplicated()]
+    k_pos = k_pos[~k_pos.index.duplicated()]
+    hi = h_pos.reindex(labels["hr_id"].astype(str)).to_numpy()
+    ki = k_pos.reindex(_id_text(labels["kleer_id"])).to_numpy()
+    ok = ~(np.isnan(hi) | np.isnan(ki))
+    if not ok.any():
+        return None, None
+    h, k = hi[ok].astype(np.int64), ki[ok].astype(np.int64)
+    return compare(h_side, k_side, h, k, comparisons), labels["match"].to_numpy(dtype=bool)[ok]
+
+
+def train(hr: pd.DataFrame, kleer: pd.DataFrame, settings: MatchSettings = MatchSettings(), *,
+          links: pd.DataFrame | None = None, labels: pd.DataFrame | None = None,
+          max_iter: int = 200) -> FSModel:
+    """Learn the Fellegi–Sunter model (m/u per comparison level, the prior) by EM on the
+    candidate pairs of these two sides.
+
+    ``labels`` (``hr_id``, ``kleer_id``, ``match``: the analyst's confirmed and rejected pairs)
+    refine the estimate; pass decisions, never an evaluation's ground truth. Linked pairs
+    (``links``) are left out like in :func:`suggest`.
+    """
+    h_side, k_side, comparisons = _prepared(hr, kleer, settings, links)
+    h, k = candidate_pairs(h_side, k_side, settings)
+    return _train(h_side, k_side, compare(h_side, k_side, h, k, comparisons), comparisons,
+                  labels, max_iter)
+
+
+def _train(h_side: Side, k_side: Side, levels: np.ndarray, comparisons: list[str],
+           labels: pd.DataFrame | None, max_iter: int = 200) -> FSModel:
+    lab, lab_y = _labelled(h_side, k_side, labels, comparisons)
+    return train_on(levels, comparisons, len(h_side), len(k_side), labelled=lab, labels=lab_y,
+                    max_iter=max_iter)
+
+
 def suggest(hr: pd.DataFrame, kleer: pd.DataFrame, settings: MatchSettings = MatchSettings(), *,
-            links: pd.DataFrame | None = None, on_progress: Progress | None = None
-            ) -> pd.DataFrame:
+            links: pd.DataFrame | None = None, on_progress: Progress | None = None,
+            model: FSModel | None = None, labels: pd.DataFrame | None = None) -> pd.DataFrame:
     """Ranked, explained HR candidates for every Kleer employee (see :data:`COLUMNS`).
 
     One row per kept candidate: at most ``settings.top_k`` per Kleer employee, each reaching the
-    ``possible`` band, ordered by Kleer id and rank. ``links`` (``hr_id``, ``kleer_id``) are
-    excluded from both sides. ``evidence`` is a list of dicts (signal, label, hr, kleer,
-    agreement, contribution, sentence) with the personnummer masked.
+    ``possible`` band, ordered by Kleer id and rank. ``score`` is the match probability in
+    percent under ``model`` (trained by EM on these two sides when not given, refined by
+    ``labels`` — see :func:`train`). ``links`` (``hr_id``, ``kleer_id``) are excluded from both
+    sides. ``evidence`` is a list of dicts (signal, label, hr, kleer, level, agreement, weight
+    in bits, contribution, sentence), the prior first, with the personnummer masked; the
+    weights add up to the match weight, ``log2(p / (1 − p))`` of the score's probability p.
+    The model used is in ``frame.attrs["model"]``.
     """
     report = on_progress or (lambda done, total, message: None)
-    h_side, k_side, signals = _prepared(hr, kleer, settings, links)
+    h_side, k_side, comparisons = _prepared(hr, kleer, settings, links)
     report(1, STEPS, f"prepared {len(h_side)} HR and {len(k_side)} Kleer employees")
     h, k = candidate_pairs(h_side, k_side, settings)
     report(2, STEPS, f"{len(h)} candidate pairs from blocking")
-    scores = score_pairs(h_side, k_side, h, k, settings, signals)
-    report(3, STEPS, f"scored {len(h)} pairs on {len(signals)} signals")
+    levels = compare(h_side, k_side, h, k, comparisons)
+    if model is None:
+        model = _train(h_side, k_side, levels, comparisons, labels)
+    scores = score_pairs(h_side, k_side, h, k, model, comparisons, levels)
+    report(3, STEPS, f"scored {len(h)} pairs on {len(comparisons)} comparisons "
+                     f"({model.iterations} EM iterations)")
     frame = pd.DataFrame({"h": h, "k": k, "score": scores.score, "row": np.arange(len(h)),
+                          "weight": scores.match_weight,
                           "hr_id": h_side.ids[h].astype(str)})
     kept = flags(rank(frame, settings), settings, _name_counts(h_side))
     report(4, STEPS, f"kept {len(kept)} candidates for {kept['k'].nunique()} Kleer employees")
@@ -132,14 +204,16 @@ def suggest(hr: pd.DataFrame, kleer: pd.DataFrame, settings: MatchSettings = Mat
     report(5, STEPS, f"assigned {int(kept['assigned'].sum())} pairs one-to-one")
     if kept.empty:
         report(STEPS, STEPS, "no suggestions")
-        return _empty()
+        out = _empty()
+        out.attrs["model"] = model
+        return out
     kept_h, kept_k = kept["h"].to_numpy(), kept["k"].to_numpy()
     out = pd.DataFrame({
         "kleer_id": k_side.ids[kept_k],
         "hr_id": kept["hr_id"].to_numpy(),
         "rank": kept["rank"].to_numpy(),
         "score": kept["score"].to_numpy(),
-        "band": [settings.band(s) for s in kept["score"]],
+        "band": [settings.band(s) for s in scores.probability[kept["row"].to_numpy()] * 100],
         "assigned": kept["assigned"].to_numpy(),
         "tie": kept["tie"].to_numpy(),
         "contested": kept["contested"].to_numpy(),
@@ -148,13 +222,14 @@ def suggest(hr: pd.DataFrame, kleer: pd.DataFrame, settings: MatchSettings = Mat
         "kleer_name": [k_side.names[i].display for i in kept_k],
         "hr_name": [h_side.names[i].display for i in kept_h],
     })
+    out.attrs["model"] = model
     report(STEPS, STEPS, f"explained {len(out)} suggestions")
     return out
 
 
 def as_table(suggestions: pd.DataFrame, *, assigned_only: bool = False) -> pd.DataFrame:
     """Suggestions as a flat table for a CSV file: the evidence as one line of sentences with
-    their points ("Personnummer identical (+60); …"), flags as true/false."""
+    their weight ("Personnummer identical (+16.6 bits); …"), flags as true/false."""
     frame = suggestions
     if assigned_only:
         frame = frame[frame["assigned"].astype(bool)]
@@ -168,8 +243,10 @@ def as_table(suggestions: pd.DataFrame, *, assigned_only: bool = False) -> pd.Da
 def _why(evidence_list: Any) -> str:
     parts = []
     for e in evidence_list or []:
-        points = e.get("contribution") or 0
-        parts.append(f"{e['sentence']} ({points:+g})" if points else e["sentence"])
+        if e.get("signal") == "prior":
+            continue
+        bits = e.get("weight", e.get("contribution")) or 0
+        parts.append(f"{e['sentence']} ({bits:+.1f} bits)" if bits else e["sentence"])
     return "; ".join(parts)
 
 
@@ -195,8 +272,8 @@ class Evaluation:
 
 
 def _pairs(frame: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({"hr_id": frame["hr_id"].astype(str),
-                         "kleer_id": pd.to_numeric(frame["kleer_id"]).astype("int64")})
+    return pd.DataFrame({"hr_id": frame["hr_id"].astype(str).to_numpy(),
+                         "kleer_id": _id_text(frame["kleer_id"]).to_numpy()})
 
 
 def evaluate(suggestions: pd.DataFrame, truth: pd.DataFrame) -> Evaluation:
@@ -241,13 +318,19 @@ def read_kleer_table(path: str | Path) -> pd.DataFrame:
     if "kleer_id" not in raw.columns or "name" not in raw.columns:
         raise InputError(f"Kleer file {path} needs the columns kleer_id and name "
                          f"(found: {', '.join(raw.columns)})")
-    ids = pd.to_numeric(raw["kleer_id"].str.strip(), errors="coerce")
-    bad = raw.index[ids.isna() | (ids != ids.round())]
-    if len(bad):
-        row = int(bad[0]) + 2
-        raise InputError(f"Kleer file {path}, row {row}, column kleer_id: "
-                         f"{raw.loc[bad[0], 'kleer_id']!r} is not a whole number")
-    out: dict[str, Any] = {"kleer_id": ids.astype("int64"),
+    text_ids = raw["kleer_id"].str.strip()
+    empty = raw.index[text_ids == ""]
+    if len(empty):
+        raise InputError(f"Kleer file {path}, row {int(empty[0]) + 2}, column kleer_id: "
+                         f"the id is empty")
+    ids = pd.to_numeric(text_ids, errors="coerce")
+    # Kleer's user ids are whole numbers; any other id (another system's, a benchmark's
+    # "rec-561-dup-0") is kept as an opaque string: matching files offline needs no Kleer
+    if bool((ids.notna() & (ids == ids.round())).all()):
+        ids = ids.astype("int64")
+    else:
+        ids = text_ids.astype(object)
+    out: dict[str, Any] = {"kleer_id": ids,
                            "name": pd.Series([v.strip() or None for v in raw["name"]], dtype=object)}
     if "email" in raw.columns:  # Kleer's one email: normalised like any HR email
         out["email"] = _normalised_column(FIELD["private_email"], raw["email"])
@@ -258,8 +341,11 @@ def read_kleer_table(path: str | Path) -> pd.DataFrame:
 
 
 def _normalised_column(f: Any, values: pd.Series) -> pd.Series:
-    """Canonical values (as Python objects); an invalid value is kept as written."""
-    return pd.Series([_normalised(f, v) for v in values], dtype=object)
+    """Canonical values (as Python objects); an invalid value is kept as written. Each distinct
+    value is normalised once."""
+    uniq, inverse = np.unique(values.astype(str).to_numpy(), return_inverse=True)
+    done = np.array([_normalised(f, v) for v in uniq] + [None], dtype=object)[:len(uniq)]
+    return pd.Series(done[inverse.reshape(-1)], dtype=object)
 
 
 def _normalised(f: Any, value: str) -> Any:

@@ -3,13 +3,15 @@
 :func:`rank` keeps the top ``k`` candidates per Kleer employee that reach the ``possible`` band.
 :func:`flags` marks
 
-* ``tie``: the Kleer employee's best candidates are within ``tie_margin`` points of each other;
+* ``tie``: the Kleer employee's best candidates are within ``tie_margin`` bits of match weight
+  of each other (a factor 2^margin in odds);
 * ``contested``: this HR employee is another Kleer employee's best candidate too;
 * ``namesake``: several HR employees share this HR employee's name.
 
 :func:`assign` picks at most one HR employee per Kleer employee and one Kleer employee per HR
-employee, maximising the total of ``exp(score / 10)`` over the kept candidates — the exponential
-makes a sure match worth more than two weaker ones together, so a 95 is never traded for two 60s.
+employee, maximising the total match weight (log2 odds, bits) of the chosen pairs — the most
+probable one-to-one linkage under the model, so a sure match (+30 bits) is never traded for two
+weak ones (+1 bit each).
 The candidate graph falls apart into small connected components; a component with one Kleer or
 one HR employee takes its best edge, the rest are solved exactly with
 ``scipy.optimize.linear_sum_assignment``. Ties are not resolved silently: a Kleer employee whose
@@ -33,18 +35,29 @@ def rank(frame: pd.DataFrame, settings: MatchSettings) -> pd.DataFrame:
     """Kept candidates: score ≥ possible, top k per Kleer employee (``k``), with ``rank``.
 
     ``frame`` has one row per pair with ``k`` (Kleer position), ``h`` (HR position), ``hr_id`` and
-    ``score``; ties in score are ordered by ``hr_id`` so a run is reproducible.
+    ``score`` (and optionally ``weight``, the match weight in bits, which orders more finely than
+    a score near 100); ties are ordered by ``hr_id`` so a run is reproducible.
     """
+    frame = _with_weight(frame)
     kept = frame[frame["score"] >= settings.possible]
-    kept = kept.sort_values(["k", "score", "hr_id"], ascending=[True, False, True], kind="stable")
+    kept = kept.sort_values(["k", "weight", "hr_id"], ascending=[True, False, True], kind="stable")
     kept = kept.assign(rank=kept.groupby("k").cumcount() + 1)
     return kept[kept["rank"] <= settings.top_k].reset_index(drop=True)
 
 
+def _with_weight(frame: pd.DataFrame) -> pd.DataFrame:
+    """``weight`` (bits) from the score (a probability in percent) where not given."""
+    if "weight" in frame:
+        return frame
+    p = np.clip(frame["score"].to_numpy(dtype=float) / 100.0, 1e-12, 1 - 1e-12)
+    return frame.assign(weight=np.log2(p / (1 - p)))
+
+
 def flags(kept: pd.DataFrame, settings: MatchSettings, hr_name_count: np.ndarray) -> pd.DataFrame:
     """Add ``tie``, ``contested`` and ``namesake`` to ranked candidates."""
-    best = kept.groupby("k")["score"].transform("max")
-    near = kept["score"] >= best - settings.tie_margin
+    kept = _with_weight(kept)
+    best = kept.groupby("k")["weight"].transform("max")
+    near = kept["weight"] >= best - settings.tie_margin
     tie = near & (near.groupby(kept["k"]).transform("sum") >= 2)
     first = kept["rank"] == 1
     claims = kept.loc[first, "h"].value_counts()
@@ -70,7 +83,7 @@ def assign(kept: pd.DataFrame, settings: MatchSettings) -> np.ndarray:
     if n == 0:
         return chosen
     k, h = kept["k"].to_numpy(), kept["h"].to_numpy()
-    weight = np.exp(kept["score"].to_numpy(dtype=float) / 10.0)
+    weight = np.maximum(_with_weight(kept)["weight"].to_numpy(dtype=float), 0.0) + 1e-6
     comp = _components(k, h)
     frame = pd.DataFrame({"comp": comp, "k": k, "h": h, "w": weight, "row": np.arange(n)})
     sizes = frame.groupby("comp").agg(nk=("k", "nunique"), nh=("h", "nunique"))

@@ -3,9 +3,15 @@
 Comparing everyone with everyone is 2.5 billion pairs at 50,000 × 50,000; blocking keeps the
 pairs that share something, without losing true pairs:
 
-* exact keys: Kleer's foreign-id = hr_id, birth date, email (against either HR email), email
-  local part, phone, employee number, and the initials key ("a svensson") for names with an
-  initial;
+* exact keys: Kleer's foreign-id = hr_id, email (against either HR email), email local part,
+  phone, employee number, street + postal code, and the initials key ("a svensson") for names
+  with an initial;
+* the birth date, never alone (everyone born on one day is a block that grows with N²) but
+  combined with a name key: birth date + the first two letters of the (nickname-canonical) last
+  name, and birth date + those of the first name, so a changed surname or a typo in one name
+  still meets its record;
+* an employee number with one digit deleted, where numbers are long enough for such keys to be
+  rare (expected records per key < 0.05; otherwise the key would grow with N);
 * the personnummer with one digit deleted (ten keys per number): identical numbers, one digit
   off and two digits transposed all share a key;
 * names: every pair of name tokens (after nicknames) is a key — "Anna Maria Svensson" has
@@ -38,18 +44,51 @@ from .settings import MatchSettings
 __all__ = ["candidate_pairs", "BLOCKS", "unique_ints"]
 
 BLOCKS = ("foreign_id", "ssn", "birth_date", "email", "email_local", "phone", "employee_number",
-          "initials", "name")
+          "address", "initials", "name")
 
 _CDIST_CELLS = 20_000_000  # cells per cdist chunk: bounds memory on large vocabularies
 
 
+#: Extra key components for splitting an oversized key: per side, one array per component
+#: (indexed by record position). Set by :func:`candidate_pairs` for the duration of one call.
+_Refine = list[tuple[np.ndarray, np.ndarray]]
+
+
 def _join(h_pos: np.ndarray, h_key: np.ndarray, k_pos: np.ndarray, k_key: np.ndarray,
-          max_block: int) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs (hr position, kleer position) sharing a non-empty key; oversized keys skipped.
+          max_block: int, refine: _Refine | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (hr position, kleer position) sharing a non-empty key.
 
     A sort-based equi-join on integer codes: every key's HR group is repeated once per Kleer
-    record holding that key.
+    record holding that key. A key shared by more than ``max_block`` records on one side is
+    split by each of the ``refine`` components in turn (the key plus the first letter of the
+    first name, the key plus that of the last name, …: a pair is kept when it agrees on one
+    of them), recursively with the components left; without components left it is skipped.
     """
+    pairs, over_h, over_k = _join_capped(h_pos, h_key, k_pos, k_key, max_block)
+    if not refine or len(over_h[0]) == 0 or len(over_k[0]) == 0:
+        return pairs
+    found = [pairs]
+    for i, (h_extra, k_extra) in enumerate(refine):
+        rest = refine[:i] + refine[i + 1:]
+        hp, hk = over_h
+        kp, kk = over_k
+        found.append(_join(hp, _with(hk, h_extra[hp]), kp, _with(kk, k_extra[kp]), max_block,
+                           rest if len(rest) else None))
+    return (np.concatenate([f[0] for f in found]).astype(np.int64),
+            np.concatenate([f[1] for f in found]).astype(np.int64))
+
+
+def _with(key: np.ndarray, extra: np.ndarray) -> np.ndarray:
+    """``key|extra`` as text; "" (no key) where the extra component is missing."""
+    k = pd.Series(key, dtype=object).astype(str)
+    e = pd.Series(extra, dtype=object).astype(str)
+    return (k + "|" + e).where(e != "", "").to_numpy(dtype=object)
+
+
+def _join_capped(h_pos: np.ndarray, h_key: np.ndarray, k_pos: np.ndarray, k_key: np.ndarray,
+                 max_block: int):
+    """The join of usable keys, and the (positions, keys) of each side's records on oversized
+    keys that both sides hold."""
     keys = np.concatenate([h_key, k_key])
     if keys.dtype == object:
         keys = np.where(keys == "", None, keys)  # missing: no key
@@ -61,6 +100,11 @@ def _join(h_pos: np.ndarray, h_key: np.ndarray, k_pos: np.ndarray, k_key: np.nda
     h_count = np.bincount(hc, minlength=n_codes)
     k_count = np.bincount(kc, minlength=n_codes)
     usable = (h_count <= max_block) & (k_count <= max_block)
+    oversized = ~usable & (h_count > 0) & (k_count > 0)
+    uniq = np.asarray(uniques, dtype=object)
+    oh, ok_ = oversized[hc], oversized[kc]
+    over_h = (h_pos[oh], uniq[hc[oh]]) if oh.any() else (h_pos[:0], uniq[:0])
+    over_k = (k_pos[ok_], uniq[kc[ok_]]) if ok_.any() else (k_pos[:0], uniq[:0])
     keep = usable[kc] & (h_count[kc] > 0)
     k_pos, kc = k_pos[keep], kc[keep]
     order = np.argsort(hc, kind="stable")
@@ -69,10 +113,10 @@ def _join(h_pos: np.ndarray, h_key: np.ndarray, k_pos: np.ndarray, k_key: np.nda
     reps = h_count[kc]
     total = int(reps.sum())
     if total == 0:
-        return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
+        return (np.array([], dtype=np.int64), np.array([], dtype=np.int64)), over_h, over_k
     first = np.repeat(start[kc], reps)
     within = np.arange(total) - np.repeat(np.cumsum(reps) - reps, reps)
-    return h_sorted[first + within], np.repeat(k_pos, reps)
+    return (h_sorted[first + within], np.repeat(k_pos, reps)), over_h, over_k
 
 
 def unique_ints(values: np.ndarray) -> np.ndarray:
@@ -91,8 +135,9 @@ def _distinct(pos: np.ndarray, code: np.ndarray, n_codes: int) -> tuple[np.ndarr
     return combined // max(n_codes, 1), combined % max(n_codes, 1)
 
 
-def _join1(h_key: np.ndarray, k_key: np.ndarray, max_block: int) -> tuple[np.ndarray, np.ndarray]:
-    return _join(np.arange(len(h_key)), h_key, np.arange(len(k_key)), k_key, max_block)
+def _join1(h_key: np.ndarray, k_key: np.ndarray, max_block: int, refine: _Refine | None = None
+           ) -> tuple[np.ndarray, np.ndarray]:
+    return _join(np.arange(len(h_key)), h_key, np.arange(len(k_key)), k_key, max_block, refine)
 
 
 def _long(columns: Iterable[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -112,6 +157,45 @@ def _deletions(pnr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     pos = np.flatnonzero(keep)
     keys = [(s.str[:i] + s.str[i + 1:]).astype("int64").to_numpy() for i in range(10)]
     return np.tile(pos, 10), np.concatenate(keys) if keys else np.array([], dtype=np.int64)
+
+
+def _prefixed(a: np.ndarray, b: np.ndarray, n: int = 2) -> np.ndarray:
+    """``a|b[:n]`` where both are present, "" otherwise."""
+    sa = pd.Series(a, dtype=object).astype(str)
+    sb = pd.Series(b, dtype=object).astype(str).str[:n]
+    out = (sa + "|" + sb).where((sa != "") & (sb != ""), "")
+    return out.to_numpy(dtype=object)
+
+
+def _birth_name_pairs(hr: Side, kleer: Side, max_block: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Birth date + the first two letters of the last name, and + those of the first name;
+    an oversized one (a placeholder date, a very common name) is split by the postal code."""
+    out = []
+    for attr in ("last_key", "first_key"):
+        out.append(_join1(_prefixed(hr.birth_date, getattr(hr, attr)),
+                          _prefixed(kleer.birth_date, getattr(kleer, attr)), max_block,
+                          [(hr.zip_code, kleer.zip_code)]))
+    return out
+
+
+def _digit_deletions(values: np.ndarray, n_other: int) -> tuple[np.ndarray, np.ndarray]:
+    """Numbers with one character deleted, as (position, key), for lengths whose deletion keys
+    stay rare on a side of this size; none otherwise."""
+    s = pd.Series(values, dtype=object).astype(str)
+    lengths = s.str.len().to_numpy()
+    pos_out, key_out = [], []
+    for length in np.unique(lengths[lengths >= 4]):
+        rows = np.flatnonzero(lengths == length)
+        expected = (len(rows) + n_other) * length / 10.0 ** (length - 1)
+        if expected >= 1.0:
+            continue
+        sub = s.iloc[rows]
+        for i in range(int(length)):
+            pos_out.append(rows)
+            key_out.append((sub.str[:i] + sub.str[i + 1:]).to_numpy(dtype=object))
+    if not pos_out:
+        return np.array([], dtype=np.int64), np.array([], dtype=object)
+    return np.concatenate(pos_out), np.concatenate(key_out)
 
 
 def _tokens_long(side: Side) -> pd.DataFrame:
@@ -187,10 +271,22 @@ def _initial_pairs(hr: Side, kleer: Side, max_block: int) -> tuple[np.ndarray, n
     return np.concatenate([h1, h2]), np.concatenate([k1, k2])
 
 
+def _initial(values: np.ndarray) -> np.ndarray:
+    return pd.Series(values, dtype=object).astype(str).str[:1].to_numpy(dtype=object)
+
+
+def _refinements(hr: Side, kleer: Side) -> _Refine:
+    """The components an oversized key is split by: the first letter of the (nickname-
+    canonical) first name, and that of the last name."""
+    return [(_initial(hr.first_key), _initial(kleer.first_key)),
+            (_initial(hr.last_key), _initial(kleer.last_key))]
+
+
 def candidate_pairs(hr: Side, kleer: Side, settings: MatchSettings, *,
                     blocks: Iterable[str] = BLOCKS) -> tuple[np.ndarray, np.ndarray]:
     """Unique candidate pairs as (hr positions, kleer positions), sorted by Kleer then HR."""
     mb = settings.max_block
+    split = _refinements(hr, kleer)
     found: list[tuple[np.ndarray, np.ndarray]] = []
     for block in blocks:
         if block == "foreign_id":
@@ -200,16 +296,26 @@ def candidate_pairs(hr: Side, kleer: Side, settings: MatchSettings, *,
             kp, kk = _deletions(kleer.pnr)
             found.append(_join(hp, hk, kp, kk, mb))
         elif block == "birth_date":
-            found.append(_join1(hr.birth_date, kleer.birth_date, mb))
+            found.extend(_birth_name_pairs(hr, kleer, mb))
+        elif block == "address":
+            found.append(_join1(_prefixed(hr.zip_code, hr.street, 100),
+                                _prefixed(kleer.zip_code, kleer.street, 100), mb, split))
+            # a typo in the street: the house number with the postal code
+            found.append(_join1(_prefixed(hr.zip_code, hr.street_no, 100),
+                                _prefixed(kleer.zip_code, kleer.street_no, 100), mb, split))
         elif block in ("email", "email_local"):
             source = "emails" if block == "email" else "locals"
             hp, hk = _long(getattr(hr, source).values())
             kp, kk = _long(getattr(kleer, source).values())
-            found.append(_join(hp, hk, kp, kk, mb))
+            found.append(_join(hp, hk, kp, kk, mb, split))
         elif block == "phone":
-            found.append(_join1(hr.phone, kleer.phone, mb))
+            found.append(_join1(hr.phone, kleer.phone, mb, split))
         elif block == "employee_number":
-            found.append(_join1(hr.employee_number, kleer.employee_number, mb))
+            found.append(_join1(hr.employee_number, kleer.employee_number, mb, split))
+            hp, hk = _digit_deletions(hr.employee_number, len(kleer))
+            kp, kk = _digit_deletions(kleer.employee_number, len(hr))
+            if len(hp) and len(kp):
+                found.append(_join(hp, hk, kp, kk, mb))
         elif block == "initials":
             found.append(_initial_pairs(hr, kleer, mb))
         elif block == "name":

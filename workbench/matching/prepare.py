@@ -46,6 +46,14 @@ class Side:
     employee_number: np.ndarray
     start: np.ndarray
     foreign_id: np.ndarray     # Kleer: the foreign-id (an hr_id); HR: ""
+    first: np.ndarray = None   # folded first-name tokens joined ("anna maria")
+    last: np.ndarray = None    # folded last-name tokens joined ("svensson berg")
+    pnr_len: np.ndarray = None     # digits in the personnummer as written (10 or 12; 0 missing)
+    birth_from_pnr: np.ndarray = None  # the birth date was read from the personnummer
+    street: np.ndarray = None      # folded street ("storgatan 12 b")
+    street_no: np.ndarray = None   # the house number in it ("12"), "" without one
+    zip_code: np.ndarray = None
+    city: np.ndarray = None        # folded
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -108,12 +116,42 @@ def _lower(values: np.ndarray) -> np.ndarray:
     return np.array([v.lower() for v in values], dtype=object)
 
 
-def _birth_dates(frame: pd.DataFrame, ssn: np.ndarray) -> np.ndarray:
-    """The birth date column, filled from the personnummer where it is missing."""
+def _birth_dates(frame: pd.DataFrame, ssn: np.ndarray, pnr: np.ndarray, valid: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """The birth date column, filled from the personnummer where it is missing, and where it was.
+
+    A canonical valid personnummer (``YYYYMMDD-NNNN``) gives its date by slicing (a
+    samordningsnummer's day − 60 included); anything else goes through
+    :func:`~workbench.normalize.birth_date_from_personnummer`.
+    """
     out = text_column(frame, "birth_date")
-    for i in np.flatnonzero((out == "") & (ssn != "")):
-        out[i] = birth_date_from_personnummer(ssn[i]).value or ""
-    return out
+    todo = np.flatnonzero((out == "") & (ssn != ""))
+    if len(todo):
+        s = pd.Series(ssn[todo], dtype=object).astype(str)
+        canonical = (s.str.len() == 13) & (s.str[8] == "-") & pd.Series(valid[todo])
+        day = pd.to_numeric(s.str[6:8], errors="coerce")
+        day = day.where(day <= 60, day - 60)
+        sliced = s.str[:4] + "-" + s.str[4:6] + "-" + day.fillna(0).astype(int).map("{:02d}".format)
+        for j, i in enumerate(todo):
+            out[i] = sliced.iat[j] if canonical.iat[j] else (
+                birth_date_from_personnummer(ssn[i]).value or "")
+    from_pnr = np.zeros(len(out), dtype=bool)
+    from_pnr[todo] = out[todo] != ""
+    return out, from_pnr
+
+
+def folded_column(values: np.ndarray) -> np.ndarray:
+    """:func:`workbench.normalize.name_key` of every value, once per distinct value."""
+    from ..normalize import name_key
+
+    uniq, inverse = np.unique(values.astype(str), return_inverse=True)
+    folded = np.array([name_key(u) if u else "" for u in uniq], dtype=object)
+    return folded[inverse.reshape(-1)] if len(values) else np.array([], dtype=object)
+
+
+def _house_number(street: np.ndarray) -> np.ndarray:
+    found = pd.Series(street, dtype=object).astype(str).str.extract(r"(\d+)", expand=False)
+    return found.fillna("").to_numpy(dtype=object)
 
 
 def _side(frame: pd.DataFrame, ids: np.ndarray, names: list[NameParts],
@@ -123,6 +161,9 @@ def _side(frame: pd.DataFrame, ids: np.ndarray, names: list[NameParts],
     digits = digit_matrix(pnr)
     valid = luhn_valid(digits)
     local_parts = {k: _local_parts(v) for k, v in emails.items()}
+    birth, from_pnr = _birth_dates(frame, ssn, pnr, valid)
+    street = folded_column(text_column(frame, "street"))
+    raw_digits = pd.Series(ssn, dtype="string").str.count(r"\d").fillna(0).to_numpy(dtype=np.int8)
     return Side(
         ids=ids, names=names,
         folded=np.array([p.folded for p in names], dtype=object),
@@ -134,13 +175,20 @@ def _side(frame: pd.DataFrame, ids: np.ndarray, names: list[NameParts],
         has_initial=np.array([any(len(t) == 1 for t in p.tokens) for p in names], dtype=bool),
         n_tokens=np.array([len(set(p.canon)) for p in names], dtype=np.int16),
         pnr=pnr, pnr_digits=digits, pnr_valid=valid, ssn_masked=_masked(ssn, valid),
-        birth_date=_birth_dates(frame, ssn),
+        birth_date=birth,
         emails=emails,
         locals=local_parts,
         phone=text_column(frame, "phone"),
         employee_number=text_column(frame, "employee_number"),
         start=text_column(frame, "employment_start_date"),
         foreign_id=foreign_id,
+        first=np.array([" ".join(p.first_tokens) for p in names], dtype=object),
+        last=np.array([" ".join(p.last_tokens) for p in names], dtype=object),
+        pnr_len=np.where(pnr != "", raw_digits, 0).astype(np.int8),
+        birth_from_pnr=from_pnr,
+        street=street, street_no=_house_number(street),
+        zip_code=text_column(frame, "zip_code"),
+        city=folded_column(text_column(frame, "city")),
     )
 
 

@@ -1,256 +1,304 @@
-"""Scoring candidate pairs, one signal at a time, vectorised, and the evidence behind a score.
+"""Scoring candidate pairs with a Fellegi–Sunter model, and the evidence behind each score.
 
-:func:`score_pairs` compares every candidate pair on every usable signal and returns a
-:class:`Scores`: per signal an agreement code and the points it contributed (see
-:mod:`workbench.matching.settings` for the model), and the total. :func:`evidence` turns the
-codes of the kept pairs into the explanation that is stored and shown: per signal a label, the HR
-and Kleer values (personnummer masked), the agreement, the points and one plain sentence.
+:func:`score_pairs` compares every candidate pair on every usable comparison
+(:func:`~workbench.matching.comparisons.compare`) and weighs each level with the model
+(:mod:`workbench.matching.fs`): a :class:`Scores` holds the levels, the weight per comparison
+(bits, term-frequency adjusted), the match weight (prior + the sum) and the match probability.
+:func:`evidence` turns the kept pairs into the explanation that is stored and shown: one entry
+per comparison with a value on at least one side — label, HR and Kleer value (personnummer
+masked), level, agreement, weight in bits and one plain sentence ("First name Sebastian ~ Sebbe:
+nickname", "Last name Svensson ~ Svenson: one-letter typo") — plus the prior as the first entry
+(``signal`` ``"prior"``, ``contribution`` 0), so that **the prior's weight and the entries'
+weights add up to the match weight** behind the score.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
-import pandas as pd
-from rapidfuzz import fuzz, process
+from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler, Levenshtein
 
-from . import names as nm
+from .. import nicknames
+from .comparisons import COMPARISONS, compare
+from .fs import TF_COMPARISONS, FSModel, probability, tf_adjustments
 from .prepare import Side
-from .settings import AGREEMENTS, SIGNALS, MatchSettings
 
-__all__ = ["Scores", "score_pairs", "evidence"]
+__all__ = ["Scores", "score_pairs", "evidence", "PRIOR"]
 
-EXACT, STRONG, PARTIAL, NONE, CONFLICT, MISSING = range(6)
-_LEVEL = {name: i for i, name in enumerate(AGREEMENTS)}
-_NAME_KIND = {kind: i for i, kind in enumerate(nm.KINDS)}
+PRIOR = "prior"
 
 
 @dataclass(frozen=True, eq=False)
 class Scores:
-    """The comparison of candidate pairs ``(h[i], k[i])``."""
+    """The comparison of candidate pairs ``(h[i], k[i])`` under ``model``."""
 
     h: np.ndarray
     k: np.ndarray
-    score: np.ndarray                    # 0–100
-    agreement: dict[str, np.ndarray]     # signal → agreement code (index into AGREEMENTS)
-    points: dict[str, np.ndarray]        # signal → contribution
-    detail: dict[str, np.ndarray]        # signal → which variant (name kind, ssn typo kind, …)
+    comparisons: list[str]
+    levels: np.ndarray        # (n, C) int8, 0 = missing
+    weights: np.ndarray       # (n, C) bits, 0 where missing
+    match_weight: np.ndarray  # prior + row sums of weights
+    probability: np.ndarray
+    model: FSModel
+
+    @property
+    def score(self) -> np.ndarray:
+        """The match probability in percent (0–100), two decimals."""
+        return np.round(self.probability * 100, 2) + 0.0
 
 
-def _both(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return (a != "") & (b != "")
-
-
-def _equal_signal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """exact where equal, conflict where both present and different, missing otherwise."""
-    out = np.full(len(a), MISSING, dtype=np.int8)
-    both = _both(a, b)
-    out[both] = np.where(a[both] == b[both], EXACT, CONFLICT)
+def weigh(model: FSModel, levels: np.ndarray, comparisons: list[str], hr: Side, kleer: Side,
+          h: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Per pair and comparison: the weight in bits of its level, term-frequency adjusted."""
+    out = np.zeros(levels.shape, dtype=np.float64)
+    for j, c in enumerate(comparisons):
+        out[:, j] = model.weights(c)[levels[:, j]]
+        if c in TF_COMPARISONS:
+            attr = "first" if c == "first_name" else "last"
+            th, tk = tf_adjustments(getattr(hr, attr), getattr(kleer, attr))
+            exact = levels[:, j] == 1
+            out[exact, j] += th[h[exact]]
     return out
 
 
-def _ssn(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Agreement and detail: 1 one digit off, 2 two digits transposed, 3 same birth-date part."""
-    a, b = hr.pnr[h], kleer.pnr[k]
-    out = _equal_signal(a, b)
-    detail = np.zeros(len(h), dtype=np.int8)
-    differ = np.flatnonzero(out == CONFLICT)
-    if len(differ):
-        x, y = hr.pnr_digits[h[differ]], kleer.pnr_digits[k[differ]]
-        d = x != y
-        n = d.sum(axis=1)
-        swapped = np.zeros(len(differ), dtype=bool)
-        for i in range(9):
-            swapped |= d[:, i] & d[:, i + 1] & (x[:, i] == y[:, i + 1]) & (x[:, i + 1] == y[:, i])
-        same_date = ~d[:, :6].any(axis=1)
-        either_invalid = ~(hr.pnr_valid[h[differ]] & kleer.pnr_valid[k[differ]])
-        kind = np.select([n == 1, (n == 2) & swapped, same_date], [1, 2, 3], 0)
-        detail[differ] = kind
-        out[differ] = np.select([kind == 1, kind == 2, (kind == 3) & either_invalid],
-                                [STRONG, STRONG, PARTIAL], CONFLICT)
-    return out, detail
+def score_pairs(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray, model: FSModel,
+                comparisons: list[str], levels: np.ndarray | None = None) -> Scores:
+    """Compare (unless ``levels`` are given) and weigh every pair."""
+    if levels is None:
+        levels = compare(hr, kleer, h, k, comparisons)
+    weights = weigh(model, levels, comparisons, hr, kleer, h, k)
+    total = model.prior_weight + weights.sum(axis=1)
+    return Scores(h, k, comparisons, levels, weights, total, probability(total), model)
 
 
-def _named_locals(kleer: Side, k: np.ndarray) -> np.ndarray:
-    """Per pair: the Kleer email's local part is nothing but the Kleer user's own name."""
-    positions = pd.unique(k)
-    named = {i: nm.made_of_name(kleer.locals["email"][i], kleer.names[i].tokens) for i in positions}
-    return np.array([named[i] for i in k], dtype=bool)
+# --------------------------------------------------------------------------- sentences
+
+def _difference(a: str, b: str) -> str:
+    """What kind of spelling difference separates two words."""
+    if Levenshtein.distance(a, b) == 1:
+        return "one-letter typo"
+    if DamerauLevenshtein.distance(a, b) == 1:
+        return "two letters swapped (typo)"
+    if Levenshtein.distance(a, b) == 2:
+        return "two-letter typo"
+    return f"similar (Jaro-Winkler {JaroWinkler.normalized_similarity(a, b):.2f})"
 
 
-def _email(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Agreement and detail: which HR email matched (0 private, 1 work; +2 when only the local
-    part matched and it is nothing but the name, so it says no more than the name does)."""
-    e = kleer.emails["email"][k]
-    local_k = kleer.locals["email"][k]
-    out = np.full(len(h), MISSING, dtype=np.int8)
-    detail = np.zeros(len(h), dtype=np.int8)
-    hr_any = np.zeros(len(h), dtype=bool)
-    for which, key in enumerate(("private_email", "work_email")):
-        v = hr.emails[key][h]
-        hr_any |= v != ""
-        both = _both(v, e)
-        exact = both & (v == e)
-        local = both & ~exact & (local_k != "") & (hr.locals[key][h] == local_k)
-        take_exact = exact & (out != EXACT)
-        take_local = np.flatnonzero(local & (out == MISSING))
-        out[take_exact], detail[take_exact] = EXACT, which
-        named = _named_locals(kleer, k[take_local])
-        out[take_local] = np.where(named, PARTIAL, STRONG)
-        detail[take_local] = which + 2 * named
-    out[(out == MISSING) & hr_any & (e != "")] = CONFLICT
-    return out, detail
+def _nickname(a_tokens: tuple[str, ...], b_tokens: tuple[str, ...]) -> str | None:
+    for a in a_tokens:
+        for b in b_tokens:
+            rel = nicknames.relation(a, b)
+            if rel == "variant":
+                return "spelling variant"
+            if rel == "same-nickname":
+                return f"both short for {nicknames.formal_name(a)}"
+            if rel == "nickname":
+                return "nickname"
+    return None
 
 
-def _pairwise(scorer: Callable, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``scorer(a[i], b[i])`` for every i, in rapidfuzz's C++ on all cores."""
-    return process.cpdist(list(a), list(b), scorer=scorer, workers=-1)
+def _name_sentence(c: str, level: str, hp: Any, kp: Any) -> str:
+    label = COMPARISONS[c].label
+    first = c == "first_name"
+    hv = hp.shown_first() if first else (hp.last_display or "–")
+    kv = kp.shown_first() if first else (kp.last_display or "–")
+    if level == "exact":
+        return f"{label} {hv} identical" if hv == kv else \
+            f"{label} identical apart from case and accents (HR {hv}, Kleer {kv})"
+    if level == "nickname":
+        return f"{label} {hv} ~ {kv}: {_nickname(hp.first_tokens, kp.first_tokens) or 'nickname'}"
+    if level == "swapped":
+        return f"First and last name swapped (HR {hp.display}, Kleer {kp.display})"
+    if level == "initial":
+        return f"{label} {hv} ~ {kv}: an initial"
+    if level == "one of the first names":
+        return f"{label} {hv} ~ {kv}: one of the first names"
+    if level == "part of a double surname":
+        return f"{label} {hv} ~ {kv}: part of a double surname"
+    if level.startswith("jaro"):
+        a = " ".join(hp.first_tokens if first else hp.last_tokens)
+        b = " ".join(kp.first_tokens if first else kp.last_tokens)
+        return f"{label} {hv} ~ {kv}: {_difference(a, b)}"
+    return f"{label} differs (HR {hv}, Kleer {kv})"
 
 
-def _name(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Agreement and the name kind (index into names.KINDS); the first kind that holds wins."""
-    hs, ks = hr.sorted_key[h], kleer.sorted_key[k]
-    kind = np.full(len(h), _NAME_KIND["different"], dtype=np.int8)
-    present = _both(hs, ks)
-    if present.any():
-        ratio = np.maximum(_pairwise(fuzz.ratio, hs, ks),
-                           _pairwise(fuzz.ratio, hr.ordered_key[h], kleer.ordered_key[k]))
-        first, last = hr.first_key[h], hr.last_key[h]
-        holds = {
-            "identical": hr.folded[h] == kleer.folded[k],
-            "same": hs == ks,
-            "part": (_pairwise(fuzz.token_set_ratio, hs, ks) == 100)
-                    & (np.minimum(hr.n_tokens[h], kleer.n_tokens[k]) >= 2),
-            "typo": ratio >= 90,
-            "initial": (hr.has_initial[h] | kleer.has_initial[k])
-                       & (hr.initials_key[h] == kleer.initials_key[k]),
-            "first": (first != "") & (_pairwise(fuzz.token_set_ratio, first, ks) == 100),
-            "last": (last != "") & (_pairwise(fuzz.token_set_ratio, last, ks) == 100),
-            "close": ratio >= 80,
-            "weak": ratio >= 60,
-        }
-        kind = np.select(list(holds.values()), [_NAME_KIND[x] for x in holds],
-                         _NAME_KIND["different"]).astype(np.int8)
-    level = np.array([_LEVEL[nm.AGREEMENT[x]] for x in nm.KINDS], dtype=np.int8)
-    return np.where(present, level[kind], MISSING).astype(np.int8), kind
-
-
-def _foreign(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
-    f = kleer.foreign_id[k]
-    out = np.full(len(h), MISSING, dtype=np.int8)
-    set_ = f != ""
-    out[set_] = np.where(f[set_] == hr.ids[h][set_].astype(object), EXACT, CONFLICT)
-    return out
-
-
-def score_pairs(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray, settings: MatchSettings,
-                signals: list[str]) -> Scores:
-    """Compare every pair on every signal in ``signals``; points and total score per pair."""
-    agreement: dict[str, np.ndarray] = {}
-    detail: dict[str, np.ndarray] = {}
-    for s in signals:
-        if s == "foreign_id":
-            agreement[s] = _foreign(hr, kleer, h, k)
-        elif s == "ssn":
-            agreement[s], detail[s] = _ssn(hr, kleer, h, k)
-        elif s == "name":
-            agreement[s], detail[s] = _name(hr, kleer, h, k)
-        elif s == "email":
-            agreement[s], detail[s] = _email(hr, kleer, h, k)
-        elif s == "birth_date":
-            agreement[s] = _equal_signal(hr.birth_date[h], kleer.birth_date[k])
-        elif s == "phone":
-            agreement[s] = _equal_signal(hr.phone[h], kleer.phone[k])
-        elif s == "employee_number":
-            agreement[s] = _equal_signal(hr.employee_number[h], kleer.employee_number[k])
-        elif s == "employment_start_date":
-            agreement[s] = _equal_signal(hr.start[h], kleer.start[k])
-    points: dict[str, np.ndarray] = {}
-    total = np.zeros(len(h), dtype=np.float64)
-    for s, code in agreement.items():
-        w, p = settings.weights[s], settings.penalties[s]
-        table = np.array([w, w * settings.levels["strong"], w * settings.levels["partial"],
-                          0.0, -p, 0.0])
-        points[s] = table[code]
-        total += points[s]
-    return Scores(h, k, np.clip(np.round(total, 1), 0, 100) + 0.0, agreement, points, detail)
-
-
-# --------------------------------------------------------------------------- evidence
-
-def _missing_sentence(label: str, hr_value: Any, kleer_value: Any) -> str:
-    return f"{label} missing in {'Kleer' if hr_value else 'HR'}"
-
-
-def _sentence(signal: str, code: int, detail: int, hr_value: Any, kleer_value: Any,
-              label: str) -> str:
-    if code == MISSING:
-        return _missing_sentence(label, hr_value, kleer_value)
-    if signal == "foreign_id":
-        return ("Kleer's foreign-id is this HR id (synced before)" if code == EXACT
-                else f"Kleer's foreign-id points to another HR employee ({kleer_value})")
-    if signal == "ssn":
-        return {EXACT: "Personnummer identical",
-                STRONG: ("Personnummer differs in one digit (likely a typo)" if detail == 1
-                         else "Personnummer has two digits transposed (likely a typo)"),
-                PARTIAL: "Personnummer birth-date part matches; the last four digits differ",
-                }.get(code, "Personnummer differs (same birth date)" if detail == 3
-                      else "Personnummer differs")
-    if signal == "email":
-        if code == EXACT:
-            return f"Email identical to the HR {'work' if detail == 1 else 'private'} email"
-        local = str(kleer_value).rpartition("@")[0]
-        if code == STRONG:
-            return f"Email local part matches ({local})"
-        if code == PARTIAL:
-            return f"Email local part matches ({local}), but it is only the name"
-        return "Email differs"
-    if code == EXACT:
+def _sentence(c: str, level: str, hv: Any, kv: Any) -> str:
+    label = COMPARISONS[c].label
+    if c == "foreign_id":
+        return ("Kleer's foreign-id is this HR id (synced before)" if level == "exact"
+                else f"Kleer's foreign-id points to another HR employee ({kv})")
+    if c == "ssn":
+        return {"exact": "Personnummer identical",
+                "10 vs 12 digits": "Personnummer identical (10 and 12 digits)",
+                "one digit off": "Personnummer differs in one digit (likely a typo)",
+                "two digits transposed": "Personnummer has two digits transposed (likely a typo)",
+                }.get(level, "Personnummer differs")
+    if c == "email":
+        local = str(kv).rpartition("@")[0]
+        return {"exact": "Email identical",
+                "same local part": f"Email local part matches ({local})",
+                "local part is only the name":
+                    f"Email local part matches ({local}), but it is only the name",
+                }.get(level, "Email differs")
+    if c == "birth_date" and level == "from personnummer":
+        return f"Birth date {hv or kv} matches the date in the personnummer"
+    if level == "exact":
         return f"{label} identical"
-    return f"{label} differs"
+    if level == "differs":
+        return f"{label} differs"
+    return f"{label}: {level} (HR {hv}, Kleer {kv})"
 
 
-def _values(signal: str, hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray,
-            detail: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The HR and Kleer value each pair's evidence shows for ``signal`` ("" when missing)."""
-    if signal == "foreign_id":
-        return hr.ids[h].astype(str).astype(object), kleer.foreign_id[k]
-    if signal == "ssn":
+def _agreement(level_index: int, n_levels: int, weight: float, level: str = "") -> str:
+    if level_index == 0:
+        return "missing"
+    if level_index == 1 or level == "10 vs 12 digits":
+        return "exact"
+    if level_index == n_levels:
+        return "conflict"
+    return "strong" if weight >= 4 else "partial" if weight > 0 else "none"
+
+
+def _values(c: str, hr: Side, kleer: Side, h: int, k: int, hr_email_key: str) -> tuple[Any, Any]:
+    if c == "foreign_id":
+        return str(hr.ids[h]), kleer.foreign_id[k]
+    if c == "ssn":
         return hr.ssn_masked[h], kleer.ssn_masked[k]
-    if signal == "name":
-        return (np.array([hr.names[i].display for i in h], dtype=object),
-                np.array([kleer.names[i].display for i in k], dtype=object))
-    if signal == "email":
-        private, work = hr.emails["private_email"][h], hr.emails["work_email"][h]
-        shown = np.where((detail % 2 == 1) & (work != ""), work, np.where(private != "", private, work))
-        return shown, kleer.emails["email"][k]
+    if c == "first_name":
+        return hr.names[h].shown_first() if hr.first[h] else "", \
+            kleer.names[k].shown_first() if kleer.first[k] else ""
+    if c == "last_name":
+        return hr.names[h].last_display, kleer.names[k].last_display
+    if c == "email":
+        return hr.emails[hr_email_key][h], kleer.emails["email"][k]
     column = {"birth_date": "birth_date", "phone": "phone", "employee_number": "employee_number",
-              "employment_start_date": "start"}[signal]
+              "employment_start_date": "start", "street": "street", "zip_code": "zip_code",
+              "city": "city"}[c]
+    return getattr(hr, column)[h], getattr(kleer, column)[k]
+
+
+def _hr_email(hr: Side, kleer: Side, h: int, k: int) -> str:
+    """Which HR email the Kleer email was compared with (the one that agrees best)."""
+    e = kleer.emails["email"][k]
+    for key in ("private_email", "work_email"):
+        if e and hr.emails[key][h] == e:
+            return key
+    for key in ("private_email", "work_email"):
+        v = hr.emails[key][h]
+        if e and v and v.rpartition("@")[0] == e.rpartition("@")[0]:
+            return key
+    return "private_email" if hr.emails["private_email"][h] else "work_email"
+
+
+def prior_sentence(model: FSModel) -> str:
+    lam = model.prior
+    one_in = 1 / lam if lam > 0 else float("inf")
+    return (f"Starting point: about 1 in {one_in:,.0f} candidate pairs is a match"
+            if one_in >= 1.5 else f"Starting point: {lam:.0%} of candidate pairs are matches")
+
+
+def _shown_first(side: Side, idx: np.ndarray) -> np.ndarray:
+    """The shown first name of the records at ``idx`` ("" without one), once per record."""
+    uniq, inverse = np.unique(idx, return_inverse=True)
+    shown = np.array([side.names[i].shown_first() if side.first[i] else "" for i in uniq],
+                     dtype=object)
+    return shown[inverse.reshape(-1)] if len(idx) else np.array([], dtype=object)
+
+
+def _last_shown(side: Side, idx: np.ndarray) -> np.ndarray:
+    uniq, inverse = np.unique(idx, return_inverse=True)
+    shown = np.array([side.names[i].last_display for i in uniq], dtype=object)
+    return shown[inverse.reshape(-1)] if len(idx) else np.array([], dtype=object)
+
+
+def _hr_emails(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Vectorised :func:`_hr_email`: which HR email each Kleer email was compared with."""
+    e = kleer.emails["email"][k]
+    priv, work = hr.emails["private_email"][h], hr.emails["work_email"][h]
+    local_e = np.array([x.rpartition("@")[0] for x in e], dtype=object)
+    local_p = np.array([x.rpartition("@")[0] for x in priv], dtype=object)
+    local_w = np.array([x.rpartition("@")[0] for x in work], dtype=object)
+    has_e = e != ""
+    key = np.select(
+        [has_e & (priv == e), has_e & (work == e),
+         has_e & (priv != "") & (local_p == local_e), has_e & (work != "") & (local_w == local_e),
+         priv != ""],
+        ["private_email", "work_email", "private_email", "work_email", "private_email"],
+        "work_email")
+    return key.astype(object)
+
+
+def _column_values(c: str, hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray,
+                   email_key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorised :func:`_values`: (HR values, Kleer values) of comparison ``c``."""
+    if c == "foreign_id":
+        return hr.ids[h].astype(str).astype(object), kleer.foreign_id[k]
+    if c == "ssn":
+        return hr.ssn_masked[h], kleer.ssn_masked[k]
+    if c == "first_name":
+        return _shown_first(hr, h), _shown_first(kleer, k)
+    if c == "last_name":
+        return _last_shown(hr, h), _last_shown(kleer, k)
+    if c == "email":
+        hv = np.where(email_key == "private_email", hr.emails["private_email"][h],
+                      hr.emails["work_email"][h]).astype(object)
+        return hv, kleer.emails["email"][k]
+    column = {"birth_date": "birth_date", "phone": "phone", "employee_number": "employee_number",
+              "employment_start_date": "start", "street": "street", "zip_code": "zip_code",
+              "city": "city"}[c]
     return getattr(hr, column)[h], getattr(kleer, column)[k]
 
 
 def evidence(scores: Scores, rows: np.ndarray, hr: Side, kleer: Side) -> list[list[dict]]:
-    """The evidence of the pairs at ``rows``: per signal with a value on at least one side."""
-    out: list[list[dict]] = [[] for _ in rows]
-    h, k = scores.h[rows], scores.k[rows]
-    for signal, label in SIGNALS.items():
-        if signal not in scores.agreement:
+    """The evidence of the pairs at ``rows``: the prior, then per comparison with a value on at
+    least one side.
+
+    Built one comparison at a time over all the rows (values, sentences and agreements as
+    arrays), so only the sentences that need the names' spelling run per pair.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    prior = {"signal": PRIOR, "label": "Prior", "hr": None, "kleer": None, "agreement": "prior",
+             "level": "prior", "weight": float(scores.model.prior_weight), "contribution": 0.0,
+             "sentence": prior_sentence(scores.model)}
+    out: list[list[dict]] = [[dict(prior)] for _ in range(len(rows))]
+    if len(rows) == 0:
+        return out
+    h, k = scores.h[rows].astype(np.int64), scores.k[rows].astype(np.int64)
+    email_key = _hr_emails(hr, kleer, h, k) if "email" in scores.comparisons else None
+    for j, c in enumerate(scores.comparisons):
+        comp = COMPARISONS[c]
+        li = scores.levels[rows, j].astype(np.int64)
+        hv, kv = _column_values(c, hr, kleer, h, k, email_key)
+        has_h, has_k = hv != "", kv != ""
+        shown = has_k if c == "foreign_id" else (has_h | has_k)
+        todo = np.flatnonzero(shown | (li != 0))
+        if not len(todo):
             continue
-        codes = scores.agreement[signal][rows]
-        points = np.round(scores.points[signal][rows], 1) + 0.0  # no "-0.0"
-        details = scores.detail[signal][rows] if signal in scores.detail \
-            else np.zeros(len(rows), dtype=np.int8)
-        hvs, kvs = _values(signal, hr, kleer, h, k, details)
-        shown = (kvs != "") if signal == "foreign_id" else (hvs != "") | (kvs != "")
-        for i in np.flatnonzero(shown):
-            code, d, hv, kv = int(codes[i]), int(details[i]), hvs[i] or None, kvs[i] or None
-            if signal == "name" and code != MISSING:
-                sentence = nm.explain(nm.KINDS[d], hr.names[h[i]], kleer.names[k[i]])
+        weights = scores.weights[rows, j]
+        level_names = np.array(("missing",) + comp.levels, dtype=object)
+        for i in todo:
+            level_index = int(li[i])
+            a, b = hv[i], kv[i]
+            w = float(weights[i])
+            level = level_names[level_index]
+            if level_index == 0:
+                sentence = (f"Birth date {a}: already counted in the personnummer"
+                            if c == "birth_date" and a and b else
+                            f"{comp.label} missing in {'Kleer' if a else 'HR'}")
+            elif c in ("first_name", "last_name"):
+                if level == "exact" and a == b:
+                    sentence = f"{comp.label} {a or '–'} identical"
+                else:
+                    hi, ki = int(h[i]), int(k[i])
+                    sentence = _name_sentence(c, level, hr.names[hi], kleer.names[ki])
+            elif c == "email" and level == "exact":
+                sentence = f"Email identical to the HR {email_key[i].split('_')[0]} email"
             else:
-                sentence = _sentence(signal, code, d, hv, kv, label)
-            out[i].append({"signal": signal, "label": label, "hr": hv, "kleer": kv,
-                           "agreement": AGREEMENTS[code], "contribution": float(points[i]),
+                sentence = _sentence(c, level, a, b)
+            out[i].append({"signal": c, "label": comp.label, "hr": a or None, "kleer": b or None,
+                           "agreement": _agreement(level_index, comp.n_levels, w, level),
+                           "level": level, "weight": w, "contribution": round(w, 2) + 0.0,
                            "sentence": sentence})
     return out

@@ -5,10 +5,11 @@
 run can be reproduced. :meth:`MatchSettings.validate` checks it once against the input columns and
 raises a readable :class:`~workbench.errors.InputError`.
 
-Scoring model (points, 0–100): each signal adds ``weights[signal] × levels[agreement]`` when the
-two sides agree ('exact' = 1, 'strong' and 'partial' are fractions), subtracts
-``penalties[signal]`` when they conflict, and adds nothing when a value is missing on either side.
-The sum is clipped to 0–100; the band is the highest limit it reaches.
+Scoring: the score is the match probability in percent under a Fellegi–Sunter model whose
+weights are learned by EM (:mod:`workbench.matching.fs`); the band is the highest limit
+(``certain``/``likely``/``possible``, percent) it reaches. ``weights``, ``penalties`` and
+``levels`` are the hand-set points of the first matcher: they no longer score (the learned model
+does) but are kept so stored settings still load and round-trip.
 """
 
 from __future__ import annotations
@@ -62,8 +63,9 @@ class MatchSettings:
     ``weights``: points per signal for an exact agreement. ``penalties``: points taken when the two
     values conflict. ``levels``: the share of the weight a 'strong' or 'partial' agreement earns
     (e.g. a personnummer one digit off is 'strong'). ``certain``/``likely``/``possible``: band
-    limits (a candidate below ``possible`` is not kept). ``tie_margin``: two candidates of one
-    Kleer employee within this many points are a tie. ``top_k``: candidates kept per Kleer
+    limits on the match probability in percent (a candidate below ``possible`` is not kept).
+    ``tie_margin``: two candidates of one Kleer employee whose match weights are within this many
+    bits are a tie. ``top_k``: candidates kept per Kleer
     employee. ``name_cutoff``: 0–100 similarity two name parts need to be compared at all
     (candidate generation). ``max_block``: a blocking key shared by more records than this on one
     side (a placeholder birth date, a shared mailbox) is ignored as a key.
@@ -78,13 +80,13 @@ class MatchSettings:
         "employee_number": 0, "employment_start_date": 5}))
     levels: Mapping[str, float] = field(default_factory=lambda: _frozen({
         "strong": 0.7, "partial": 0.3}))
-    certain: float = 90.0
-    likely: float = 70.0
+    certain: float = 99.9
+    likely: float = 95.0
     possible: float = 50.0
     tie_margin: float = 3.0
     top_k: int = 5
     name_cutoff: float = 80.0
-    max_block: int = 500
+    max_block: int = 50
     include_inactive: bool = True
 
     def __post_init__(self) -> None:
@@ -154,7 +156,8 @@ class MatchSettings:
     # ---------------------------------------------------------------- bands
 
     def band(self, score: float) -> str | None:
-        """'certain', 'likely', 'possible', or None below the possible limit."""
+        """'certain', 'likely', 'possible', or None below the possible limit (``score``: the
+        match probability in percent)."""
         for name in BANDS:
             if score >= getattr(self, name):
                 return name

@@ -15,6 +15,8 @@ and decodes its JSON columns once:
   ``ws.batches``      batches        one row per apply or revert
   ``ws.audit``        audit          append-only: every decision and every write
   ``ws.settings``     settings       key → JSON value (never the Kleer token)
+  ``ws.hr_loads``     hr_loads       one row per HR file load, with the file's shape
+  ``ws.hr_mappings``  hr_mappings    the analyst's column mapping per header signature
 
 No SQL lives outside this package (a test checks it).
 """

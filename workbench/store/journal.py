@@ -89,3 +89,18 @@ class Journal(Repository):
                                    f"({','.join('?' * len(chunk))})", chunk):
                 out[int(r["id"])] = (from_json(r["before"]), from_json(r["after"]))
         return out
+
+    def hr_writes(self, *, batch_id: str | None = None, since: str | None = None) -> list[dict]:
+        """The done operations that wrote the HR register (``hr_create``, ``hr_update``,
+        ``hr_delete``), of one batch or finished at or after ``since`` (ISO UTC text), in
+        journal order; before/after decoded."""
+        sql = ("SELECT id, batch_id, kind, action, hr_id, kleer_id, before, after, finished_at "
+               "FROM journal WHERE status = 'done' AND kind IN ('hr_create', 'hr_update', 'hr_delete')")
+        params: list[Any] = []
+        if batch_id is not None:
+            sql += " AND batch_id = ?"
+            params.append(batch_id)
+        if since is not None:
+            sql += " AND finished_at >= ?"
+            params.append(since)
+        return [_decoded(r) for r in self.ws.query(sql + " ORDER BY id", params)]

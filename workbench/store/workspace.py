@@ -1,7 +1,8 @@
 """The workspace file: the connection, :meth:`Workspace.atomic`, the numbered migrations and the
 guard against a workspace written by a newer workbench. The tables are read and written through
 one repository each (``ws.hr``, ``ws.kleer``, ``ws.links``, ``ws.suggestions``, ``ws.decisions``,
-``ws.journal``, ``ws.batches``, ``ws.audit``, ``ws.settings``); see :mod:`workbench.store`.
+``ws.journal``, ``ws.batches``, ``ws.audit``, ``ws.settings``, ``ws.hr_loads``,
+``ws.hr_mappings``); see :mod:`workbench.store`.
 """
 
 from __future__ import annotations
@@ -20,8 +21,11 @@ from .audit import AuditLog
 from .batches import Batches
 from .decisions import Decisions
 from .hr import HrRegister, field_columns
+from .hr_loads import HrLoads, HrMappings
 from .journal import Journal
 from .kleer import KleerSnapshot
+from .leaves import Leaves
+from .leaves import create_table as _leaves_table
 from .links import Links
 from .settings import SettingsTable
 from .suggestions import Suggestions
@@ -119,12 +123,31 @@ def _m004_foreign_id(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE kleer_users RENAME COLUMN hr_id TO foreign_id")
 
 
+def _m007_hr_loads(db: sqlite_utils.Database) -> None:
+    """What the workbench remembers of the HR files it loads: each load with the file's shape
+    (to hand HR changes back in it), and the analyst's column mapping per header signature."""
+    db["hr_loads"].create(
+        {"id": int, "at": str, "analyst": str, "source": str, "signature": str, "mapping": str,
+         "shape": str, "rows": int, "counts": str}, pk="id")
+    db["hr_mappings"].create(
+        {"signature": str, "mapping": str, "source": str, "updated_at": str, "updated_by": str},
+        pk="signature")
+
+
+def _m008_leaves(db: sqlite_utils.Database) -> None:
+    """The HR system's absences (leave export): one row per leave id (:mod:`.leaves`)."""
+    _leaves_table(db)
+
+
 #: Numbered schema migrations. Append, never edit a released one.
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "initial schema", _m001_initial),
     (2, "sync: decision preference, journal claims", _m002_sync),
     (3, "audit rows of operations refer to the journal", _m003_journal_once),
     (4, "kleer_users.hr_id is Kleer's foreign-id: foreign_id", _m004_foreign_id),
+    (7, "hr_loads (the HR file's shape per load) and hr_mappings (remembered per header)",
+     _m007_hr_loads),
+    (8, "leaves: the HR system's absences", _m008_leaves),
 ]
 
 
@@ -248,6 +271,17 @@ class Workspace:
         self.batches = Batches(self)
         self.audit = AuditLog(self)
         self.settings = SettingsTable(self)
+        self.hr_loads = HrLoads(self)
+        self.hr_mappings = HrMappings(self)
+        self.leaves = Leaves(self)
+
+    def version(self) -> tuple[int, int]:
+        """Changes whenever anything in the file changed: another connection's commits
+        (``PRAGMA data_version``) or this connection's own writes. Equal twice means nothing
+        changed in between (a preview still holds)."""
+        with self._lock:
+            return (int(self.conn.execute("PRAGMA data_version").fetchone()[0]),
+                    self.conn.total_changes)
 
     def counts(self) -> dict[str, int]:
         """How many rows the main tables hold (the CLI's ``status`` and ``Workbench.counts``)."""

@@ -16,6 +16,7 @@ PAGES: list[tuple[str, str, str, str]] = [
     ("pages/sources.py", "Sources", ":material/upload_file:", "sources"),
     ("pages/import_kleer.py", "Import from Kleer", ":material/download:", "import_kleer"),
     ("pages/export_kleer.py", "Export to Kleer", ":material/upload:", "export_kleer"),
+    ("pages/leave.py", "Leave", ":material/event_busy:", "leave"),
     ("pages/audit.py", "Audit", ":material/history:", "audit"),
     ("pages/settings.py", "Settings", ":material/settings:", "settings"),
 ]

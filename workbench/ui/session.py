@@ -34,6 +34,7 @@ def workbench() -> Workbench:
         wb = Workbench(path)
         st.session_state["_workbench"] = wb
     wb.analyst = st.session_state.get("analyst")
+    wb.role = st.session_state.get("role") or "viewer"  # what the facade lets this user have
     return wb
 
 

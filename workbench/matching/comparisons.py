@@ -1,0 +1,347 @@
+"""Comparisons with levels: how two records compare on each field, vectorised over pairs.
+
+Every comparison turns the candidate pairs ``(h[i], k[i])`` into one small integer per pair: ``0``
+when a value is missing on either side (neutral: it weighs nothing), ``1`` for the strongest
+agreement, and so on down to the last level, a plain disagreement (evidence against). The
+Fellegi–Sunter model (:mod:`workbench.matching.fs`) learns an m and u probability per level.
+
+=====================  =======================================================================
+comparison             levels (strongest first; the last one is "differs")
+=====================  =======================================================================
+foreign_id             exact · differs
+ssn                    exact · same number, 10 vs 12 digits · one digit off · two transposed ·
+                       differs
+first_name             exact (folded) · nickname or spelling variant · first and last swapped ·
+                       one of the first names · an initial ("A.") · Jaro-Winkler ≥ 0.92 ·
+                       ≥ 0.80 · differs
+last_name              exact (folded) · first and last swapped · part of a double surname ·
+                       Jaro-Winkler ≥ 0.92 · ≥ 0.80 · differs
+birth_date             exact · exact, read from the personnummer · one component off · differs
+email                  exact (either HR email) · same local part · same local part that is only
+                       the name · differs
+phone                  exact (E.164) · differs
+street                 exact · same house number, street Jaro-Winkler ≥ 0.85 · differs
+zip_code               exact · same first three digits · differs
+city                   exact · Jaro-Winkler ≥ 0.90 · differs
+employee_number        exact · one digit off · differs
+employment_start_date  exact · one component off · differs
+=====================  =======================================================================
+
+A differing street and postal code make the postal code and city neutral (a move changes all
+three at once).
+The birth date is neutral when both sides have a personnummer: the personnummer comparison
+already holds it, and counting it twice would break the model's independence assumption.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Callable, Mapping
+
+import numpy as np
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import JaroWinkler, Levenshtein
+
+from .. import nicknames
+from . import names as nm
+from .prepare import Side
+
+__all__ = ["Comparison", "COMPARISONS", "compare", "usable_comparisons"]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One field comparison: its key, a plain label and the names of its levels (1…n)."""
+
+    key: str
+    label: str
+    levels: tuple[str, ...]
+
+    @property
+    def n_levels(self) -> int:
+        return len(self.levels)
+
+
+def _c(key: str, label: str, *levels: str) -> Comparison:
+    return Comparison(key, label, levels)
+
+
+#: Every comparison, in the order explanations list them.
+COMPARISONS: Mapping[str, Comparison] = MappingProxyType({c.key: c for c in (
+    _c("foreign_id", "Foreign id", "exact", "differs"),
+    _c("ssn", "Personnummer", "exact", "10 vs 12 digits", "one digit off", "two digits transposed",
+       "differs"),
+    _c("first_name", "First name", "exact", "nickname", "swapped", "one of the first names",
+       "initial", "jaro-winkler ≥ 0.92", "jaro-winkler ≥ 0.80", "differs"),
+    _c("last_name", "Last name", "exact", "swapped", "part of a double surname",
+       "jaro-winkler ≥ 0.92", "jaro-winkler ≥ 0.80", "differs"),
+    _c("birth_date", "Birth date", "exact", "from personnummer", "one component off", "differs"),
+    _c("email", "Email", "exact", "same local part", "local part is only the name", "differs"),
+    _c("phone", "Phone", "exact", "differs"),
+    _c("street", "Street", "exact", "same house number, similar street", "differs"),
+    _c("zip_code", "Postal code", "exact", "same first three digits", "differs"),
+    _c("city", "City", "exact", "similar", "differs"),
+    _c("employee_number", "Employee number", "exact", "one digit off", "differs"),
+    _c("employment_start_date", "Employment start", "exact", "one component off", "differs"),
+)})
+
+#: The input columns a comparison reads: (HR side, Kleer side); usable when both sides have one.
+COLUMNS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = MappingProxyType({
+    "foreign_id": (("hr_id",), ("hr_id",)),
+    "ssn": (("ssn",), ("ssn",)),
+    "first_name": (("first_name", "last_name"), ("name", "first_name", "last_name")),
+    "last_name": (("first_name", "last_name"), ("name", "first_name", "last_name")),
+    "birth_date": (("birth_date", "ssn"), ("birth_date", "ssn")),
+    "email": (("private_email", "work_email"), ("email",)),
+    "phone": (("phone",), ("phone",)),
+    "street": (("street",), ("street",)),
+    "zip_code": (("zip_code",), ("zip_code",)),
+    "city": (("city",), ("city",)),
+    "employee_number": (("employee_number",), ("employee_number",)),
+    "employment_start_date": (("employment_start_date",), ("employment_start_date",)),
+})
+
+
+def usable_comparisons(hr_columns, kleer_columns) -> list[str]:
+    """The comparisons both inputs hold a column for."""
+    hr, kleer = set(hr_columns), set(kleer_columns)
+    return [c for c, (a, b) in COLUMNS.items() if set(a) & hr and set(b) & kleer]
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _both(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a != "") & (b != "")
+
+
+def _pairwise(scorer: Callable, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``scorer(a[i], b[i])`` for every i, in rapidfuzz's C++ on all cores."""
+    if len(a) == 0:
+        return np.zeros(0)
+    return process.cpdist(list(a), list(b), scorer=scorer, workers=-1)
+
+
+def _levels(present: np.ndarray, conditions: list[np.ndarray]) -> np.ndarray:
+    """Level 1 for the first condition that holds, …, the last level when none holds; 0 where
+    a value is missing."""
+    out = np.select(conditions, list(range(1, len(conditions) + 1)), len(conditions) + 1)
+    return np.where(present, out, 0).astype(np.int8)
+
+
+def _dates(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """exact, and one of year/month/day off (or day and month swapped), for ISO date texts."""
+    exact = a == b
+    A = a.astype("U10").view(np.uint32).reshape(-1, 10)
+    B = b.astype("U10").view(np.uint32).reshape(-1, 10)
+    ya, ma, da = A[:, 0:4], A[:, 5:7], A[:, 8:10]
+    yb, mb, db = B[:, 0:4], B[:, 5:7], B[:, 8:10]
+    y, m, d = ((x == z).all(axis=1) for x, z in ((ya, yb), (ma, mb), (da, db)))
+    swapped = y & (ma == db).all(axis=1) & (da == mb).all(axis=1)
+    one_off = ((y.astype(int) + m + d) == 2) | swapped
+    return exact, one_off & ~exact
+
+
+def _date_levels(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    present = _both(a, b)
+    out = np.zeros(len(a), dtype=np.int8)
+    if present.any():
+        exact, near = _dates(a[present], b[present])
+        out[present] = np.select([exact, near], [1, 2], 3)
+    return out
+
+
+def _one_digit_off(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Same length and exactly one character differs, or one inserted/deleted."""
+    if len(a) == 0:
+        return np.zeros(0, dtype=bool)
+    return _pairwise(Levenshtein.distance, a, b) == 1
+
+
+# --------------------------------------------------------------------------- per field
+
+def _ssn(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
+    a, b = hr.pnr[h], kleer.pnr[k]
+    present = _both(a, b)
+    out = np.zeros(len(h), dtype=np.int8)
+    idx = np.flatnonzero(present)
+    if len(idx):
+        x, y = hr.pnr_digits[h[idx]], kleer.pnr_digits[k[idx]]
+        d = x != y
+        n = d.sum(axis=1)
+        swapped = np.zeros(len(idx), dtype=bool)
+        for i in range(9):
+            swapped |= d[:, i] & d[:, i + 1] & (x[:, i] == y[:, i + 1]) & (x[:, i + 1] == y[:, i])
+        same_len = hr.pnr_len[h[idx]] == kleer.pnr_len[k[idx]]
+        out[idx] = np.select([(n == 0) & same_len, n == 0, n == 1, (n == 2) & swapped],
+                             [1, 2, 3, 4], 5)
+    return out
+
+
+def _first(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
+    a, b = hr.first[h], kleer.first[k]
+    present = _both(a, b)
+    out = np.zeros(len(h), dtype=np.int8)
+    idx = np.flatnonzero(present)
+    if len(idx):
+        hh, kk = h[idx], k[idx]
+        a, b = a[idx], b[idx]
+        ca, cb = hr.first_key[hh], kleer.first_key[kk]
+        swapped = (ca == kleer.last_key[kk]) & (hr.last_key[hh] == cb) & (ca != cb)
+        part = (_pairwise(fuzz.token_set_ratio, ca, cb) == 100)
+        jw = _pairwise(JaroWinkler.normalized_similarity, a, b)
+        initial = (hr.has_initial[hh] | kleer.has_initial[kk]) & \
+            (np.array([x[:1] for x in a], dtype=object) == np.array([x[:1] for x in b], dtype=object))
+        level = np.select([a == b, ca == cb, swapped, part, initial, jw >= 0.92, jw >= 0.80],
+                          [1, 2, 3, 4, 5, 6, 7], 8)
+        rest = np.flatnonzero(level >= 6)
+        if len(rest):
+            level[rest[_short_forms(a[rest], b[rest])]] = 2
+        out[idx] = level
+    return out
+
+
+def _short_forms(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Whether one first name is a short form of the other by the Swedish rule
+    (:func:`workbench.nicknames.hypocoristic`), once per distinct pair of names."""
+    seen: dict[tuple[str, str], bool] = {}
+    out = np.zeros(len(a), dtype=bool)
+    for i, (x, y) in enumerate(zip(a, b)):
+        key = (x, y)
+        hit = seen.get(key)
+        if hit is None:
+            hit = seen[key] = any(nicknames.hypocoristic(p, q) or nicknames.hypocoristic(q, p)
+                                  for p in x.split() for q in y.split())
+        out[i] = hit
+    return out
+
+
+def _last(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
+    a, b = hr.last[h], kleer.last[k]
+    present = _both(a, b)
+    out = np.zeros(len(h), dtype=np.int8)
+    idx = np.flatnonzero(present)
+    if len(idx):
+        hh, kk = h[idx], k[idx]
+        a, b = a[idx], b[idx]
+        swapped = (a == kleer.first[kk]) & (hr.first[hh] == b) & (a != b)
+        part = _pairwise(fuzz.token_set_ratio, a, b) == 100
+        jw = _pairwise(JaroWinkler.normalized_similarity, a, b)
+        out[idx] = np.select([a == b, swapped, part, jw >= 0.92, jw >= 0.80], [1, 2, 3, 4, 5], 6)
+    return out
+
+
+def _birth(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
+    a, b = hr.birth_date[h], kleer.birth_date[k]
+    both_pnr = (hr.pnr[h] != "") & (kleer.pnr[k] != "")
+    out = _date_levels(a, b)
+    derived = hr.birth_from_pnr[h] | kleer.birth_from_pnr[k]
+    out = np.where((out == 1) & derived, 2, np.where(out >= 2, out + 1, out)).astype(np.int8)
+    return np.where(both_pnr, 0, out).astype(np.int8)
+
+
+def _email(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
+    e, local_k = kleer.emails["email"][k], kleer.locals["email"][k]
+    best = np.full(len(h), 9, dtype=np.int8)
+    hr_any = np.zeros(len(h), dtype=bool)
+    for key in ("private_email", "work_email"):
+        v = hr.emails[key][h]
+        hr_any |= v != ""
+        both = _both(v, e)
+        exact = both & (v == e)
+        local = both & ~exact & (local_k != "") & (hr.locals[key][h] == local_k)
+        best = np.minimum(best, np.where(exact, 1, np.where(local, 2, 9))).astype(np.int8)
+    out = np.where(best == 9, np.where(hr_any & (e != ""), 4, 0), best).astype(np.int8)
+    local_rows = np.flatnonzero(out == 2)
+    if len(local_rows):
+        named = np.array([nm.made_of_name(kleer.locals["email"][i], kleer.names[i].tokens)
+                          for i in k[local_rows]], dtype=bool)
+        out[local_rows[named]] = 3
+    return out
+
+
+def _equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    present = _both(a, b)
+    return _levels(present, [a == b])
+
+
+def _street(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
+    a, b = hr.street[h], kleer.street[k]
+    present = _both(a, b)
+    out = np.zeros(len(h), dtype=np.int8)
+    idx = np.flatnonzero(present)
+    if len(idx):
+        a, b = a[idx], b[idx]
+        same_no = hr.street_no[h[idx]] == kleer.street_no[k[idx]]
+        jw = _pairwise(JaroWinkler.normalized_similarity, a, b)
+        out[idx] = np.select([a == b, same_no & (jw >= 0.85)], [1, 2], 3)
+    return out
+
+
+def _zip(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
+    a, b = hr.zip_code[h], kleer.zip_code[k]
+    present = _both(a, b)
+    a3 = np.array([x[:3] for x in a], dtype=object) if len(a) else a
+    b3 = np.array([x[:3] for x in b], dtype=object) if len(b) else b
+    return _levels(present, [a == b, a3 == b3])
+
+
+def _city(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
+    a, b = hr.city[h], kleer.city[k]
+    present = _both(a, b)
+    out = np.zeros(len(h), dtype=np.int8)
+    idx = np.flatnonzero(present)
+    if len(idx):
+        jw = _pairwise(JaroWinkler.normalized_similarity, a[idx], b[idx])
+        out[idx] = np.select([a[idx] == b[idx], jw >= 0.9], [1, 2], 3)
+    return out
+
+
+def _employee_number(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
+    a, b = hr.employee_number[h], kleer.employee_number[k]
+    present = _both(a, b)
+    out = np.zeros(len(h), dtype=np.int8)
+    idx = np.flatnonzero(present)
+    if len(idx):
+        out[idx] = np.select([a[idx] == b[idx], _one_digit_off(a[idx], b[idx])], [1, 2], 3)
+    return out
+
+
+def _foreign(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
+    f = kleer.foreign_id[k]
+    return _levels(f != "", [f == hr.ids[h].astype(str).astype(object)])
+
+
+_COMPARE: Mapping[str, Callable[[Side, Side, np.ndarray, np.ndarray], np.ndarray]] = {
+    "foreign_id": _foreign,
+    "ssn": _ssn,
+    "first_name": _first,
+    "last_name": _last,
+    "birth_date": _birth,
+    "email": _email,
+    "phone": lambda hr, kl, h, k: _equal(hr.phone[h], kl.phone[k]),
+    "street": _street,
+    "zip_code": _zip,
+    "city": _city,
+    "employee_number": _employee_number,
+    "employment_start_date": lambda hr, kl, h, k: _date_levels(hr.start[h], kl.start[k]),
+}
+
+
+def compare(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray, comparisons: list[str]
+            ) -> np.ndarray:
+    """The comparison vectors: an ``(n_pairs, len(comparisons))`` int8 matrix of levels."""
+    out = np.zeros((len(h), len(comparisons)), dtype=np.int8)
+    for j, c in enumerate(comparisons):
+        out[:, j] = _COMPARE[c](hr, kleer, h, k)
+    if "street" in comparisons:
+        # a move changes street, postal code and city together: one piece of evidence, not
+        # three (the model assumes independent comparisons), so street and postal code both
+        # differing make the postal code and city neutral
+        moved = out[:, comparisons.index("street")] == COMPARISONS["street"].n_levels
+        if "zip_code" in comparisons:
+            moved &= out[:, comparisons.index("zip_code")] == COMPARISONS["zip_code"].n_levels
+        for c in ("zip_code", "city"):
+            if c in comparisons:
+                out[moved, comparisons.index(c)] = 0
+    return out
