@@ -29,6 +29,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import pandas as pd
 
+from .concurrency import summary_text
 from .errors import InputError
 from .fields import FIELD, mask
 from .matching.settings import BANDS
@@ -290,6 +291,8 @@ def result_html(result: Any, *, reveal: bool = False) -> str:
         f"<strong>{c.get(s, 0)}</strong> {s}</span>"
         for s in STATUSES if c.get(s) or s in ("done", "failed", "conflict"))
     parts = [banner, f"<p>{counts}</p>"]
+    if getattr(result, "concurrency", None):  # how many Kleer requests were in flight, and why
+        parts.append(f"<p><small>{_e(summary_text(dict(result.concurrency)))}</small></p>")
     if c.get("skipped"):
         parts.append("<p><em>Skipped operations were blocked in the plan (its blockers say "
                      "why) or had nothing left to do.</em></p>")
