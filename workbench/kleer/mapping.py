@@ -209,18 +209,26 @@ def _memo_key(value: Any) -> Any:
 
 def _canonical_column(f: Field, values: list[Any]) -> list[Any]:
     """``canonical_value(f, v)`` for each of ``values``, each distinct one normalised once
-    (the normalisers are pure)."""
+    (the normalisers are pure; a missing value stays missing)."""
     seen: dict[Any, Any] = {}
-    out = []
+    out: list[Any] = []
+    append = out.append
     for value in values:
-        key = _memo_key(value)
-        if key is _MISSING:
-            out.append(canonical_value(f, value))
+        if value is None:
+            append(None)
+            continue
+        kind = type(value)
+        if kind is str:
+            key: Any = value
+        elif kind is int or kind is bool:
+            key = (kind, value)
+        else:
+            append(canonical_value(f, value))
             continue
         canonical = seen.get(key, _MISSING)
         if canonical is _MISSING:
             canonical = seen[key] = canonical_value(f, value)
-        out.append(canonical)
+        append(canonical)
     return out
 
 
