@@ -91,6 +91,11 @@ def is_missing(value: Any) -> bool:
         return False
 
 
+def _plain_digits(s: str) -> bool:
+    """Only the ASCII digits 0-9, at least one (what the regexes below call ``[0-9]+``)."""
+    return s.isascii() and s.isdigit()
+
+
 def _text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -237,10 +242,13 @@ def phone(value: Any, *, default_country: str = "46") -> Normalized:
     if is_missing(value):
         return Normalized(None, None, value)
     s = _text(value)
-    if re.search(r"[^0-9\s\-+().\/]", s):
-        return Normalized(None, "not a phone number (unexpected characters)", value)
     plus = s.startswith("+")
-    digits = re.sub(r"\D", "", s)
+    if _plain_digits(s[1:] if plus else s):  # the common case (Kleer's +46…): no regex
+        digits = s[1:] if plus else s
+    elif re.search(r"[^0-9\s\-+().\/]", s):
+        return Normalized(None, "not a phone number (unexpected characters)", value)
+    else:
+        digits = re.sub(r"\D", "", s)
     if plus:
         e164 = digits
     elif digits.startswith("00"):
@@ -426,7 +434,7 @@ def employee_number(value: Any) -> Normalized:
     if is_missing(value):
         return Normalized(None, None, value)
     s = _text(value)
-    if not re.fullmatch(r"[0-9]+", s):
+    if not _plain_digits(s):
         return Normalized(None, "employee number must be digits only (Kleer stores a whole number)", value)
     return Normalized(int(s), None, value)
 
@@ -435,9 +443,12 @@ def clearing_nr(value: Any) -> Normalized:
     if is_missing(value):
         return Normalized(None, None, value)
     s = _text(value)
-    if re.search(r"[^0-9\s\-]", s):
+    if _plain_digits(s):
+        digits = s
+    elif re.search(r"[^0-9\s\-]", s):
         return Normalized(None, "clearing number must be digits", value)
-    digits = re.sub(r"\D", "", s)
+    else:
+        digits = re.sub(r"\D", "", s)
     if len(digits) not in (4, 5):
         return Normalized(None, f"clearing number must have 4 or 5 digits (has {len(digits)})", value)
     return Normalized(digits, None, value)
@@ -447,9 +458,12 @@ def account_nr(value: Any) -> Normalized:
     if is_missing(value):
         return Normalized(None, None, value)
     s = _text(value)
-    if re.search(r"[^0-9\s\-.,]", s):
+    if _plain_digits(s):
+        digits = s
+    elif re.search(r"[^0-9\s\-.,]", s):
         return Normalized(None, "account number must be digits", value)
-    digits = re.sub(r"\D", "", s)
+    else:
+        digits = re.sub(r"\D", "", s)
     if not 2 <= len(digits) <= 15:
         return Normalized(None, f"account number must have 2 to 15 digits (has {len(digits)})", value)
     return Normalized(digits, None, value)
