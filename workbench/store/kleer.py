@@ -21,6 +21,10 @@ def _row(record: Mapping[str, Any]) -> dict[str, Any]:
     return {("foreign_id" if k == "hr_id" else k): plain(v) for k, v in record.items()}
 
 
+#: Values sqlite3 takes as they are (everything else goes through :func:`plain`).
+_AS_IS = frozenset({str, int, bool, type(None)})
+
+
 def _quoted(column: str) -> str:
     return '"' + column.replace('"', '""') + '"'
 
@@ -35,7 +39,8 @@ class KleerSnapshot(Repository):
         # where a row-dict insert spent half a second checking and converting every value
         columns = list(dict.fromkeys(k for r in records for k in r))
         names = [("foreign_id" if k == "hr_id" else k) for k in columns]
-        rows = ([*(plain(r.get(k)) for k in columns), snapshot["id"], snapshot["fetched_at"]]
+        tail = [snapshot["id"], snapshot["fetched_at"]]
+        rows = ([v if type(v) in _AS_IS else plain(v) for v in map(r.get, columns)] + tail
                 for r in records)
         sql = (f"INSERT INTO kleer_users ({', '.join(_quoted(c) for c in names)}, snapshot_id, "
                f"fetched_at) VALUES ({', '.join('?' * (len(names) + 2))})")
