@@ -443,12 +443,10 @@ def clearing_nr(value: Any) -> Normalized:
     if is_missing(value):
         return Normalized(None, None, value)
     s = _text(value)
-    if _plain_digits(s):
-        digits = s
-    elif re.search(r"[^0-9\s\-]", s):
+    plain = _plain_digits(s)  # the common case: no regex
+    if not plain and re.search(r"[^0-9\s\-]", s):
         return Normalized(None, "clearing number must be digits", value)
-    else:
-        digits = re.sub(r"\D", "", s)
+    digits = s if plain else re.sub(r"\D", "", s)
     if len(digits) not in (4, 5):
         return Normalized(None, f"clearing number must have 4 or 5 digits (has {len(digits)})", value)
     return Normalized(digits, None, value)
@@ -458,12 +456,10 @@ def account_nr(value: Any) -> Normalized:
     if is_missing(value):
         return Normalized(None, None, value)
     s = _text(value)
-    if _plain_digits(s):
-        digits = s
-    elif re.search(r"[^0-9\s\-.,]", s):
+    plain = _plain_digits(s)  # the common case: no regex
+    if not plain and re.search(r"[^0-9\s\-.,]", s):
         return Normalized(None, "account number must be digits", value)
-    else:
-        digits = re.sub(r"\D", "", s)
+    digits = s if plain else re.sub(r"\D", "", s)
     if not 2 <= len(digits) <= 15:
         return Normalized(None, f"account number must have 2 to 15 digits (has {len(digits)})", value)
     return Normalized(digits, None, value)
