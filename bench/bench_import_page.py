@@ -3,7 +3,9 @@
 Builds a workspace with the demo generator at 10,000 people (HR file loaded, Kleer fetched from
 the simulator over HTTP, matches suggested), then times AppTest runs of the page: the first
 open (router + page) and re-runs (what every interaction costs). Also times the view function
-alone. Prints one JSON object; target: the page renders in under 2 s.
+alone, and the reruns after a checkbox edit and after an action edit (what a click costs; in the
+browser only the grid's fragment reruns, AppTest runs the whole page, so these are upper bounds).
+Prints one JSON object; targets: first render ≤ 1 s, a rerun after an edit ≤ 0.5 s.
 
     .venv/bin/python bench/bench_import_page.py [--people 10000] [--runs 3]
 """
@@ -29,7 +31,7 @@ from workbench.demo import generate, write  # noqa: E402
 from workbench.kleer.simulator import RunningSimulator  # noqa: E402
 from workbench.readmodels import import_rows  # noqa: E402
 
-TARGET_SECONDS = 2.0
+TARGET_FIRST, TARGET_RERUN = 1.0, 0.5
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,6 +69,15 @@ def main(argv: list[str] | None = None) -> int:
                 started = time.perf_counter()
                 at.run()
                 reruns.append(time.perf_counter() - started)
+            edits = {}
+            for name, change in (("checkbox", {"select": True}), ("action", {"action": "Do nothing"})):
+                key = at.session_state["import_editor:key"]
+                at.session_state[key] = {"edited_rows": {3: change}, "added_rows": [], "deleted_rows": []}
+                started = time.perf_counter()
+                at.run()
+                edits[name] = round(time.perf_counter() - started, 3)
+                if at.exception:
+                    raise SystemExit(f"the page failed: {at.exception}")
         finally:
             sim.stop()
     median = statistics.median(reruns)
@@ -75,7 +86,9 @@ def main(argv: list[str] | None = None) -> int:
         "rows_in_new_tab": counts["kleer"] - counts["linked"],
         "first_render_seconds": round(first, 3), "rerun_seconds_median": round(median, 3),
         "reruns": [round(r, 3) for r in reruns], "view_seconds": round(view_seconds, 3),
-        "target_seconds": TARGET_SECONDS, "within_target": max(first, median) < TARGET_SECONDS,
+        "rerun_after_checkbox_seconds": edits["checkbox"], "rerun_after_action_seconds": edits["action"],
+        "target_first_seconds": TARGET_FIRST, "target_rerun_seconds": TARGET_RERUN,
+        "within_target": first <= TARGET_FIRST and max(edits.values()) <= TARGET_RERUN,
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }))
     return 0

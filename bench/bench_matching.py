@@ -59,7 +59,7 @@ t0 = time.perf_counter()
 import pandas as pd
 from workbench.api import Workbench
 from workbench import matching
-from workbench.export import to_csv_bytes
+from workbench.downloads import to_csv_bytes
 from workbench.sources import read_hr, Limits
 t1 = time.perf_counter()
 hr = pd.DataFrame(read_hr(sys.argv[1], limits=Limits(max_bytes=1 << 31, max_rows=10**7,

@@ -1,6 +1,7 @@
 """Audit: every decision and every write, newest first; filters; one entry's before/after and the
 match evidence at decision time; downloads (masked unless revealed, a revealed one audited);
-Revert this batch → preview → confirm → progress → banner."""
+Revert this batch (a readable picker: side, when, who, counts, first names) → preview → confirm →
+the revert runs in the background (progress and banner by the frame). Times are local."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import streamlit as st
 from workbench.errors import WorkbenchError
 from workbench.ui import access, columns
 from workbench.ui.frame import frame
-from workbench.ui.widgets import apply_with_progress, audited_download, plan_review, show_result
+from workbench.ui.text import blank, local_time, md, plain, time_zone
+from workbench.ui.widgets import audited_download, busy, plan_review, start_apply
 
 wb = frame("Audit")
 st.title("Audit")
@@ -32,7 +34,7 @@ actions = c2.multiselect("Action", options("action"), key="audit_actions")
 analysts = c3.multiselect("Analyst", options("analyst"), key="audit_analysts")
 c4, c5 = st.columns([2, 4])
 results = c4.multiselect("Result", options("result"), key="audit_results")
-days = c5.date_input("Date range (UTC)", value=(), key="audit_dates", format="YYYY-MM-DD")
+days = c5.date_input("Date range (UTC days)", value=(), key="audit_dates", format="YYYY-MM-DD")
 start = days[0] if len(days) else None
 end = days[1] if len(days) > 1 else start
 shown = wb.filter_audit(log, text=text, actions=actions, analysts=analysts, start=start, end=end,
@@ -40,11 +42,11 @@ shown = wb.filter_audit(log, text=text, actions=actions, analysts=analysts, star
 
 st.caption(f"{len(shown)} of {len(log)} entries, newest first. "
            + ("Personal numbers are shown (sidebar)." if reveal else "Personal numbers are masked."))
-table = shown[["id", "at", "analyst", "event", "action", "employee", "hr_id", "kleer_id", "score",
-               "result", "batch_id"]].assign(at=shown["at"].str[:19].str.replace("T", " "))
-st.dataframe(table, hide_index=True, width="stretch",
+table = blank(shown[["id", "at", "analyst", "event", "action", "employee", "hr_id", "kleer_id", "score",
+                     "result", "batch_id"]].assign(at=shown["at"].map(local_time)))
+st.dataframe(table, hide_index=True, width="stretch", placeholder="",
              column_config={"id": st.column_config.NumberColumn("#", format="%d", width="small"),
-                            "at": "When (UTC)", "analyst": "Analyst", "event": "Event",
+                            "at": f"When ({time_zone().key})", "analyst": "Analyst", "event": "Event",
                             "action": "Action", "result": "Result", "employee": "Employee", "hr_id": "HR id",
                             "kleer_id": st.column_config.NumberColumn("Kleer id", format="%d"),
                             "score": st.column_config.NumberColumn("Score", format="%.0f"),
@@ -63,31 +65,35 @@ if len(shown):
     by_id = shown.set_index("id")
     entry_id = st.selectbox(
         "Entry", shown["id"].tolist(), key="audit_entry",
-        format_func=lambda i: " · ".join(str(v) for v in (
-            f"#{i}", by_id.at[i, "at"][:19].replace("T", " "), by_id.at[i, "event"], by_id.at[i, "action"],
-            by_id.at[i, "employee"] or by_id.at[i, "hr_id"]) if pd.notna(v) and v != ""))
+        format_func=lambda i: " · ".join(plain(v) for v in (
+            f"#{i}", local_time(by_id.at[i, "at"]), by_id.at[i, "event"], by_id.at[i, "action"],
+            by_id.at[i, "employee"] or by_id.at[i, "hr_id"]) if plain(v)))
     e = by_id.loc[entry_id]
     who = " · ".join(str(v) for v in (e["hr_id"], e["kleer_id"]) if pd.notna(v))
-    st.markdown(f"**{e['event']} · {e['action'] or ''}** by {e['analyst'] or 'unknown'} at {e['at']}"
-                + (f" · {e['employee']} ({who})" if who else "")
-                + (f" · result **{e['result']}**" if pd.notna(e["result"]) else "")
-                + (f" · batch {e['batch_id']}" if pd.notna(e["batch_id"]) else ""))
+    st.markdown(f"**{md(e['event'])} · {md(e['action'])}** by {md(e['analyst'] or 'unknown')} at "
+                f"{md(local_time(e['at'], seconds=True))}"
+                + (f" · {md(e['employee'])} ({md(who)})" if who else "")
+                + (f" · result **{md(e['result'])}**" if pd.notna(e["result"]) else "")
+                + (f" · batch {md(e['batch_id'])}" if pd.notna(e["batch_id"]) else ""))
     changes = wb.audit_changes(e["before"], e["after"])
     if len(changes):
-        st.dataframe(changes[["label", "before", "after", "changed"]].style.apply(
+        st.dataframe(blank(changes[["label", "before", "after", "changed"]]).style.apply(
             lambda r: ["background-color: #fff3cd" if r["changed"] else "" for _ in r], axis=1),
-            hide_index=True, width="stretch",
+            hide_index=True, width="stretch", placeholder="",
             column_config={"label": "Field", "before": "Before", "after": "After", "changed": "Changed"})
     evidence = wb.evidence_at(int(entry_id))
     if evidence.items:
         source = {"entry": "recorded with this entry", "suggestion": "the stored suggestion"}.get(
             evidence.source, f"recorded with {evidence.source}")
-        st.markdown(f"**Match evidence at decision time** ({source}"
-                    + (f", score {e['score']:.0f}" if pd.notna(e["score"]) else "")
-                    + "):\n\n" + "\n".join(
-                        f"- {item.get('sentence') or item.get('label')} "
-                        f"({item.get('agreement', '')}, {float(item.get('contribution') or 0):+.0f})"
-                        for item in evidence.items))
+        st.markdown(f"**Match evidence at decision time** ({md(source)}"
+                    + (f", score {e['score']:.0f}" if pd.notna(e["score"]) else "") + ")")
+        entries = pd.DataFrame([item for item in evidence.items if isinstance(item, dict)])
+        keep = [c for c in ("label", "sentence", "agreement", "contribution", "weight") if c in entries.columns]
+        if keep:  # a list of entries, drawn as text (a matcher that adds weights adds columns)
+            st.dataframe(blank(entries[keep]), hide_index=True, width="stretch", placeholder="",
+                         column_config={"label": "Signal", "sentence": st.column_config.TextColumn(
+                             "In words", width="large"), "agreement": "Agreement",
+                             "contribution": st.column_config.NumberColumn("Contribution", format="%+.1f")})
     else:
         st.caption("No match evidence belongs to this entry.")
     if isinstance(e["detail"], (dict, list)) and e["detail"]:
@@ -98,48 +104,55 @@ else:
 
 # ------------------------------------------------------------------ revert
 st.subheader("Revert a batch")
-batches = wb.batches()
+batches = wb.batch_choices()
 if batches.empty:
     st.caption("No batch has been applied yet.")
 else:
     info = batches.set_index("id")
-    batch_id = st.selectbox(
-        "Batch", batches["id"].tolist(), key="revert_batch",
-        format_func=lambda b: f"{info.at[b, 'started_at'][:19]} · {info.at[b, 'kind']} · {b} · "
-                              + ", ".join(f"{v} {k}" for k, v in (info.at[b, 'counts'] or {}).items())
-                              + (f" · reverts {info.at[b, 'reverts']}" if pd.notna(info.at[b, 'reverts']) else ""))
-    may_revert = access.can("analyst")
+    SIDES = {"import": "Import from Kleer", "export": "Export to Kleer"}
+
+    def describe(b) -> str:
+        r = info.loc[b]
+        what = "Revert" if r["kind"] == "revert" else SIDES.get(r["side"], "Apply")
+        counts = ", ".join(f"{v} {k}" for k, v in (r["counts"] or {}).items()) or plain(r["status"])
+        names = ", ".join(plain(n) for n in r["first_names"])
+        more = r["employees"] - len(r["first_names"])
+        return " · ".join(x for x in (
+            what, local_time(r["started_at"]), f"by {plain(r['analyst']) or 'unknown'}", counts,
+            names + (f" and {more} more" if more > 0 else ""),
+            f"reverts {r['reverts']}" if plain(r["reverts"]) else "") if x)
+
+    batch_id = st.selectbox("Batch", batches["id"].tolist(), key="revert_batch", format_func=describe)
+    cannot = access.why_not("analyst", "revert a batch")
+    running = busy(wb)
 
     def close_revert() -> None:
         st.session_state.pop("revert_plan", None)
 
     @st.dialog("Revert — review before anything is written", width="large", on_dismiss=close_revert)
     def review(plan) -> None:
-        st.caption(f"Undo batch {plan.reverts} from its before-images: updates written back, Kleer "
+        st.caption(f"Undo batch {md(plan.reverts)} from its before-images: updates written back, Kleer "
                    "users it created deactivated (Kleer has no delete), links it made ended and "
                    "links it ended restored. The revert is a batch of its own.")
         plan_review(plan)
         go, cancel = st.columns(2)
-        if go.button("Confirm and revert", type="primary", disabled=not plan.runnable, key="revert_confirm"):
-            result = apply_with_progress(wb, plan)
+        if go.button("Confirm and revert", type="primary", disabled=not plan.runnable or bool(busy(wb)),
+                     key="revert_confirm", help=busy(wb)):
             close_revert()
-            if result is not None:
-                st.session_state["revert_result"] = result
+            start_apply(wb, plan, what="Revert")
             st.rerun()
         if cancel.button("Cancel", key="revert_review_cancel"):
             close_revert()
             st.rerun()
 
-    if st.button("Revert this batch…", key="revert", disabled=not may_revert,
-                 help="Shows what the revert would do; nothing is written before you confirm"):
+    if st.button("Revert this batch…", key="revert", disabled=bool(cannot or running),
+                 help=cannot or running or "Shows what the revert would do; nothing is written "
+                                           "before you confirm"):
         try:
             st.session_state["revert_plan"] = wb.revert_plan(batch_id)
-            st.session_state.pop("revert_result", None)
         except WorkbenchError as err:
-            st.error(str(err))
-    if not may_revert:
-        access.require("analyst", "revert a batch")
+            st.error(md(err))
+    if cannot:
+        st.caption(md(cannot))
     if st.session_state.get("revert_plan") is not None:
         review(st.session_state["revert_plan"])
-    if st.session_state.get("revert_result") is not None:
-        show_result(st.session_state["revert_result"], what="Revert")

@@ -12,8 +12,8 @@ import streamlit as st
 from workbench.errors import WorkbenchError
 from workbench.ui import access, leave_panels, session
 from workbench.ui.frame import frame
-from workbench.ui.widgets import (apply_with_progress, bump_editor, editor_version, lazy_tabs,
-                                  require_data, show_result)
+from workbench.ui.widgets import (bump_editor, busy, editor_version, lazy_tabs, require_data,
+                                  start_apply)
 
 wb = frame("Leave")
 st.title("Leave")
@@ -110,10 +110,10 @@ def review(plan) -> None:
     st.download_button("Download the plan (JSON)", plan.to_json(), file_name=f"{plan.id}.json",
                        mime="application/json")
     go, cancel = st.columns(2)
-    if go.button("Confirm and export", type="primary", disabled=not plan.runnable, key="leave_confirm"):
-        result = apply_with_progress(wb, plan)
-        if result is not None:
-            st.session_state["leave_result"] = (plan, result)
+    if go.button("Confirm and export", type="primary", disabled=not plan.runnable or bool(busy(wb)),
+                 key="leave_confirm", help=busy(wb)):
+        # in the background, like every apply: the frame shows its progress and banner
+        if start_apply(wb, plan, what="Leave export"):
             bump_editor(EDITOR)
         close_review()
         st.rerun()
@@ -129,7 +129,6 @@ if b[0].button(f"Export ({len(checked)})", type="primary", key="leave_export",
     try:
         st.session_state["leave_plan"] = wb.plan_leave(
             None if month == "All months" else month, checked, token=session.kleer_token())
-        st.session_state.pop("leave_result", None)
     except WorkbenchError as e:
         st.error(str(e))
 if b[1].button("Cancel", key="leave_cancel", help="Clear the selection"):
@@ -141,11 +140,3 @@ if not may_decide:
 if st.session_state.get("leave_plan") is not None:
     review(st.session_state["leave_plan"])
 
-last = st.session_state.get("leave_result")
-if last:
-    plan, result = last
-
-    def retry() -> None:  # a re-run of the same plan runs again only what failed
-        st.session_state["leave_result"] = (plan, wb.apply(plan, token=session.kleer_token()))
-
-    show_result(result, retry=retry, what="Leave export")

@@ -9,20 +9,22 @@ import streamlit as st
 
 from workbench.ui.frame import frame
 from workbench.ui.nav import PAGES
+from workbench.ui.text import blank, local_time, md, time_zone
 
 wb = frame("Overview")
 st.title("Overview")
-HR = wb.settings.hr_label
+HR = wb.settings.hr_label      # plain: table headers
+HRM = md(HR)                   # markdown: metric labels, help, captions
 counts = wb.state_counts()
 PAGE_OF = {url: (path, title, icon) for path, title, icon, url in PAGES}
 
 top = st.columns(4)
-top[0].metric(f"{HR} employees", counts.hr)
+top[0].metric(f"{HRM} employees", counts.hr)
 top[1].metric("Kleer employees", counts.kleer)
-top[2].metric("Linked", counts.linked, help=f"{HR} employees linked to a Kleer user")
-top[3].metric(f"Only in {HR}", counts.only_hr, help=f"{HR} employees not linked to Kleer: export them")
+top[2].metric("Linked", counts.linked, help=f"{HRM} employees linked to a Kleer user")
+top[3].metric(f"Only in {HRM}", counts.only_hr, help=f"{HRM} employees not linked to Kleer: export them")
 states = st.columns(4)
-states[0].metric("Only in Kleer", counts.only_kleer, help=f"Kleer users not linked to an {HR} employee")
+states[0].metric("Only in Kleer", counts.only_kleer, help=f"Kleer users not linked to an {HRM} employee")
 states[1].metric("Suggested", counts.suggested,
                  help="Unlinked Kleer users with a suggested match to review on Import from Kleer")
 states[2].metric("Conflicts", counts.conflicts,
@@ -35,7 +37,7 @@ states[3].metric("Blocked", counts.blocked,
 step = wb.next_step(counts)
 path, title, icon = PAGE_OF[step.page]
 with st.container(border=True):
-    st.markdown(f"**Next step** · {step.message}")
+    st.markdown(f"**Next step** · {md(step.message)}")
     st.page_link(path, label=f"Go to {title}", icon=icon)
 
 # ------------------------------------------------------------------ match quality
@@ -58,10 +60,10 @@ else:
                   "manually without a suggestion) are not in the chart" if unscored else "") + ".")
     if len(scored):
         st.write(f"**The {min(20, len(scored))} weakest links** — what an auditor checks first")
-        weakest = wb.weakest_links(links, 20)
+        weakest = blank(wb.weakest_links(links, 20))
         st.dataframe(weakest[["score", "hr_id", "hr_name", "kleer_id", "kleer_name", "method",
                               "created_by", "reasons"]],
-                     hide_index=True, width="stretch",
+                     hide_index=True, width="stretch", placeholder="",
                      column_config={"score": st.column_config.NumberColumn("Score", format="%.0f"),
                                     "hr_id": f"{HR} id", "hr_name": f"{HR} name",
                                     "kleer_id": st.column_config.NumberColumn("Kleer id", format="%d"),
@@ -76,13 +78,13 @@ if batches.empty:
     st.caption("Nothing has been applied yet.")
 else:
     st.dataframe(pd.DataFrame({
-        "started": batches["started_at"].str[:19].str.replace("T", " "),
+        "started": batches["started_at"].map(local_time),
         "kind": batches["kind"],
-        "analyst": batches["analyst"],
+        "analyst": batches["analyst"].fillna(""),
         "status": batches["status"],
         "results": batches["counts"].map(lambda c: ", ".join(f"{v} {k}" for k, v in (c or {}).items())),
         "batch": batches["id"],
-    }), hide_index=True, width="stretch",
-        column_config={"started": "Started (UTC)", "results": "Results"})
+    }), hide_index=True, width="stretch", placeholder="",
+        column_config={"started": f"Started ({time_zone().key})", "results": "Results"})
     page, title, icon = PAGE_OF["audit"]
     st.page_link(page, label="Every decision and write, and revert, on Audit", icon=icon)

@@ -81,11 +81,48 @@ def _kleer_sim_server(tmp_path_factory):
     sim.stop()
 
 
+def _dialects() -> list[str]:
+    from workbench.kleer.schema import DIALECTS
+
+    return list(DIALECTS)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "every_dialect: run the test against the simulator "
+                            "speaking each dialect (lenient, strict, strict-id, strict-xml, "
+                            "strict-500): the kleer_dialect fixture is parametrised")
+    config.addinivalue_line("markers", "dialect(name): the kleer_sim of this test (or module) "
+                            "speaks that one dialect instead of the default")
+
+
+def pytest_generate_tests(metafunc):
+    """Tests (or modules) marked ``every_dialect`` run once per simulator dialect; those marked
+    ``dialect(name)`` against that one."""
+    if "kleer_dialect" not in metafunc.fixturenames:
+        return
+    if metafunc.definition.get_closest_marker("every_dialect"):
+        metafunc.parametrize("kleer_dialect", _dialects(), indirect=True)
+    elif (only := metafunc.definition.get_closest_marker("dialect")) is not None:
+        metafunc.parametrize("kleer_dialect", list(only.args), indirect=True)
+
+
 @pytest.fixture
-def kleer_sim(_kleer_sim_server, request):
+def kleer_dialect(request) -> str:
+    """The dialect the ``kleer_sim`` of this test speaks: the simulator's default
+    (``DEFAULT_DIALECT``, strict), or each in turn for a test marked ``every_dialect``."""
+    from workbench.kleer.schema import DEFAULT_DIALECT
+
+    return getattr(request, "param", DEFAULT_DIALECT)
+
+
+@pytest.fixture
+def kleer_sim(_kleer_sim_server, request, kleer_dialect):
     """The Kleer simulator over real HTTP on 127.0.0.1 (one server per test session, in a
     background thread, state in a temporary SQLite file), reset before every test: the seed
     loaded again, every fault off, the write counters at zero.
+
+    It speaks the ``kleer_dialect`` fixture's dialect (the default, strict, unless the test is
+    marked ``every_dialect``: then once per dialect).
 
     The default seed is ``workbench.kleer.simulator.sample_seed(12)``: users 1–12 with
     foreign-ids E00001–E00012; users 5 and 10 have no payroll contract, user 7 is inactive,
@@ -103,6 +140,10 @@ def kleer_sim(_kleer_sim_server, request):
     ``start()`` (a restart on the same port, state kept). For a simulator in a separate
     process (to kill it), run ``workbench kleer-sim`` as a subprocess.
     """
+    from workbench.kleer.schema import Dialect
+
+    # the dialect it speaks after every reset (and that its client() is given)
+    _kleer_sim_server.dialect = Dialect.parse(kleer_dialect)
     if not _kleer_sim_server.running:  # a test stopped it and did not start it again
         _kleer_sim_server.start()
     _kleer_sim_server.clear_faults()
@@ -238,3 +279,10 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture
 def _chromium_required():
     pytest.fail(f"CI=true but Chromium is missing at {CHROMIUM}: install it with apt-get install chromium")
+
+
+def as_read(text: str) -> str:
+    """Escaped markdown text (``workbench.ui.text.md``) as the reader sees it on the page."""
+    import html
+    import re
+    return html.unescape(re.sub(r"\\(.)", r"\1", text)).replace("\u2060", "")

@@ -90,14 +90,16 @@ def kleer_seed(pairs: list[tuple[dict, dict | None]]) -> dict[str, Any]:
 
 
 def open_workbench(path, sim, hr: list[dict[str, Any]], pairs: list[tuple[dict, dict | None]],
-                   **client_options: Any):
+                   *, internal_id_writes: bool = True, **client_options: Any):
     """A Workbench on a real file whose HR register holds ``hr`` and whose Kleer snapshot was
-    fetched over HTTP from the simulator, reset to hold ``pairs``."""
+    fetched over HTTP from the simulator, reset to hold ``pairs``. The employee number is
+    written to Kleer's internal-id (the setting, off in a new workspace, is on here)."""
     from workbench.api import Workbench
 
     sim.reset(kleer_seed(pairs))
     wb = Workbench(path, analyst="Ada", kleer_client=sim.client(**client_options))
-    wb.update_settings(kleer_base_url=sim.base_url, kleer_company_id=sim.company_id)
+    wb.update_settings(kleer_base_url=sim.base_url, kleer_company_id=sim.company_id,
+                       internal_id_writes=internal_id_writes)
     seed_hr(wb.workspace, hr)
     wb.fetch_kleer()
     return wb
@@ -108,14 +110,18 @@ def close_workbench(wb) -> None:
     wb.close()
 
 
-def kleer_record(sim, kleer_id: int) -> dict[str, Any]:
-    """The canonical record of one Kleer user as the simulator stores it now."""
+def kleer_read(sim, kleer_id: int) -> tuple[dict, dict | None]:
+    """One Kleer user and its contract as Kleer answers a read now (in a strict dialect every
+    readable field is there, empty ones as "" / 0), over HTTP."""
+    with sim.client() as client:
+        return client.get_user(kleer_id), client.get_contract(kleer_id)
+
+
+def kleer_record(sim, kleer_id: int, *, salary_unit: str = "kronor") -> dict[str, Any]:
+    """The canonical record of one Kleer user as Kleer answers a read of it now."""
     from workbench.kleer.mapping import from_kleer
 
-    dump = sim.dump()
-    user = next(u for u in dump["users"] if u["id"] == kleer_id)
-    contract = next((c for c in dump["payroll-user-readables"] if c["user"]["id"] == kleer_id), None)
-    return from_kleer(user, contract)
+    return from_kleer(*kleer_read(sim, kleer_id), salary_unit=salary_unit)
 
 
 def hr_fields(ws: Workspace, hr_id: str) -> dict[str, Any]:
@@ -142,10 +148,12 @@ def tally(wb, plan, dump: dict, state: dict, *, seeded: int) -> dict[str, Any]:
     by_foreign_id = {u.get("foreign-id"): kid for kid, u in users.items()}
     links = {r["hr_id"]: r["kleer_id"] for r in wb.links().to_dict("records")}
     assert {h: links.get(h) for h in hr_ids} == {h: by_foreign_id[h] for h in hr_ids}
-    for h in hr_ids:  # Kleer holds what HR holds, and the snapshot what Kleer holds
+    read = _as_read(state)
+    for h in hr_ids:  # Kleer holds what HR holds, and the snapshot what Kleer answers
         kid = links[h]
-        assert diff(ws.hr.get(h), from_kleer(users[kid], contracts.get(kid))) == []
-        assert ws.kleer.get(kid)["fingerprint"] == fingerprint(users[kid], contracts.get(kid))
+        user, contract = read(users[kid], contracts.get(kid))
+        assert diff(ws.hr.get(h), from_kleer(user, contract)) == []
+        assert ws.kleer.get(kid)["fingerprint"] == fingerprint(user, contract)
     journal = Counter(r["status"] for r in ws.query(
         "SELECT status FROM journal WHERE plan_id = ?", [plan.id]))
     assert journal == Counter({"done": len(plan.operations)})
@@ -162,6 +170,17 @@ def tally(wb, plan, dump: dict, state: dict, *, seeded: int) -> dict[str, Any]:
             "audit_failed_rows": ws.query(
                 "SELECT count(*) AS n FROM audit WHERE event = 'operation' AND result = 'failed' "
                 "AND plan_id = ?", [plan.id])[0]["n"]}
+
+
+def _as_read(state: dict):
+    """(user, contract) as stored → as a read answers them in the simulator's dialect (a
+    strict one fills every readable field)."""
+    from workbench.kleer.simulator import readable_contract, readable_user
+
+    if not (state.get("dialect") or {}).get("strict"):
+        return lambda user, contract: (user, contract)
+    return lambda user, contract: (readable_user(user),
+                                   None if contract is None else readable_contract(contract))
 
 
 def report(name: str, counts: dict[str, Any]) -> None:

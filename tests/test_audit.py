@@ -45,7 +45,9 @@ def test_decisions_and_operations_are_audited_with_evidence_and_before_after(wb)
     assert decision["score"] == pytest.approx(0.97)
     assert decision["evidence"][0]["sentence"] == "Personnummer identical"
     ops = audit[audit["event"] == "operation"].set_index("action")
-    assert set(ops.index) == {"hr_update", "kleer_create"}
+    # + the import link's foreign-id written to Kleer user 1 (the link kept in Kleer)
+    assert set(ops.index) == {"hr_update", "kleer_link", "kleer_create"}
+    assert ops.loc["kleer_link"]["after"] == {"hr_id": "E0000"}
     update = ops.loc["hr_update"]
     assert update["before"] == {"phone": "+46701000000"} and update["after"] == {"phone": "+46701112233"}
     assert update["result"] == "done" and update["batch_id"].startswith("batch-")

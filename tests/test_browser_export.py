@@ -84,6 +84,10 @@ def test_export_update_unlink_then_audit_in_the_browser(linked_demo, workspace_p
     page.get_by_role("button", name="Start").click()
     page.get_by_test_id("stSidebar").get_by_role("link", name="Export to Kleer").click()
     expect(page.get_by_role("tab", name=f"HR ({len(unlinked)})")).to_be_visible(timeout=20000)
+    expect(page.get_by_role("tab", name=re.compile(r"^Linked \("))).to_have_attribute(
+        "aria-selected", "true")  # lands on Linked, as the vendor's
+    page.get_by_role("tab", name=f"HR ({len(unlinked)})").click()
+    wait_idle(page)
     wait_idle(page)
 
     # export two HR-only employees: created in Kleer and linked

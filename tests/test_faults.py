@@ -408,6 +408,16 @@ class _NetworkGoneAfterCreate:
             raise KleerUnavailable("cannot reach Kleer (ConnectError, 5 tries)")
         return self._client.find_user_by_foreign_id(foreign_id)
 
+    def list_users(self):  # nor can the lists tell (the apply's reconciliation asks them too)
+        if self._created:
+            raise KleerUnavailable("cannot reach Kleer (ConnectError, 5 tries)")
+        return self._client.list_users()
+
+    def list_contracts(self):
+        if self._created:
+            raise KleerUnavailable("cannot reach Kleer (ConnectError, 5 tries)")
+        return self._client.list_contracts()
+
 
 def test_when_the_answer_is_lost_and_kleer_cannot_be_asked_the_rerun_links(wb10, kleer_sim):
     plan = export(wb10, ["E0003"])

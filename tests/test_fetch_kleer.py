@@ -28,9 +28,10 @@ def test_fetch_stores_every_user_and_contract(wb_sim, kleer_sim):
     assert (result.users, result.contracts, result.active) == (12, 10, 11)
     frame = wb_sim.kleer_employees()
     assert list(frame["kleer_id"]) == list(range(1, 13))
-    dump = kleer_sim.dump()
-    contracts = {c["user"]["id"]: c for c in dump["payroll-user-readables"]}
-    for user in dump["users"]:
+    with kleer_sim.client() as client:  # what Kleer answers (strict: every readable field)
+        users, read = client.list_users(), client.list_contracts()
+    contracts = {c["user"]["id"]: c for c in read}
+    for user in users:
         stored = wb_sim.workspace.kleer.get(user["id"])
         expected = from_kleer(user, contracts.get(user["id"]))
         assert stored["fingerprint"] == expected["fingerprint"]
@@ -56,7 +57,8 @@ def test_a_refetch_replaces_the_snapshot_and_only_changed_records_move(wb_sim, k
     before = wb_sim.kleer_employees().set_index("kleer_id")["fingerprint"]
     with kleer_sim.client() as client:
         client.upsert_contract(3, {"phone": "+46709999999"})
-        client.create_user({"name": "Ny Anställd", "foreign-id": "HR-NEW"})
+        client.create_user({"name": "Ny Anställd", "foreign-id": "HR-NEW",
+                            "email": "ny@example.se", "active": True})
     second = wb_sim.fetch_kleer()
     after = wb_sim.kleer_employees().set_index("kleer_id")["fingerprint"]
     assert second.snapshot_id != first.snapshot_id and second.fingerprint != first.fingerprint

@@ -82,7 +82,7 @@ def test_the_schema_facts_are_pinned():
     assert len(FACTS) == 25
     for name, f in FACTS.items():  # every fact names its source
         assert f.source.startswith(("XSD", "TOKI", "ORNEHOLM", "ASSUMED")), name
-    assert DEFAULT_DIALECT == "lenient"  # flips to "strict" once the sync's writes comply
+    assert DEFAULT_DIALECT == "strict"  # the sync's writes comply with the XSD
     assert set(DIALECTS) == {"lenient", "strict", "strict-id", "strict-xml", "strict-500"}
 
 

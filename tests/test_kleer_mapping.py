@@ -112,7 +112,8 @@ def test_only_sends_exactly_the_changed_fields():
     user, contract = to_kleer(record, only=["last_name", "city"])
     assert user == {"name": "Carl von Essen"} and contract == {"state": "Stockholm"}
     user, contract = to_kleer({**record, "phone": None}, only=["phone", "birth_date"])
-    assert user == {} and contract == {"phone": None}  # null clears; birth_date is not in Kleer
+    # never null (Kleer ignores it): the explicit empty value; birth_date is not in Kleer
+    assert user == {} and contract == {"phone": ""}
 
 
 def test_the_end_date_wrapper_sets_clears_and_leaves():

@@ -1,6 +1,10 @@
 """Contract tests: KleerClient against the Kleer simulator over real HTTP on 127.0.0.1, every
 endpoint and every status path, the JSON shapes of KLEER_API.md, the write rules, the fault
-switches, state that survives a restart, and the ``workbench kleer-sim`` command."""
+switches, state that survives a restart, and the ``workbench kleer-sim`` command.
+
+The ``kleer_sim`` here speaks the lenient dialect (partial updates merged, a name the only
+required field, 400 with a message): these tests pin that older behaviour, which the lenient
+dialect keeps. The strict dialects (the default) are tests/test_kleer_dialects.py."""
 
 from __future__ import annotations
 
@@ -27,6 +31,8 @@ from workbench.kleer.simulator import (
 )
 
 from .conftest import free_port
+
+pytestmark = pytest.mark.dialect("lenient")
 
 KEBAB = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
@@ -345,13 +351,14 @@ def test_admin_endpoints_need_the_token(kleer_sim):
 
 def test_state_survives_a_restart_and_the_seed_does_not_overwrite_it(tmp_path):
     db = tmp_path / "sim.db"
-    with RunningSimulator(db, seed=sample_seed(3), token="t0k") as sim:
+    with RunningSimulator(db, seed=sample_seed(3), token="t0k", dialect="lenient") as sim:
         with sim.client() as client:
             client.update_user(2, {"name": "Renamed Person"})
-    with RunningSimulator(db, seed=sample_seed(3), token="t0k") as sim:
+    with RunningSimulator(db, seed=sample_seed(3), token="t0k", dialect="lenient") as sim:
         with sim.client() as client:
             assert client.get_user(2)["name"] == "Renamed Person"
-    with RunningSimulator(db, seed=sample_seed(3), token="t0k", reset=True) as sim:
+    with RunningSimulator(db, seed=sample_seed(3), token="t0k", reset=True,
+                          dialect="lenient") as sim:
         with sim.client() as client:
             assert client.get_user(2)["name"] != "Renamed Person"
 
@@ -401,7 +408,8 @@ def test_the_command_serves_until_sigterm_and_hides_the_token(tmp_path):
         line = proc.stdout.readline()
         assert f"http://127.0.0.1:{port}/v1 (company 3" in line
         r = httpx.get(f"http://127.0.0.1:{port}/v1/company/3/user/me", timeout=5,
-                      headers={"X-Token": token, "Accept": "application/json"})
+                      headers={"X-Token": token, "Accept": "application/json",
+                               "Content-Type": "application/json"})  # strict: JSON by this
         assert r.status_code == 200 and r.json()["name"]
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -5,9 +5,12 @@ a preview and a confirmation; viewers read but do not revert."""
 
 from __future__ import annotations
 
+import html
+
 import csv
 import io
 import json
+import re
 from datetime import date, timedelta
 
 import pandas as pd
@@ -34,7 +37,9 @@ def wb(demo_workbench):
     wb.decide(kleer_id=int(pair["kleer_id"]), action="prefer_kleer", hr_id=pair["hr_id"])
     wb.apply(wb.plan("import", [int(pair["kleer_id"])]))
     rows = export_rows(wb.workspace)
+    in_kleer = {personnummer(s).value for s in wb.workspace.kleer.frame()["ssn"]}  # not created again
     new = rows[(rows["state"] == "unlinked") & rows["ssn"].map(lambda s: bool(personnummer(s).value))
+               & ~rows["ssn"].map(lambda s: personnummer(s).value in in_kleer)
                & (rows["problems"] == "")]["hr_id"].iloc[0]
     wb.analyst = "Setup"
     wb.decide(hr_id=new, action="export")
@@ -112,11 +117,12 @@ def test_an_entry_shows_before_after_and_the_evidence_at_decision_time(page, wb)
     assert side_by_side.at["Phone", "after"] == update["after"]["phone"] != update["before"]["phone"]
     decision = wb.audit(reveal=True)
     decision = decision[(decision["event"] == "decision") & (decision["kleer_id"] == wb.pair[1])].iloc[0]
-    text = " ".join(m.value for m in page.markdown)
+    text = html.unescape(re.sub(r"\\(.)", r"\1", " ".join(m.value for m in page.markdown))).replace("\u2060", "")  # as the reader sees it
     assert f"recorded with decision #{decision['id']}" in text
     sentences = [e["sentence"] for e in decision["evidence"]]
     assert "Personnummer identical" in sentences
-    assert all(s in text for s in sentences)  # the evidence in words, each signal
+    shown = next(d.value for d in page.dataframe if "sentence" in d.value.columns)
+    assert set(sentences) <= set(shown["sentence"])  # the evidence in words, each signal
 
 
 def test_downloads_are_masked_formula_safe_and_token_free(page, wb, downloads):
@@ -157,6 +163,8 @@ def test_revert_shows_the_plan_then_undoes_the_batch(page, wb, kleer_sim):
     assert wb.workspace.links.of(hr_id=wb.exported) is not None  # a preview writes nothing
     page.button(key="revert_confirm").click().run()
     assert not page.exception, page.exception
+    assert wb.wait_apply(page.session_state["apply_watch"], timeout=60).state == "done"
+    page.run()
     assert any("Revert finished: 2 done" in s.value for s in page.success)
     assert wb.workspace.links.of(hr_id=wb.exported) is None
     user = next(u for u in kleer_sim.dump()["users"] if u["id"] == created)
@@ -171,7 +179,18 @@ def test_viewers_can_read_but_not_revert(wb, downloads):
     assert not at.exception, at.exception
     assert len(log(at)) == len(wb.audit())
     assert at.button(key="revert").disabled
-    assert any("cannot revert a batch" in w.value for w in at.warning)
+    assert "cannot revert a batch" in at.button(key="revert").help
+    assert any("cannot revert a batch" in c.value for c in at.caption)
+
+
+def test_the_revert_picker_says_side_when_who_counts_and_names(page, wb):
+    batch = wb.batches().iloc[0]
+    picker = page.selectbox(key="revert_batch")
+    label = picker.format_func(batch["id"]) if hasattr(picker, "format_func") else picker.options[0]
+    hr = wb.workspace.hr.get(wb.exported)
+    assert label.startswith("Export to Kleer · ") and "by Setup" in label and "done" in label
+    assert f"{hr['first_name']} {hr['last_name']}" in label
+    assert "T" not in label.split(" · ")[1] and "+00:00" not in label  # local, readable time
 
 
 def test_filter_audit_and_audit_changes_directly(wb):

@@ -4,6 +4,8 @@ are never sent; Unlink leaves Kleer untouched; Cancel clears the selection."""
 
 from __future__ import annotations
 
+import html
+
 import pandas as pd
 import pytest
 
@@ -48,6 +50,15 @@ def checked_caption(at) -> str:
     return next(c.value for c in at.caption if "checked in this tab" in c.value)
 
 
+def finish_apply(at, wb) -> None:
+    """Wait for the background apply this session started, then draw the page again."""
+    batch = at.session_state["apply_watch"]
+    assert batch, "no apply was started"
+    assert wb.wait_apply(batch, timeout=60).state in ("done", "incomplete")
+    at.run()
+    assert not at.exception, at.exception
+
+
 def by_foreign_id(kleer_sim) -> dict[str, dict]:
     return {u["foreign-id"]: u for u in kleer_sim.dump()["users"] if u.get("foreign-id")}
 
@@ -79,11 +90,13 @@ def exportable(rows: pd.DataFrame, n: int) -> list[str]:
     return ok["hr_id"].head(n).tolist()
 
 
-def test_tabs_show_counts_and_open_on_the_hr_tab(page, wb, rows):
+def test_tabs_show_counts_and_open_on_linked(page, wb, rows):
     unlinked = int((rows["state"] == "unlinked").sum())
     assert 0 < unlinked < len(rows)
     assert [t.label for t in page.tabs] == [f"HR ({unlinked})", f"Linked ({len(rows) - unlinked})",
                                             f"All ({len(rows)})"]
+    assert table(page)["hr_id"].tolist() == rows[rows["state"] == "linked"]["hr_id"].tolist()
+    open_tab(page, "HR")
     assert table(page)["hr_id"].tolist() == rows[rows["state"] == "unlinked"]["hr_id"].tolist()
     assert table(page)["ssn"].dropna().str.endswith("****").all()  # masked by default
     wb.update_settings(hr_label="Sympa")
@@ -106,6 +119,7 @@ def test_linked_rows_show_the_fields_that_would_change_with_details(page, rows):
 
 def test_export_creates_the_checked_after_a_dry_run(page, wb, rows, kleer_sim):
     two = exportable(rows, 2)
+    open_tab(page, "HR")
     check(page, two)
     assert "2 checked" in checked_caption(page)
     writes = kleer_sim.state()["writes"]
@@ -118,6 +132,7 @@ def test_export_creates_the_checked_after_a_dry_run(page, wb, rows, kleer_sim):
     assert kleer_sim.state()["writes"] == writes  # nothing sent before the confirmation
     page.button(key="export_confirm").click().run()
     assert not page.exception, page.exception
+    finish_apply(page, wb)
     assert any("Export finished: 2 done" in s.value for s in page.success)
     users = by_foreign_id(kleer_sim)
     for hr_id in two:
@@ -137,6 +152,7 @@ def test_export_of_a_linked_employee_updates_kleer_with_the_hr_values(page, wb, 
     check(page, [row["hr_id"]])
     page.button(key="export").click().run()
     page.button(key="export_confirm").click().run()
+    finish_apply(page, wb)
     assert any("Export finished: 1 done" in s.value for s in page.success)
     user = next(u for u in kleer_sim.dump()["users"] if u["id"] == int(row["kleer_id"]))
     contract = next(c for c in kleer_sim.dump()["payroll-user-readables"] if c["user"]["id"] == user["id"])
@@ -149,6 +165,7 @@ def test_a_blocked_row_stays_visible_with_its_reason_and_is_not_sent(page, wb, r
     bad = rows[(rows["state"] == "unlinked") & ~rows["ssn"].map(lambda s: bool(personnummer(s).value))]
     blocked = bad["hr_id"].iloc[0]
     good = exportable(rows, 1)[0]
+    open_tab(page, "HR")
     check(page, [blocked, good])
     page.button(key="export").click().run()
     assert any("1 blocked" in e.value and blocked in e.value for e in page.error)  # in the dry run
@@ -156,6 +173,7 @@ def test_a_blocked_row_stays_visible_with_its_reason_and_is_not_sent(page, wb, r
     assert "no valid personnummer" in reason  # beside the row, behind the dialog
     page.button(key="export_confirm").click().run()
     assert not page.exception, page.exception
+    finish_apply(page, wb)
     assert kleer_sim.state()["writes"]["create_user"] == 1
     users = by_foreign_id(kleer_sim)
     assert good in users and blocked not in users
@@ -177,6 +195,7 @@ def test_unlink_only_forgets_the_link_and_kleer_is_untouched(page, wb, rows, kle
     assert wb.workspace.links.of(hr_id=hr_id) is not None  # nothing before the confirmation
     page.button(key="unlink_confirm").click().run()
     assert not page.exception, page.exception
+    finish_apply(page, wb)
     assert any("Unlink finished: 1 done" in s.value for s in page.success)
     assert wb.workspace.links.of(hr_id=hr_id) is None and wb.workspace.links.of(kleer_id=kleer_id) is None
     assert (kleer_sim.state()["writes"], kleer_sim.dump()) == before
@@ -186,6 +205,7 @@ def test_unlink_only_forgets_the_link_and_kleer_is_untouched(page, wb, rows, kle
 
 def test_select_all_checks_this_tab_and_cancel_clears_the_selection(page, rows):
     n = int((rows["state"] == "unlinked").sum())
+    open_tab(page, "HR")
     page.checkbox(key="export_all:unlinked:0").check().run()
     assert f"{n} checked" in checked_caption(page) and page.button(key="export").label == f"Export ({n})"
     assert page.button(key="unlink").disabled  # nothing linked is checked
@@ -204,4 +224,26 @@ def test_viewers_see_the_tabs_but_cannot_export_or_unlink(wb, rows):
     check(at, table(at)["hr_id"].head(1).tolist())
     assert "1 checked" in checked_caption(at)
     assert at.button(key="export").disabled and at.button(key="unlink").disabled
-    assert any("cannot export or unlink" in w.value for w in at.warning)
+    assert "cannot export or unlink" in at.button(key="export").help
+    assert any("cannot export or unlink" in c.value for c in at.caption)
+
+
+def test_a_stale_selection_says_so(page, wb, rows):
+    # rows another tab moved: the selection is cleared (never shifted onto another employee)
+    one = exportable(rows, 1)
+    open_tab(page, "HR")
+    check(page, one)
+    wb.apply(wb.plan_export(one))  # a second tab exports it meanwhile
+    page.run()
+    assert any("the selection was cleared" in w.value for w in page.warning)
+    assert "0 checked" in checked_caption(page)
+    # the same rows, but the work was done meanwhile: Export says so instead of doing nothing
+    row = rows[(rows["state"] == "linked") & rows["changed_fields"].map(bool)].iloc[0]
+    open_tab(page, "Linked")
+    check(page, [row["hr_id"]])
+    wb.apply(wb.plan_export([row["hr_id"]]))
+    page.button(key="export").click().run()
+    assert not page.exception, page.exception
+    assert any("Nothing to export for the 1 checked employee" in html.unescape(w.value.replace("\\", "")).replace("\u2060", "")
+               for w in page.warning)
+    assert not any(m.label == "Operations to run" for m in page.metric)

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.conftest import ROOT, open_page
+from tests.conftest import as_read, ROOT, open_page
 from tests.test_hr_wire import FIRST, ODD, ODD_MAP, SECOND, by_id, imported  # noqa: F401 (fixture)
 from workbench.api import Workbench
 from workbench.ui.hr_panels import hr_changes_file
@@ -46,7 +46,7 @@ def test_a_reload_shows_what_it_changes_and_loads_on_confirmation(env):
         assert wb.workspace.hr.get("E4") is None  # shown, not loaded
     at.button(key="load_hr").click().run()
     assert not at.exception, at.exception
-    assert any("3 employees loaded (1 new, 2 updated)" in s.value for s in at.success)
+    assert any("3 employees loaded (1 new, 2 updated)" in as_read(s.value) for s in at.success)
     with Workbench(env) as wb:
         assert wb.workspace.hr.get("E4")["first_name"] == "Dan" and wb.workspace.hr.get("E2")
         detail = json.loads(wb.workspace.query(
@@ -123,7 +123,8 @@ def test_sources_offers_the_hr_changes_to_analysts_and_not_to_viewers(imported, 
 def test_import_shows_the_batchs_hr_changes_after_it(imported, monkeypatch):
     wb, _, first, second, _ = imported
     monkeypatch.setenv("WORKBENCH_WORKSPACE", wb.workspace.path)
-    at = _page(wb.workspace.path, "pages/import_kleer.py", state={"import_result": (None, first)})
+    # the batch this session's import started (the apply runs in the background and has finished)
+    at = _page(wb.workspace.path, "pages/import_kleer.py", state={"apply_watch": first.batch_id})
     assert not at.exception, at.exception
     assert any(m.value.startswith("**HR changes for your HR system**") for m in at.markdown)
     assert f"2 employees changed in batch {first.batch_id} (0 created, 2 with fields" in texts(at)

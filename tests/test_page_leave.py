@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from tests.conftest import DEMO, open_page
+from tests.conftest import DEMO, as_read, open_page
 
 PAGE = "pages/leave.py"
 
@@ -64,7 +64,12 @@ def test_tabs_filters_and_an_export_with_its_dry_run(page, wb, kleer_sim):
     assert kleer_sim.leave()["writes"] == {}  # nothing sent before the confirmation
     page.button(key="leave_confirm").click().run()
     assert not page.exception, page.exception
-    assert any("Leave export finished: 5 done, 1 skipped" in s.value for s in page.success)
+    batch = page.session_state["apply_watch"]  # the apply runs in the background
+    assert batch, "no apply was started"
+    assert wb.wait_apply(batch, timeout=60).state in ("done", "incomplete")
+    page.run()
+    assert not page.exception, page.exception
+    assert any("Leave export finished: 5 done, 1 skipped" in as_read(s.value) for s in page.success)
     assert sorted(e["date"] for e in kleer_sim.leave()["events"]) == sorted(days["date"])
     after = wb.leave_rows().set_index("leave_id")
     assert after.loc[vacation, ["state", "days_in_kleer"]].tolist() == ["exported", 5]

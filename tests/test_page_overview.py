@@ -48,7 +48,10 @@ def test_counts_chart_and_weakest_links_follow_a_link(page, demo_workbench):
     row = row[row["band"] == "certain"].iloc[0]
     before = metrics(page)
     wb.decide(kleer_id=int(row["kleer_id"]), action="prefer_hr", hr_id=row["hr_id"])
-    wb.apply(wb.plan("import", [int(row["kleer_id"])]))
+    plan = wb.plan("import", [int(row["kleer_id"])])
+    # the link, and its foreign-id written to Kleer unless the user carries it already
+    assert [op.kind for op in plan.operations] in (["link"], ["link", "kleer_link"])
+    wb.apply(plan)
     page.run()
     after = metrics(page)
     assert int(after["Linked"]) == int(before["Linked"]) + 1
@@ -59,7 +62,8 @@ def test_counts_chart_and_weakest_links_follow_a_link(page, demo_workbench):
     assert weakest["hr_id"].tolist() == [row["hr_id"]] and weakest["score"].iloc[0] == row["score"]
     assert weakest["reasons"].iloc[0] == row["reasons"] != ""  # the evidence in words
     batches = next(d.value for d in page.dataframe if "results" in d.value.columns)
-    assert batches["results"].iloc[0] == "1 done" and batches["kind"].iloc[0] == "apply"
+    assert batches["results"].iloc[0] == f"{len(plan.operations)} done"
+    assert batches["kind"].iloc[0] == "apply"
 
 
 def test_blocked_conflicts_and_links_without_a_score(page, demo_workbench, kleer_sim):
@@ -71,7 +75,7 @@ def test_blocked_conflicts_and_links_without_a_score(page, demo_workbench, kleer
     bad, good = unlinked[~valid]["hr_id"].iloc[0], unlinked[valid & (unlinked["problems"] == "")]["hr_id"].iloc[0]
     linked = rows[(rows["state"] == "linked") & (rows["changes"] != "")].iloc[0]
     with kleer_sim.client() as kc:  # someone edits the Kleer user after our fetch
-        kc.update_user(int(linked["kleer_id"]), {"name": "Changed Elsewhere"})
+        kc.update_user_full(kc.get_user(int(linked["kleer_id"])), {"name": "Changed Elsewhere"})
     wb.decide([{"hr_id": h, "action": "export"} for h in (bad, good, linked["hr_id"])])
     wb.apply(wb.plan("export", [bad, good, linked["hr_id"]]))
     page.run()

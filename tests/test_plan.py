@@ -36,10 +36,16 @@ def ops_by_kind(p: model.Plan) -> dict[str, model.Operation]:
     return {op.kind: op for op in p.operations}
 
 
+def without_foreign_ids(p: model.Plan) -> list[model.Operation]:
+    """The plan's operations except the writes that keep a link in Kleer (``kleer_link``:
+    every import link to a Kleer user without the HR id as foreign-id has one)."""
+    return [op for op in p.operations if op.kind != "kleer_link"]
+
+
 def test_prefer_kleer_links_and_updates_hr_with_kleers_differing_fields(ws):
     decisions.decide(ws, {"kleer_id": 102, "action": "prefer_kleer", "hr_id": "E0001"}, analyst="Ada")
     p = planning.build(ws, Scope("import", ["102"]))
-    [op] = p.operations
+    [op] = without_foreign_ids(p)
     assert (op.kind, op.hr_id, op.kleer_id, op.link, op.method) == \
         ("hr_update", "E0001", 102, "create", "suggested")
     assert op.targets == ("hr", "links")
@@ -54,18 +60,19 @@ def test_prefer_hr_only_links_and_an_override_takes_one_field_from_kleer(ws):
     decisions.decide(ws, [{"kleer_id": 102, "action": "prefer_hr", "hr_id": "E0001"},
                      {"kleer_id": 101, "action": "prefer_hr", "hr_id": "E0000"}], analyst="Ada")
     p = planning.build(ws, Scope("import", ["101", "102"]))
-    assert [(op.kind, op.kleer_id, op.changes) for op in p.operations] == \
-        [("link", 101, ()), ("link", 102, ())]
+    assert [(op.kind, op.kleer_id, op.after) for op in p.operations] == \
+        [("link", 101, {}), ("kleer_link", 101, {"hr_id": "E0000"}),
+         ("link", 102, {}), ("kleer_link", 102, {"hr_id": "E0001"})]
     decisions.decide(ws, {"kleer_id": 102, "action": "prefer_hr", "hr_id": "E0001",
                      "overrides": {"phone": "kleer"}}, analyst="Ada")
-    [op] = planning.build(ws, Scope("import", ["102"])).operations
+    [op] = without_foreign_ids(planning.build(ws, Scope("import", ["102"])))
     assert op.kind == "hr_update" and op.after == {"phone": "+46705550000"}
 
 
 def test_match_manually_prefers_the_chosen_side_and_records_the_method(ws):
     decisions.decide(ws, {"kleer_id": 102, "action": "match_manually", "hr_id": "E0001",
                      "prefer": "kleer", "overrides": {"last_name": "hr"}}, analyst="Ada")
-    [op] = planning.build(ws, Scope("import", ["102"])).operations
+    [op] = without_foreign_ids(planning.build(ws, Scope("import", ["102"])))
     assert (op.kind, op.method, op.action) == ("hr_update", "manual", "match_manually")
     assert op.after == {"phone": "+46705550000"}
 
@@ -90,12 +97,15 @@ def test_import_blockers_linked_elsewhere_claimed_twice_and_existing_id(ws):
         {"kleer_id": 104, "action": "prefer_hr", "hr_id": "E0004"},        # … here too
     ], analyst="Ada")
     p = planning.build(ws, Scope("import"))
-    ops = {op.kleer_id: op for op in p.operations}
+    ops = {op.kleer_id: op for op in without_foreign_ids(p)}
     assert ops[101].blockers == ("HR employee E0002 is already linked to Kleer user 103",)
     assert ops[102].blockers == ("HR employee E0004 is claimed by more than one decision",)
     assert ops[104].blockers == ("HR employee E0004 is claimed by more than one decision",)
-    assert p.counts_dict["blocked"] == 3 and p.runnable == ()
-    assert len(p.blockers) == 3
+    # each link's foreign-id write is blocked with it
+    assert {op.kleer_id: op.blockers for op in p.operations if op.kind == "kleer_link"} == \
+        {k: ops[k].blockers for k in (101, 102, 104)}
+    assert p.counts_dict["blocked"] == 6 and p.runnable == ()
+    assert len(p.blockers) == 6
 
 
 def test_export_of_an_unlinked_employee_creates_in_kleer_with_foreign_id(ws):
@@ -174,7 +184,7 @@ def test_proposed_decisions_are_planned_and_flagged(ws):
                                           "band": "certain", "assigned": 1, "tie": 0, "contested": 0,
                                           "namesake": 0, "evidence": []}]), run_id="r")
     p = planning.build(ws, Scope("import"))
-    [op] = p.operations
+    [op] = without_foreign_ids(p)
     assert (op.kind, op.hr_id, op.kleer_id, op.proposed) == ("link", "E0000", 101, True)
     assert any("proposed" in w for w in p.warnings)
 
@@ -225,5 +235,7 @@ def test_summary_counts_operations_per_kind(ws):
     decisions.decide(ws, [{"hr_id": "E0003", "action": "export"}, {"hr_id": "E0004", "action": "export"}],
                 analyst="Ada")
     s = planning.build(ws, Scope("export")).summary()
-    assert "2 operation(s) to run: 2 kleer_create" in s
+    # E0003's personnummer is Kleer user 104's: that create is blocked (match them on Import)
+    assert "1 operation(s) to run: 1 kleer_create" in s
+    assert "already in Kleer as user 104 (Lars Andersson): match them on Import instead" in s
     assert "2 export" in s and "4 do_nothing" in s

@@ -1,5 +1,6 @@
 """Revert: a batch undone from the journal's before-images through the same apply, compared field
-by field with the state before the batch, in the simulator and in the workspace."""
+by field with the state before the batch, in the simulator and in the workspace. Every test
+runs once per simulator dialect (``every_dialect``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from workbench import Plan
 from workbench.errors import PlanError
 
 from .sync_support import (close_workbench, hr_fields, kleer_json, open_workbench, person)
+
+pytestmark = pytest.mark.every_dialect
 
 
 @pytest.fixture
@@ -44,7 +47,8 @@ def test_reverting_an_export_restores_kleer_deactivates_created_users_and_ends_l
     wb.decide([{"hr_id": "E0000", "action": "export"},   # update 1
                {"hr_id": "E0004", "action": "export"},   # create
                {"hr_id": "E0003", "action": "unlink"}])
-    applied = wb.apply(wb.plan("export"))
+    plan = wb.plan("export")
+    applied = wb.apply(plan)
     assert applied.counts_dict == {"done": 3}
     created = wb.workspace.links.of(hr_id="E0004")["kleer_id"]
     assert docs(kleer_sim)[1][1]["address2"] == "Storgatan 1"
@@ -56,6 +60,10 @@ def test_reverting_an_export_restores_kleer_deactivates_created_users_and_ends_l
     result = wb.revert(applied.batch_id)
     assert result.ok and result.counts_dict == {"done": 4} and result.reverts == applied.batch_id
     users_after, contracts_after = docs(kleer_sim)
+    # the salary put back takes effect on the day the batch's salary did (a start date is
+    # history: there is nothing to clear it to)
+    assert contracts_after[1].pop("monthly-salary-start-date") == preview.salary_start \
+        == plan.salary_start
     assert users_after[1] == users_before[1] and contracts_after[1] == contracts_before[1]
     assert {k: users_after[k] for k in users_before} == users_before
     assert {k: contracts_after[k] for k in contracts_before} == contracts_before
@@ -73,7 +81,7 @@ def test_reverting_an_import_removes_created_employees_and_restores_hr(wb, kleer
     wb.decide([{"kleer_id": 2, "action": "prefer_kleer", "hr_id": "E0001"},
                {"kleer_id": 3, "action": "create_in_hr"}])
     applied = wb.apply(wb.plan("import", [2, 3]))
-    assert applied.counts_dict == {"done": 2}
+    assert applied.counts_dict == {"done": 3}  # + user 2's foreign-id (the link kept in Kleer)
     assert wb.workspace.hr.get("E0050") is not None
     assert hr_fields(wb.workspace, "E0001")["phone"] == "+46701112233"
 
@@ -82,7 +90,8 @@ def test_reverting_an_import_removes_created_employees_and_restores_hr(wb, kleer
     assert wb.workspace.hr.get("E0050") is None
     assert {h: hr_fields(wb.workspace, h) for h in ("E0001", "E0002")} == hr_before
     assert links(wb) == links_before
-    assert kleer_sim.state()["writes"] == {}
+    # the foreign-id stays in Kleer (as after an unlink): the one write is the import's
+    assert kleer_sim.state()["writes"] == {"update_user": 1}
 
 
 def test_a_revert_runs_once_and_a_later_change_in_kleer_is_not_overwritten(wb, kleer_sim):
@@ -90,13 +99,18 @@ def test_a_revert_runs_once_and_a_later_change_in_kleer_is_not_overwritten(wb, k
     applied = wb.apply(wb.plan("export"))
     created = wb.workspace.links.of(hr_id="E0004")["kleer_id"]
     with kleer_sim.client() as colleague:  # user 1 is edited in Kleer after the batch
-        colleague.upsert_contract(1, {"phone": "+46708887766"})
+        colleague.upsert_contract(1, {"phone": "+46708887766", "monthly-salary": 55000})
     result = wb.revert(applied.batch_id)
+    # every field is checked: the street is still what the batch wrote (restored), the salary
+    # was changed later (a conflict, kept), the phone the batch never wrote (untouched)
     assert result.counts_dict == {"conflict": 1, "done": 2}
     [problem] = result.problems
-    assert problem.kleer_id == 1 and "Phone" in problem.reason
+    assert problem.kleer_id == 1 and "Monthly salary" in problem.reason
+    assert "before 41000, the batch wrote 30000, now 55000" in problem.reason
+    assert "Street" not in problem.reason.split("; values: ")[1]
     users, contracts = docs(kleer_sim)
-    assert contracts[1]["address2"] == "Storgatan 1" and contracts[1]["phone"] == "+46708887766"
+    assert contracts[1]["address2"] == "Kungsgatan 1" and contracts[1]["phone"] == "+46708887766"
+    assert contracts[1]["monthly-salary"] == 55000
     assert users[created]["active"] is False
     writes = kleer_sim.state()["writes"]
     again = wb.revert(applied.batch_id)

@@ -13,7 +13,6 @@ HR file in and the HR changes out in :mod:`.api_hr`.
 
 from __future__ import annotations
 
-import gc
 import time
 import uuid
 from contextlib import contextmanager
@@ -28,8 +27,11 @@ from . import audit, defaults, display, downloads, matching, planning
 from . import decisions as deciding
 from .api_hr import HrSide, ReloadPreview
 from .api_leave import LeaveApi
+from .api_links import LinksInKleer
+from .api_jobs import BackgroundApplies
 from .api_reads import Reads
 from .api_types import FetchResult, LoadResult, Settings
+from .bulk import cycle_collector_paused
 from .concurrency import Limiter
 from .decisions import Decision
 from .errors import InputError
@@ -37,6 +39,8 @@ from .fields import join_name
 from .kleer.client import KleerClient
 from .kleer.config import TOKEN_HELP, KleerConfig, token_from_environment
 from .kleer.mapping import Snapshot
+from .kleer.probe import ProbeReport
+from .kleer.probe import probe as run_probe
 from .matching import Evaluation, MatchSettings
 from .model import ApplyResult, Plan
 from .planning import Scope
@@ -60,22 +64,7 @@ default_workspace_path = defaults.workspace_path
 UI_EVENTS = ("sign_in", "reveal", "download", "audit_export")
 
 
-@contextmanager
-def _cycle_collector_paused() -> Iterator[None]:
-    """Python's cycle collector paused while a fetch makes its hundreds of thousands of objects
-    (decoded JSON, records: none of them cyclic garbage; reference counting frees what is
-    dropped): a full collection in the middle of a 10,000-user fetch cost a fifth of it. Back
-    on afterwards, unless something else had paused it."""
-    was_on = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_on:
-            gc.enable()
-
-
-class Workbench(HrSide, Reads, LeaveApi):
+class Workbench(HrSide, Reads, LeaveApi, BackgroundApplies, LinksInKleer):
     """One reconciliation workspace and the workflow over it.
 
     ``workspace`` is a path to the SQLite file (created when missing), ``":memory:"``, or an open
@@ -119,7 +108,12 @@ class Workbench(HrSide, Reads, LeaveApi):
         if unknown:
             raise InputError(f"unknown settings: {', '.join(sorted(unknown))}; "
                              f"known: {', '.join(Settings.keys())}")
-        new = Settings(**{**asdict(self.settings), **changes})  # validates
+        current = self.settings
+        new = Settings(**{**asdict(current), **changes})  # validates
+        if new.salary_unit != current.salary_unit and "salary_unit_confirmed" not in changes:
+            # a confirmation was of the old unit: the new one needs its own
+            changes = {**changes, "salary_unit_confirmed": False}
+            new = Settings(**{**asdict(new), "salary_unit_confirmed": False})
         with self.workspace.atomic():
             for key in changes:
                 self.workspace.settings.set(key, getattr(new, key), analyst=self.analyst)
@@ -158,7 +152,7 @@ class Workbench(HrSide, Reads, LeaveApi):
             raise InputError(f"no Kleer token: {TOKEN_HELP}")
         s = self.settings
         return KleerClient.from_config(KleerConfig(s.kleer_base_url, s.kleer_company_id),
-                                       token=token)
+                                       token=token, dialect=s.kleer_dialect or "strict")
 
     @contextmanager
     def _kleer_session(self, token: str | None, client: KleerClient | None
@@ -177,6 +171,22 @@ class Workbench(HrSide, Reads, LeaveApi):
         with self._kleer_session(token, None) as kc:
             return kc.me()
 
+    def probe(self, *, production: bool = False, token: str | None = None,
+              client: KleerClient | None = None) -> ProbeReport:
+        """Check what the workbench assumes of Kleer against the account in the settings, with
+        one throwaway user (see :mod:`workbench.kleer.probe`; a test account, e.g.
+        ``https://test-api.kleer.se/v1``: a production URL is refused unless ``production``),
+        and store the detected dialect in the settings (``kleer_dialect``) so the client adapts.
+        The report says per point what was assumed, observed, and the consequence."""
+        with self._kleer_session(token, client) as kc:
+            report = run_probe(kc, production=production)
+        with self.workspace.atomic():
+            self.workspace.settings.set("kleer_dialect", Settings(
+                kleer_dialect=report.dialect).kleer_dialect, analyst=self.analyst)
+            self.workspace.audit.append(event="settings", analyst=self.analyst, action="probe",
+                                        detail=report.as_dict())
+        return report
+
     def fetch_kleer(self, *, token: str | None = None, client: KleerClient | None = None,
                     on_progress: OnProgress | None = None) -> FetchResult:
         """Fetch every Kleer user and payroll contract and store them as the Kleer snapshot
@@ -184,17 +194,22 @@ class Workbench(HrSide, Reads, LeaveApi):
         message)`` at each of its 4 steps."""
         progress = on_progress or (lambda done, total, message: None)
         started = time.perf_counter()
-        with _cycle_collector_paused(), self._kleer_session(token, client) as kc:
+        with cycle_collector_paused(), self._kleer_session(token, client) as kc:
             progress(0, 4, f"fetching users from {kc.base_url} (company {kc.company_id})")
             users = kc.list_users()
             progress(1, 4, f"{len(users)} users; fetching payroll contracts")
             contracts = kc.list_contracts()
+            me = self._integration_user(kc)
             progress(2, 4, f"{len(contracts)} payroll contracts; mapping")
+            unit = self.settings.salary_unit
             snap = Snapshot.build(users, contracts, base_url=kc.base_url,
-                                  company_id=kc.company_id)
+                                  company_id=kc.company_id, salary_unit=unit)
             progress(3, 4, f"storing {len(snap.records)} Kleer employees")
             with self.workspace.atomic():
                 self.workspace.kleer.replace_snapshot(snap.records, snapshot=snap.meta())
+                self.workspace.settings.set("kleer_me", me, analyst=self.analyst)
+                self.workspace.settings.set(planning.SNAPSHOT_SALARY_UNIT, unit,
+                                            analyst=self.analyst)
                 self.workspace.audit.append(event="load", analyst=self.analyst,
                                             action="fetch_kleer", detail=snap.meta())
         result = FetchResult(snapshot_id=snap.id, fetched_at=snap.fetched_at, users=snap.users,
@@ -203,6 +218,16 @@ class Workbench(HrSide, Reads, LeaveApi):
                              seconds=round(time.perf_counter() - started, 3))
         progress(4, 4, str(result))
         return result
+
+    @staticmethod
+    def _integration_user(kc: KleerClient) -> int | None:
+        """The token's own Kleer user (``GET /user/me``), the integration user: marked on the
+        Import screen and left out of its bulk actions. None when Kleer does not say."""
+        try:
+            me = kc.me()
+        except Exception:  # noqa: BLE001 - only a marker; the fetch itself succeeded
+            return None
+        return me.get("id") if isinstance(me, dict) and isinstance(me.get("id"), int) else None
 
     # ---------------------------------------------------------------- load: see api_hr.HrSide
 
@@ -355,39 +380,41 @@ class Workbench(HrSide, Reads, LeaveApi):
         return deciding.effective_decisions(self.workspace, side)
 
     def plan(self, side: str, ids: list[str | int] | None = None, *,
-             email_preference: str | None = None, month: str | None = None) -> Plan:
+             email_preference: str | None = None, month: str | None = None,
+             salary_start: str | None = None) -> Plan:
         """The plan (a dry run) for the effective decisions of ``side`` (only ``ids`` if given);
         ``side="leave"``: the leave days of ``month`` (``YYYY-MM``), only leave ``ids`` if given
-        (see :meth:`plan_leave`)."""
+        (see :meth:`plan_leave`). ``salary_start`` (``YYYY-MM-DD``): the day the salaries it
+        writes to Kleer take effect (default: the first day of next month; the plan shows it)."""
         if side == "leave":
             return self.plan_leave(month, None if ids is None else [str(i) for i in ids])
         if month is not None:
             raise InputError("a month belongs to a leave plan (side 'leave') only")
         return planning.build(self.workspace, Scope(side, None if ids is None else tuple(ids)),
                               email_preference=email_preference or self.settings.email_preference,
-                              analyst=self.analyst)
+                              analyst=self.analyst, salary_start=salary_start)
 
     def apply(self, plan: Plan, *, token: str | None = None, client: KleerClient | None = None,
-              on_progress: OnProgress | None = None, concurrency: int | None = None) -> ApplyResult:
+              on_progress: OnProgress | None = None, concurrency: int | None = None,
+              **options: Any) -> ApplyResult:
         """Execute ``plan`` (journaled, idempotent, conflict-checked); safe to run again.
         In a notebook, without ``on_progress``, a progress bar is drawn in the cell's output.
-        ``concurrency=None`` (the default) adapts how many Kleer requests are in flight, up to
-        the Settings' ``concurrency_ceiling`` (or runs at it when ``concurrency_pinned``); a
-        number pins it (:meth:`limiter`)."""
+        ``concurrency`` pins the Kleer requests in flight (None: :meth:`limiter`, the Settings').
+        ``options`` go to :func:`workbench.apply.apply` (``wait_seconds``, ``settle_seconds``)."""
         on_progress = on_progress or display.notebook_progress(
             f"Reverting {plan.reverts}" if plan.reverts else f"Applying {plan.id}",
             len(plan.operations))
         limiter = self.limiter(concurrency)
         if not any(op.remote and not op.blocked for op in plan.operations):
             return applying.apply(plan, self.workspace, None, self.analyst, on_progress,
-                                  limiter=limiter)
+                                  limiter=limiter, **options)
         with self._kleer_session(token, client) as kc:
             return applying.apply(plan, self.workspace, kc, self.analyst, on_progress,
-                                  limiter=limiter)
+                                  limiter=limiter, **options)
 
     def limiter(self, concurrency: int | None = None) -> Limiter:
-        """The limiter an apply would use: ``concurrency`` pins it; else the Settings say
-        (adaptive up to ``concurrency_ceiling``, or pinned at it)."""
+        """An apply's limiter: ``concurrency`` pins it, else adaptive up to the Settings'
+        ``concurrency_ceiling`` (or pinned at it when ``concurrency_pinned``)."""
         s = self.settings
         return applying.limiter_for(concurrency, ceiling=s.concurrency_ceiling,
                                     pinned=s.concurrency_pinned)

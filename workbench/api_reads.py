@@ -14,6 +14,7 @@ import pandas as pd
 
 from . import audit, readmodels
 from .fields import FIELDS, Field, suggest_mapping
+from .state import WorkspaceState
 
 if TYPE_CHECKING:
     from .store import Workspace
@@ -46,9 +47,27 @@ class Reads:
 
     # ---------------------------------------------------------------- Import / Export
 
-    def import_rows(self) -> pd.DataFrame:
-        """One row per Kleer employee for the Import screen (see :func:`readmodels.import_rows`)."""
-        return readmodels.import_rows(self.workspace, email_preference=self.settings.email_preference)
+    def version(self) -> int:
+        """A number that changes whenever the workspace does (every change appends an audit
+        row): what a screen keys its caches by."""
+        return self.workspace.audit.last_id()
+
+    def import_rows(self, *, only: Iterable[int] | None = None, details: Iterable[int] | None = None,
+                    reuse: bool = False) -> pd.DataFrame:
+        """One row per Kleer employee for the Import screen (see :func:`readmodels.import_rows`;
+        ``only`` and ``details`` narrow what is computed). ``reuse``: read the HR register,
+        snapshot, links and suggestions again only when something other than a decision (or a
+        sign-in, reveal or download) changed since the last call: the screen's fast path."""
+        world = None
+        if reuse:
+            mark = self.workspace.audit.last_id_except(("decision", "sign_in", "reveal", "download",
+                                                        "audit_export"))
+            cached = getattr(self, "_world_cache", None)
+            if cached is None or cached[0] != mark:
+                cached = self._world_cache = (mark, WorkspaceState.load(self.workspace))
+            world = cached[1]
+        return readmodels.import_rows(self.workspace, email_preference=self.settings.email_preference,
+                                      world=world, only=only, details=details)
 
     def export_rows(self) -> pd.DataFrame:
         """One row per HR employee for the Export screen (see :func:`readmodels.export_rows`)."""
@@ -58,6 +77,16 @@ class Reads:
         """Every Kleer field of a pair, HR value beside Kleer value (the detail view)."""
         return readmodels.pair_details(self.workspace, hr_id=hr_id, kleer_id=kleer_id,
                                        email_preference=self.settings.email_preference)
+
+    filter_rows = staticmethod(readmodels.filter_rows)
+
+    def integration_user(self) -> int | None:
+        """The Kleer id of the token's own user (``GET /user/me`` at the last fetch), if known."""
+        return self.workspace.settings.get("kleer_me")
+
+    def batch_choices(self) -> pd.DataFrame:
+        """Every batch described for choosing one: side, when, who, counts, first names."""
+        return readmodels.batch_choices(self.workspace)
 
     # ---------------------------------------------------------------- Overview
 

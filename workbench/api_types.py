@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields as dc_fields
 from datetime import date
+from typing import Any
 
 import pandas as pd
 
@@ -13,6 +14,8 @@ from .concurrency import DEFAULT_CEILING
 from .errors import InputError
 from .fields import EMAIL_PREFERENCES
 from .kleer.config import KleerConfig
+from .kleer.mapping import SALARY_UNITS
+from .kleer.schema import Dialect
 from .leave.keys import day_key
 from .sources import HrFile
 
@@ -27,8 +30,8 @@ MAX_CONCURRENCY = 64
 
 
 def _concurrency_settings(settings: "Settings") -> None:
-    """The concurrency settings as a whole number within 1..MAX_CONCURRENCY and a bool (the CLI
-    and the settings table may hand over text)."""
+    """The concurrency settings as a whole number within 1..MAX_CONCURRENCY and a yes/no (the
+    CLI and the settings table may hand over text)."""
     try:
         ceiling = int(str(settings.concurrency_ceiling).strip())
     except ValueError:
@@ -37,11 +40,9 @@ def _concurrency_settings(settings: "Settings") -> None:
     if not 1 <= ceiling <= MAX_CONCURRENCY:
         raise InputError(f"the concurrency ceiling must be between 1 and {MAX_CONCURRENCY}, "
                          f"not {ceiling}")
-    pinned = settings.concurrency_pinned
-    if isinstance(pinned, str):
-        pinned = pinned.strip().lower() in ("1", "true", "yes", "ja", "on")
     object.__setattr__(settings, "concurrency_ceiling", ceiling)
-    object.__setattr__(settings, "concurrency_pinned", bool(pinned))
+    object.__setattr__(settings, "concurrency_pinned",
+                       _flag("concurrency_pinned", settings.concurrency_pinned))
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,14 @@ class Settings:
     """Workspace settings an analyst can change (Settings page, ``workbench settings``).
 
     The Kleer token is deliberately not here: it comes from ``KLEER_TOKEN`` or Streamlit secrets.
+
+    Kleer fidelity (README "Real Kleer"): ``salary_unit`` is what Kleer's ``monthly-salary``
+    counts (``kronor`` or ``öre``; the XSD does not say) and ``salary_unit_confirmed`` whether an
+    analyst checked it (a plan blocks salary writes to a Kleer that is not local until then);
+    ``internal_id_writes`` lets exports write the employee number to Kleer's ``internal-id``
+    (off: another integration may own it); ``kleer_dialect`` is the dialect the probe detected
+    (a :class:`~workbench.kleer.schema.Dialect` as a dict; None: the strict preset), which the
+    client is built with.
     """
 
     kleer_base_url: str = defaults.KLEER_BASE_URL
@@ -61,6 +70,10 @@ class Settings:
     leave_write_path: str = "time_report"
     #: The ``<hr-system>`` part of every leave day's key (``<hr-system>:<leave id>:<date>``).
     leave_key_prefix: str = "hr"
+    salary_unit: str = "kronor"
+    salary_unit_confirmed: bool = False
+    internal_id_writes: bool = False
+    kleer_dialect: dict[str, Any] | None = None
     #: The most Kleer requests an apply keeps in flight (the adaptive level never goes above).
     concurrency_ceiling: int = DEFAULT_CEILING
     #: True: every apply runs at the ceiling, without adapting (``--concurrency N`` still wins).
@@ -71,6 +84,19 @@ class Settings:
             raise InputError(f"the leave write path is one of {', '.join(LEAVE_WRITE_PATHS)}, "
                              f"not {self.leave_write_path!r}")
         day_key(self.leave_key_prefix, "x", date(2000, 1, 1))  # letters, digits, . _ -
+        for name in ("mask_personal_data", "salary_unit_confirmed", "internal_id_writes"):
+            object.__setattr__(self, name, _flag(name, getattr(self, name)))
+        unit = {"ore": "öre", "oere": "öre", "kr": "kronor", "sek": "kronor"}.get(
+            str(self.salary_unit).strip().lower(), str(self.salary_unit).strip().lower())
+        if unit not in SALARY_UNITS:
+            raise InputError(f"the salary unit is 'kronor' or 'öre', not {self.salary_unit!r}")
+        object.__setattr__(self, "salary_unit", unit)
+        if self.kleer_dialect is not None:
+            try:
+                dialect = Dialect.parse(self.kleer_dialect)
+            except ValueError as e:
+                raise InputError(f"Kleer dialect: {e}") from None
+            object.__setattr__(self, "kleer_dialect", dialect.as_dict())
         _concurrency_settings(self)
         if self.email_preference not in EMAIL_PREFERENCES:
             raise InputError(f"email preference must be 'private' or 'work', not {self.email_preference!r}")
@@ -83,6 +109,21 @@ class Settings:
     @classmethod
     def keys(cls) -> list[str]:
         return [f.name for f in dc_fields(cls)]
+
+
+_YES, _NO = ("1", "true", "yes", "ja", "on"), ("0", "false", "no", "nej", "off")
+
+
+def _flag(name: str, value: Any) -> bool:
+    """A yes/no setting from a bool, 0/1, or the words a terminal gives (yes/no, true/false)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in _YES or text in _NO:
+        return text in _YES
+    raise InputError(f"{name.replace('_', ' ')} is yes or no, not {value!r}")
 
 
 @dataclass(frozen=True)

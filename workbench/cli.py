@@ -14,7 +14,7 @@ import argparse
 import sys
 from typing import Callable, Sequence
 
-from . import MatchSettings, Plan, Settings, Workbench, cli_hr, cli_leave, defaults
+from . import MatchSettings, Plan, Settings, Workbench, cli_hr, cli_leave, cli_links, defaults
 from .errors import InputError, WorkbenchError
 
 __all__ = ["main", "build_parser", "COMMANDS", "command"]
@@ -82,11 +82,37 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
+#: What the settings command says of the settings whose value is not plain text.
+_SETTING_HELP = {
+    "salary_unit": "what Kleer's monthly-salary counts: kronor or öre (check with `workbench "
+                   "probe`); changing it withdraws the confirmation",
+    "salary_unit_confirmed": "yes once you have checked the salary unit in Kleer (salary writes "
+                             "to a Kleer that is not local are blocked until then)",
+    "internal_id_writes": "yes to write the employee number to Kleer's internal-id (off: "
+                          "another integration may own it)",
+    "kleer_dialect": "how this Kleer answers: a dialect name (strict, strict-id, strict-xml, "
+                     "strict-500, lenient), a JSON object, or none; `workbench probe` sets it",
+    "mask_personal_data": "yes or no"}
+
+
 def _settings_args(p: argparse.ArgumentParser) -> None:
 
     for name in Settings.keys():
         p.add_argument(f"--{name.replace('_', '-')}", dest=name, default=None, metavar="VALUE",
-                       help=f"set {name.replace('_', ' ')}")
+                       help=_SETTING_HELP.get(name, f"set {name.replace('_', ' ')}"))
+
+
+def _setting_value(name: str, text: str):
+    """A setting from its command-line text (the Settings value validates it)."""
+    import json
+
+    if name != "kleer_dialect" or not (text.lstrip().startswith("{") or
+                                       text.strip().lower() in ("none", "default", "")):
+        return text
+    try:
+        return json.loads(text) if text.lstrip().startswith("{") else None
+    except json.JSONDecodeError as e:
+        raise InputError(f"--kleer-dialect is not valid JSON ({e})") from None
 
 
 @command("settings", "Show the workspace settings, or change them (e.g. --kleer-base-url "
@@ -95,12 +121,15 @@ def _settings_args(p: argparse.ArgumentParser) -> None:
 def _settings(args: argparse.Namespace) -> int:
 
     with open_workbench(args) as wb:
-        changes = {k: getattr(args, k) for k in Settings.keys() if getattr(args, k) is not None}
-        if "mask_personal_data" in changes:
-            changes["mask_personal_data"] = changes["mask_personal_data"].lower() in ("1", "true", "yes", "ja")
+        changes = {k: _setting_value(k, getattr(args, k)) for k in Settings.keys()
+                   if getattr(args, k) is not None}
         current = wb.update_settings(**changes) if changes else wb.settings
         for key in Settings.keys():
-            print(f"{key:<22} {getattr(current, key)}")
+            value = getattr(current, key)
+            if key == "kleer_dialect":
+                value = "strict (not probed)" if value is None else \
+                    ", ".join(f"{k}={v}" for k, v in value.items())
+            print(f"{key:<22} {value}")
     return 0
 
 
@@ -137,6 +166,35 @@ def _fetch_kleer(args: argparse.Namespace) -> int:
     return 0
 
 
+def _probe_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--production", action="store_true",
+                   help="allow a production URL (api.kleer.se): the probe creates a throwaway "
+                        "user there (left inactive: Kleer has no delete). Use a test account "
+                        "(https://test-api.kleer.se/v1) instead whenever you can")
+    p.epilog = ("Checks what the workbench assumes of Kleer with one throwaway user, prints per "
+                "point what was assumed, observed and the consequence, and stores the detected "
+                "dialect in the workspace. The token comes from $KLEER_TOKEN; the base URL and "
+                "company id from the workspace settings.")
+
+
+@command("probe", "Check the workbench's assumptions against a Kleer test account and store "
+                  "the dialect it speaks.", _probe_args)
+def _probe(args: argparse.Namespace) -> int:
+    with open_workbench(args) as wb:
+        report = wb.probe(production=args.production)
+    for line in report.lines():
+        print(line)
+    unchecked = sum(p.as_assumed is None for p in report.points)
+    differs = sum(p.as_assumed is False for p in report.points)
+    print(f"{len(report.points)} points: {differs} differ from what was assumed, {unchecked} "
+          f"could not be checked; dialect stored: "
+          + ", ".join(f"{k}={v}" for k, v in report.dialect.items() if k != "name"))
+    if report.throwaway_user_id is not None:
+        print(f"throwaway user {report.throwaway_user_id} "
+              + ("deactivated" if report.deactivated else "NOT deactivated: deactivate it in Kleer"))
+    return 0
+
+
 def _kleer_sim_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=defaults.SIM_PORT,
                    help=f"port on 127.0.0.1 (default {defaults.SIM_PORT})")
@@ -152,7 +210,7 @@ def _kleer_sim_args(p: argparse.ArgumentParser) -> None:
                    "accept, mode 0600 (default: $KLEER_TOKEN; never on the command line)")
     p.add_argument("--token", dest="token_on_command_line", default=None, help=argparse.SUPPRESS)
     p.add_argument("--dialect", default=None, help="how it answers where Kleer is undocumented: "
-                   "lenient (default), strict, strict-id, strict-xml, strict-500")
+                   "strict (default), lenient, strict-id, strict-xml, strict-500")
     p.add_argument("--company", type=int, default=1, help="the company id it serves (default 1)")
     faults = p.add_argument_group("faults")
     faults.add_argument("--latency-ms", type=float, default=0, help="delay before every answer")
@@ -190,6 +248,8 @@ def _kleer_sim(args: argparse.Namespace) -> int:
 
 #: Exit code of apply/revert when an operation failed or conflicted (1 is an error, 2 bad usage).
 EXIT_INCOMPLETE = 3
+CONCURRENCY_HELP = ("pin the Kleer requests in flight at N (default: adaptive, from 8 up to the "
+                    "concurrency_ceiling setting, slower on 429, 503 and rising latency)")
 
 
 def _plan_args(p: argparse.ArgumentParser) -> None:
@@ -209,6 +269,9 @@ def _plan_args(p: argparse.ArgumentParser) -> None:
                    help="do not mask personnummer and bank numbers in the CSV")
     p.add_argument("--email-preference", choices=("private", "work"), default=None,
                    help="which HR email Kleer gets (default: the workspace setting)")
+    p.add_argument("--salary-start", metavar="YYYY-MM-DD", default=None,
+                   help="the day the salaries written to Kleer take effect (sent as "
+                        "monthly-salary-start-date; default: the first day of next month)")
 
 
 @command("plan", "Build the plan (a dry run) for the saved and proposed decisions of one side.",
@@ -216,7 +279,7 @@ def _plan_args(p: argparse.ArgumentParser) -> None:
 def _plan(args: argparse.Namespace) -> int:
     with open_workbench(args) as wb:
         plan = wb.plan(args.side, args.ids, email_preference=args.email_preference,
-                       month=args.month)
+                       month=args.month, salary_start=args.salary_start)
         dry_run = wb.leave_dry_run(plan) if args.side == "leave" else None
     _write(args.out, plan.to_json().encode("utf-8"))
     print(plan.summary())
@@ -240,31 +303,35 @@ def _write(path: str, data: bytes) -> None:
 
 
 def _progress(done: int, total: int, message: str, detail: str = "") -> None:
-    end = "\r" if sys.stdout.isatty() and done < total else "\n"
-    shown = f"{message} · {detail}" if detail else message  # an apply's live concurrency
-    print(f"[{done:>{len(str(total))}}/{total}] {shown}", end=end, flush=True)
+    end = "\r" if sys.stdout.isatty() and done < total else "\n"  # detail: the live concurrency
+    print(f"[{done:>{len(str(total))}}/{total}] {message}{' · ' * bool(detail)}{detail}", end=end,
+          flush=True)
 
 
 def _report(result) -> int:
     print(result)
+    for other in result.elsewhere:
+        print(f"  {other.op_id}: {other.reason}")
     if result.problems:
-        print(result.problems_frame().drop(columns=["answer"]).to_string(index=False))
-        print(f"{len(result.problems)} operation(s) failed or conflicted: see the reasons above; "
-              "re-run `workbench apply` for failed ones, plan again after a conflict")
+        frame = result.problems_frame().drop(columns=["answer"])
+        for p in frame.to_dict("records"):  # whole reasons: a conflict's values are in them
+            print(f"  {p['status']}: {p['op_id']} (HR {p['hr_id']}, Kleer {p['kleer_id']}, "
+                  f"{p['attempts']} tries): {p['reason']}")
+        print(f"{len(result.problems)} operation(s) failed, conflicted or found a duplicate: see "
+              "the reasons above; re-run `workbench apply` for failed ones, plan again after a "
+              "conflict")
         return EXIT_INCOMPLETE
     return 0 if result.ok else EXIT_INCOMPLETE
 
 
-def _concurrency_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--concurrency", type=int, default=None, metavar="N",
-                   help="pin the Kleer requests in flight at N (default: adaptive, from 8 up to "
-                        "the concurrency_ceiling setting, slowing down on 429, 503 and rising "
-                        "latency)")
-
-
 def _apply_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("plan", metavar="PLAN.json", help="a plan written by `workbench plan`")
-    _concurrency_arg(p)
+    p.add_argument("--concurrency", type=int, default=None, metavar="N", help=CONCURRENCY_HELP)
+    p.add_argument("--settle-seconds", type=float, default=None, metavar="S",
+                   help="how long a create whose answer never came may still land in Kleer "
+                        "before it is looked for and tried again (default: the client timeout + 5)")
+    p.add_argument("--wait-seconds", type=float, default=None, metavar="S",
+                   help="how long to wait for another apply holding an employee (default 120)")
     p.epilog = (f"Exit code {EXIT_INCOMPLETE} when an operation failed or conflicted. Safe to run "
                 "again: what is done is not done twice. The token comes from $KLEER_TOKEN.")
 
@@ -274,20 +341,22 @@ def _apply_args(p: argparse.ArgumentParser) -> None:
 def _apply(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-
     try:
         text = Path(args.plan).read_text(encoding="utf-8")
     except OSError as e:
         raise InputError(f"cannot read the plan {args.plan}: {e.strerror or e}") from None
+    options = {k: v for k, v in (("settle_seconds", args.settle_seconds),
+                                 ("wait_seconds", args.wait_seconds)) if v is not None}
     with open_workbench(args) as wb:
-        result = wb.apply(Plan.from_json(text), on_progress=_progress, concurrency=args.concurrency)
+        result = wb.apply(Plan.from_json(text), on_progress=_progress, concurrency=args.concurrency,
+                          **options)
     return _report(result)
 
 
 def _revert_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("batch", metavar="BATCH", help="the batch id (`workbench batches` lists them)")
     p.add_argument("--preview", action="store_true", help="show the revert plan, change nothing")
-    _concurrency_arg(p)
+    p.add_argument("--concurrency", type=int, default=None, metavar="N", help=CONCURRENCY_HELP)
 
 
 @command("revert", "Undo a batch from its before-images, through the same journaled apply.",
@@ -411,6 +480,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 cli_leave.register(command, open_workbench)
+cli_links.register(command, open_workbench, _write)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -164,6 +164,10 @@ def _check_one(raw: Mapping[str, Any], world: WorkspaceState, analyst: str | Non
         subject = str(kleer_id)
         linked_hr = world.link_of_kleer.get(kleer_id)
         if action == "create_in_hr":
+            if linked_hr is not None:
+                raise ValueError(f"Kleer user {kleer_id} is already linked to HR employee "
+                                 f"{linked_hr}: Create new user is only for Kleer users without "
+                                 "an HR employee (unlink it on Export first)")
             if hr_id is not None and hr_id in world.hr:
                 raise ValueError(f"HR employee {hr_id} already exists; choose another id or match it")
         elif action == "match_manually":
@@ -266,17 +270,20 @@ def decide(workspace: Workspace,
 
 
 def proposed_decision(side: str, subject_id: str, *, linked_to: str | int | None,
-                      suggestion: Mapping[str, Any] | None, hr_linked: bool = False) -> Decision:
-    """THE default for an undecided subject.
+                      suggestion: Mapping[str, Any] | None, hr_linked: bool = False,
+                      unlinked_before: bool = False) -> Decision:
+    """THE default for an undecided subject (or one whose decision has been applied).
 
     Import: an unlinked Kleer user whose assigned suggestion is in a confident band
-    (:data:`CONFIDENT_BANDS`) and whose HR employee is not linked elsewhere → ``prefer_hr`` with
-    that HR employee; everything else → ``do_nothing``. Export: ``do_nothing``.
+    (:data:`CONFIDENT_BANDS`), whose HR employee is not linked elsewhere, and which is not a pair
+    the analyst unlinked before (``unlinked_before``) → ``prefer_hr`` with that HR employee;
+    everything else → ``do_nothing``. Export: ``do_nothing``.
     """
     if side == "import":
         kleer_id = int(subject_id)
         if linked_to is None and suggestion is not None and suggestion.get("assigned") \
-                and suggestion.get("band") in CONFIDENT_BANDS and not hr_linked:
+                and suggestion.get("band") in CONFIDENT_BANDS and not hr_linked \
+                and not unlinked_before:
             return Decision(side, subject_id, "prefer_hr", hr_id=suggestion["hr_id"],
                             kleer_id=kleer_id, prefer="hr", score=suggestion.get("score"),
                             evidence=suggestion.get("evidence"), proposed=True)
@@ -287,11 +294,22 @@ def proposed_decision(side: str, subject_id: str, *, linked_to: str | int | None
                     kleer_id=None if linked_to is None else int(linked_to), proposed=True)
 
 
-def _effective(world: WorkspaceState, saved: Mapping[str, dict], side: str) -> list[Decision]:
-    subjects = [str(k) for k in sorted(world.kleer)] if side == "import" else sorted(world.hr)
+def _effective(world: WorkspaceState, saved: Mapping[str, dict], side: str,
+               settled: Mapping[str, int] | None = None, marks: Mapping[str, int] | None = None,
+               ended: set[tuple[str, int]] | None = None,
+               subjects: set[str] | None = None) -> list[Decision]:
+    """``subjects``: only these (all when None). ``settled``: the audit id at which each subject's operations last ended done; ``marks``:
+    the audit id of each subject's last decision. A saved decision older than its settlement
+    has been applied: it is no longer pending and the default takes its place. ``ended``: the
+    (hr_id, kleer_id) pairs that were linked once and are not now."""
+    every = [str(k) for k in sorted(world.kleer)] if side == "import" else sorted(world.hr)
+    subjects = every if subjects is None else [x for x in every if x in subjects]
+    settled, marks, ended = settled or {}, marks or {}, ended or set()
     out = []
     for subject in subjects:
         row = saved.get(subject)
+        if row is not None and subject in settled and marks.get(subject, 0) < settled[subject]:
+            row = None  # applied: nothing of it is pending any more
         if row is not None:
             out.append(Decision(
                 side=side, subject_id=subject, action=row["action"], hr_id=row["hr_id"],
@@ -305,19 +323,26 @@ def _effective(world: WorkspaceState, saved: Mapping[str, dict], side: str) -> l
             sugg = world.assigned.get(kid)
             out.append(proposed_decision(
                 side, subject, linked_to=world.link_of_kleer.get(kid), suggestion=sugg,
-                hr_linked=sugg is not None and sugg["hr_id"] in world.link_of_hr))
+                hr_linked=sugg is not None and sugg["hr_id"] in world.link_of_hr,
+                unlinked_before=sugg is not None and (sugg["hr_id"], kid) in ended))
         else:
             out.append(proposed_decision(side, subject, linked_to=world.link_of_hr.get(subject),
                                          suggestion=None))
     return out
 
 
-def effective(workspace: Workspace, side: str, *, world: WorkspaceState | None = None) -> list[Decision]:
-    """Every subject of ``side`` with its saved decision or the proposed default, as
-    :class:`Decision` values (``world`` saves a second read when the caller has one)."""
+def effective(workspace: Workspace, side: str, *, world: WorkspaceState | None = None,
+              subjects: set[str] | None = None) -> list[Decision]:
+    """Every subject of ``side`` (only ``subjects`` when given) with its saved decision or the
+    proposed default, as :class:`Decision` values (``world`` saves a second read when the caller
+    has one)."""
     if side not in ACTIONS:
         raise InputError(f"side must be 'import' or 'export', not {side!r}")
-    return _effective(world or WorkspaceState.load(workspace), workspace.decisions.saved(side), side)
+    return _effective(world or WorkspaceState.load(workspace), workspace.decisions.saved(side), side,
+                      settled=workspace.journal.settled_subjects(side),
+                      marks=workspace.audit.decision_marks(side),
+                      ended=workspace.links.ended_pairs() if side == "import" else None,
+                      subjects=subjects)
 
 
 def effective_decisions(workspace: Workspace, side: str) -> pd.DataFrame:

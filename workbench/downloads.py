@@ -45,6 +45,19 @@ def _as_text(value: Any) -> Any:
     return value
 
 
+#: A text cell can only be a formula when its first character is one of these
+#: (:func:`workbench.cells.is_formula` looks through leading tabs and line breaks, then needs
+#: one of ``= + - @``).
+_MAY_START = frozenset(FORMULA_PREFIXES + ("\n",))
+
+
+def _safe_values(values: list[Any]) -> list[Any]:
+    """:func:`safe_cell` of every value, called only where it can change something: text
+    starting with a formula character, and anything that is not text (dicts become JSON)."""
+    return [v if type(v) is str and (not v or v[0] not in _MAY_START) else safe_cell(v)
+            for v in values]
+
+
 def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``frame`` with every text cell and column header passed through :func:`safe_cell`."""
     out = frame.copy()
@@ -53,7 +66,8 @@ def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
         column = out.iloc[:, i]
         if not (pd.api.types.is_numeric_dtype(column) or pd.api.types.is_datetime64_any_dtype(column)
                 or isinstance(column.dtype, pd.BooleanDtype)):
-            out.isetitem(i, column.map(safe_cell).astype(object))
+            out.isetitem(i, pd.Series(_safe_values(column.tolist()), index=column.index,
+                                      dtype=object))
     return out
 
 

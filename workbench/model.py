@@ -31,7 +31,8 @@ __all__ = ["STATUSES", "FINAL", "OP_KINDS", "FORMAT_VERSION", "FieldChange", "Op
 STATUSES = ("pending", "done", "failed", "conflict", "skipped")
 #: The states an apply never runs again.
 FINAL = ("done", "conflict", "skipped")
-OP_KINDS = ("link", "unlink", "hr_create", "hr_update", "hr_delete", "kleer_create", "kleer_update")
+OP_KINDS = ("link", "unlink", "hr_create", "hr_update", "hr_delete", "kleer_create", "kleer_update",
+            "kleer_link")
 FORMAT_VERSION = 1
 
 #: Jupyter renderers by class (filled in by :mod:`workbench.display`).
@@ -140,6 +141,10 @@ class Plan:
     scope_ids: tuple[str, ...] | None = None
     reverts: str | None = None
     format_version: int = FORMAT_VERSION
+    #: what Kleer's monthly-salary counts ("kronor" | "öre"), and the day a salary written by
+    #: this plan takes effect (monthly-salary-start-date; None: Kleer's default)
+    salary_unit: str = "kronor"
+    salary_start: str | None = None
 
     # ---------------------------------------------------------------- views
 
@@ -282,6 +287,10 @@ class ApplyResult:
     executed itself (a concurrent apply may have done the others). ``unrefreshed``: Kleer
     records written but not read back into the snapshot (Kleer could not be reached at the
     end); a plan blocks their operations until the next apply or fetch reads them.
+    ``elsewhere``: operations another apply settled, not this one: another plan's ("already
+    done by batch …", skipped here) or a second apply of this plan running at the same time. ``duplicates``: what the sweep after the apply found (one text per HR employee
+    that more than one Kleer user holds; also listed in ``problems`` with status
+    ``duplicate``). ``sweep_error``: why the sweep could not run.
     ``concurrency``: the limiter's summary (:meth:`workbench.concurrency.AdaptiveLimiter.summary`:
     mode, level, peak, changes with their reasons, counts of 429/503), None without Kleer calls."""
 
@@ -293,6 +302,9 @@ class ApplyResult:
     seconds: float
     reverts: str | None = None
     unrefreshed: tuple[int, ...] = ()
+    elsewhere: tuple[OpOutcome, ...] = ()
+    duplicates: tuple[str, ...] = ()
+    sweep_error: str | None = None
     concurrency: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -302,7 +314,7 @@ class ApplyResult:
     @property
     def ok(self) -> bool:
         c = self.counts_dict
-        return not (c.get("failed") or c.get("conflict") or c.get("pending"))
+        return not (c.get("failed") or c.get("conflict") or c.get("pending") or self.duplicates)
 
     def problems_frame(self, *, reveal: bool = False) -> pd.DataFrame:
         rows = [{"op_id": p.op_id, "kind": p.kind, "hr_id": p.hr_id, "kleer_id": p.kleer_id,
@@ -327,8 +339,15 @@ class ApplyResult:
         what = "revert" if self.reverts else "apply"
         unread = f"; {len(self.unrefreshed)} Kleer record(s) written but not read back: " \
                  "fetch Kleer (or run the apply again) before planning again" if self.unrefreshed else ""
+        others = f"; {len(self.elsewhere)} settled by another apply " \
+                 f"({self.elsewhere[0].reason}{', …' if len(self.elsewhere) > 1 else ''})" \
+            if self.elsewhere else ""
+        dupes = f"; {len(self.duplicates)} DUPLICATE(S) in Kleer: see the problems" \
+            if self.duplicates else ""
+        unswept = f"; {self.sweep_error}" if self.sweep_error else ""
         level = f"; {summary_text(dict(self.concurrency))}" if self.concurrency else ""
         return f"batch {self.batch_id} ({what} of {self.plan_id}): {parts or 'nothing to do'} " \
-               f"({self.ran_here} run by this {what}) in {self.seconds:.1f} s{level}{unread}"
+               f"({self.ran_here} run by this {what}) in {self.seconds:.1f} s{level}{unread}" \
+               f"{others}{dupes}{unswept}"
 
 

@@ -5,18 +5,30 @@
 :func:`workbench.fields.diff`), counts, blockers and warnings. A blocked operation is listed but
 never executed. :func:`revert_plan` builds the plan that undoes a batch from the journal's
 before-images. Nothing here writes; :func:`workbench.apply.apply` executes a plan.
+
+Writes the schema accepts (:func:`_fidelity`, README "Real Kleer"): a field HR has emptied
+that Kleer cannot clear blocks its operation, saying so; salary changes against a Kleer that is
+not local are blocked until the salary unit is confirmed in Settings; a salary written takes
+effect on the plan's ``salary_start`` (default: the first day of next month), shown in its
+label; the employee number goes to Kleer's ``internal-id`` only when Settings allow it; a
+create carries ``active``.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, replace
-from typing import Any, Mapping
+from datetime import date
+from typing import Any, Callable, Mapping
+from urllib.parse import urlsplit
 
 from . import normalize as n
+from .duplicates import ssn_index, ssn_key
 from .decisions import ACTIONS, Decision, effective, text_or_none
 from .errors import InputError
 from .fields import FIELD, diff, email_field, join_name, normalize_record
+from .kleer.config import is_loopback
+from .kleer.mapping import SALARY_START_KEY, cannot_clear
 from .model import FieldChange, Operation, Plan, new_plan_id
 from .planning_leave import LEAVE_KINDS
 from .planning_leave import undo as undo_leave
@@ -24,7 +36,8 @@ from .state import WorkspaceState
 from .store import Workspace, utcnow
 from .store.hr import HrRegister
 
-__all__ = ["Scope", "build", "revert_plan"]
+__all__ = ["Scope", "build", "revert_plan", "default_salary_start"]
+
 
 
 @dataclass(frozen=True)
@@ -76,7 +89,7 @@ def _without_invalid_hr_values(changes: list[FieldChange], problems: Mapping[str
 def _op(seq: int, decision: Decision, kind: str, **kw: Any) -> Operation:
     targets = {"link": ("links",), "unlink": ("links",), "hr_create": ("hr", "links"),
                "hr_update": ("hr",), "hr_delete": ("hr",), "kleer_create": ("kleer", "links"),
-               "kleer_update": ("kleer",)}[kind]
+               "kleer_update": ("kleer",), "kleer_link": ("kleer",)}[kind]
     if kw.get("link") and "links" not in targets:
         targets = (*targets, "links")
     return Operation(op_id=f"{decision.side}:{decision.subject_id}:{kind}", seq=seq, kind=kind,
@@ -137,13 +150,34 @@ def _import_ops(d: Decision, w: WorkspaceState, pref: str, claimed: Counter, seq
         return [_op(seq, d, "hr_update", hr_id=hr_id, kleer_id=kid, changes=tuple(changes),
                     blockers=tuple(blockers))]
     if changes:
-        return [_op(seq, d, "hr_update", hr_id=hr_id, kleer_id=kid, changes=tuple(changes),
-                    link="create", method=method, blockers=tuple(blockers))]
-    return [_op(seq, d, "link", hr_id=hr_id, kleer_id=kid, link="create", method=method,
-                blockers=tuple(blockers))]
+        first = _op(seq, d, "hr_update", hr_id=hr_id, kleer_id=kid, changes=tuple(changes),
+                    link="create", method=method, blockers=tuple(blockers))
+    else:
+        first = _op(seq, d, "link", hr_id=hr_id, kleer_id=kid, link="create", method=method,
+                    blockers=tuple(blockers))
+    return [first, *_foreign_id_op(seq + 1, d, hr_id, k, tuple(blockers))]
 
 
-def _export_ops(d: Decision, w: WorkspaceState, pref: str, seq: int) -> list[Operation]:
+def _foreign_id_op(seq: int, d: Decision, hr_id: str, k: Mapping[str, Any],
+                   blockers: tuple[str, ...] = ()) -> list[Operation]:
+    """The write that keeps a link in Kleer: the HR id into the Kleer user's ``foreign-id``
+    (none when it already carries it). A user carrying another foreign-id is warned of here
+    and is a conflict at apply (never overwritten)."""
+    now = text_or_none(k.get("foreign_id"))
+    if now == hr_id:
+        return []
+    kid = int(k["kleer_id"])
+    warnings = () if now is None else (
+        f"Kleer user {kid} carries foreign-id {now}, not {hr_id}: apply reports a conflict "
+        "and does not overwrite it",)
+    return [_op(seq, d, "kleer_link", hr_id=hr_id, kleer_id=kid,
+                changes=(FieldChange("hr_id", FIELD["hr_id"].label, now, hr_id),),
+                kleer_fingerprint=k.get("fingerprint"), blockers=blockers, warnings=warnings)]
+
+
+
+def _export_ops(d: Decision, w: WorkspaceState, pref: str, seq: int,
+                by_ssn: Mapping[str, list[dict]] | None = None) -> list[Operation]:
     hr_id = d.subject_id
     hr_row = w.hr[hr_id]
     kid = w.link_of_hr.get(hr_id)
@@ -168,6 +202,12 @@ def _export_ops(d: Decision, w: WorkspaceState, pref: str, seq: int) -> list[Ope
             else:
                 warnings.append(f"Kleer user {k['kleer_id']} already carries foreign-id {hr_id}: "
                                 "apply links it instead of creating a new user")
+        for k in (by_ssn or {}).get(ssn_key(hr_row.get("ssn")) or "", ()):
+            if text_or_none(k.get("foreign_id")) == hr_id:
+                continue  # the user carrying this HR id: apply links it (above)
+            name = f" ({k['name']})" if k.get("name") else ""
+            blockers.append(f"already in Kleer as user {k['kleer_id']}{name}: match them on "
+                            "Import instead")
         if w.snapshot is None:
             blockers.append("no Kleer snapshot: fetch Kleer before exporting")
         return [_op(seq, d, "kleer_create", hr_id=hr_id, kleer_id=None, changes=tuple(changes),
@@ -201,12 +241,126 @@ def _export_ops(d: Decision, w: WorkspaceState, pref: str, seq: int) -> list[Ope
     if to_hr:
         ops.append(_op(seq + len(ops), d, "hr_update", hr_id=hr_id, kleer_id=kid,
                        changes=tuple(to_hr)))
+    ops.extend(_foreign_id_op(seq + len(ops), d, hr_id, k))
     return ops
 
 
+# =========================================================================== writes Kleer accepts
+
+SALARY = "monthly_salary"
+#: the settings key fetch_kleer records the salary unit of the snapshot under
+SNAPSHOT_SALARY_UNIT = "kleer_snapshot_salary_unit"
+
+
+def default_salary_start(today: date) -> str:
+    """The day a salary change takes effect unless the analyst says otherwise: the first day
+    of next month. Kleer's own default (the start of the current month) would back-date a
+    change into a month whose pay may already be calculated."""
+    first = today.replace(day=1)
+    return (first.replace(year=first.year + 1, month=1) if first.month == 12
+            else first.replace(month=first.month + 1)).isoformat()
+
+
+@dataclass(frozen=True)
+class _Rules:
+    """What the workspace's settings say about writing to this Kleer."""
+
+    base_url: str
+    salary_unit: str
+    unit_confirmed: bool
+    snapshot_unit: str | None
+    internal_id_writes: bool
+    salary_start: str | None
+
+    @classmethod
+    def of(cls, workspace: Workspace, snapshot: Mapping[str, Any] | None,
+           salary_start: str | None) -> "_Rules":
+        from . import defaults
+
+        get = workspace.settings.get
+        return cls(base_url=(snapshot or {}).get("base_url") or get("kleer_base_url",
+                                                                     defaults.KLEER_BASE_URL),
+                   salary_unit=get("salary_unit", "kronor"),
+                   unit_confirmed=bool(get("salary_unit_confirmed", False)),
+                   snapshot_unit=get(SNAPSHOT_SALARY_UNIT),
+                   internal_id_writes=bool(get("internal_id_writes", False)),
+                   salary_start=salary_start)
+
+    @property
+    def local(self) -> bool:
+        return is_loopback(urlsplit(self.base_url).hostname or "")
+
+    def salary_blocker(self) -> str | None:
+        if self.snapshot_unit is not None and self.snapshot_unit != self.salary_unit:
+            return (f"the salary unit changed to {self.salary_unit} after Kleer was fetched in "
+                    f"{self.snapshot_unit}: fetch Kleer again before planning salaries")
+        if self.local or self.unit_confirmed:
+            return None
+        host = urlsplit(self.base_url).hostname
+        return (f"the unit of Kleer's monthly-salary at {host} is not confirmed: the API does "
+                f"not say whether it counts kronor or öre, so a salary could be written 100 times "
+                f"too high or low. Run the probe (Settings, or `workbench probe`), look at the "
+                f"probe user's salary in Kleer, then confirm the unit in Settings "
+                f"(`workbench settings --salary-unit kronor --salary-unit-confirmed yes`)")
+
+
+def _fidelity(ops: list[Operation], rules: _Rules, *, revert: bool = False
+              ) -> tuple[list[Operation], list[str]]:
+    """The operations as Kleer's schema accepts them (see the module docstring), with the
+    plan-level notes they need."""
+    out, notes = [], []
+    internal_ids = cleared = 0
+    example: str | None = None
+    salary_labelled = False
+    for op in ops:
+        changes, blockers = list(op.changes), list(op.blockers)
+        if op.kind in ("kleer_create", "kleer_update"):
+            # an HR file without an active value does not say the user is inactive: Kleer's
+            # required active is left as it is
+            changes = [c for c in changes if not (c.key == "active" and c.after is None)]
+            if not rules.internal_id_writes and not revert:
+                kept = [c for c in changes if c.key != "employee_number"]
+                internal_ids += len(kept) != len(changes)
+                changes = kept
+            if op.kind == "kleer_update" and op.changes and not changes:
+                continue  # the employee number or an unknown active was its only change
+            if op.kind == "kleer_create" and "active" not in {c.key for c in changes}:
+                changes.append(FieldChange("active", FIELD["active"].label, None, True))
+            if op.kind == "kleer_update":
+                blockers += [reason for c in changes if c.after is None
+                             and (reason := cannot_clear(c.key))]
+                emptied = [c for c in changes if c.after is None and not cannot_clear(c.key)]
+                cleared += len(emptied)
+                example = example or (f"{emptied[0].label} of {op.hr_id}" if emptied else None)
+            if rules.salary_start:
+                salary = [c for c in changes if c.key == SALARY]
+                changes = [replace(c, label=f"{c.label} (from {rules.salary_start})")
+                           if c.key == SALARY else c for c in changes]
+                salary_labelled = salary_labelled or bool(salary)
+        if any(c.key == SALARY for c in changes):
+            reason = rules.salary_blocker()
+            if reason and reason not in blockers:
+                blockers.append(reason)
+        out.append(replace(op, changes=tuple(changes), blockers=tuple(blockers)))
+    if internal_ids:
+        notes.append(f"{internal_ids} employee number(s) are not written to Kleer's internal-id: "
+                     "its meaning is uncertain and another integration may own it; turn on "
+                     "'Write the employee number to internal-id' in Settings to write it")
+    if cleared:
+        notes.append(f"{cleared} field(s) will be emptied in Kleer because HR has no value "
+                     f"(e.g. {example}): check that the HR file has those columns")
+    if salary_labelled:
+        notes.append(f"salary changes take effect on {rules.salary_start} (sent to Kleer as "
+                     f"{SALARY_START_KEY})")
+    return out, notes
+
+
 def build(workspace: Workspace, scope: Scope, *, email_preference: str | None = None,
-          analyst: str | None = None) -> Plan:
-    """Build the plan for ``scope`` from the effective decisions (saved, else proposed)."""
+          analyst: str | None = None, salary_start: str | date | None = None,
+          today: Callable[[], date] = date.today) -> Plan:
+    """Build the plan for ``scope`` from the effective decisions (saved, else proposed).
+    ``salary_start`` is the day the salaries it writes take effect (default
+    :func:`default_salary_start`)."""
     pref = email_preference or workspace.settings.get("email_preference", "private")
     email_field(pref)  # validates
     world = WorkspaceState.load(workspace)
@@ -224,11 +378,16 @@ def build(workspace: Workspace, scope: Scope, *, email_preference: str | None = 
             elif d.action == "create_in_hr":
                 claimed[_new_hr_id(d, world.kleer[int(d.subject_id)])] += 1
     operations: list[Operation] = []
+    by_ssn = ssn_index(world) if scope.side == "export" else None
     for d in decisions:
         seq = len(operations) + 1
         ops = _import_ops(d, world, pref, claimed, seq) if scope.side == "import" \
-            else _export_ops(d, world, pref, seq)
+            else _export_ops(d, world, pref, seq, by_ssn)
         operations.extend(ops)
+    start = _salary_start(salary_start, today)
+    rules = _Rules.of(workspace, world.snapshot, start)
+    operations, notes = _fidelity(operations, rules)
+    operations = [replace(op, seq=i) for i, op in enumerate(operations, 1)]
     counts = Counter(f"action:{d.action}" for d in decisions)
     counts.update(f"kind:{op.kind}" for op in operations)
     counts["operations"] = len(operations)
@@ -240,12 +399,22 @@ def build(workspace: Workspace, scope: Scope, *, email_preference: str | None = 
     if counts["proposed"]:
         warnings.append(f"{counts['proposed']} decision(s) are proposed defaults the analyst has "
                         "not confirmed")
+    warnings += notes
     snap = world.snapshot or {}
     return Plan(id=new_plan_id(), created_at=utcnow(), side=scope.side, analyst=analyst,
                 email_preference=pref, snapshot_id=snap.get("id"),
                 snapshot_fingerprint=snap.get("fingerprint"), operations=tuple(operations),
                 counts=tuple(sorted(counts.items())), warnings=tuple(warnings),
-                scope_ids=scope.ids)
+                scope_ids=scope.ids, salary_unit=rules.salary_unit, salary_start=start)
+
+
+def _salary_start(value: str | date | None, today: Callable[[], date]) -> str:
+    if value is None:
+        return default_salary_start(today())
+    parsed = n.parse_date(value.isoformat() if isinstance(value, date) else value)
+    if parsed.error:
+        raise InputError(f"salary start date {value!r}: {parsed.error}")
+    return parsed.value
 
 # =========================================================================== revert
 
@@ -273,6 +442,8 @@ def _undo(ws: Workspace, row: Mapping[str, Any], op: Operation) -> list[Operatio
                                  kleer_fingerprint=snapshot_fp(), blockers=missing, **base))
         out.append(Operation(f"{oid}:unlink", 0, "unlink", targets=("links",), link="end", **base))
         return out
+    if op.kind == "kleer_link":
+        return []  # the foreign-id stays in Kleer, as after an unlink (the link's undo)
     if op.kind == "kleer_update":
         return [Operation(oid, 0, "kleer_update", targets=("kleer",), changes=_swap(op.changes),
                           kleer_fingerprint=snapshot_fp(), blockers=missing, **base)]
@@ -308,13 +479,20 @@ def revert_plan(workspace: Workspace, batch_id: str, *, analyst: str | None = No
         warnings.append(f"{len(unsettled)} operation(s) of the batch did not finish "
                         f"({', '.join(unsettled[:5])}{'…' if len(unsettled) > 5 else ''}); "
                         "re-run that plan first or they are not reverted")
+    snap = workspace.kleer.last_snapshot() or {}
+    # undone salaries take effect on the day the batch's took effect, in the batch's unit
+    rules = replace(_Rules.of(workspace, snap, original.salary_start),
+                    salary_unit=original.salary_unit)
+    ops, notes = _fidelity(ops, rules, revert=True)
+    warnings += notes
     counts = Counter(f"kind:{op.kind}" for op in ops)
     counts["operations"] = len(ops)
     counts["blocked"] = sum(op.blocked for op in ops)
-    snap = workspace.kleer.last_snapshot() or {}
     return Plan(id="plan-revert-" + batch_id.removeprefix("batch-"), created_at=utcnow(),
                 side="revert", analyst=analyst, email_preference=original.email_preference,
                 snapshot_id=snap.get("id"), snapshot_fingerprint=snap.get("fingerprint"),
                 operations=tuple(ops), counts=tuple(sorted(counts.items())),
-                warnings=tuple(warnings), reverts=batch_id)
+                warnings=tuple(warnings), reverts=batch_id, salary_unit=original.salary_unit,
+                salary_start=original.salary_start)
+
 

@@ -27,7 +27,7 @@ from .store import Workspace
 from .store.hr import HrRegister
 
 __all__ = ["import_rows", "export_rows", "pair_details", "affected_summary", "reasons",
-           "outstanding", "StateCounts", "state_counts", "link_scores", "weakest_links", "NextStep",
+           "filter_rows", "batch_choices", "outstanding", "StateCounts", "state_counts", "link_scores", "weakest_links", "NextStep",
            "next_step"]
 
 
@@ -62,16 +62,26 @@ def _hr_name(row: dict | None) -> str | None:
 
 
 def import_rows(ws: Workspace, *, email_preference: str = "private",
-                world: WorkspaceState | None = None) -> pd.DataFrame:
+                world: WorkspaceState | None = None, only: Any = None,
+                details: Any = None) -> pd.DataFrame:
     """One row per Kleer employee (``state`` ``new`` = not linked, ``imported`` = linked), in
     ``kleer_id`` order: the HR employee (linked, decided, or the suggested candidate), its score,
-    band, flags and top reasons, the affected fields, the candidate list and the effective action."""
+    band, flags and top reasons, the affected fields, the candidate list, the effective action,
+    whether it would run now (``pending``) and whether it is the token's own user
+    (``integration``).
+
+    For big workspaces a screen asks for less: ``only`` (Kleer ids) the rows of those employees;
+    ``details`` (Kleer ids) the affected fields and reasons only of those (the others get blank
+    ones and ``detailed`` False; ``pending`` is exact either way)."""
     w = world or WorkspaceState.load(ws)
+    only = None if only is None else {int(k) for k in only}
+    details = None if details is None else {int(k) for k in details}
     candidates: dict[int, list[str]] = {}
     for kid, hid in w.suggestions:  # ordered by kleer_id, rank
         candidates.setdefault(kid, []).append(hid)
+    me = ws.settings.get("kleer_me")
     rows = []
-    for d in effective(ws, "import", world=w):
+    for d in effective(ws, "import", world=w, subjects=None if only is None else {str(k) for k in only}):
         kid = int(d.subject_id)
         k = w.kleer[kid]
         linked = w.link_of_kleer.get(kid)
@@ -80,7 +90,10 @@ def import_rows(ws: Workspace, *, email_preference: str = "private",
             hr_id = w.assigned[kid]["hr_id"]  # the suggested candidate, shown for the analyst to accept
         h = w.hr.get(hr_id) if hr_id else None
         s = w.suggestion(kid, hr_id)
-        changed = [x.key for x in diff(h, k, email_preference=email_preference)] if h else []
+        detailed = details is None or kid in details
+        needs_diff = detailed or (linked is not None and d.action in ("prefer_hr", "prefer_kleer",
+                                                                      "match_manually"))
+        changed = [x.key for x in diff(h, k, email_preference=email_preference)] if h and needs_diff else []
         rows.append({
             "kleer_id": kid,
             "kleer_name": k.get("name"),
@@ -92,20 +105,69 @@ def import_rows(ws: Workspace, *, email_preference: str = "private",
             "score": None if s is None else float(s["score"]),
             "band": None if s is None else s["band"],
             "flags": ", ".join(f for f in ("tie", "contested", "namesake") if s and s.get(f)),
-            "reasons": reasons(s["evidence"]) if s else "",
-            "affected": affected_summary(changed),
+            "reasons": reasons(s["evidence"]) if s and detailed else "",
+            "affected": affected_summary(changed) if detailed else "",
             "affected_fields": changed,
             "candidates": candidates.get(kid, []),
             "action": d.action,
             "prefer": d.prefer,
             "proposed": d.proposed,
+            "pending": _import_pending(d, linked, hr_id if h else None, changed),
+            "integration": me is not None and kid == me,
+            "detailed": detailed,
         })
     return pd.DataFrame(rows, columns=_IMPORT_COLUMNS)
 
 
 _IMPORT_COLUMNS = ["kleer_id", "kleer_name", "kleer_email", "kleer_active", "state", "hr_id",
                    "hr_name", "score", "band", "flags", "reasons", "affected", "affected_fields",
-                   "candidates", "action", "prefer", "proposed"]
+                   "candidates", "action", "prefer", "proposed", "pending", "integration", "detailed"]
+
+
+def _import_pending(d: Any, linked: str | None, hr_id: str | None, changed: list[str]) -> bool:
+    """Whether the row's decision would run now (what Import (n) counts): a create for an
+    unlinked Kleer user; a link not made yet; on a linked pair, a field that would take Kleer's
+    value. Applied decisions are not pending (see :func:`workbench.decisions.effective`)."""
+    if d.action == "do_nothing":
+        return False
+    if d.action == "create_in_hr":
+        return linked is None
+    if hr_id is None or (linked is not None and linked != hr_id):
+        return False  # nothing to link to, or linked elsewhere: it would be blocked
+    if linked is None:
+        return True
+    overrides = d.overrides_dict
+    return any(overrides.get(key, d.prefer or "hr") == "kleer" for key in changed)
+
+
+def _export_pending(d: Any, linked: int | None, changed: list[str]) -> bool:
+    """Whether the row's export decision would run now: an unlink of a linked employee, an
+    export of an unlinked one, or of a linked one whose HR value differs from Kleer's."""
+    if d.action == "unlink":
+        return linked is not None
+    if d.action != "export":
+        return False
+    overrides = d.overrides_dict
+    return linked is None or any(overrides.get(key, "hr") == "hr" for key in changed)
+
+
+def filter_rows(frame: pd.DataFrame, text: str, *, ids: list[str], names: list[str]) -> pd.DataFrame:
+    """The rows ``text`` finds: those whose id (any of ``ids``) is exactly ``text`` first (case
+    does not matter), then those whose name (any of ``names``) contains it. An id is never
+    matched by a part of it: typing 1049 finds Kleer user 1049, not E10492."""
+    t = str(text or "").strip().casefold()
+    if not t or frame.empty:
+        return frame
+    exact = pd.Series(False, index=frame.index)
+    for col in ids:
+        values = frame[col].map(lambda v: "" if v is None or (isinstance(v, float) and v != v)
+                                else str(int(v)) if isinstance(v, float) and v.is_integer()
+                                else str(v)).str.casefold()
+        exact |= values == t
+    named = pd.Series(False, index=frame.index)
+    for col in names:
+        named |= frame[col].fillna("").astype(str).str.casefold().str.contains(t, regex=False)
+    return pd.concat([frame[exact], frame[named & ~exact]])
 
 
 def export_rows(ws: Workspace, *, email_preference: str = "private",
@@ -135,6 +197,7 @@ def export_rows(ws: Workspace, *, email_preference: str = "private",
             "problems": _problem_text(h),
             "action": d.action,
             "proposed": d.proposed,
+            "pending": _export_pending(d, kid, changed),
         })
     frame = pd.DataFrame(rows, columns=_EXPORT_COLUMNS)
     frame["kleer_id"] = frame["kleer_id"].astype("Int64")
@@ -142,7 +205,8 @@ def export_rows(ws: Workspace, *, email_preference: str = "private",
 
 
 _EXPORT_COLUMNS = ["hr_id", "name", "ssn", "email", "employment_start_date", "state", "kleer_id",
-                   "kleer_name", "changes", "changed_fields", "problems", "action", "proposed"]
+                   "kleer_name", "changes", "changed_fields", "problems", "action", "proposed",
+                   "pending"]
 
 
 def _problem_text(row: dict) -> str:
@@ -293,3 +357,34 @@ def next_step(counts: StateCounts, *, hr_label: str = "HR") -> NextStep:
                         + f" no {hr_label} employee: create them in {hr_label} or leave them.", "import_kleer")
     return NextStep(f"Every employee is reconciled ({counts.linked} linked): review the audit "
                     "trail.", "audit")
+
+
+# --------------------------------------------------------------------------- batches
+
+def batch_choices(ws: Workspace, *, names: int = 3) -> pd.DataFrame:
+    """Every batch, newest first, described for a person choosing one (the revert picker):
+    ``id``, ``kind`` (apply | revert), ``side`` (import | export), ``started_at``,
+    ``finished_at``, ``analyst``, ``status``, ``counts``, ``reverts``, ``employees`` (how many it
+    touched) and ``first_names`` (the first ``names`` of them, HR name else Kleer name)."""
+    batches = ws.batches.frame()
+    columns = ["id", "kind", "side", "started_at", "finished_at", "analyst", "status", "counts",
+               "reverts", "employees", "first_names"]
+    if batches.empty:
+        return pd.DataFrame(columns=columns)
+    sides = ws.batches.sides()
+    touched = ws.journal.subjects_by_batch()
+    hr = {h: _hr_name(r) for h, r in ws.hr.by_id().items()}
+    kleer = ws.kleer.names()
+    who: dict[str, list[str]] = {}
+    for batch_id, hr_id, kleer_id in touched.itertuples(index=False):
+        name = hr.get(hr_id) if isinstance(hr_id, str) else None
+        if not name and kleer_id is not None and not pd.isna(kleer_id):
+            name = kleer.get(int(kleer_id))
+        name = name or (hr_id if isinstance(hr_id, str) else f"Kleer user {int(kleer_id)}"
+                        if kleer_id is not None and not pd.isna(kleer_id) else None)
+        if name and name not in who.setdefault(batch_id, []):
+            who[batch_id].append(name)
+    batches["side"] = batches["id"].map(sides)
+    batches["employees"] = batches["id"].map(lambda b: len(who.get(b, [])))
+    batches["first_names"] = batches["id"].map(lambda b: who.get(b, [])[:names])
+    return batches[columns]

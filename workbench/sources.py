@@ -42,6 +42,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import pandas as pd
 
+from .canonical import normalize_text_columns
 from .errors import SourceError
 from .fields import (FIELD, FIELDS, _header_key, header_signature, is_generic_header,
                      normalize_columns, resolve_header, suggest_mapping)
@@ -517,17 +518,26 @@ def _blank(value: Any) -> bool:
     return value is None or isinstance(value, _ExcelError) or (isinstance(value, str) and not value.strip())
 
 
+def _blank_row(row: list[Any], csv_row: bool = False) -> bool:
+    """Every cell blank; a CSV row (all text) by one join instead of a test per cell."""
+    if csv_row:
+        return not "".join(row).strip()
+    return all(_blank(v) for v in row)
+
+
 def _header_text(value: Any) -> str:
     """A header cell as text: no BOM, single spaces."""
     return "" if _blank(value) else " ".join(str(value).replace("\ufeff", "").split())
 
 
-def _header_index(rows: list[list[Any]], mapping: Mapping[str, str | None] | None) -> int | None:
+def _header_index(rows: list[list[Any]], mapping: Mapping[str, str | None] | None,
+                  csv_rows: bool = False) -> int | None:
     """The header row: the first of the first rows naming two or more fields, else the first
     non-blank row. None when every row is blank."""
     explicit = {_header_text(h) for h, k in (mapping or {}).items() if k}
-    candidates = [i for i, row in enumerate(rows) if not all(_blank(v) for v in row)]
-    for i in candidates[:_HEADER_SEARCH_ROWS]:
+    candidates = list(islice((i for i, row in enumerate(rows) if not _blank_row(row, csv_rows)),
+                             _HEADER_SEARCH_ROWS))
+    for i in candidates:
         cells = [_header_text(v) for v in rows[i] if not _blank(v)]
         if sum(1 for c in cells if c in explicit or resolve_header(c)) >= 2:
             return i
@@ -684,10 +694,11 @@ def _grid(table: _Table, name: str, mapping: Mapping[str, str | None] | None) ->
     """Find the header, check the CSV's shape, name the columns; an unnamed column with nothing
     in it (a trailing delimiter on every line) is left out."""
     rows = table.rows
-    top = _header_index(rows, mapping)
+    top = _header_index(rows, mapping, table.format == "csv")
     if top is None:
         raise SourceError(f"{name}: the file is empty" + (f" (sheet {table.sheet!r})" if table.sheet else ""))
-    body = [(i + 1, row) for i, row in enumerate(rows) if i > top and not all(_blank(v) for v in row)]
+    body = [(i + 1, row) for i, row in enumerate(rows)
+            if i > top and not _blank_row(row, table.format == "csv")]
     width = max(len(rows[top]), 1)
     if table.format == "csv":
         if (error := _csv_structure_errors(name, body, width, table.delimiter)) is not None:
@@ -859,11 +870,15 @@ def _records(name: str, row_numbers: list[int], columns: dict[str, list[Any]],
             excel_errors += [(j, key, str(v)) for j, v in enumerate(values) if isinstance(v, _ExcelError)]
             values = [None if isinstance(v, _ExcelError) else v for v in values]
         by_field[key] = values
-    normalized = normalize_columns(by_field)
+    normalized = normalize_text_columns(by_field)  # a CSV's text, canonical cells vectorised
+    if normalized is None:
+        normalized = normalize_columns(by_field)
     for j, key, text in excel_errors:
         normalized[j][1][key] = f"the cell shows an Excel error ({text}), not a value"
     given = set(by_field)
-    warnings = [_row_checks(record, row_problems, given, today or date.today())
+    today = today or date.today()
+    births = _pnr_births(normalized, today)
+    warnings = [_row_checks(record, row_problems, given, today, births)
                 for record, row_problems in normalized]
 
     records: list[dict[str, Any]] = []
@@ -912,27 +927,51 @@ def _years(born: date, on: date) -> int:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
-def _row_checks(record: dict[str, Any], problems: dict[str, str], given: set[str], today: date
+def _pnr_births(normalized: list[tuple[dict[str, Any], dict[str, str]]], today: date
                 ) -> dict[str, str]:
+    """The birth date of every canonical personnummer (``YYYYMMDD-NNNN``) in the records that
+    is not after ``today``, by slicing: what :func:`personnummer` gives for it, without parsing
+    each one again (its number was checked when it was normalised)."""
+    canonical = re.compile(r"\d{8}-\d{4}").fullmatch
+    limit = today.isoformat()
+    out: dict[str, str] = {}
+    for record, problems in normalized:
+        ssn = record.get("ssn")
+        if not ssn or "ssn" in problems or type(ssn) is not str or not canonical(ssn):
+            continue
+        day = int(ssn[6:8])
+        iso = f"{ssn[:4]}-{ssn[4:6]}-{day - 60 if day > 60 else day:02d}"
+        if iso <= limit:
+            out[ssn] = iso
+    return out
+
+
+def _row_checks(record: dict[str, Any], problems: dict[str, str], given: set[str], today: date,
+                births: Mapping[str, str] | None = None) -> dict[str, str]:
     """Checks across a row's fields, after each field is normalised: blank names, a birth date
     that disagrees with the personnummer, an employment start before birth (errors, added to
-    ``problems``) and before the age of 16 (a warning, returned). The values stay as they are."""
+    ``problems``) and before the age of 16 (a warning, returned). The values stay as they are.
+    ``births`` (from :func:`_pnr_births`) spares parsing a canonical personnummer again."""
     for key in ("first_name", "last_name"):
         if record.get(key) is None and (key not in problems or problems[key] == "empty name"):
             problems[key] = BLANK_NAME.format(label=FIELD[key].label)
     ssn = record.get("ssn")
-    pnr = personnummer(ssn, today=today) if ssn and "ssn" not in problems else None
+    pnr_birth = None  # the personnummer's birth date, when it is valid
+    if ssn and "ssn" not in problems:
+        pnr_birth = births.get(ssn) if births else None
+        if pnr_birth is None:
+            pnr = personnummer(ssn, today=today)
+            pnr_birth = pnr.birth_date.isoformat() if pnr.ok else None
     birth = record.get("birth_date")
-    if pnr is not None and pnr.ok and "birth_date" in given and birth and "birth_date" not in problems \
-            and birth != pnr.birth_date.isoformat():
+    if pnr_birth is not None and "birth_date" in given and birth and "birth_date" not in problems \
+            and birth != pnr_birth:
         problems["birth_date"] = (f"birth date {birth} disagrees with the personnummer, which says "
-                                  f"{pnr.birth_date.isoformat()}: correct the one that is wrong in "
-                                  "the HR system")
+                                  f"{pnr_birth}: correct the one that is wrong in the HR system")
     warnings: dict[str, str] = {}
     start = record.get("employment_start_date")
     if not start or "employment_start_date" in problems:
         return warnings
-    born_text = pnr.birth_date.isoformat() if pnr is not None and pnr.ok else \
+    born_text = pnr_birth if pnr_birth is not None else \
         (birth if birth and "birth_date" not in problems else None)
     try:
         born, began = date.fromisoformat(born_text), date.fromisoformat(start)

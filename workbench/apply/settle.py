@@ -17,15 +17,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Mapping
 
 from ..errors import WorkbenchError
+from ..fields import mask
 from ..kleer.mapping import from_kleer, records_from_kleer
 from ..model import Operation, Plan
+from ..duplicates import ssn_key
 from ..store import Workspace, utcnow
 from .claims import _Owner
 
-KLEER_KINDS = ("kleer_create", "kleer_update")
+KLEER_KINDS = ("kleer_create", "kleer_update", "kleer_link")
 
 
 @dataclass
@@ -55,7 +57,11 @@ def _settle(ws: Workspace, plan: Plan, op: Operation, batch_id: str, me: _Owner 
             else:
                 _link_effect(ws, op, kleer_id, batch_id, analyst)
         if op.remote and kleer_id is not None and op.kind in KLEER_KINDS:  # not leave days
-            _follow_snapshot(ws, int(kleer_id), outcome)
+            _follow_snapshot(ws, int(kleer_id), outcome, plan.salary_unit)
+        if outcome.status == "conflict":
+            outcome = replace(outcome, reason=with_values(outcome.reason, outcome.answer))
+        if me is not None:
+            ws.subjects.release(me.id, plan.id, op.op_id)
         values = {"status": outcome.status, "answer": outcome.answer,
                   "error": outcome.reason, "finished_at": utcnow(), "kleer_id": kleer_id,
                   "duration_ms": round((time.monotonic() - started) * 1000, 1),
@@ -77,6 +83,30 @@ def _settle(ws: Workspace, plan: Plan, op: Operation, batch_id: str, me: _Owner 
                         detail={"op_id": op.op_id, "decision": op.action, "reason": outcome.reason,
                                 "answer": outcome.answer})
     return outcome
+
+
+def _shown(key: str, value: Any) -> str:
+    return "∅" if value is None or value == "" else str(mask(key, value))
+
+
+def with_values(reason: str | None, answer: Mapping[str, Any] | None) -> str | None:
+    """A conflict's reason with each field's values: the plan's (or what the batch wrote) and
+    Kleer's or the register's now (personal numbers masked), e.g. "Phone: plan 070-1, now
+    070-2". The CLI, the result banner and the audit show this text."""
+    fields = (answer or {}).get("fields") or {}
+    if not fields or not reason or "; values: " in reason:
+        return reason
+    parts = []
+    for key, f in fields.items():
+        label = f.get("label") or key
+        if "written" in f:
+            parts.append(f"{label}: before {_shown(key, f.get('before'))}, the batch wrote "
+                         f"{_shown(key, f.get('written'))}, now {_shown(key, f.get('now'))}")
+        else:
+            was = f"snapshot {_shown(key, f['snapshot'])}, " if "snapshot" in f else ""
+            plan = f"plan {_shown(key, f['planned'])}, " if "planned" in f else ""
+            parts.append(f"{label}: {was}{plan}now {_shown(key, f.get('now'))}")
+    return f"{reason}; values: " + "; ".join(parts)
 
 
 def _link_problem(ws: Workspace, op: Operation, kleer_id: int | None) -> str | None:
@@ -106,12 +136,13 @@ def _link_effect(ws: Workspace, op: Operation, kleer_id: int | None, batch_id: s
         ws.links.end(hr_id=op.hr_id, analyst=analyst, batch_id=batch_id)
 
 
-def _follow_snapshot(ws: Workspace, kleer_id: int, outcome: _Outcome) -> None:
+def _follow_snapshot(ws: Workspace, kleer_id: int, outcome: _Outcome,
+                     salary_unit: str = "kronor") -> None:
     """The snapshot row of a settled remote operation's record: the read the operation holds
     (nothing written after it), else deleted when Kleer was or may be changed, until the
     re-read at the end of the apply (:func:`_refresh_written`) puts it back."""
     if outcome.refresh is not None:
-        ws.kleer.refresh([from_kleer(*outcome.refresh)])
+        ws.kleer.refresh([from_kleer(*outcome.refresh, salary_unit=salary_unit)])
     elif outcome.wrote or outcome.status == "done":
         ws.kleer.set_aside(kleer_id)
 
@@ -123,9 +154,11 @@ def _unrefreshed(ws: Workspace) -> list[int]:
     return ws.journal.written_not_reread(KLEER_KINDS, since)
 
 
-def _refresh_written(ws: Workspace, client: Any) -> tuple[int, ...]:
+def _refresh_written(ws: Workspace, client: Any, *, lists: tuple[list, list] | None = None,
+                     mark: int | None = None) -> tuple[int, ...]:
     """Read back every record :func:`_unrefreshed` names with one list of users and one of
-    contracts; returns those still not read back (Kleer unreachable, or no such user).
+    contracts (``lists``, read after ``mark``, when the caller has them); returns those still
+    not read back (Kleer unreachable, or no such user).
 
     A record that a Kleer operation settled after the lists were requested (an audit row newer
     than the mark) may have been written after they were read: it is left for the re-read of
@@ -133,15 +166,89 @@ def _refresh_written(ws: Workspace, client: Any) -> tuple[int, ...]:
     wanted = _unrefreshed(ws)
     if not wanted or client is None:
         return tuple(wanted)
-    mark = ws.audit.last_id()
-    try:
-        users, contracts = client.list_users(), client.list_contracts()
-    except WorkbenchError:
-        return tuple(wanted)
+    if lists is None:
+        mark = ws.audit.last_id()
+        try:
+            lists = (client.list_users(), client.list_contracts())
+        except WorkbenchError:
+            return tuple(wanted)
+    users, contracts = lists
     with ws.atomic():
         moved = ws.audit.kleer_written_since(mark, KLEER_KINDS)
         ids = set(wanted) & set(_unrefreshed(ws)) - moved
-        records = records_from_kleer([u for u in users if int(u["id"]) in ids], contracts)
+        records = records_from_kleer([u for u in users if int(u["id"]) in ids], contracts,
+                                     salary_unit=ws.settings.get("salary_unit", "kronor"))
         ws.kleer.refresh(records)
     return tuple(sorted(ids - {r["kleer_id"] for r in records}))
 
+
+# --------------------------------------------------------------------------- the end of an apply
+
+@dataclass
+class _End:
+    """What the end of an apply found: records not read back, duplicates, a sweep not run."""
+
+    unrefreshed: tuple[int, ...] = ()
+    duplicates: tuple[dict, ...] = ()
+    sweep_error: str | None = None
+
+
+def _end_of_apply(ws: Workspace, client: Any, batch_id: str, analyst: str | None,
+                  since: str = "") -> _End:
+    """Once every operation has settled: one ``GET /user`` + ``GET /payroll/user`` (only when
+    something was written or created) to read back what was written (:func:`_refresh_written`)
+    and to sweep what this batch created for duplicates (:func:`_sweep`)."""
+    wanted = _unrefreshed(ws)
+    created = ws.journal.created_by_batch(batch_id)
+    if not wanted and not any((row.get("finished_at") or "") >= since for row in created):
+        return _End()
+    mark = ws.audit.last_id()
+    try:
+        users, contracts = client.list_users(), client.list_contracts()
+    except WorkbenchError as e:
+        return _End(tuple(wanted), (), f"the duplicate check after the apply could not read "
+                    f"Kleer ({e}): run the apply again to check" if created else None)
+    unrefreshed = _refresh_written(ws, client, lists=(users, contracts), mark=mark) if wanted else ()
+    return _End(unrefreshed, _sweep(ws, batch_id, created, users, contracts, analyst))
+
+
+def _sweep(ws: Workspace, batch_id: str, created: list[dict], users: list[dict],
+           contracts: list[dict], analyst: str | None) -> tuple[dict, ...]:
+    """Every HR employee this batch created (or linked to by its create) that more than one
+    active Kleer user holds, by foreign-id or by personnummer: reported (with both ids and
+    what to do) in the result and the audit; nothing is changed in Kleer."""
+    active = {int(u["id"]): u for u in users if u.get("active", True) not in (False, "false", 0)}
+    by_fid: dict[str, set[int]] = {}
+    for uid, u in active.items():
+        if u.get("foreign-id") not in (None, ""):
+            by_fid.setdefault(str(u["foreign-id"]), set()).add(uid)
+    by_ssn: dict[str, set[int]] = {}
+    for c in contracts:
+        ref = c.get("user") if isinstance(c.get("user"), Mapping) else {}
+        key = ssn_key(c.get("ssn"))
+        if key and ref.get("id") is not None and int(ref["id"]) in active:
+            by_ssn.setdefault(key, set()).add(int(ref["id"]))
+    found = []
+    for row in created:
+        kid = int(row["kleer_id"]) if row["kleer_id"] is not None else None
+        same_fid = by_fid.get(str(row["hr_id"]), set())
+        same_ssn = by_ssn.get(row.get("ssn_key") or ssn_key((row.get("after") or {}).get("ssn")) or "", set())
+        extra = sorted((same_fid | same_ssn) - {kid})
+        if not extra:
+            continue
+        how = " and ".join(w for w, ids in (("foreign-id", same_fid), ("personnummer", same_ssn))
+                           if set(extra) & ids)
+        message = (f"DUPLICATE in Kleer: HR employee {row['hr_id']} is Kleer user {kid} (linked) "
+                   f"and also user {', '.join(map(str, extra))} (same {how}). The workbench "
+                   "deletes nothing in Kleer: check which user holds payroll history, then "
+                   f"deactivate the extra one through a plan (`workbench deactivate "
+                   f"{' '.join(map(str, extra))}`, then `workbench apply`), or match it instead")
+        found.append({"op_id": row["op_id"], "hr_id": row["hr_id"], "linked": kid,
+                      "extra": extra, "by": how, "message": message})
+    if found:
+        with ws.atomic():
+            for d in found:
+                ws.audit.append(event="duplicate", analyst=analyst, action="sweep",
+                                hr_id=d["hr_id"], kleer_id=d["extra"][0], batch_id=batch_id,
+                                result="duplicate", detail=d)
+    return tuple(found)

@@ -12,11 +12,22 @@ Kleer returns that the table does not know are ignored here but kept in ``raw``.
 Canonical → Kleer (:func:`to_kleer`): ``(user_fields, contract_fields)`` for an HR record.
 ``name`` joins first and last name, ``email`` is the private email (or the work email, by
 setting), ``foreign-id`` is the hr_id, ``internal-id`` the employee number. A full payload
-(``only=None``, for a create) leaves out what HR lacks; a partial one (``only=`` the changed
-field keys) sends exactly those, and a missing value is sent as ``null`` to clear it (assumed:
-Kleer documents no way to clear a plain field; the simulator implements the same rule).
-``employment-end-date`` uses Kleer's wrapper (:func:`end_date_payload`): a date sets it, ``{}``
-clears it, absent leaves it alone.
+(``only=None``, for a create) leaves out what HR lacks and always carries ``active`` (true
+unless HR says otherwise: the XSD requires it); a partial one (``only=`` the changed field keys)
+sends exactly those. ``null`` is never sent: Kleer ignores nulls ("Only non-null fields will be
+updated/set"), so a missing value is sent as the field's explicit empty value
+(:data:`CLEAR_VALUES`: ``""`` for text, ``0`` for the amounts Kleer itself reads back as ``0``
+when empty); a field without one (:func:`cannot_clear`) is refused (``InputError``), and the plan
+blocks such an operation before it gets here. ``employment-end-date`` uses Kleer's wrapper
+(:func:`end_date_payload`): a date sets it, ``{}`` clears it, absent leaves it alone.
+
+Read-back contracts: every readable field is present in Kleer's answers, an empty one as ``""``
+or ``0`` (``contract.readable_defaults``). Those empty values are ``None`` in the canonical record,
+so tax table 0, column 0 or salary 0 are not differences from an HR file that has no value.
+
+The salary unit (:data:`SALARY_UNITS`): the canonical ``monthly_salary`` is whole kronor;
+``salary_unit="öre"`` multiplies it by 100 on the way to Kleer and divides on the way back.
+A salary write can carry ``monthly-salary-start-date`` (``salary_start``): when it takes effect.
 """
 
 from __future__ import annotations
@@ -30,6 +41,7 @@ from .. import normalize as n
 from ..errors import InputError
 from ..fields import FIELD, FIELDS, Field, blank, join_name, kleer_fields, split_name
 from ..store import to_json, utcnow
+from .schema import fact
 
 __all__ = [
     "from_kleer",
@@ -42,11 +54,63 @@ __all__ = [
     "Snapshot",
     "RECORD_COLUMNS",
     "END_DATE_KEY",
+    "CLEAR_VALUES",
+    "cannot_clear",
+    "SALARY_UNITS",
+    "SALARY_START_KEY",
 ]
 
 _NAME_FIELDS = ("first_name", "last_name")
 END_DATE_FIELD = "employment_end_date"
 END_DATE_KEY = FIELD[END_DATE_FIELD].kleer.key  # "employment-end-date"
+SALARY_KEY = FIELD["monthly_salary"].kleer.key  # "monthly-salary"
+SALARY_START_KEY = "monthly-salary-start-date"
+#: What ``monthly-salary`` counts: whole kronor, or öre (the XSD does not say; ``salary unit``).
+SALARY_UNITS = ("kronor", "öre")
+
+#: Kleer's readable "empty" value of each contract key (``""`` / ``0``), read as None.
+_READ_EMPTY = {key: value for key, value in fact("contract.readable_defaults").items()
+               if value in ("", 0) and not isinstance(value, bool)}
+
+
+def _clear_values() -> dict[str, Any]:
+    """The explicit value that clears each Kleer key a write can clear (``null`` cannot):
+    ``""`` for the optional text keys, ``0`` for the amounts Kleer reads back as ``0`` when
+    empty (``contract.readable_defaults``), the end date's empty wrapper. Not clearable: the
+    user's required keys (``user.required``), ``internal-id`` (an optional xs:int with no empty
+    value), ``ssn`` and ``employment-start-date`` (a contract requires them, and ``""`` is
+    neither a personnummer nor a date)."""
+    types = {**fact("contract.types"), "foreign-id": "text"}
+    keep = {"ssn", "employment-start-date", *fact("user.required")}
+    out: dict[str, Any] = {}
+    for key, kind in types.items():
+        if key in keep:
+            continue
+        if kind == "text":
+            out[key] = ""
+        elif kind == "int" and _READ_EMPTY.get(key) == 0:
+            out[key] = 0
+    out[END_DATE_KEY] = {}
+    return out
+
+
+#: Kleer key → the value that clears it (see :func:`_clear_values`).
+CLEAR_VALUES: dict[str, Any] = _clear_values()
+
+
+def cannot_clear(key: str) -> str | None:
+    """Why the canonical field ``key`` cannot be emptied through Kleer's API, or None."""
+    f = FIELD[key]
+    if f.kleer is None or f.kleer.key in CLEAR_VALUES:
+        return None
+    if f.kleer.key in fact("user.required"):
+        why = "Kleer requires a value"
+    elif f.kleer.key in fact("contract.required_on_create"):
+        why = "a payroll contract requires a value"
+    else:
+        why = "Kleer's API has no empty value for it (null is ignored)"
+    return (f"{f.label}: HR has no value, and Kleer's {f.kleer.key} cannot be cleared through "
+            f"the API ({why}): give HR a value, keep Kleer's (override), or clear it in Kleer")
 
 #: (column, field) of every Kleer-held value in a canonical Kleer record; the two HR emails
 #: share Kleer's one ``email`` column, so it appears once.
@@ -87,9 +151,33 @@ def canonical_value(f: Field, value: Any) -> Any:
     return _canonical(value, _normalized(f, value))
 
 
-def from_kleer(user: Mapping[str, Any], contract: Mapping[str, Any] | None) -> dict[str, Any]:
+def _read_empty(key: str, value: Any) -> bool:
+    """Kleer's way of saying "no value" on a read: ``""`` (or blank text) and, for the
+    amounts and tax keys, ``0`` (``contract.readable_defaults``)."""
+    if isinstance(value, str):
+        return not value.strip()
+    return key in _READ_EMPTY and _READ_EMPTY[key] == 0 and not isinstance(value, bool) \
+        and value == 0
+
+
+def _check_unit(salary_unit: str) -> str:
+    if salary_unit not in SALARY_UNITS:
+        raise InputError(f"the salary unit is 'kronor' or 'öre', not {salary_unit!r}")
+    return salary_unit
+
+
+def _salary_from_kleer(value: Any, salary_unit: str) -> Any:
+    if salary_unit == "öre" and isinstance(value, int) and not isinstance(value, bool):
+        return value // 100 if value % 100 == 0 else value / 100
+    return value
+
+
+def from_kleer(user: Mapping[str, Any], contract: Mapping[str, Any] | None, *,
+               salary_unit: str = "kronor") -> dict[str, Any]:
     """The canonical Kleer record (a ``kleer_users`` row) of a user and its payroll contract.
-    ``birth_date`` comes from a valid personnummer (Kleer has no field of its own)."""
+    ``birth_date`` comes from a valid personnummer (Kleer has no field of its own). Kleer's
+    empty values (``""``, ``0``) are None; ``monthly-salary`` is read in ``salary_unit``."""
+    _check_unit(salary_unit)
     held = contract or {}
     first, last = split_name(user.get("name"))
     record: dict[str, Any] = {"kleer_id": int(user["id"]), "name": user.get("name"),
@@ -97,6 +185,10 @@ def from_kleer(user: Mapping[str, Any], contract: Mapping[str, Any] | None) -> d
     ssn = None
     for column, f in _COLUMNS:
         value = (user if f.kleer.obj == "user" else held).get(f.kleer.key)
+        if _read_empty(f.kleer.key, value):
+            value = None
+        elif f.kleer.key == SALARY_KEY:
+            value = _salary_from_kleer(value, salary_unit)
         result = _normalized(f, value)
         record[column] = _canonical(value, result)
         if column == "ssn":
@@ -133,13 +225,20 @@ def _kleer_value(f: Field, value: Any) -> Any:
 
 
 def to_kleer(record: Mapping[str, Any], *, email_preference: str = "private",
-             only: Iterable[str] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+             only: Iterable[str] | None = None, salary_unit: str = "kronor",
+             salary_start: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(user_fields, contract_fields)`` for a canonical HR record.
 
     ``only`` limits the payload to those canonical field keys (``first_name``/``last_name``
     both mean ``name``); fields Kleer does not hold, and the email the preference does not
-    export, are ignored. Unknown keys are a programming error (ValueError).
+    export, are ignored. Unknown keys are a programming error (ValueError). A key in ``only``
+    without a value is sent as its clearing value (:data:`CLEAR_VALUES`), never ``null``; one
+    that cannot be cleared is an :class:`InputError` (:func:`cannot_clear`). A full payload
+    carries ``active`` (true when HR has no value). ``salary_unit`` converts
+    ``monthly-salary``; ``salary_start`` (``YYYY-MM-DD``) goes with it as
+    ``monthly-salary-start-date``.
     """
+    _check_unit(salary_unit)
     wanted = None if only is None else set(only)
     if wanted is not None and wanted - FIELD.keys():
         raise ValueError(f"unknown fields: {', '.join(sorted(wanted - FIELD.keys()))}")
@@ -157,19 +256,36 @@ def to_kleer(record: Mapping[str, Any], *, email_preference: str = "private",
             continue
         if f.key == END_DATE_FIELD:
             target[f.kleer.key] = end_date_payload(value)
+        elif value is None:
+            reason = cannot_clear(f.key)
+            if reason:
+                raise InputError(reason)
+            target[f.kleer.key] = CLEAR_VALUES[f.kleer.key]
         else:
             target[f.kleer.key] = _kleer_value(f, value)
+    if wanted is None:
+        user.setdefault("active", True)
+    if SALARY_KEY in contract:
+        if salary_unit == "öre":
+            contract[SALARY_KEY] *= 100
+        if salary_start is not None:
+            parsed = n.parse_date(salary_start)
+            if parsed.error:
+                raise InputError(f"salary start date {salary_start!r}: {parsed.error}")
+            contract[SALARY_START_KEY] = parsed.value
     return user, contract
 
 
 def records_from_kleer(users: Iterable[Mapping[str, Any]],
-                       contracts: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+                       contracts: Iterable[Mapping[str, Any]], *,
+                       salary_unit: str = "kronor") -> list[dict[str, Any]]:
     """Canonical records for every user, each joined with its contract (by ``user.id``).
 
     The same records as :func:`from_kleer` one by one, built a column at a time: each column
     normalises each of its distinct values once (a company repeats its cities, tax tables,
     clearing numbers and dates) and each record is made in one step from its row. 10,000
     users take a fraction of what one call per user took."""
+    _check_unit(salary_unit)
     by_user = {int(c["user"]["id"]): c for c in contracts
                if isinstance(c.get("user"), Mapping) and c["user"].get("id") is not None}
     pairs = [(u, by_user.get(int(u["id"]))) for u in users]
@@ -183,6 +299,9 @@ def records_from_kleer(users: Iterable[Mapping[str, Any]],
         key = f.kleer.key
         values = [u.get(key) for u, _ in pairs] if f.kleer.obj == "user" \
             else [None if c is None else c.get(key) for _, c in pairs]
+        values = [None if _read_empty(key, v) else v for v in values]  # as from_kleer reads
+        if key == SALARY_KEY:
+            values = [_salary_from_kleer(v, salary_unit) for v in values]
         if column == "ssn":
             columns[column], births = _ssn_column(f, values)
         else:
@@ -277,8 +396,8 @@ class Snapshot:
 
     @classmethod
     def build(cls, users: list[Mapping[str, Any]], contracts: list[Mapping[str, Any]], *,
-              base_url: str, company_id: int) -> "Snapshot":
-        records = records_from_kleer(users, contracts)
+              base_url: str, company_id: int, salary_unit: str = "kronor") -> "Snapshot":
+        records = records_from_kleer(users, contracts, salary_unit=salary_unit)
         return cls(records=records, users=len(users),
                    contracts=sum(1 for r in records if r["has_contract"]),
                    fingerprint=snapshot_fingerprint(records), base_url=base_url,

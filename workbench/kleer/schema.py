@@ -232,7 +232,7 @@ DIALECTS: dict[str, Dialect] = {
     "strict-500": Dialect("strict-500", True, "created", "saved", 500, "full", "content-type"),
 }
 
-#: The simulator's dialect unless told otherwise. It flips to "strict" once the sync's writes
-#: comply with the XSD (whole users on update, active on create, no nulls to clear): today the
-#: sync sends partial updates, nulls and creates without ``active``.
-DEFAULT_DIALECT = "lenient"
+#: The simulator's dialect unless told otherwise: strict, now that the sync's writes comply
+#: with the XSD (whole users on update, ``active`` on create, explicit empty values instead of
+#: nulls). The sync tests run against every dialect (``tests/conftest.py``, ``every_dialect``).
+DEFAULT_DIALECT = "strict"

@@ -32,7 +32,7 @@ every schema fact comes from the one sourced table :data:`workbench.kleer.schema
   active; an update: the whole user), nulls ignored, every readable field present on reads
   (``""``/``0``), ssn/country code/email validated, JSON chosen by ``Content-Type`` (XML
   otherwise); a violation is ``500 Tekniskt fel`` (``<error><message>`` in XML). ``lenient``
-  (today's :data:`DEFAULT_DIALECT`) is the older simulator: partial updates merged, ``null``
+  (:data:`DEFAULT_DIALECT` is ``strict``) is the older simulator: partial updates merged, ``null``
   clears, ``active`` defaults true, only a name required (400), JSON chosen by ``Accept``.
 - Writes change only the fields sent. A list that is sent replaces the stored list.
   ``employment-end-date`` takes the wrapper: ``{"employment-end-date": "2025-06-30"}`` sets it,

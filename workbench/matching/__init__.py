@@ -31,6 +31,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from ..canonical import normalize_text_column
 from ..errors import InputError
 from ..fields import FIELD
 from .assign import assign, flags, rank
@@ -241,13 +242,9 @@ def as_table(suggestions: pd.DataFrame, *, assigned_only: bool = False) -> pd.Da
 
 
 def _why(evidence_list: Any) -> str:
-    parts = []
-    for e in evidence_list or []:
-        if e.get("signal") == "prior":
-            continue
-        bits = e.get("weight", e.get("contribution")) or 0
-        parts.append(f"{e['sentence']} ({bits:+.1f} bits)" if bits else e["sentence"])
-    return "; ".join(parts)
+    return "; ".join([f"{e['sentence']} ({bits:+.1f} bits)" if bits else e["sentence"]
+                      for e in evidence_list or [] if e.get("signal") != "prior"
+                      for bits in (e.get("weight", e.get("contribution")) or 0,)])
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -341,13 +338,7 @@ def read_kleer_table(path: str | Path) -> pd.DataFrame:
 
 
 def _normalised_column(f: Any, values: pd.Series) -> pd.Series:
-    """Canonical values (as Python objects); an invalid value is kept as written. Each distinct
-    value is normalised once."""
-    uniq, inverse = np.unique(values.astype(str).to_numpy(), return_inverse=True)
-    done = np.array([_normalised(f, v) for v in uniq] + [None], dtype=object)[:len(uniq)]
-    return pd.Series(done[inverse.reshape(-1)], dtype=object)
-
-
-def _normalised(f: Any, value: str) -> Any:
-    result = f.normalize(value)
-    return (value.strip() or None) if result.error else result.value
+    """Canonical values (as Python objects); an invalid value is kept as written (stripped).
+    Each distinct value is decided once, canonical ones vectorised (:mod:`workbench.canonical`)."""
+    done, _ = normalize_text_column(f, values.astype(str).tolist())
+    return pd.Series(done, dtype=object)

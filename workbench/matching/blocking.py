@@ -7,8 +7,8 @@ pairs that share something, without losing true pairs:
   phone, employee number, street + postal code, and the initials key ("a svensson") for names
   with an initial;
 * the birth date, never alone (everyone born on one day is a block that grows with N²) but
-  combined with a name key: birth date + the first two letters of the (nickname-canonical) last
-  name, and birth date + those of the first name, so a changed surname or a typo in one name
+  combined with a name key: birth date + the first two letters of any (nickname-canonical) name
+  token, so a changed surname, a typo in one name, a name in one part only or split elsewhere
   still meets its record;
 * an employee number with one digit deleted, where numbers are long enough for such keys to be
   rare (expected records per key < 0.05; otherwise the key would grow with N);
@@ -167,15 +167,27 @@ def _prefixed(a: np.ndarray, b: np.ndarray, n: int = 2) -> np.ndarray:
     return out.to_numpy(dtype=object)
 
 
+def _birth_token_keys(side: Side) -> tuple[np.ndarray, np.ndarray]:
+    """(record position, birth date + the first two letters of one of its name tokens) for
+    every distinct prefix of its name tokens, as written (folded) and nickname-canonical, of a
+    record with a birth date."""
+    pos, keys = [], []
+    for i, (born, parts) in enumerate(zip(side.birth_date, side.names)):
+        if born:
+            for prefix in dict.fromkeys(t[:2] for t in parts.tokens + parts.canon):
+                pos.append(i)
+                keys.append(f"{born}|{prefix}")
+    return np.asarray(pos, dtype=np.int64), np.asarray(keys, dtype=object)
+
+
 def _birth_name_pairs(hr: Side, kleer: Side, max_block: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Birth date + the first two letters of the last name, and + those of the first name;
-    an oversized one (a placeholder date, a very common name) is split by the postal code."""
-    out = []
-    for attr in ("last_key", "first_key"):
-        out.append(_join1(_prefixed(hr.birth_date, getattr(hr, attr)),
-                          _prefixed(kleer.birth_date, getattr(kleer, attr)), max_block,
-                          [(hr.zip_code, kleer.zip_code)]))
-    return out
+    """Birth date + the first two letters of any name token: the first name, the last name or
+    one of several, so a changed surname, a typo in one name, a name given in one part only
+    ("Webb" for Amber Webb) or split differently ("Alexander Georg E") still meets its record;
+    an oversized key (a placeholder date, a very common name) is split by the postal code."""
+    hp, hk = _birth_token_keys(hr)
+    kp, kk = _birth_token_keys(kleer)
+    return [_join(hp, hk, kp, kk, max_block, [(hr.zip_code, kleer.zip_code)])]
 
 
 def _digit_deletions(values: np.ndarray, n_other: int) -> tuple[np.ndarray, np.ndarray]:

@@ -44,12 +44,16 @@ def folded_tokens(word: str) -> tuple[str, ...]:
     return tuple(name_key(word).split())
 
 
+_WORD = re.compile(r"\w+")
+
+
 def _display_tokens(text: str | None) -> list[str]:
-    return re.findall(r"\w+", text or "")
+    return _WORD.findall(text or "")
 
 
+@lru_cache(maxsize=1 << 16)
 def _canon(tokens: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(nicknames.canonical(t) for t in tokens)
+    return tuple(map(nicknames.canonical, tokens))
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +92,15 @@ class NameParts:
         return token.title()
 
     def shown_first(self) -> str:
-        return " ".join(self.shown(t) for t in self.first_tokens) or "–"
+        """:meth:`shown` of every first-name token, joined ("–" without any)."""
+        if not self.first_tokens:
+            return "–"
+        written: dict[str, str] = {}
+        for word in _display_tokens(self.display):  # the first word folding to a token wins
+            folded = folded_tokens(word)
+            if len(folded) == 1:
+                written.setdefault(folded[0], word)
+        return " ".join(written.get(t) or t.title() for t in self.first_tokens) or "–"
 
 
 def _parts(first: str | None, last: str | None, display: str | None) -> NameParts:
@@ -97,7 +109,8 @@ def _parts(first: str | None, last: str | None, display: str | None) -> NamePart
     first_t = folded_tokens(first) if first else ()
     last_t = folded_tokens(last) if last else ()
     tokens = first_t + last_t
-    canon, first_c, last_c = _canon(tokens), _canon(first_t), _canon(last_t)
+    first_c, last_c = _canon(first_t), _canon(last_t)
+    canon = first_c + last_c
     return NameParts(
         display=display or "", tokens=tokens, first_tokens=first_t, last_tokens=last_t,
         last_display=last or "", canon=canon, first=first_c, last=last_c,

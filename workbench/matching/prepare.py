@@ -9,6 +9,7 @@ typo keeps its digits so "one digit off" can be seen), and the name as
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,15 +72,25 @@ def text_column(frame: pd.DataFrame, key: str) -> np.ndarray:
         whole = s.dropna()
         if (whole == whole.round()).all():
             s = s.astype("Int64")
+    if s.dtype == object:  # records and CSV cells: text, None, a number here and there
+        return np.array(["" if v is None or v is pd.NA or (isinstance(v, float) and v != v)
+                         else (v if type(v) is str else str(v)).strip() for v in s.tolist()],
+                        dtype=object)
     s = s.astype("string").fillna("").str.strip()
     return s.to_numpy(dtype=object, na_value="")
 
 
-def _digits10(ssn: np.ndarray) -> np.ndarray:
-    digits = pd.Series(ssn, dtype="string").str.replace(r"\D", "", regex=True).fillna("")
-    lengths = digits.str.len()
-    out = digits.str[-10:].where(lengths.isin([10, 12]), "")
-    return out.to_numpy(dtype=object, na_value="")
+def _digits10(ssn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The last ten digits of every 10- or 12-digit personnummer ("" otherwise), and how many
+    digits each one has as written."""
+    digits = [_NOT_DIGIT.sub("", v) if v else "" for v in ssn]
+    count = np.fromiter(map(len, digits), dtype=np.int16, count=len(digits))
+    out = np.array([d[-10:] if n in (10, 12) else "" for d, n in zip(digits, count.tolist())],
+                   dtype=object)
+    return out, count
+
+
+_NOT_DIGIT = re.compile(r"[^0-9]")  # ASCII digits, as the Luhn check reads them
 
 
 def digit_matrix(pnr10: np.ndarray) -> np.ndarray:
@@ -126,15 +137,13 @@ def _birth_dates(frame: pd.DataFrame, ssn: np.ndarray, pnr: np.ndarray, valid: n
     """
     out = text_column(frame, "birth_date")
     todo = np.flatnonzero((out == "") & (ssn != ""))
-    if len(todo):
-        s = pd.Series(ssn[todo], dtype=object).astype(str)
-        canonical = (s.str.len() == 13) & (s.str[8] == "-") & pd.Series(valid[todo])
-        day = pd.to_numeric(s.str[6:8], errors="coerce")
-        day = day.where(day <= 60, day - 60)
-        sliced = s.str[:4] + "-" + s.str[4:6] + "-" + day.fillna(0).astype(int).map("{:02d}".format)
-        for j, i in enumerate(todo):
-            out[i] = sliced.iat[j] if canonical.iat[j] else (
-                birth_date_from_personnummer(ssn[i]).value or "")
+    for i in todo.tolist():
+        v = ssn[i]
+        if valid[i] and len(v) == 13 and v[8] == "-" and v[:8].isdigit():
+            day = int(v[6:8])
+            out[i] = f"{v[:4]}-{v[4:6]}-{day - 60 if day > 60 else day:02d}"
+        else:
+            out[i] = birth_date_from_personnummer(v).value or ""
     from_pnr = np.zeros(len(out), dtype=bool)
     from_pnr[todo] = out[todo] != ""
     return out, from_pnr
@@ -149,21 +158,23 @@ def folded_column(values: np.ndarray) -> np.ndarray:
     return folded[inverse.reshape(-1)] if len(values) else np.array([], dtype=object)
 
 
+_HOUSE_NUMBER = re.compile(r"\d+")
+
+
 def _house_number(street: np.ndarray) -> np.ndarray:
-    found = pd.Series(street, dtype=object).astype(str).str.extract(r"(\d+)", expand=False)
-    return found.fillna("").to_numpy(dtype=object)
+    return np.array([m.group(0) if (m := _HOUSE_NUMBER.search(v)) else "" for v in street],
+                    dtype=object)
 
 
 def _side(frame: pd.DataFrame, ids: np.ndarray, names: list[NameParts],
           emails: dict[str, np.ndarray], foreign_id: np.ndarray) -> Side:
     ssn = text_column(frame, "ssn")
-    pnr = _digits10(ssn)
+    pnr, raw_digits = _digits10(ssn)
     digits = digit_matrix(pnr)
     valid = luhn_valid(digits)
     local_parts = {k: _local_parts(v) for k, v in emails.items()}
     birth, from_pnr = _birth_dates(frame, ssn, pnr, valid)
     street = folded_column(text_column(frame, "street"))
-    raw_digits = pd.Series(ssn, dtype="string").str.count(r"\d").fillna(0).to_numpy(dtype=np.int8)
     return Side(
         ids=ids, names=names,
         folded=np.array([p.folded for p in names], dtype=object),
@@ -172,7 +183,7 @@ def _side(frame: pd.DataFrame, ids: np.ndarray, names: list[NameParts],
         initials_key=np.array([p.initials_key for p in names], dtype=object),
         first_key=np.array([p.first_key for p in names], dtype=object),
         last_key=np.array([p.last_key for p in names], dtype=object),
-        has_initial=np.array([any(len(t) == 1 for t in p.tokens) for p in names], dtype=bool),
+        has_initial=np.array([1 in map(len, p.tokens) for p in names], dtype=bool),
         n_tokens=np.array([len(set(p.canon)) for p in names], dtype=np.int16),
         pnr=pnr, pnr_digits=digits, pnr_valid=valid, ssn_masked=_masked(ssn, valid),
         birth_date=birth,

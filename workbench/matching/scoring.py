@@ -276,29 +276,71 @@ def evidence(scores: Scores, rows: np.ndarray, hr: Side, kleer: Side) -> list[li
         todo = np.flatnonzero(shown | (li != 0))
         if not len(todo):
             continue
-        weights = scores.weights[rows, j]
-        level_names = np.array(("missing",) + comp.levels, dtype=object)
-        for i in todo:
-            level_index = int(li[i])
-            a, b = hv[i], kv[i]
-            w = float(weights[i])
-            level = level_names[level_index]
-            if level_index == 0:
-                sentence = (f"Birth date {a}: already counted in the personnummer"
-                            if c == "birth_date" and a and b else
-                            f"{comp.label} missing in {'Kleer' if a else 'HR'}")
-            elif c in ("first_name", "last_name"):
-                if level == "exact" and a == b:
-                    sentence = f"{comp.label} {a or '–'} identical"
-                else:
-                    hi, ki = int(h[i]), int(k[i])
-                    sentence = _name_sentence(c, level, hr.names[hi], kleer.names[ki])
-            elif c == "email" and level == "exact":
-                sentence = f"Email identical to the HR {email_key[i].split('_')[0]} email"
-            else:
-                sentence = _sentence(c, level, a, b)
-            out[i].append({"signal": c, "label": comp.label, "hr": a or None, "kleer": b or None,
-                           "agreement": _agreement(level_index, comp.n_levels, w, level),
-                           "level": level, "weight": w, "contribution": round(w, 2) + 0.0,
-                           "sentence": sentence})
+        lt, a, b = li[todo], hv[todo], kv[todo]
+        w = scores.weights[rows[todo], j]
+        sentences = _sentences(c, lt, a, b, h[todo], k[todo], hr, kleer,
+                               email_key[todo] if email_key is not None else None)
+        agreements = _agreements(lt, comp.n_levels, w, comp.levels)
+        level_names = np.array(("missing",) + comp.levels, dtype=object)[lt]
+        label = comp.label
+        for i, x, y, agreement, level, weight, sentence in zip(
+                todo.tolist(), a.tolist(), b.tolist(), agreements.tolist(), level_names.tolist(),
+                w.tolist(), sentences):
+            out[i].append({"signal": c, "label": label, "hr": x or None, "kleer": y or None,
+                           "agreement": agreement, "level": level, "weight": weight,
+                           "contribution": round(weight, 2) + 0.0, "sentence": sentence})
     return out
+
+
+def _agreements(li: np.ndarray, n_levels: int, w: np.ndarray, levels: tuple[str, ...]
+                ) -> np.ndarray:
+    """Vectorised :func:`_agreement`."""
+    exact_too = [i + 1 for i, name in enumerate(levels) if name == "10 vs 12 digits"]
+    return np.select([li == 0, (li == 1) | np.isin(li, exact_too), li == n_levels, w >= 4, w > 0],
+                     ["missing", "exact", "conflict", "strong", "partial"], "none").astype(object)
+
+
+def _needs_values(c: str, level: str) -> bool:
+    """Whether :func:`_sentence` of this comparison and level names the values."""
+    if c == "ssn":
+        return False
+    if c == "email":
+        return level != "differs"
+    if c == "foreign_id":
+        return level != "exact"
+    if c == "birth_date" and level == "from personnummer":
+        return True
+    return level not in ("exact", "differs")
+
+
+def _sentences(c: str, li: np.ndarray, a: np.ndarray, b: np.ndarray, h: np.ndarray,
+               k: np.ndarray, hr: Side, kleer: Side, email_key: np.ndarray | None) -> list[str]:
+    """The sentence of every entry: once per level where the sentence does not depend on the
+    values, per entry where it does."""
+    comp = COMPARISONS[c]
+    out = np.empty(len(li), dtype=object)
+    missing = np.flatnonzero(li == 0)
+    for i in missing.tolist():
+        x, y = a[i], b[i]
+        out[i] = (f"Birth date {x}: already counted in the personnummer"
+                  if c == "birth_date" and x and y else
+                  f"{comp.label} missing in {'Kleer' if x else 'HR'}")
+    for level_index in np.unique(li[li != 0]).tolist():
+        idx = np.flatnonzero(li == level_index)
+        level = comp.levels[level_index - 1]
+        if c in ("first_name", "last_name"):
+            for i in idx.tolist():
+                x, y = a[i], b[i]
+                out[i] = (f"{comp.label} {x or '–'} identical" if level == "exact" and x == y
+                          else _name_sentence(c, level, hr.names[int(h[i])],
+                                              kleer.names[int(k[i])]))
+        elif c == "email" and level == "exact":
+            out[idx] = np.where(email_key[idx] == "private_email",
+                                "Email identical to the HR private email",
+                                "Email identical to the HR work email")
+        else:
+            if _needs_values(c, level):
+                out[idx] = [_sentence(c, level, a[i], b[i]) for i in idx.tolist()]
+            else:
+                out[idx] = _sentence(c, level, "", "")
+    return out.tolist()

@@ -68,6 +68,21 @@ class AuditLog(Repository):
             f"AND action IN ({','.join('?' * len(actions))}) AND kleer_id IS NOT NULL",
             [mark, *actions])}
 
+    def last_id_except(self, events: Iterable[str]) -> int:
+        """The id of the newest entry whose event is not one of ``events`` (0 when none)."""
+        events = list(events)
+        rows = self.ws.query(f"SELECT max(id) AS n FROM audit WHERE event NOT IN "
+                             f"({','.join('?' * len(events))})", events)
+        return int(rows[0]["n"] or 0)
+
+    def decision_marks(self, side: str) -> dict[str, int]:
+        """The audit id of each subject's last decision on ``side`` (what an apply's settlement
+        is compared with: a decision made after it is pending again)."""
+        rows = self.ws.query("SELECT json_extract(after, '$.subject_id') AS subject, max(id) AS mark "
+                             "FROM audit WHERE event = 'decision' AND json_extract(after, '$.side') = ? "
+                             "GROUP BY subject", [side])
+        return {str(r["subject"]): int(r["mark"]) for r in rows if r["subject"] is not None}
+
     def decision_evidence(self) -> dict[tuple[str, int], Any]:
         """The latest evidence recorded with a decision, per (hr_id, kleer_id) pair (decoded)."""
         rows = self.ws.query("SELECT hr_id, kleer_id, evidence FROM audit WHERE event = 'decision' AND "

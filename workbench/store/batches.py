@@ -57,6 +57,22 @@ class Batches(Repository):
                                          dtype=object)
         return frame
 
+    def running(self) -> list[dict[str, Any]]:
+        """The batches marked running (an apply under way, or one whose process died), oldest
+        first, without their plan."""
+        return self.ws.query("SELECT id, plan_id, kind, analyst, started_at, status, reverts "
+                             "FROM batches WHERE status = 'running' ORDER BY started_at, rowid")
+
+    def plan_json(self, batch_id: str) -> str | None:
+        """The plan a batch runs (stored without field changes), as JSON."""
+        rows = self.ws.query("SELECT plan FROM batches WHERE id = ?", [batch_id])
+        return rows[0]["plan"] if rows else None
+
+    def sides(self) -> dict[str, str | None]:
+        """Each batch's side (``import`` | ``export``) from its plan."""
+        return {r["id"]: r["side"] for r in self.ws.query(
+            "SELECT id, json_extract(plan, '$.side') AS side FROM batches")}
+
 
 _CONCURRENCY = "concurrency"
 

@@ -43,6 +43,13 @@ class Links(Repository):
         return [(r["hr_id"], int(r["kleer_id"]))
                 for r in self.ws.query("SELECT hr_id, kleer_id FROM links WHERE active = 1")]
 
+    def ended_pairs(self) -> set[tuple[str, int]]:
+        """Every pair that was linked once and is not now, as (hr_id, kleer_id): the analyst
+        unlinked it (or a revert ended it), so it is not proposed again by default."""
+        return {(r["hr_id"], int(r["kleer_id"])) for r in self.ws.query(
+            "SELECT DISTINCT hr_id, kleer_id FROM links WHERE active = 0 AND NOT EXISTS (SELECT 1 "
+            "FROM links a WHERE a.active = 1 AND a.hr_id = links.hr_id AND a.kleer_id = links.kleer_id)")}
+
     def linked_hr_ids(self) -> set[str]:
         return {h for h, _ in self.pairs()}
 

@@ -22,7 +22,7 @@ from .batches import Batches
 from .decisions import Decisions
 from .hr import HrRegister, field_columns
 from .hr_loads import HrLoads, HrMappings
-from .journal import Journal
+from .journal import Journal, SubjectClaims
 from .kleer import KleerSnapshot
 from .leaves import Leaves
 from .leaves import create_table as _leaves_table
@@ -123,6 +123,22 @@ def _m004_foreign_id(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE kleer_users RENAME COLUMN hr_id TO foreign_id")
 
 
+def _m005_subject_claims(db: sqlite_utils.Database) -> None:
+    """One live claim per employee across every plan: ``subject_claims`` holds, per subject
+    (``hr:<hr_id>``, ``kleer:<user id>``, ``ssn:<12 digits>``), the journal row that an apply
+    is running on it; the journal records when a create was sent (``write_started``, so a rerun
+    waits out a slow write before it looks) and the personnummer it creates (``ssn_key``)."""
+    db["subject_claims"].create(
+        {"subject": str, "plan_id": str, "op_id": str, "batch_id": str, "owner": str,
+         "owner_host": str, "owner_pid": int, "lease_until": float, "claimed_at": str},
+        pk="subject")
+    db["subject_claims"].create_index(["owner"], index_name="subject_claims_owner")
+    db["journal"].add_column("write_started", float)
+    db["journal"].add_column("ssn_key", str)
+    db["journal"].create_index(["hr_id", "kind"], index_name="journal_hr_kind")
+    db["journal"].create_index(["ssn_key"], index_name="journal_ssn_key")
+
+
 def _m007_hr_loads(db: sqlite_utils.Database) -> None:
     """What the workbench remembers of the HR files it loads: each load with the file's shape
     (to hand HR changes back in it), and the analyst's column mapping per header signature."""
@@ -145,6 +161,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (2, "sync: decision preference, journal claims", _m002_sync),
     (3, "audit rows of operations refer to the journal", _m003_journal_once),
     (4, "kleer_users.hr_id is Kleer's foreign-id: foreign_id", _m004_foreign_id),
+    (5, "one claim per employee across plans; when a create was sent", _m005_subject_claims),
     (7, "hr_loads (the HR file's shape per load) and hr_mappings (remembered per header)",
      _m007_hr_loads),
     (8, "leaves: the HR system's absences", _m008_leaves),
@@ -268,6 +285,7 @@ class Workspace:
         self.suggestions = Suggestions(self)
         self.decisions = Decisions(self)
         self.journal = Journal(self)
+        self.subjects = SubjectClaims(self)
         self.batches = Batches(self)
         self.audit = AuditLog(self)
         self.settings = SettingsTable(self)

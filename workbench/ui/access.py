@@ -21,7 +21,7 @@ from typing import Any
 
 import streamlit as st
 
-__all__ = ["ROLES", "auth_configured", "role_for", "current_role", "can", "require"]
+__all__ = ["ROLES", "auth_configured", "role_for", "current_role", "can", "require", "why_not"]
 
 ROLES = ("viewer", "analyst", "admin")
 
@@ -57,9 +57,18 @@ def can(role: str) -> bool:
     return ROLES.index(current_role()) >= ROLES.index(role)
 
 
+def why_not(role: str, what: str) -> str | None:
+    """None when the current user may do ``what``; otherwise the reason, for a disabled
+    button's help text."""
+    if can(role):
+        return None
+    return f"Your role ({current_role()}) cannot {what}. Ask an admin for the {role} role."
+
+
 def require(role: str, what: str) -> bool:
     """True when the current user may do ``what``; otherwise says so on the page and returns False."""
-    if can(role):
+    reason = why_not(role, what)
+    if reason is None:
         return True
-    st.warning(f"Your role ({current_role()}) cannot {what}. Ask an admin for the {role} role.")
+    st.warning(reason)
     return False

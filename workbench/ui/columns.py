@@ -9,13 +9,15 @@ import streamlit as st
 
 from ..display import cell_text
 from ..fields import FIELD, mask
+from . import access
 
 __all__ = ["field_columns", "masked", "masked_pairs", "reveal"]
 
 
 def reveal() -> bool:
-    """Whether this session shows personal data unmasked (the sidebar toggle; audited)."""
-    return bool(st.session_state.get("reveal_personal_data"))
+    """Whether this session shows personal data unmasked (the sidebar toggle; audited). Never
+    for a viewer, whatever the session state says."""
+    return access.can("analyst") and bool(st.session_state.get("reveal_personal_data"))
 
 
 def masked(frame: pd.DataFrame, *, show: bool | None = None) -> pd.DataFrame:

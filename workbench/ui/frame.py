@@ -12,8 +12,9 @@ from datetime import datetime, timezone
 import streamlit as st
 
 from ..api import Workbench
-from . import access, session
+from . import access, session, widgets
 from .nav import PAGES
+from .text import md
 
 __all__ = ["frame", "snapshot_age"]
 
@@ -29,8 +30,9 @@ def frame(title: str) -> Workbench:
     wb = session.workbench()
     _sidebar(wb)
     for kind, text in st.session_state.get("flash") or []:
-        getattr(st, kind, st.info)(text)
+        getattr(st, kind, st.info)(md(text))
     st.session_state["flash"] = []
+    widgets.apply_monitor(wb)
     return wb
 
 
@@ -39,10 +41,28 @@ def _gate(wb_factory) -> None:
     otherwise the analyst's name, asked once per session. Both are recorded in the audit."""
     if access.auth_configured():
         _login_gate(wb_factory)
-    elif not st.session_state.get("analyst"):
+        return
+    if not st.session_state.get("analyst"):
+        _resume(wb_factory)
+    if not st.session_state.get("analyst"):
         _name_gate(wb_factory)
     elif not st.session_state.get("role"):
         st.session_state["role"] = "admin"  # a single-user local workbench
+    if st.query_params.get(ANALYST_PARAM) != st.session_state["analyst"]:
+        st.query_params[ANALYST_PARAM] = st.session_state["analyst"]  # survives a reload (F5)
+
+
+#: The query parameter that carries the analyst's name across a reload (no login configured:
+#: the name is what the analyst typed, recorded, not a credential).
+ANALYST_PARAM = "analyst"
+
+
+def _resume(wb_factory) -> None:
+    """A reload starts a new session: take the name back from the address bar (recorded)."""
+    name = str(st.query_params.get(ANALYST_PARAM) or "").strip()
+    if name:
+        st.session_state["analyst"], st.session_state["role"] = name, "admin"
+        wb_factory().record("sign_in", analyst=name, action="resume", detail={"role": "admin"})
 
 
 def _login_gate(wb_factory) -> None:
@@ -56,11 +76,11 @@ def _login_gate(wb_factory) -> None:
     role = access.role_for(email)
     if role is None:
         st.title("Kleer Workbench")
-        st.error(f"{email} has no access to this workbench. Ask an admin to give you a role.")
+        st.error(f"{md(email)} has no access to this workbench. Ask an admin to give you a role.")
         if st.button("Log out", key="logout_no_access"):
             st.logout()
         st.stop()
-    if st.session_state.get("analyst") != email:
+    if st.session_state.get("analyst") != email or st.session_state.get("role") != role:
         st.session_state["analyst"], st.session_state["role"] = email, role
         wb_factory().record("sign_in", analyst=email, action="login", detail={"role": role})
 
@@ -106,8 +126,12 @@ def _reveal_toggle(wb: Workbench) -> None:
                   action="reveal" if st.session_state["reveal_personal_data"] else "mask",
                   detail={"scope": "session"})
 
+    reason = access.why_not("analyst", "show personnummer and bank numbers")
+    if reason:
+        st.session_state["reveal_personal_data"] = False
     st.toggle("Show personnummer and bank numbers", key="reveal_personal_data", on_change=audited,
-              help="Masked by default. Turning this on is recorded in the audit log.")
+              disabled=reason is not None,
+              help=reason or "Masked by default. Turning this on is recorded in the audit log.")
 
 
 def _menu() -> None:
@@ -127,17 +151,17 @@ def _sidebar(wb: Workbench) -> None:
         st.divider()
         st.caption("Workspace")
         st.markdown(
-            f"**{settings.hr_label}**: {counts['hr']} employees  \n"
+            f"**{md(settings.hr_label)}**: {counts['hr']} employees  \n"
             f"**Kleer**: {counts['kleer']} employees · {snapshot_age(snap['fetched_at'] if snap else None)}  \n"
             f"**Linked**: {counts['linked']}")
         conn = st.session_state.get("connection")
         if conn is None:
             st.caption("Kleer connection: not tested")
         elif conn.get("ok"):
-            st.caption(f"Kleer connection: ✅ {conn.get('message', 'ok')}")
+            st.caption(f"Kleer connection: ✅ {md(conn.get('message', 'ok'))}")
         else:
-            st.caption(f"Kleer connection: ❌ {conn.get('message', 'failed')}")
+            st.caption(f"Kleer connection: ❌ {md(conn.get('message', 'failed'))}")
         _reveal_toggle(wb)
-        st.caption(f"Analyst: **{st.session_state.get('analyst')}** · {access.current_role()}")
+        st.caption(f"Analyst: **{md(st.session_state.get('analyst'))}** · {access.current_role()}")
         if access.auth_configured() and st.button("Log out", key="logout"):
             st.logout()

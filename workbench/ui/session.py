@@ -17,6 +17,8 @@ KEYS: dict[str, Any] = {
     "role": lambda: None,               # viewer | analyst | admin (workbench.ui.access)
     "connection": lambda: None,         # last "Test connection" result: {"ok": bool, "message": str, "at": str}
     "flash": list,                      # messages to show once after a rerun: [(kind, text)]
+    "apply_watch": lambda: None,        # the batch this session started last (its banner), or None
+    "apply_seen": lambda: None,         # the finished batch whose end this session has handled
 }
 
 
@@ -56,5 +58,6 @@ def kleer_token() -> str | None:
 
 
 def flash(kind: str, text: str) -> None:
-    """Show ``text`` (st.success / st.warning / st.error / st.info) once, after the next rerun."""
+    """Show ``text`` (st.success / st.warning / st.error / st.info) once, after the next rerun.
+    It is shown as plain text (escaped): it may carry names from the data."""
     st.session_state.setdefault("flash", []).append((kind, text))

@@ -1,0 +1,320 @@
+"""Normalising text columns fast: cells already in canonical form are recognised vectorised.
+
+:func:`workbench.fields.normalize_columns` normalises each distinct cell of a column once with its
+field's normaliser, in Python. In an HR export most cells are already canonical (``+46701234567``,
+``19850312-2387``, ``2024-01-31``, ``anna@x.se``): for those the normaliser would return the
+cell unchanged (or, for an employee number, its ``int``), and a vectorised test over the column's
+distinct values (a regular expression plus, for dates and personnummer, a date and Luhn check
+in numpy) proves it without calling the normaliser. Every other distinct cell still goes through
+the field's normaliser, so values and messages are exactly those of
+:func:`~workbench.fields.normalize_columns` (``tests/test_canonical.py`` holds the two side by
+side on hostile input).
+
+Each rule below decides only cells whose normalised form it can prove (anything else goes to the
+normaliser):
+
+* identifier (HR id): non-blank text without surrounding whitespace, as it is;
+* name/text: printable Latin-1 text (no control or whitespace characters other than single inner
+  spaces, so NFC and whitespace folding change nothing), a name with at least one letter;
+* personnummer: ``YYYYMMDD-NNNN`` or ``YYYYMMDDNNNN`` (19xx/20xx) with a real date of birth
+  (samordningsnummer day − 60) not after today and a valid Luhn digit, as ``YYYYMMDD-NNNN``
+  (ten-digit numbers, whose century depends on today, go to the normaliser);
+* dates: ``YYYY-MM-DD`` (19xx/20xx) as it is, and ``DD/MM/YYYY``, ``DD.MM.YYYY``,
+  ``DD-MM-YYYY`` (the first of the normaliser's formats they fit) as ISO, when a real date;
+* email: ASCII ``local@domain.tld`` that, lower-cased, the normaliser's pattern accepts, no
+  ``..``, a local part of at most 64 characters without a leading or trailing dot, at most 254
+  in all: lower-cased;
+* phone: ``+46…`` or ``0…`` (the next digit not 0) with spaces or dashes between digits and 9
+  to 12 digits in E.164: as ``+46…``;
+* postal code: five digits, also as ``123 45`` or ``123-45``: five digits;
+* employee number (1–18 digits), monthly salary, tax table and column: plain digits within the
+  normaliser's bounds, as ``int``; clearing (4–5) and account numbers (2–15): plain digits.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import normalize as n
+from .fields import FIELDS, Field, normalize_columns
+
+__all__ = ["normalize_text_columns", "normalize_text_column", "canonical_mask"]
+
+_TEXT = r"[!-~¡-ÿ]+(?: [!-~¡-ÿ]+)*"
+_LOCAL = r"[a-z0-9_%+\-](?:[a-z0-9._%+\-]{0,62}[a-z0-9_%+\-])?"   # at most 64 characters
+_LABEL = r"[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?"
+_EMAIL = rf"{_LOCAL}@{_LABEL}(?:\.{_LABEL})*\.[a-z]{{2,}}"
+
+
+def _fullmatch(pattern: str, values: list[str]) -> np.ndarray:
+    """``re.fullmatch(pattern, v)`` for every value, as a bool array (one C call per value)."""
+    found = map(re.compile(pattern, re.ASCII).fullmatch, values)  # \d: 0-9 only
+    return np.fromiter((m is not None for m in found), dtype=bool, count=len(values))
+
+
+Rule = Callable[[list[str]], tuple[np.ndarray, list[Any]]]
+
+
+def _same(pattern: str, convert: Callable[[str], Any] | None = None) -> Rule:
+    """Cells matching ``pattern`` are canonical as they are (or as ``convert`` makes them)."""
+    def rule(values: list[str]) -> tuple[np.ndarray, list[Any]]:
+        ok = _fullmatch(pattern, values)
+        return ok, values if convert is None else [convert(v) if k else None
+                                                   for v, k in zip(values, ok)]
+    return rule
+
+
+def _identifier(values: list[str]) -> tuple[np.ndarray, list[Any]]:
+    ok = np.fromiter((v != "" and v.strip() == v for v in values), dtype=bool, count=len(values))
+    return ok, values
+
+
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def _name(values: list[str]) -> tuple[np.ndarray, list[Any]]:
+    ok = _fullmatch(_TEXT, values)
+    return ok & np.fromiter((_LETTER.search(v) is not None for v in values), dtype=bool,
+                            count=len(values)), values
+
+
+def _digits(values: list[str], width: int) -> np.ndarray:
+    """ASCII texts of one length as an (n, width) matrix of their characters minus ``"0"``."""
+    return np.frombuffer("".join(values).encode("ascii"), dtype=np.uint8
+                         ).reshape(-1, width).astype(np.int32) - 48
+
+
+def _number(d: np.ndarray, start: int, width: int) -> np.ndarray:
+    out = np.zeros(len(d), dtype=np.int32)
+    for i in range(start, start + width):
+        out = out * 10 + d[:, i]
+    return out
+
+
+_MONTH_DAYS = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+
+
+def _real_date(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Whether (year, month, day) is a date of the Gregorian calendar."""
+    ok = (month >= 1) & (month <= 12) & (day >= 1)
+    longest = _MONTH_DAYS[np.clip(month, 0, 12)]
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    longest = np.where((month == 2) & ~leap, 28, longest)
+    return ok & (day <= longest)
+
+
+def _dates(values: list[str]) -> tuple[np.ndarray, list[Any]]:
+    """ISO dates as they are; ``31/01/2024``, ``31.01.2024`` and ``31-01-2024`` (day first, the
+    first of the normaliser's formats they fit) as ISO."""
+    iso = _fullmatch(r"(?:19|20)\d\d-\d\d-\d\d", values)
+    dmy = _fullmatch(r"\d\d([/.\-])\d\d\1(?:19|20)\d\d", values)
+    out: list[Any] = [None] * len(values)
+    for mask, y, m, d in ((iso, 0, 5, 8), (dmy, 6, 3, 0)):
+        if not mask.any():
+            continue
+        idx = np.flatnonzero(mask)
+        v = [values[i] for i in idx]
+        digits = _digits(v, 10)
+        good = _real_date(_number(digits, y, 4), _number(digits, m, 2), _number(digits, d, 2))
+        mask[idx[~good]] = False
+        for i, x, g in zip(idx.tolist(), v, good.tolist()):
+            if g:
+                out[i] = x if y == 0 else f"{x[6:10]}-{x[3:5]}-{x[0:2]}"
+    return iso | dmy, out
+
+
+def _email(values: list[str]) -> tuple[np.ndarray, list[Any]]:
+    """As the normaliser lower-cases: ASCII addresses are tested (and kept) lower-cased."""
+    lower = [v.lower() if v.isascii() else "" for v in values]
+    ok = _fullmatch(_EMAIL, lower)
+    return ok & np.fromiter((".." not in v and len(v) <= 254 for v in lower), dtype=bool,
+                            count=len(lower)), lower
+
+
+def _phone(values: list[str]) -> tuple[np.ndarray, list[Any]]:
+    """``+46…`` and ``0…`` with spaces or dashes between the digits, as E.164 (+46, the first
+    digit after it not 0, 9 to 12 digits in all)."""
+    intl = _fullmatch(r"\+46[ \-]?[1-9](?:[0-9 \-]*[0-9])?", values)
+    national = _fullmatch(r"0[1-9](?:[0-9 \-]*[0-9])?", values)
+    out: list[Any] = [None] * len(values)
+    for i in np.flatnonzero(intl | national).tolist():
+        v = values[i]
+        digits = v.replace(" ", "").replace("-", "").lstrip("+")
+        e164 = digits if intl[i] else "46" + digits[1:]
+        if 9 <= len(e164) <= 12:
+            out[i] = "+" + e164
+        else:
+            intl[i] = national[i] = False
+    return intl | national, out
+
+
+_WEIGHTS = np.array([2, 1] * 5, dtype=np.int32)
+
+
+def _pnr_birth(values: list[str]) -> tuple[np.ndarray, list[Any], np.ndarray]:
+    """Twelve-digit personnummer (``YYYYMMDD-NNNN`` or without the dash) that are valid as
+    :func:`workbench.normalize.personnummer` with today's date finds them: their canonical
+    form, and their birth dates as ISO text."""
+    ok = _fullmatch(r"(?:19|20)\d{6}-?\d{4}", values)
+    out: list[Any] = [None] * len(values)
+    birth = np.full(len(values), None, dtype=object)
+    if not ok.any():
+        return ok, out, birth
+    idx = np.flatnonzero(ok)
+    v = [x if len(x) == 13 else f"{x[:8]}-{x[8:]}" for x in (values[i] for i in idx)]
+    d = _digits(v, 13)
+    year, month, day = _number(d, 0, 4), _number(d, 4, 2), _number(d, 6, 2)
+    real = np.where(day > 60, day - 60, day)
+    today = date.today()
+    not_future = year * 10000 + month * 100 + real <= today.year * 10000 + today.month * 100 + today.day
+    doubled = d[:, [2, 3, 4, 5, 6, 7, 9, 10, 11, 12]] * _WEIGHTS
+    luhn = (doubled // 10 + doubled % 10).sum(axis=1) % 10 == 0
+    good = _real_date(year, month, real) & not_future & luhn
+    ok[idx[~good]] = False
+    for i, x, r, g in zip(idx.tolist(), v, real.tolist(), good.tolist()):
+        if g:
+            out[i] = x
+            birth[i] = f"{x[:4]}-{x[4:6]}-{r:02d}"
+    return ok, out, birth
+
+
+def _in_range(low: int, high: int) -> Callable[[str], int | None]:
+    return lambda v: int(v) if low <= int(v) <= high else None
+
+
+def _bounded(pattern: str, low: int, high: int) -> Rule:
+    """Whole numbers written as plain digits, kept as ``int`` when within [low, high]."""
+    inner = _same(pattern, _in_range(low, high))
+
+    def rule(values: list[str]) -> tuple[np.ndarray, list[Any]]:
+        ok, out = inner(values)
+        return ok & np.fromiter((o is not None for o in out), dtype=bool, count=len(out)), out
+    return rule
+
+
+_RULES: Mapping[Callable[[Any], Any], Rule] = {
+    n.identifier: _identifier,
+    n.name: _name,
+    n.text: _same(_TEXT),
+    n.parse_date: _dates,
+    n.email: _email,
+    n.phone: _phone,
+    n.postal_code: _same(r"[0-9]{3}[ \-]?[0-9]{2}", lambda v: v.replace(" ", "").replace("-", "")),
+    n.employee_number: _same(r"[0-9]{1,18}", int),
+    n.monthly_salary: _bounded(r"[0-9]{1,8}", 0, 10_000_000),
+    n.tax_table: _bounded(r"[0-9]{1,2}", 29, 42),
+    n.tax_table_column: _bounded(r"[0-9]", 1, 6),
+    n.clearing_nr: _same(r"[0-9]{4,5}"),
+    n.account_nr: _same(r"[0-9]{2,15}"),
+}
+
+
+def _decide(f: Field, values: list[str]) -> tuple[np.ndarray, list[Any], np.ndarray | None]:
+    if f.normalize is n.personnummer:
+        return _pnr_birth(values)
+    rule = _RULES.get(f.normalize)
+    if rule is None or not values:
+        return np.zeros(len(values), dtype=bool), [None] * len(values), None
+    ok, out = rule(values)
+    return ok, out, None
+
+
+def canonical_mask(f: Field, values: Sequence[str]) -> np.ndarray:
+    """Which of ``values`` (text) the rules of the module docstring decide without the field's
+    normaliser; False where unsure."""
+    return _decide(f, list(values))[0]
+
+
+def _column(f: Field, column: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Values and errors of one text column (and, for the personnummer, the birth date of each
+    valid cell), each distinct cell decided once."""
+    codes, uniques = pd.factorize(np.asarray(column, dtype=object))
+    u = uniques.tolist()
+    size = len(u)
+    values = np.full(size + 1, None, dtype=object)   # the last slot: a missing cell (None)
+    errors = np.full(size + 1, None, dtype=object)
+    fast, decided, fast_birth = _decide(f, u)
+    birth = None
+    if f.normalize is n.personnummer:
+        birth = np.full(size + 1, None, dtype=object)
+        birth[:size] = fast_birth
+    for i in np.flatnonzero(fast).tolist():
+        values[i] = decided[i]
+    for i in np.flatnonzero(~fast).tolist():
+        value = u[i]
+        result = f.normalize(value)
+        if result.error:
+            values[i] = None if n.is_missing(value) else str(value).strip()
+            errors[i] = result.error
+        else:
+            values[i] = result.value
+            if birth is not None:
+                birth[i] = n.birth_date_from_personnummer(result).value
+    # a missing cell, as the normaliser has it
+    result = f.normalize(None)
+    values[size], errors[size] = result.value, result.error
+    return values[codes], errors[codes], birth[codes] if birth is not None else None
+
+
+def normalize_text_column(f: Field, column: Sequence[str | None]) -> tuple[list[Any], list[str | None]]:
+    """One text column's canonical values (a refused cell kept as its stripped text, a blank one
+    None) and errors, as :func:`workbench.fields.normalize_columns` has them."""
+    values, errors, _ = _column(f, column)
+    return values.tolist(), errors.tolist()
+
+
+def normalize_text_columns(columns: Mapping[str, Sequence[Any]]
+                           ) -> list[tuple[dict[str, Any], dict[str, str]]] | None:
+    """:func:`workbench.fields.normalize_columns` for columns of text (``str`` or ``None``
+    cells, as a CSV gives them), with canonical cells recognised vectorised; ``None`` when a
+    column holds anything else (typed spreadsheet cells: use ``normalize_columns``)."""
+    fields = [f for f in FIELDS if f.key in columns]
+    if any(not set(map(type, columns[f.key])) <= {str, type(None)} for f in fields):
+        return None
+    lengths = {len(columns[f.key]) for f in fields}
+    if len(lengths) > 1:
+        raise ValueError(f"columns of different lengths: {sorted(lengths)}")
+    rows = lengths.pop() if lengths else 1
+    if not fields:
+        return normalize_columns(columns)
+    keys = [f.key for f in FIELDS]
+    none = np.full(rows, None, dtype=object)
+    values: list[np.ndarray] = []
+    errors: dict[str, np.ndarray] = {}
+    birth_from_ssn = none
+    for f in FIELDS:
+        if f.key not in columns:
+            result = f.normalize(None)
+            values.append(np.full(rows, result.value, dtype=object))
+            if result.error:  # no normaliser refuses a missing value today; kept for equality
+                errors[f.key] = np.full(rows, result.error, dtype=object)
+            continue
+        v, e, b = _column(f, columns[f.key])
+        values.append(v)
+        if (e != None).any():  # noqa: E711 (elementwise)
+            errors[f.key] = e
+        if b is not None:
+            birth_from_ssn = b
+    problems: list[dict[str, str]] = [{} for _ in range(rows)]
+    for key, column_errors in errors.items():
+        for i in np.flatnonzero(column_errors != None):  # noqa: E711 (elementwise)
+            problems[i][key] = column_errors[i]
+    k_ssn, k_birth = keys.index("ssn"), keys.index("birth_date")
+    k_first, k_last = keys.index("first_name"), keys.index("last_name")
+    # a missing birth date is read from a valid personnummer
+    fill = (values[k_birth] == None) & (birth_from_ssn != None)  # noqa: E711 (elementwise)
+    if fill.any():
+        values[k_birth] = values[k_birth].copy()
+        values[k_birth][fill] = birth_from_ssn[fill]
+    no_name = np.flatnonzero((values[k_first] == None) & (values[k_last] == None))  # noqa: E711
+    for i in no_name:
+        if "first_name" not in problems[i]:
+            problems[i]["first_name"] = "empty name"
+    del k_ssn
+    lists = [v.tolist() for v in values]
+    return [(dict(zip(keys, row)), p) for row, p in zip(zip(*lists), problems)]
