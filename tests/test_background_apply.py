@@ -10,16 +10,18 @@ import pytest
 
 from workbench.api import Workbench
 from workbench.apply import background
+from workbench.normalize import personnummer
 
 
 def _unlinked(wb: Workbench, n: int) -> list[str]:
-    """HR employees Kleer does not hold (an export of one Kleer holds is blocked in the plan)."""
-    import pandas as pd
-    from tests.conftest import DEMO
-    situations = pd.read_csv(DEMO / "situations.csv", dtype=str, keep_default_na=False)
-    hr_only = set(situations.loc[situations["kleer_id"] == "", "hr_id"])
+    """Unlinked HR employees Kleer does not hold: an export of one it holds by personnummer is
+    blocked (the personnummer guard), one whose HR id it carries is linked, not created."""
     rows = wb.export_rows()
-    ok = rows[(rows["state"] == "unlinked") & (rows["problems"] == "") & rows["hr_id"].isin(hr_only)]
+    in_kleer = {personnummer(s).value for s in wb.workspace.kleer.frame()["ssn"]} - {None}
+    ssn = rows["hr_id"].map(lambda h: personnummer(wb.workspace.hr.get(h)["ssn"]).value)
+    carried = set(wb.workspace.kleer.frame()["foreign_id"].dropna())  # linked, not created
+    ok = rows[(rows["state"] == "unlinked") & (rows["problems"] == "") & ssn.notna()
+              & ~ssn.isin(in_kleer) & ~rows["hr_id"].isin(carried)]
     return ok["hr_id"].head(n).tolist()
 
 

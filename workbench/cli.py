@@ -312,11 +312,9 @@ def _report(result) -> int:
     print(result)
     for other in result.elsewhere:
         print(f"  {other.op_id}: {other.reason}")
-    if result.problems:
-        frame = result.problems_frame().drop(columns=["answer"])
-        for p in frame.to_dict("records"):  # whole reasons: a conflict's values are in them
-            print(f"  {p['status']}: {p['op_id']} (HR {p['hr_id']}, Kleer {p['kleer_id']}, "
-                  f"{p['attempts']} tries): {p['reason']}")
+    if result.problems:  # whole reasons (a conflict's values are in them): not truncated
+        print(result.problems_frame().drop(columns=["answer"]).to_string(index=False,
+                                                                          max_colwidth=None))
         print(f"{len(result.problems)} operation(s) failed, conflicted or found a duplicate: see "
               "the reasons above; re-run `workbench apply` for failed ones, plan again after a "
               "conflict")

@@ -96,8 +96,12 @@ def _open_batch(ws: Workspace, plan: Plan, batch_id: str, analyst: str | None) -
 
 
 def _result(ws: Workspace, plan: Plan, batch_id: str, ran: int, started: float,
-            end: "_End", elsewhere: tuple[OpOutcome, ...],
+            end: "_End | tuple[int, ...]" = (), elsewhere: tuple[OpOutcome, ...] = (),
             concurrency: dict | None = None) -> ApplyResult:
+    """The result from the journal; ``end`` is what the end of the apply found (or only the
+    records not read back, for a result rebuilt without it)."""
+    if not isinstance(end, _End):
+        end = _End(unrefreshed=tuple(end))
     rows = ws.journal.of_plan(plan.id)
     counts = Counter(rows[op.op_id]["status"] if op.op_id in rows else "pending"
                      for op in plan.operations)
