@@ -1,5 +1,6 @@
 """Settings: the Kleer connection and test, email preference, HR label, masking, thresholds, leave,
-and real Kleer: the salary unit, internal-id writes, the probe (analyst role, confirmed)."""
+and real Kleer: the salary unit, internal-id writes, the probe (analyst role, confirmed); how
+many Kleer requests an apply keeps in flight."""
 
 from datetime import datetime, timezone
 
@@ -68,6 +69,23 @@ if saved_prefs:
         wb.update_settings(email_preference=email_choice, hr_label=hr_label.strip(),
                            mask_personal_data=bool(mask_default))
         st.success("Saved.")
+    except WorkbenchError as e:
+        st.error(md(e))
+
+st.subheader("Kleer requests in flight")
+with st.form("concurrency"):
+    ceiling = st.number_input(
+        "Ceiling", 1, 64, int(current.concurrency_ceiling), step=1,
+        help="The most requests an apply keeps in flight at once. Every apply adapts below it: it "
+             "starts at 8, adds one while Kleer answers fast and clean, and slows down at once "
+             "on 429, 503 or rising latency.")
+    pinned = st.checkbox("Pin every apply at the ceiling (do not adapt)",
+                         value=current.concurrency_pinned)
+    saved_concurrency = st.form_submit_button("Save ceiling", disabled=not admin)
+if saved_concurrency:
+    try:
+        wb.update_settings(concurrency_ceiling=int(ceiling), concurrency_pinned=bool(pinned))
+        st.success("Saved: the next apply uses it.")
     except WorkbenchError as e:
         st.error(md(e))
 

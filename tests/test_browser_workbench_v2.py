@@ -29,8 +29,8 @@ def _prepared(kleer_sim, workspace_path, *, imported: bool) -> None:
         wb.load_hr(DEMO / "hr_employees.csv")
         wb.fetch_kleer(token=kleer_sim.token)
         wb.suggest()
-        if imported:  # an import link also writes the foreign-id to Kleer: it needs the token
-            wb.apply(wb.plan("import"), token=kleer_sim.token)
+        if imported:
+            wb.apply(wb.plan("import"), token=kleer_sim.token)  # links write foreign-ids to Kleer
 
 
 def _sign_in(page: Page, url: str, name: str = "Ada Analyst") -> None:

@@ -198,6 +198,7 @@ def test_result_html_counts_and_lists_a_conflict_with_its_reason(small, kleer_si
     text = text_of(html)
     assert "finished with problems" in text
     assert "1 done" in text and "1 conflict" in text and "0 failed" in text
+    assert "concurrency adaptive, ended at 8 (peak 8); 0 changes; 0 × 429, 0 × 503" in text
     problem = result.problems[0]
     assert problem.status == "conflict" and problem.reason in html.replace("&#x27;", "'")
     assert "+46709998877" not in repr(result)

@@ -140,3 +140,22 @@ def test_cli_fetch_kleer_fails_on_one_line(wb_sim, monkeypatch, capsys):
     assert main(["fetch-kleer", "--workspace", wb_sim.workspace.path]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and "401" in err
+
+
+def test_the_cycle_collector_is_paused_only_while_a_fetch_runs(wb_sim, kleer_sim):
+    import gc
+
+    seen = []
+    wb_sim.fetch_kleer(on_progress=lambda done, total, message: seen.append(gc.isenabled()))
+    assert seen == [False] * 4 + [True] and gc.isenabled()  # paused while working, then on
+    kleer_sim.set_faults(fail_next=10, fail_status=503)
+    with pytest.raises(KleerUnavailable):
+        wb_sim.fetch_kleer()
+    assert gc.isenabled()  # also after a failed fetch
+    kleer_sim.clear_faults()
+    gc.disable()
+    try:
+        wb_sim.fetch_kleer()
+        assert not gc.isenabled()  # paused by someone else: left as it was
+    finally:
+        gc.enable()

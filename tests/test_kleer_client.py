@@ -433,3 +433,66 @@ def test_the_token_file_must_be_private(tmp_path):
     assert token_from_file(path) == "file-token-123"
     with pytest.raises(InputError, match="cannot read the token file"):
         token_from_file(tmp_path / "missing")
+
+
+# --------------------------------------------------------------------------- the limiter's hook
+
+class Gate:
+    """A limiter that records what the client tells it (the :class:`Limiter` protocol)."""
+
+    def __init__(self, log):
+        self.log, self.level = log, 4
+
+    def acquire(self):
+        self.log.append("acquire")
+
+    def release(self, status, seconds, retry_after=None):
+        self.log.append(("release", status, seconds is not None, retry_after))
+
+
+def test_every_attempt_passes_the_gate_and_a_429_is_waited_out_there_not_slept_again():
+    log: list = []
+
+    def handler(request):
+        log.append("sent")
+        return rec(request)
+
+    rec = Recorder(error(429, **{"Retry-After": "3"}), error(503), ok({"id": 9}))
+    client, sleeps = make(handler, limiter=Gate(log))
+    assert client.get_user(9) == {"id": 9}
+    assert log == ["acquire", "sent", ("release", 429, True, 3.0),
+                   "acquire", "sent", ("release", 503, True, None),
+                   "acquire", "sent", ("release", 200, True, None)]
+    # the 429's Retry-After is the limiter's pause for the whole client: no sleep of its own;
+    # the 503's backoff is slept outside the gate (released before, acquired after)
+    assert sleeps == [0.1]
+
+
+def test_429s_under_a_limiter_keep_the_attempts_for_failures():
+    log: list = []
+    rec = Recorder(*[error(429, **{"Retry-After": "1"})] * 6, ok({"users": []}))
+    client, sleeps = make(rec, attempts=2, limiter=Gate(log))
+    assert client.list_users() == [] and len(rec.requests) == 7 and sleeps == []
+    # a list's time says nothing of Kleer's load: its latency is not judged
+    assert all(entry[2] is False for entry in log if entry != "acquire")
+    # ... but not for ever: past Retry.rate_limited, a 429 uses up the attempts as without one
+    rec, sleeps = Recorder(error(429, **{"Retry-After": "1"})), []
+    client = KleerClient(base_url=BASE, company_id=42, token=TOKEN, sleep=sleeps.append,
+                         transport=httpx.MockTransport(rec), limiter=Gate([]),
+                         retries=Retry(attempts=2, rate_limited=3, jitter=0.0))
+    with pytest.raises(KleerUnavailable, match="limiting requests"):
+        client.list_users()
+    assert len(rec.requests) == 3 + 2 and sleeps == [1.0]
+
+
+def test_a_lost_answer_is_released_as_no_answer_and_the_clone_shares_the_pool():
+    log: list = []
+    rec = Recorder(httpx.ReadError("reset"), ok({"users": []}))
+    client, _ = make(rec)
+    gated = client.with_limiter(Gate(log))
+    assert client.limiter is None and gated.limiter is not None
+    assert gated.list_users() == []
+    assert log == ["acquire", ("release", None, False, None), "acquire",
+                   ("release", 200, False, None)]
+    gated.close()  # the clone does not own the pool: the original still works
+    assert client.list_users() == []

@@ -218,3 +218,21 @@ def test_canonical_columns_exist_in_the_workspace_table():
     # the record's foreign-id (field key hr_id) is stored as foreign_id
     assert {"foreign_id" if c == "hr_id" else c for c in RECORD_COLUMNS} <= columns
     assert FIELD["private_email"].kleer_side_key == FIELD["work_email"].kleer_side_key == "email"
+
+
+def test_records_built_a_column_at_a_time_equal_from_kleer_one_by_one():
+    """records_from_kleer normalises each distinct value of a column once: the records must be
+    exactly from_kleer's, also where values repeat, where True and 1 share a column, where a
+    value cannot be a dictionary key and where the same invalid value comes twice."""
+    users = [USER, {**USER, "id": 10, "active": 1, "internal-id": True},
+             {**USER, "id": 11, "active": True, "internal-id": 1, "foreign-id": None},
+             {**USER, "id": 12, "name": None, "email": ["not", "hashable"], "active": "nej"},
+             {"id": "13", "name": "Bo Ek"}]
+    contracts = [CONTRACT, {**CONTRACT, "user": {"id": 10}},
+                 {**CONTRACT, "user": {"id": 11}, "ssn": "19850312-1230", "tax-table": 99},
+                 {**CONTRACT, "user": {"id": 12}, "ssn": "19850312-1230", "tax-table": 99,
+                  "zip-code": {"odd": 1}, "employment-start-date": 43000.0}]
+    by_user = {int(c["user"]["id"]): c for c in contracts}
+    assert records_from_kleer(users, contracts) == [from_kleer(u, by_user.get(int(u["id"])))
+                                                    for u in users]
+    assert records_from_kleer([], contracts) == []

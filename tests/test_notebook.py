@@ -187,6 +187,8 @@ def test_the_notebook_reconciles_the_demo_against_the_configured_kleer(
             plan_id = re.match(r"Applying (plan-\w+): (\d+) of (\d+)", bar)
             assert plan_id and plan_id[2] == plan_id[3]
             assert int(plan_id[3]) == ops_per_batch["batch-" + plan_id[1].removeprefix("plan-")]
+        # the apply that wrote to Kleer showed its live concurrency with its last operation
+        assert any(re.search(r"· concurrency \d+ \(adaptive", bar) for bar in bars)
         refused = next(output_text(o) for _, o in outputs(nb) if "refused" in output_text(o))
         assert "nothing was saved" in refused and "row 0 (999999)" in refused
         assert "unknown action 'promote'" in refused

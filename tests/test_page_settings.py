@@ -126,3 +126,14 @@ def test_the_settings_page_saves_the_salary_unit_and_internal_id_writes(wb_sim, 
     with Workbench(wb_sim.workspace.path) as again:
         s = again.settings
         assert (s.salary_unit, s.salary_unit_confirmed, s.internal_id_writes) == ("öre", True, True)
+
+
+def test_the_concurrency_ceiling_and_pin_are_saved(settings_page, workspace_path):
+    at = settings_page
+    {n.label: n for n in at.number_input}["Ceiling"].set_value(6)
+    next(c for c in at.checkbox if c.label.startswith("Pin every apply")).check()
+    next(b for b in at.button if b.label == "Save ceiling").click().run()
+    assert not at.exception and any("next apply" in s.value for s in at.success)
+    with Workbench(workspace_path) as wb:
+        assert (wb.settings.concurrency_ceiling, wb.settings.concurrency_pinned) == (6, True)
+        assert wb.limiter().summary()["mode"] == "pinned" and wb.limiter().level == 6

@@ -31,6 +31,8 @@ from .api_links import LinksInKleer
 from .api_jobs import BackgroundApplies
 from .api_reads import Reads
 from .api_types import FetchResult, LoadResult, Settings
+from .bulk import cycle_collector_paused
+from .concurrency import Limiter
 from .decisions import Decision
 from .errors import InputError
 from .fields import join_name
@@ -192,7 +194,7 @@ class Workbench(HrSide, Reads, LeaveApi, BackgroundApplies, LinksInKleer):
         message)`` at each of its 4 steps."""
         progress = on_progress or (lambda done, total, message: None)
         started = time.perf_counter()
-        with self._kleer_session(token, client) as kc:
+        with cycle_collector_paused(), self._kleer_session(token, client) as kc:
             progress(0, 4, f"fetching users from {kc.base_url} (company {kc.company_id})")
             users = kc.list_users()
             progress(1, 4, f"{len(users)} users; fetching payroll contracts")
@@ -202,13 +204,14 @@ class Workbench(HrSide, Reads, LeaveApi, BackgroundApplies, LinksInKleer):
             unit = self.settings.salary_unit
             snap = Snapshot.build(users, contracts, base_url=kc.base_url,
                                   company_id=kc.company_id, salary_unit=unit)
-        progress(3, 4, f"storing {len(snap.records)} Kleer employees")
-        with self.workspace.atomic():
-            self.workspace.kleer.replace_snapshot(snap.records, snapshot=snap.meta())
-            self.workspace.settings.set("kleer_me", me, analyst=self.analyst)
-            self.workspace.settings.set(planning.SNAPSHOT_SALARY_UNIT, unit, analyst=self.analyst)
-            self.workspace.audit.append(event="load", analyst=self.analyst, action="fetch_kleer",
-                                        detail=snap.meta())
+            progress(3, 4, f"storing {len(snap.records)} Kleer employees")
+            with self.workspace.atomic():
+                self.workspace.kleer.replace_snapshot(snap.records, snapshot=snap.meta())
+                self.workspace.settings.set("kleer_me", me, analyst=self.analyst)
+                self.workspace.settings.set(planning.SNAPSHOT_SALARY_UNIT, unit,
+                                            analyst=self.analyst)
+                self.workspace.audit.append(event="load", analyst=self.analyst,
+                                            action="fetch_kleer", detail=snap.meta())
         result = FetchResult(snapshot_id=snap.id, fetched_at=snap.fetched_at, users=snap.users,
                              active=sum(1 for r in snap.records if r["active"] is not False),
                              contracts=snap.contracts, fingerprint=snap.fingerprint,
@@ -392,30 +395,40 @@ class Workbench(HrSide, Reads, LeaveApi, BackgroundApplies, LinksInKleer):
                               analyst=self.analyst, salary_start=salary_start)
 
     def apply(self, plan: Plan, *, token: str | None = None, client: KleerClient | None = None,
-              on_progress: OnProgress | None = None, concurrency: int = 4,
+              on_progress: OnProgress | None = None, concurrency: int | None = None,
               **options: Any) -> ApplyResult:
         """Execute ``plan`` (journaled, idempotent, conflict-checked); safe to run again.
         In a notebook, without ``on_progress``, a progress bar is drawn in the cell's output.
+        ``concurrency`` pins the Kleer requests in flight (None: :meth:`limiter`, the Settings').
         ``options`` go to :func:`workbench.apply.apply` (``wait_seconds``, ``settle_seconds``)."""
         on_progress = on_progress or display.notebook_progress(
             f"Reverting {plan.reverts}" if plan.reverts else f"Applying {plan.id}",
             len(plan.operations))
+        limiter = self.limiter(concurrency)
         if not any(op.remote and not op.blocked for op in plan.operations):
-            return applying.apply(plan, self.workspace, None, self.analyst, on_progress, concurrency,
-                                  **options)
+            return applying.apply(plan, self.workspace, None, self.analyst, on_progress,
+                                  limiter=limiter, **options)
         with self._kleer_session(token, client) as kc:
-            return applying.apply(plan, self.workspace, kc, self.analyst, on_progress, concurrency,
-                                  **options)
+            return applying.apply(plan, self.workspace, kc, self.analyst, on_progress,
+                                  limiter=limiter, **options)
+
+    def limiter(self, concurrency: int | None = None) -> Limiter:
+        """An apply's limiter: ``concurrency`` pins it, else adaptive up to the Settings'
+        ``concurrency_ceiling`` (or pinned at it when ``concurrency_pinned``)."""
+        s = self.settings
+        return applying.limiter_for(concurrency, ceiling=s.concurrency_ceiling,
+                                    pinned=s.concurrency_pinned)
 
     def revert_plan(self, batch_id: str) -> Plan:
         """What reverting ``batch_id`` would do (a preview; nothing is written)."""
         return planning.revert_plan(self.workspace, batch_id, analyst=self.analyst)
 
     def revert(self, batch_id: str, *, token: str | None = None, client: KleerClient | None = None,
-               on_progress: OnProgress | None = None) -> ApplyResult:
-        """Undo ``batch_id`` through the same apply (a batch of its own)."""
+               on_progress: OnProgress | None = None, concurrency: int | None = None) -> ApplyResult:
+        """Undo ``batch_id`` through the same apply (a batch of its own), at the same
+        concurrency rules (``concurrency`` None: adaptive)."""
         return self.apply(self.revert_plan(batch_id), token=token, client=client,
-                          on_progress=on_progress)
+                          on_progress=on_progress, concurrency=concurrency)
 
     def batches(self) -> pd.DataFrame:
         """Every apply and revert, newest first."""

@@ -29,17 +29,20 @@ class BackgroundApplies:
 
 
     def start_apply(self, plan: Plan, *, token: str | None = None, client: "KleerClient | None" = None,
-                    concurrency: int = 4, what: str | None = None) -> background.ApplyStatus:
+                    concurrency: int | None = None,
+                    what: str | None = None) -> background.ApplyStatus:
         """Start ``plan`` on a worker of its own and return at once (see
         :mod:`workbench.apply.background`): the browser's apply, which no click, page switch or
         closed tab interrupts. Follow it with :meth:`apply_status` (or :meth:`wait_apply`).
-        Raises before anything starts when the plan needs Kleer and there is no token."""
+        Raises before anything starts when the plan needs Kleer and there is no token.
+        ``concurrency`` as for :meth:`~workbench.api.Workbench.apply` (None: the Settings')."""
         needs_kleer = any(op.remote and not op.blocked for op in plan.operations)
         kc, close = None, False
         if needs_kleer:
             kc = client or self.kleer_client(token)
             close = kc is not client and kc is not self._kleer
-        return background.start(plan, self.workspace, kc, self.analyst, concurrency=concurrency,
+        limiter = self.limiter(concurrency)  # type: ignore[attr-defined]  # Workbench's
+        return background.start(plan, self.workspace, kc, self.analyst, limiter=limiter,
                                 close_client=close, what=what)
 
     def start_revert(self, batch_id: str, *, token: str | None = None,

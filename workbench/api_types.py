@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from . import defaults
+from .concurrency import DEFAULT_CEILING
 from .errors import InputError
 from .fields import EMAIL_PREFERENCES
 from .kleer.config import KleerConfig
@@ -22,6 +23,26 @@ __all__ = ["Settings", "LoadResult", "FetchResult", "LEAVE_WRITE_PATHS"]
 
 #: The leave write paths (:attr:`Settings.leave_write_path`); the first is the default.
 LEAVE_WRITE_PATHS = ("time_report", "payroll_events")
+
+
+#: The highest concurrency ceiling the Settings accept.
+MAX_CONCURRENCY = 64
+
+
+def _concurrency_settings(settings: "Settings") -> None:
+    """The concurrency settings as a whole number within 1..MAX_CONCURRENCY and a yes/no (the
+    CLI and the settings table may hand over text)."""
+    try:
+        ceiling = int(str(settings.concurrency_ceiling).strip())
+    except ValueError:
+        raise InputError(f"the concurrency ceiling must be a whole number, not "
+                         f"{settings.concurrency_ceiling!r}") from None
+    if not 1 <= ceiling <= MAX_CONCURRENCY:
+        raise InputError(f"the concurrency ceiling must be between 1 and {MAX_CONCURRENCY}, "
+                         f"not {ceiling}")
+    object.__setattr__(settings, "concurrency_ceiling", ceiling)
+    object.__setattr__(settings, "concurrency_pinned",
+                       _flag("concurrency_pinned", settings.concurrency_pinned))
 
 
 @dataclass(frozen=True)
@@ -53,6 +74,10 @@ class Settings:
     salary_unit_confirmed: bool = False
     internal_id_writes: bool = False
     kleer_dialect: dict[str, Any] | None = None
+    #: The most Kleer requests an apply keeps in flight (the adaptive level never goes above).
+    concurrency_ceiling: int = DEFAULT_CEILING
+    #: True: every apply runs at the ceiling, without adapting (``--concurrency N`` still wins).
+    concurrency_pinned: bool = False
 
     def __post_init__(self) -> None:
         if self.leave_write_path not in LEAVE_WRITE_PATHS:
@@ -72,6 +97,7 @@ class Settings:
             except ValueError as e:
                 raise InputError(f"Kleer dialect: {e}") from None
             object.__setattr__(self, "kleer_dialect", dialect.as_dict())
+        _concurrency_settings(self)
         if self.email_preference not in EMAIL_PREFERENCES:
             raise InputError(f"email preference must be 'private' or 'work', not {self.email_preference!r}")
         if not str(self.hr_label).strip():

@@ -15,6 +15,7 @@ from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
+from .concurrency import summary_text
 from .downloads import to_csv_bytes, to_json_bytes
 from .errors import InputError
 from .fields import FIELD, join_name, mask
@@ -89,8 +90,11 @@ def export_audit(workspace: Workspace, path: str | Path, *, reveal: bool = False
 
 
 def batches_frame(workspace: Workspace) -> pd.DataFrame:
-    """Every apply and revert, newest first, with its counts (for the audit page and CLI)."""
-    return workspace.batches.frame()
+    """Every apply and revert, newest first, with its counts (for the audit page and CLI) and
+    its concurrency in one line (how many requests were in flight, and why it changed)."""
+    frame = workspace.batches.frame()
+    frame["concurrency"] = frame["concurrency"].map(summary_text)
+    return frame
 
 
 def audit_view(audit: pd.DataFrame, ws: Workspace) -> pd.DataFrame:

@@ -248,6 +248,8 @@ def _kleer_sim(args: argparse.Namespace) -> int:
 
 #: Exit code of apply/revert when an operation failed or conflicted (1 is an error, 2 bad usage).
 EXIT_INCOMPLETE = 3
+CONCURRENCY_HELP = ("pin the Kleer requests in flight at N (default: adaptive, from 8 up to the "
+                    "concurrency_ceiling setting, slower on 429, 503 and rising latency)")
 
 
 def _plan_args(p: argparse.ArgumentParser) -> None:
@@ -300,9 +302,10 @@ def _write(path: str, data: bytes) -> None:
         raise InputError(f"cannot write {path}: {e.strerror or e}") from None
 
 
-def _progress(done: int, total: int, message: str) -> None:
-    end = "\r" if sys.stdout.isatty() and done < total else "\n"
-    print(f"[{done:>{len(str(total))}}/{total}] {message}", end=end, flush=True)
+def _progress(done: int, total: int, message: str, detail: str = "") -> None:
+    end = "\r" if sys.stdout.isatty() and done < total else "\n"  # detail: the live concurrency
+    print(f"[{done:>{len(str(total))}}/{total}] {message}{' · ' * bool(detail)}{detail}", end=end,
+          flush=True)
 
 
 def _report(result) -> int:
@@ -321,8 +324,7 @@ def _report(result) -> int:
 
 def _apply_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("plan", metavar="PLAN.json", help="a plan written by `workbench plan`")
-    p.add_argument("--concurrency", type=int, default=4,
-                   help="Kleer requests in flight at once (default 4)")
+    p.add_argument("--concurrency", type=int, default=None, metavar="N", help=CONCURRENCY_HELP)
     p.add_argument("--settle-seconds", type=float, default=None, metavar="S",
                    help="how long a create whose answer never came may still land in Kleer "
                         "before it is looked for and tried again (default: the client timeout + 5)")
@@ -336,7 +338,6 @@ def _apply_args(p: argparse.ArgumentParser) -> None:
          _apply_args)
 def _apply(args: argparse.Namespace) -> int:
     from pathlib import Path
-
 
     try:
         text = Path(args.plan).read_text(encoding="utf-8")
@@ -353,6 +354,7 @@ def _apply(args: argparse.Namespace) -> int:
 def _revert_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("batch", metavar="BATCH", help="the batch id (`workbench batches` lists them)")
     p.add_argument("--preview", action="store_true", help="show the revert plan, change nothing")
+    p.add_argument("--concurrency", type=int, default=None, metavar="N", help=CONCURRENCY_HELP)
 
 
 @command("revert", "Undo a batch from its before-images, through the same journaled apply.",
@@ -362,7 +364,7 @@ def _revert(args: argparse.Namespace) -> int:
         if args.preview:
             print(wb.revert_plan(args.batch).summary())
             return 0
-        result = wb.revert(args.batch, on_progress=_progress)
+        result = wb.revert(args.batch, on_progress=_progress, concurrency=args.concurrency)
     return _report(result)
 
 

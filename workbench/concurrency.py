@@ -13,6 +13,11 @@ Netflix's ``concurrency-limits`` and Envoy's adaptive concurrency use for the sa
 * A 503 (or a connection that failed) halves the limit.
 * Rising latency — the smoothed latency above ``latency_factor`` × the best seen — cuts the
   limit by a quarter, at most once per window, before the server starts refusing.
+* No answer at all, several in a row (Kleer down or restarting): besides the cut, every
+  request waits a pause that doubles from ``OUTAGE_PAUSE`` to ``OUTAGE_MAX_PAUSE`` (reset by
+  any answer), for at most ``OUTAGE_PATIENCE`` seconds of silence. So a Kleer that blips is
+  asked by a trickle of requests while the others wait in the gate, instead of every worker
+  thread burning its retries at once; a Kleer that stays away is given up on as before.
 
 Why AIMD and not a gradient or Vegas-style controller: it needs no model of the server, it
 converges to a fair share under a token bucket, and its reaction to each signal is one line that
@@ -23,7 +28,9 @@ an analyst can read in the progress ("429: 16 → 8"). Every change is kept as a
 still honours ``Retry-After`` for the whole client but never changes the level.
 
 Both are thread-safe. The Kleer client calls :meth:`acquire` before each request and
-:meth:`release` with how it went; the limiter knows nothing of HTTP libraries.
+:meth:`release` with how it went (``seconds`` None: a request whose time says nothing about
+the server's load, such as a list of every user; its status still counts); the limiter knows
+nothing of HTTP libraries.
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ from dataclasses import dataclass
 from typing import Callable, Protocol
 
 __all__ = ["Limiter", "AdaptiveLimiter", "FixedLimiter", "LevelChange", "DEFAULT_START",
-           "DEFAULT_CEILING"]
+           "DEFAULT_CEILING", "summary_text"]
 
 DEFAULT_START = 8
 DEFAULT_CEILING = 32
@@ -56,15 +63,18 @@ class LevelChange:
 
 class Limiter(Protocol):
     def acquire(self) -> None: ...
-    def release(self, status: int | None, seconds: float,
+    def release(self, status: int | None, seconds: float | None,
                 retry_after: float | None = None) -> None: ...
     @property
     def level(self) -> int: ...
     def summary(self) -> dict: ...
+    def describe(self) -> str: ...
 
 
 class _Gate:
     """The shared part: requests in flight under a level, and a pause all requests honour."""
+
+    OUTAGE_PAUSE, OUTAGE_MAX_PAUSE, OUTAGE_PATIENCE = 0.25, 2.0, 30.0
 
     def __init__(self, level: float, *, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep):
@@ -77,6 +87,8 @@ class _Gate:
         self.changes: list[LevelChange] = []
         self.counts = {"requests": 0, "429": 0, "503": 0, "failed": 0}
         self.peak = int(level)
+        self._silent_since: float | None = None  # when the answers stopped (no answer at all)
+        self._silent = 0                         # requests without an answer since then
 
     @property
     def level(self) -> int:
@@ -98,6 +110,18 @@ class _Gate:
         self._in_flight -= 1
         self._cond.notify_all()
 
+    def _heard(self, status: int | None) -> None:
+        """The outage pause (see the module docstring): no answer waits, any answer resets."""
+        if status is not None:
+            self._silent_since, self._silent = None, 0
+            return
+        now = self._clock()
+        if self._silent_since is None:
+            self._silent_since = now
+        if now - self._silent_since < self.OUTAGE_PATIENCE:
+            self._pause(min(self.OUTAGE_MAX_PAUSE, self.OUTAGE_PAUSE * 2 ** min(self._silent, 16)))
+        self._silent += 1
+
     def _pause(self, seconds: float) -> None:
         self._paused_until = max(self._paused_until, self._clock() + seconds)
 
@@ -110,6 +134,7 @@ class _Gate:
             self.peak = max(self.peak, self.level)
 
     def _count(self, status: int | None) -> None:
+        self._heard(status)
         self.counts["requests"] += 1
         if status == 429:
             self.counts["429"] += 1
@@ -127,7 +152,26 @@ class _Gate:
                                 for c in self.changes[-50:]],
                     "changes_total": len(self.changes)}
 
+    def describe(self) -> str:
+        """The live level in a few words, with the last change and why (the progress line):
+        ``concurrency 8 (adaptive; last change 429 Too Many Requests (Retry-After 1 s): 16 → 8)``."""
+        with self._cond:
+            last = f"; last change {self.changes[-1]}" if self.changes else ""
+            return f"concurrency {self.level} ({self.mode}{last})"
+
     mode = "gate"
+
+
+def summary_text(summary: dict | None) -> str:
+    """A :meth:`_Gate.summary` in one line (the apply's result and the batch list), e.g.
+    ``concurrency adaptive, ended at 14 (peak 20); 5 changes; 3 × 429, 0 × 503``."""
+    if not summary:
+        return ""
+    counts = summary.get("counts", {})
+    text = f"concurrency {summary.get('mode')}, ended at {summary.get('level')}"
+    if summary.get("mode") != "pinned":
+        text += f" (peak {summary.get('peak')}); {summary.get('changes_total', 0)} changes"
+    return text + f"; {counts.get('429', 0)} × 429, {counts.get('503', 0)} × 503"
 
 
 class FixedLimiter(_Gate):
@@ -140,7 +184,7 @@ class FixedLimiter(_Gate):
             raise ValueError(f"concurrency must be at least 1, not {level}")
         super().__init__(level, **kw)
 
-    def release(self, status: int | None, seconds: float,
+    def release(self, status: int | None, seconds: float | None,
                 retry_after: float | None = None) -> None:
         with self._cond:
             self._count(status)
@@ -170,7 +214,7 @@ class AdaptiveLimiter(_Gate):
         self._since_cut = self._clean = 0
         self._set(max(self.floor, self._limit * factor), reason)
 
-    def release(self, status: int | None, seconds: float,
+    def release(self, status: int | None, seconds: float | None,
                 retry_after: float | None = None) -> None:
         with self._cond:
             self._count(status)
@@ -182,7 +226,7 @@ class AdaptiveLimiter(_Gate):
             elif status is None or status == 503:
                 self._decrease(0.5, "503 Service Unavailable" if status == 503
                                else "no answer")
-            elif status < 500:
+            elif status < 500 and seconds is not None:
                 self._observe(seconds)
             self._done()
 

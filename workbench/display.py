@@ -29,6 +29,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import pandas as pd
 
+from .concurrency import summary_text
 from .errors import InputError
 from .fields import FIELD, mask
 from .matching.settings import BANDS
@@ -290,6 +291,8 @@ def result_html(result: Any, *, reveal: bool = False) -> str:
         f"<strong>{c.get(s, 0)}</strong> {s}</span>"
         for s in STATUSES if c.get(s) or s in ("done", "failed", "conflict"))
     parts = [banner, f"<p>{counts}</p>"]
+    if getattr(result, "concurrency", None):  # how many Kleer requests were in flight, and why
+        parts.append(f"<p><small>{_e(summary_text(dict(result.concurrency)))}</small></p>")
     if c.get("skipped"):
         parts.append("<p><em>Skipped operations were blocked in the plan (its blockers say "
                      "why) or had nothing left to do.</em></p>")
@@ -421,11 +424,12 @@ def notebook_progress(title: str, total: int, *, min_interval: float = 0.1
     handle = display(ProgressView(title, 0, total), display_id=True)
     last_update = time.monotonic()
 
-    def report(done: int, total: int, item: Any) -> None:
+    def report(done: int, total: int, item: Any, detail: str = "") -> None:
         nonlocal last_update
         now = time.monotonic()
         if done >= total or now - last_update >= min_interval:
-            handle.update(ProgressView(title, done, total, _step(item)))
+            step = _step(item) + (f" · {detail}" if detail else "")  # e.g. the live concurrency
+            handle.update(ProgressView(title, done, total, step))
             last_update = now
 
     return report

@@ -19,6 +19,7 @@ from typing import Any, Callable, Mapping
 import pandas as pd
 
 from .audit import mask_json
+from .concurrency import summary_text
 from .errors import PlanError
 from .fields import FIELD, mask
 from .store.values import to_json
@@ -289,7 +290,9 @@ class ApplyResult:
     ``elsewhere``: operations another apply settled, not this one: another plan's ("already
     done by batch …", skipped here) or a second apply of this plan running at the same time. ``duplicates``: what the sweep after the apply found (one text per HR employee
     that more than one Kleer user holds; also listed in ``problems`` with status
-    ``duplicate``). ``sweep_error``: why the sweep could not run."""
+    ``duplicate``). ``sweep_error``: why the sweep could not run.
+    ``concurrency``: the limiter's summary (:meth:`workbench.concurrency.AdaptiveLimiter.summary`:
+    mode, level, peak, changes with their reasons, counts of 429/503), None without Kleer calls."""
 
     batch_id: str
     plan_id: str
@@ -302,6 +305,7 @@ class ApplyResult:
     elsewhere: tuple[OpOutcome, ...] = ()
     duplicates: tuple[str, ...] = ()
     sweep_error: str | None = None
+    concurrency: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
 
     @property
     def counts_dict(self) -> dict[str, int]:
@@ -341,8 +345,9 @@ class ApplyResult:
         dupes = f"; {len(self.duplicates)} DUPLICATE(S) in Kleer: see the problems" \
             if self.duplicates else ""
         unswept = f"; {self.sweep_error}" if self.sweep_error else ""
+        level = f"; {summary_text(dict(self.concurrency))}" if self.concurrency else ""
         return f"batch {self.batch_id} ({what} of {self.plan_id}): {parts or 'nothing to do'} " \
-               f"({self.ran_here} run by this {what}) in {self.seconds:.1f} s{unread}{others}" \
-               f"{dupes}{unswept}"
+               f"({self.ran_here} run by this {what}) in {self.seconds:.1f} s{level}{unread}" \
+               f"{others}{dupes}{unswept}"
 
 

@@ -91,6 +91,11 @@ def is_missing(value: Any) -> bool:
         return False
 
 
+def _plain_digits(s: str) -> bool:
+    """Only the ASCII digits 0-9, at least one (what the regexes below call ``[0-9]+``)."""
+    return s.isascii() and s.isdigit()
+
+
 def _text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -125,16 +130,13 @@ class Personnummer:
 _PNR_CHARS = re.compile(r"^[0-9\s\-+]+$")
 
 
+_LUHN_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)  # 2d, less 9 above 9
+
+
 def luhn_ok(digits: str) -> bool:
     """Luhn check over a string of digits (the last digit is the check digit)."""
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2 == 1:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
+    backwards = digits[::-1]
+    total = sum(map(int, backwards[0::2])) + sum(_LUHN_DOUBLED[int(ch)] for ch in backwards[1::2])
     return total % 10 == 0
 
 
@@ -240,10 +242,13 @@ def phone(value: Any, *, default_country: str = "46") -> Normalized:
     if is_missing(value):
         return Normalized(None, None, value)
     s = _text(value)
-    if re.search(r"[^0-9\s\-+().\/]", s):
-        return Normalized(None, "not a phone number (unexpected characters)", value)
     plus = s.startswith("+")
-    digits = re.sub(r"\D", "", s)
+    if _plain_digits(s[1:] if plus else s):  # the common case (Kleer's +46…): no regex
+        digits = s[1:] if plus else s
+    elif re.search(r"[^0-9\s\-+().\/]", s):
+        return Normalized(None, "not a phone number (unexpected characters)", value)
+    else:
+        digits = re.sub(r"\D", "", s)
     if plus:
         e164 = digits
     elif digits.startswith("00"):
@@ -312,6 +317,7 @@ def identifier(value: Any) -> Normalized:
 # --------------------------------------------------------------------------- dates
 
 _EXCEL_EPOCH = date(1899, 12, 30)
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%Y%m%d")
 
 
@@ -329,6 +335,11 @@ def parse_date(value: Any) -> Normalized:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return _excel_serial(float(value), value)
     s = _text(value)
+    if _ISO_DATE.fullmatch(s):  # the common case (Kleer's own form), without strptime
+        try:
+            return Normalized(date.fromisoformat(s).isoformat(), None, value)
+        except ValueError:
+            pass  # an impossible date: said below
     if re.fullmatch(r"\d{5}(\.\d+)?", s):  # an Excel serial written as text (1927–2173)
         return _excel_serial(float(s), value)
     if re.fullmatch(r"\d{1,4}", s):  # "2024" is a year, not day 2024 of Excel's calendar
@@ -423,7 +434,7 @@ def employee_number(value: Any) -> Normalized:
     if is_missing(value):
         return Normalized(None, None, value)
     s = _text(value)
-    if not re.fullmatch(r"[0-9]+", s):
+    if not _plain_digits(s):
         return Normalized(None, "employee number must be digits only (Kleer stores a whole number)", value)
     return Normalized(int(s), None, value)
 
@@ -432,9 +443,10 @@ def clearing_nr(value: Any) -> Normalized:
     if is_missing(value):
         return Normalized(None, None, value)
     s = _text(value)
-    if re.search(r"[^0-9\s\-]", s):
+    plain = _plain_digits(s)  # the common case: no regex
+    if not plain and re.search(r"[^0-9\s\-]", s):
         return Normalized(None, "clearing number must be digits", value)
-    digits = re.sub(r"\D", "", s)
+    digits = s if plain else re.sub(r"\D", "", s)
     if len(digits) not in (4, 5):
         return Normalized(None, f"clearing number must have 4 or 5 digits (has {len(digits)})", value)
     return Normalized(digits, None, value)
@@ -444,9 +456,10 @@ def account_nr(value: Any) -> Normalized:
     if is_missing(value):
         return Normalized(None, None, value)
     s = _text(value)
-    if re.search(r"[^0-9\s\-.,]", s):
+    plain = _plain_digits(s)  # the common case: no regex
+    if not plain and re.search(r"[^0-9\s\-.,]", s):
         return Normalized(None, "account number must be digits", value)
-    digits = re.sub(r"\D", "", s)
+    digits = s if plain else re.sub(r"\D", "", s)
     if not 2 <= len(digits) <= 15:
         return Normalized(None, f"account number must have 2 to 15 digits (has {len(digits)})", value)
     return Normalized(digits, None, value)

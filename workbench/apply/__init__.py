@@ -11,7 +11,8 @@ to Kleer.
 """
 
 from .claims import LEASE_SECONDS
-from .run import FOREIGN_ID_MAX_AGE, WAIT_SECONDS, apply, batch_id_for, revert, settle_window
+from .run import (FOREIGN_ID_MAX_AGE, WAIT_SECONDS, apply, batch_id_for, limiter_for, revert,
+                  settle_window)
 
-__all__ = ["apply", "revert", "batch_id_for", "LEASE_SECONDS", "FOREIGN_ID_MAX_AGE", "WAIT_SECONDS",
-           "settle_window"]
+__all__ = ["apply", "revert", "batch_id_for", "limiter_for", "LEASE_SECONDS", "FOREIGN_ID_MAX_AGE",
+           "WAIT_SECONDS", "settle_window"]

@@ -24,10 +24,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from ..concurrency import Limiter
 from ..errors import PlanError
 from ..model import STATUSES, ApplyResult, Plan
 from ..store import Workspace
 from .run import _result, apply, batch_id_for
+from .settle import _End
 
 __all__ = ["ApplyStatus", "start", "status", "running", "wait", "plan_of"]
 
@@ -45,6 +47,7 @@ class _Job:
     result: ApplyResult | None = None
     error: str | None = None
     finished: threading.Event = field(default_factory=threading.Event)
+    detail: str = ""  # the live concurrency and its last change (from the apply's progress)
 
     @property
     def alive(self) -> bool:
@@ -63,7 +66,9 @@ class ApplyStatus:
     ``state``: ``running`` (a worker or another process holds it), ``done``, ``incomplete``
     (finished with failures or conflicts, or the apply raised: ``error``), or ``interrupted``
     (marked running, but nobody works on it any more: the process died; re-running the plan
-    continues it). ``done`` of ``total`` operations are settled. ``result`` once it finished."""
+    continues it). ``done`` of ``total`` operations are settled. ``result`` once it finished.
+    ``detail``: the live concurrency and the reason of its last change (an apply of this
+    process)."""
 
     batch_id: str
     plan_id: str
@@ -78,6 +83,7 @@ class ApplyStatus:
     counts: dict[str, int]
     error: str | None = None
     result: ApplyResult | None = None
+    detail: str = ""
 
     @property
     def running(self) -> bool:
@@ -98,13 +104,15 @@ def _what(plan: Plan) -> str:
 
 
 def start(plan: Plan, workspace: Workspace, client: Any, analyst: str | None, *,
-          concurrency: int = 4, close_client: bool = False, what: str | None = None,
+          concurrency: int | None = None, limiter: Limiter | None = None,
+          close_client: bool = False, what: str | None = None,
           on_finish: Callable[[ApplyResult | None], None] | None = None) -> ApplyStatus:
     """Run ``plan`` on a worker thread and return its status at once.
 
     The worker opens its own connection to ``workspace``'s file (an in-memory workspace is
     shared). ``client`` is the Kleer client (None for a plan that does not write Kleer);
-    ``close_client`` closes it when the worker ends. Raises :class:`PlanError` before anything
+    ``close_client`` closes it when the worker ends. ``concurrency`` / ``limiter`` as for
+    :func:`~workbench.apply.apply` (None: adaptive). Raises :class:`PlanError` before anything
     starts when the plan needs a client and has none."""
     if not isinstance(plan, Plan):
         raise PlanError("start takes a Plan (build one with Workbench.plan or Plan.from_json)")
@@ -122,17 +130,21 @@ def start(plan: Plan, workspace: Workspace, client: Any, analyst: str | None, *,
         _TOTALS[batch_id] = len(plan.operations)
         opened = threading.Event()
 
+        def heard(done: int, total: int, op_id: str, detail: str = "") -> None:
+            job.detail = detail or job.detail
+            opened.set()
+
         def work() -> None:
             own = workspace.path != ":memory:"
             ws = Workspace(workspace.path) if own else workspace
             try:
-                job.result = apply(plan, ws, client, analyst,
-                                   on_progress=lambda *_: opened.set(), concurrency=concurrency)
+                job.result = apply(plan, ws, client, analyst, on_progress=heard,
+                                   concurrency=concurrency, limiter=limiter)
             except BaseException as e:  # noqa: BLE001 - the batch closes whatever happened
                 job.error = f"{type(e).__name__}: {e}"
                 try:
                     _close_after_error(ws, plan, batch_id, analyst, job.error)
-                    job.result = _result(ws, plan, batch_id, 0, time.monotonic(), ())
+                    job.result = _result(ws, plan, batch_id, 0, time.monotonic(), _End(), ())
                 except Exception as again:  # noqa: BLE001 - the workspace itself failed
                     job.error += f"; closing the batch failed too: {again}"
             finally:
@@ -212,7 +224,8 @@ def status(workspace: Workspace, batch_id: str) -> ApplyStatus:
                        analyst=batch["analyst"], started_at=batch["started_at"],
                        finished_at=batch["finished_at"], state=state, done=done, total=total,
                        counts={s: counts[s] for s in STATUSES if counts.get(s)},
-                       error=job.error if job is not None else None, result=result)
+                       error=job.error if job is not None else None, result=result,
+                       detail=job.detail if job is not None else "")
 
 
 def _rebuilt(ws: Workspace, batch_id: str) -> ApplyResult | None:
@@ -220,7 +233,7 @@ def _rebuilt(ws: Workspace, batch_id: str) -> ApplyResult | None:
     if not text:
         return None
     plan = Plan.from_json(text)
-    return _result(ws, plan, batch_id, 0, time.monotonic(), ())
+    return _result(ws, plan, batch_id, 0, time.monotonic(), _End(), ())
 
 
 def running(workspace: Workspace) -> list[ApplyStatus]:

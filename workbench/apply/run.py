@@ -14,8 +14,11 @@ bounded pool, and the checks at the end.
   does it); a create another plan already did is ``skipped`` ("already done by batch …") and
   listed in :attr:`~workbench.model.ApplyResult.elsewhere`;
 * operations of the plan on one employee run in plan order (a link before its foreign-id write);
-  local ones in the calling thread, Kleer operations (:mod:`.kleer_ops`) on a thread pool
-  (``concurrency``, default 4); workspace writes are serialised by the workspace's lock;
+  local ones in the calling thread, Kleer operations (:mod:`.kleer_ops`) on a thread pool;
+  how many of their requests are in flight is the limiter's to say (:func:`limiter_for`): by
+  default an :class:`~workbench.concurrency.AdaptiveLimiter` (AIMD from 8 up to its ceiling,
+  32), pinned by ``concurrency=N``; the pool has a thread per place the limiter may open and
+  every HTTP attempt waits in its gate; workspace writes are serialised by the workspace's lock;
 * before a Kleer write: an export re-reads the HR register (a value changed since the plan is a
   conflict), a revert re-reads Kleer and restores only the fields still as the batch wrote them;
 * blocked operations are journaled ``skipped`` with their blockers, never executed;
@@ -23,7 +26,9 @@ bounded pool, and the checks at the end.
   this batch created for duplicates by foreign-id and personnummer (reported, never deleted).
 
 ``on_progress(done, total, op_id)`` (:mod:`workbench.progress`) is called in the calling thread
-once per operation. :func:`revert` runs :func:`workbench.planning.revert_plan` through
+once per operation, with the live concurrency and its last change as ``Progress.detail`` for a
+Kleer operation; the batch record and the result keep the limiter's summary (its level, peak,
+changes and counts). :func:`revert` runs :func:`workbench.planning.revert_plan` through
 :func:`apply`.
 """
 
@@ -36,8 +41,9 @@ from typing import Any
 
 from dataclasses import dataclass
 
+from ..concurrency import DEFAULT_CEILING, DEFAULT_START, AdaptiveLimiter, FixedLimiter, Limiter
 from ..errors import PlanError, WorkbenchError
-from ..kleer.client import DEFAULT_TIMEOUT
+from ..kleer.client import DEFAULT_TIMEOUT, KleerClient
 from ..model import FINAL, STATUSES, ApplyResult, OpOutcome, Operation, Plan
 from ..planning import revert_plan
 from ..progress import OnProgress
@@ -90,7 +96,8 @@ def _open_batch(ws: Workspace, plan: Plan, batch_id: str, analyst: str | None) -
 
 
 def _result(ws: Workspace, plan: Plan, batch_id: str, ran: int, started: float,
-            end: "_End | tuple[int, ...]" = (), elsewhere: tuple[OpOutcome, ...] = ()) -> ApplyResult:
+            end: "_End | tuple[int, ...]" = (), elsewhere: tuple[OpOutcome, ...] = (),
+            concurrency: dict | None = None) -> ApplyResult:
     """The result from the journal; ``end`` is what the end of the apply found (or only the
     records not read back, for a result rebuilt without it)."""
     if not isinstance(end, _End):
@@ -110,13 +117,13 @@ def _result(ws: Workspace, plan: Plan, batch_id: str, ran: int, started: float,
                        seconds=time.monotonic() - started, reverts=plan.reverts,
                        unrefreshed=end.unrefreshed, elsewhere=elsewhere,
                        duplicates=tuple(d["message"] for d in end.duplicates),
-                       sweep_error=end.sweep_error)
+                       sweep_error=end.sweep_error, concurrency=concurrency)
 
 
 def _close_batch(ws: Workspace, result: ApplyResult, analyst: str | None) -> None:
     with ws.atomic():
         ws.batches.close(result.batch_id, status="done" if result.ok else "incomplete",
-                         counts=result.counts_dict)
+                         counts=result.counts_dict, concurrency=result.concurrency)
         ws.audit.append(event="apply", analyst=analyst, action="finish", batch_id=result.batch_id,
                         plan_id=result.plan_id, result="done" if result.ok else "incomplete",
                         detail={**result.counts_dict, **({"duplicates": len(result.duplicates)}
@@ -276,18 +283,36 @@ def _order(ops: list[Operation]) -> dict[str, list[str]]:
     return before
 
 
+def limiter_for(concurrency: int | None = None, *, ceiling: int | None = None,
+                pinned: bool = False) -> Limiter:
+    """The limiter of an apply: ``concurrency`` pins the level (``--concurrency N``); else
+    ``pinned`` pins it at ``ceiling``; else it adapts (AIMD from 8, never above ``ceiling``,
+    default 32). A ceiling below 8 is also where it starts."""
+    if concurrency is not None:
+        if concurrency < 1:
+            raise PlanError(f"concurrency must be at least 1, not {concurrency}")
+        return FixedLimiter(concurrency)
+    top = DEFAULT_CEILING if ceiling is None else int(ceiling)
+    if top < 1:
+        raise PlanError(f"the concurrency ceiling must be at least 1, not {ceiling}")
+    return FixedLimiter(top) if pinned else AdaptiveLimiter(min(DEFAULT_START, top), ceiling=top)
+
+
 def apply(plan: Plan, workspace: Workspace, client: Any, analyst: str | None,
-          on_progress: OnProgress | None = None, concurrency: int = 4, *, tries: int = 3,
+          on_progress: OnProgress | None = None, concurrency: int | None = None, *,
+          limiter: Limiter | None = None, tries: int = 3,
           lease_seconds: float = LEASE_SECONDS, wait_seconds: float = WAIT_SECONDS,
           settle_seconds: float | None = None) -> ApplyResult:
     """Execute ``plan`` (see the module docstring). Safe to re-run and to run at once with any
     other apply, of this plan or another.
 
     ``client`` is a :class:`~workbench.kleer.client.KleerClient` (needed only when the plan
-    writes to Kleer). ``tries`` bounds how often an operation whose write may have landed is
-    tried again (from its check) within this call. ``wait_seconds`` bounds how long an
-    operation waits for another apply holding one of its employees. ``settle_seconds`` is how
-    long a create whose answer never came may still land (default :func:`settle_window`).
+    writes to Kleer). ``concurrency`` pins how many of its requests are in flight (None:
+    adaptive; ``limiter`` gives the limiter itself, see :func:`limiter_for`). ``tries`` bounds
+    how often an operation whose write may have landed is tried again (from its check) within
+    this call. ``wait_seconds`` bounds how long an operation waits for another apply holding
+    one of its employees. ``settle_seconds`` is how long a create whose answer never came may
+    still land (default :func:`settle_window`).
     With a client, the records written are read back into the snapshot once every operation
     has settled, and what this batch created is swept for duplicates (see the module docstring).
     """
@@ -296,8 +321,10 @@ def apply(plan: Plan, workspace: Workspace, client: Any, analyst: str | None,
     if client is None and any(op.remote and not op.blocked for op in plan.operations):
         raise PlanError("this plan writes to Kleer but no Kleer connection was given: "
                         "set the connection in Settings and KLEER_TOKEN")
-    if concurrency < 1:
-        raise PlanError(f"concurrency must be at least 1, not {concurrency}")
+    limiter = limiter or limiter_for(concurrency)
+    # the client, gated by the limiter; a stand-in that is not a KleerClient (a test's) is not
+    # gated, and gets as many threads as the limiter's level at the start
+    gated = client.with_limiter(limiter) if isinstance(client, KleerClient) else client
     started, since = time.monotonic(), utcnow()
     batch_id = batch_id_for(plan.id)
     me = _Owner.new()
@@ -307,7 +334,8 @@ def apply(plan: Plan, workspace: Workspace, client: Any, analyst: str | None,
     def progress(op: Operation) -> None:
         nonlocal done
         done += 1
-        Progress(done, total, op.op_id).send(on_progress)
+        detail = limiter.describe() if op.remote and not op.blocked else ""
+        Progress(done, total, op.op_id, detail=detail).send(on_progress)
 
     _open_batch(workspace, plan, batch_id, analyst)
     final_before = {k for k, row in workspace.journal.of_plan(plan.id).items() if row["status"] in FINAL}
@@ -323,15 +351,18 @@ def apply(plan: Plan, workspace: Workspace, client: Any, analyst: str | None,
         else:
             todo.append(op)
 
-    r = _Run(workspace, plan, batch_id, me, client, analyst, tries, lease_seconds,
-             _Directory(client, FOREIGN_ID_MAX_AGE), settle_window(client, settle_seconds))
+    r = _Run(workspace, plan, batch_id, me, gated, analyst, tries, lease_seconds,
+             _Directory(gated, FOREIGN_ID_MAX_AGE), settle_window(client, settle_seconds))
+    remote = sum(op.remote for op in todo)
+    most = getattr(limiter, "ceiling", limiter.level) if gated is not client else limiter.level
     before = _order(todo)
     settled: set[str] = set()
     holders: dict[str, Any] = {}
     busy_since: dict[str, float] = {}
     try:
         with _Heartbeat(workspace, me, lease_seconds), \
-                ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="apply") as pool:
+                ThreadPoolExecutor(max_workers=max(1, min(remote, most)),
+                                   thread_name_prefix="apply") as pool:
             while todo:
                 ready = [op for op in todo if all(b in settled for b in before[op.op_id])]
                 waiting: list[Operation] = [op for op in todo if op not in ready]
@@ -378,16 +409,18 @@ def apply(plan: Plan, workspace: Workspace, client: Any, analyst: str | None,
     finally:
         workspace.subjects.release_owner(me.id)
 
-    end = _end_of_apply(workspace, client, batch_id, analyst, since) \
+    end = _end_of_apply(workspace, gated, batch_id, analyst, since) \
         if client is not None else _End()
-    result = _result(workspace, plan, batch_id, ran, started, end, tuple(elsewhere))
+    result = _result(workspace, plan, batch_id, ran, started, end, tuple(elsewhere),
+                     limiter.summary() if remote else None)
     _close_batch(workspace, result, analyst)
     return result
 
 
 
 def revert(workspace: Workspace, batch_id: str, client: Any, analyst: str | None,
-           on_progress: OnProgress | None = None, concurrency: int = 4, **options: Any) -> ApplyResult:
+           on_progress: OnProgress | None = None, concurrency: int | None = None,
+           **options: Any) -> ApplyResult:
     """Undo ``batch_id`` through :func:`apply` (the revert is a batch of its own)."""
     return apply(revert_plan(workspace, batch_id, analyst=analyst), workspace, client, analyst,
                  on_progress=on_progress, concurrency=concurrency, **options)

@@ -24,7 +24,8 @@ update ``{"id": n}``, ``{"saved": {"id": n}}``, ``{"ok": true}`` or an empty bod
 detects it: :mod:`workbench.kleer.probe`).
 
 Retries (:class:`Retry`): reads are retried on connection errors, timeouts, 429 (honouring
-``Retry-After``) and 500/502/503/504, with exponential backoff and jitter. Writes are retried
+``Retry-After``) and 500/502/503/504, with exponential backoff and jitter (slept outside the
+``limiter``'s gate, holding no place in it). Writes are retried
 only when Kleer cannot have processed them: 429 (refused before processing) and a connection
 that was never established. A write answered ``500 Tekniskt fel`` is :class:`KleerRejected`
 (Kleer's validation answer, per the live notes: it did not land). Any other failure of a write
@@ -32,13 +33,27 @@ that was never established. A write answered ``500 Tekniskt fel`` is :class:`Kle
 ``write_may_have_landed=True``: the caller verifies (``find_user_by_foreign_id``, a re-read)
 instead of writing twice.
 
+A ``limiter`` (:mod:`workbench.concurrency`: what an apply passes) gates every HTTP attempt:
+``limiter.acquire()`` before it, ``limiter.release(status or None, seconds, retry_after)``
+after it (``seconds`` None for the list reads, whose size, not Kleer's load, sets their time).
+With a limiter a 429 pauses the *whole client* for its ``Retry-After`` (the limiter's pause,
+shared by every thread), so the refused request waits in the gate instead of sleeping the
+same ``Retry-After`` again on its own; and as the limiter slows down on it, a 429 does not use
+up one of ``Retry.attempts`` (a 429 was refused before it was processed: retrying is safe)
+but one of ``Retry.rate_limited`` (default 30).
+
 The token lives in one private attribute and in the request headers. It never appears in
 ``repr``, log records or exception text (any text taken from an answer is scrubbed of it).
 The client is thread-safe (httpx's connection pool is); share one between worker threads.
+
+It is longer than 500 lines on purpose: it is the one translation of Kleer's answers (every
+shape, every error, the retry and limiter rules), which split over files would be harder to
+check as the one contract it is.
 """
 
 from __future__ import annotations
 
+import copy
 import email.utils
 import json
 import logging
@@ -52,6 +67,7 @@ from urllib.parse import quote
 
 import httpx
 
+from ..concurrency import Limiter
 from ..errors import InputError, KleerAuthError, KleerError, KleerRejected, KleerUnavailable
 from .config import TOKEN_HELP, KleerConfig
 from .schema import MAX_ID, MAX_JSON_DEPTH, TECHNICAL_ERROR, Dialect, fact
@@ -95,14 +111,20 @@ def _id_of(value: Any) -> int | None:
 
 
 def _depth(value: Any) -> int:
-    deepest, todo = 0, [(value, 1)]
-    while todo:
-        item, level = todo.pop()
-        if isinstance(item, (dict, list)):
-            deepest = max(deepest, level)
-            todo.extend((child, level + 1)
-                        for child in (item.values() if isinstance(item, dict) else item))
-    return deepest
+    """How deeply ``value``'s lists and objects nest (0 for a scalar), a level at a time: a
+    10,000-user answer is mostly scalars, each looked at once by a comprehension."""
+    level, layer = 0, [value] if type(value) in _CONTAINERS else []
+    while layer:
+        level += 1
+        below: list = []
+        for item in layer:
+            below.extend([child for child in (item.values() if type(item) is dict else item)
+                          if type(child) in _CONTAINERS])
+        layer = below
+    return level
+
+
+_CONTAINERS = (dict, list)  # what json.loads makes of objects and arrays (never a subclass)
 
 
 def full_user(current: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -123,7 +145,8 @@ def full_user(current: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[st
 class Retry:
     """How hard to try. ``attempts`` counts the first try; waits grow ``backoff * 2**n`` up to
     ``max_backoff``, plus up to ``jitter`` (a fraction) at random. A ``Retry-After`` above
-    ``max_retry_after`` seconds is not waited for (the error is raised at once)."""
+    ``max_retry_after`` seconds is not waited for (the error is raised at once). With a
+    limiter, 429s are retried up to ``rate_limited`` times besides the ``attempts``."""
 
     attempts: int = 5
     backoff: float = 0.25
@@ -131,10 +154,13 @@ class Retry:
     jitter: float = 0.25
     max_retry_after: float = 60.0
     statuses: frozenset[int] = frozenset({500, 502, 503, 504})
+    rate_limited: int = 30
 
     def __post_init__(self) -> None:
         if self.attempts < 1:
             raise ValueError("Retry.attempts must be at least 1")
+        if self.rate_limited < 0:
+            raise ValueError("Retry.rate_limited cannot be negative")
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait after failed try number ``attempt`` (1-based)."""
@@ -166,7 +192,8 @@ class KleerClient:
     """A client of one Kleer company. Keyword-only; see the module docstring for the rules.
 
     ``transport`` (e.g. ``httpx.MockTransport``) or ``client`` (an ``httpx.Client`` that the
-    caller owns and closes) replace the network; ``sleep`` replaces ``time.sleep`` for tests.
+    caller owns and closes) replace the network; ``sleep`` replaces ``time.sleep`` for tests;
+    ``limiter`` gates every request (see the module docstring; :meth:`with_limiter`).
     """
 
     def __init__(self, *, base_url: str, company_id: int, token: str,
@@ -175,7 +202,8 @@ class KleerClient:
                  client: httpx.Client | None = None,
                  retries: Retry = Retry(),
                  sleep: Callable[[float], None] = time.sleep,
-                 dialect: Dialect | str | Mapping[str, Any] | None = None):
+                 dialect: Dialect | str | Mapping[str, Any] | None = None,
+                 limiter: Limiter | None = None):
         if not token or not str(token).strip():
             raise InputError(f"no Kleer token: {TOKEN_HELP}")
         if not str(token).strip().isascii() or not str(token).strip().isprintable() \
@@ -197,6 +225,14 @@ class KleerClient:
         self._http = client or httpx.Client(timeout=timeout, transport=transport)
         self._headers = {"X-Token": self._token, "Accept": "application/json",
                          "Content-Type": "application/json"}
+        self.limiter = limiter
+
+    def with_limiter(self, limiter: Limiter | None) -> "KleerClient":
+        """This client with ``limiter`` gating its requests (an apply's): the same connection
+        pool, which stays this client's to close."""
+        gated = copy.copy(self)
+        gated.limiter, gated._owns_http = limiter, False
+        return gated
 
     @classmethod
     def from_config(cls, config: KleerConfig, *, token: str, **kwargs: Any) -> "KleerClient":
@@ -319,7 +355,7 @@ class KleerClient:
     # ---------------------------------------------------------------- plumbing
 
     def _list(self, path: str) -> list[dict]:
-        answer = self._request("GET", path)
+        answer = self._request("GET", path, timed=False)
         key = LIST_KEYS[path]
         wrong_wrapper = isinstance(answer, dict) and answer and key not in answer
         if not isinstance(answer, dict) or not isinstance(answer.get(key, []), list) \
@@ -369,17 +405,32 @@ class KleerClient:
             return _id_of(answer)
         return None
 
+    def _send(self, method: str, url: str, body: Any, timed: bool) -> httpx.Response:
+        """One HTTP attempt, through the limiter's gate when there is one."""
+        limiter = self.limiter
+        if limiter is None:
+            return self._http.request(method, url, headers=self._headers, json=body)
+        limiter.acquire()
+        started = time.monotonic()
+        status = retry_after = None
+        try:
+            response = self._http.request(method, url, headers=self._headers, json=body)
+            status = response.status_code
+            retry_after = _retry_after(response) if status == 429 else None
+            return response
+        finally:  # exactly one release per acquire, whatever happened (None: no answer)
+            limiter.release(status, time.monotonic() - started if timed else None, retry_after)
+
     def _request(self, method: str, path: str, body: Any = None,
-                 absent: frozenset[int] = frozenset()) -> Any:
+                 absent: frozenset[int] = frozenset(), timed: bool = True) -> Any:
         write = method != "GET"
         url = self.config.company_url + path
-        attempt = 0
+        attempt = rate_limited = 0
         while True:
             attempt += 1
             last = attempt >= self.retries.attempts
             try:
-                response = self._http.request(method, url, headers=self._headers,
-                                              json=body if write else None)
+                response = self._send(method, url, body if write else None, timed)
             except httpx.TransportError as e:
                 if write and not isinstance(e, _NOT_SENT):
                     raise KleerUnavailable(
@@ -399,6 +450,16 @@ class KleerClient:
             if status in absent:
                 return None
             retry_after = _retry_after(response) if status == 429 else None
+            if status == 429 and self.limiter is not None \
+                    and rate_limited < self.retries.rate_limited \
+                    and (retry_after or 0) <= self.retries.max_retry_after:
+                # the limiter has paused every request for Retry-After and slowed down: wait
+                # in its gate (no sleep of our own on top), and keep the attempts for failures
+                rate_limited += 1
+                attempt -= 1
+                log.info("Kleer %s %s: 429; retrying after the client's pause (%d of %d)",
+                         method, path, rate_limited, self.retries.rate_limited)
+                continue
             retriable = status == 429 or (not write and status in self.retries.statuses)
             if retriable and not last and (retry_after or 0) <= self.retries.max_retry_after:
                 self._wait(method, path, attempt, str(status), retry_after)

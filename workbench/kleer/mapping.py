@@ -279,10 +279,98 @@ def to_kleer(record: Mapping[str, Any], *, email_preference: str = "private",
 def records_from_kleer(users: Iterable[Mapping[str, Any]],
                        contracts: Iterable[Mapping[str, Any]], *,
                        salary_unit: str = "kronor") -> list[dict[str, Any]]:
-    """Canonical records for every user, each joined with its contract (by ``user.id``)."""
+    """Canonical records for every user, each joined with its contract (by ``user.id``).
+
+    The same records as :func:`from_kleer` one by one, built a column at a time: each column
+    normalises each of its distinct values once (a company repeats its cities, tax tables,
+    clearing numbers and dates) and each record is made in one step from its row. 10,000
+    users take a fraction of what one call per user took."""
+    _check_unit(salary_unit)
     by_user = {int(c["user"]["id"]): c for c in contracts
                if isinstance(c.get("user"), Mapping) and c["user"].get("id") is not None}
-    return [from_kleer(u, by_user.get(int(u["id"])), salary_unit=salary_unit) for u in users]
+    pairs = [(u, by_user.get(int(u["id"]))) for u in users]
+    names = [u.get("name") for u, _ in pairs]
+    split = [split_name(name) for name in names]
+    columns: dict[str, list[Any]] = {
+        "kleer_id": [int(u["id"]) for u, _ in pairs], "name": names,
+        "first_name": [first for first, _ in split], "last_name": [last for _, last in split]}
+    births: list[Any] = [None] * len(pairs)
+    for column, f in _COLUMNS:
+        key = f.kleer.key
+        values = [u.get(key) for u, _ in pairs] if f.kleer.obj == "user" \
+            else [None if c is None else c.get(key) for _, c in pairs]
+        values = [None if _read_empty(key, v) else v for v in values]  # as from_kleer reads
+        if key == SALARY_KEY:
+            values = [_salary_from_kleer(v, salary_unit) for v in values]
+        if column == "ssn":
+            columns[column], births = _ssn_column(f, values)
+        else:
+            columns[column] = _canonical_column(f, values)
+    columns["birth_date"] = births
+    columns["has_contract"] = [c is not None for _, c in pairs]
+    columns["raw"] = [_stable_json(u, c) for u, c in pairs]
+    columns["fingerprint"] = [_sha256(raw) for raw in columns["raw"]]
+    keys = list(columns)
+    return [dict(zip(keys, row)) for row in zip(*columns.values())]
+
+
+def _memo_key(value: Any) -> Any:
+    """The key a value's normalised form is remembered by within one column, or _MISSING (not
+    remembered: not a plain value). Text is keyed by itself; other plain values by (type,
+    value), as ``True == 1`` but they are different values."""
+    kind = type(value)
+    if kind is str:
+        return value
+    if kind is int or kind is bool or value is None:
+        return (kind, value)
+    return _MISSING
+
+
+def _canonical_column(f: Field, values: list[Any]) -> list[Any]:
+    """``canonical_value(f, v)`` for each of ``values``, each distinct one normalised once
+    (the normalisers are pure; a missing value stays missing)."""
+    seen: dict[Any, Any] = {}
+    out: list[Any] = []
+    append = out.append
+    for value in values:
+        if value is None:
+            append(None)
+            continue
+        kind = type(value)
+        if kind is str:
+            key: Any = value
+        elif kind is int or kind is bool:
+            key = (kind, value)
+        else:
+            append(canonical_value(f, value))
+            continue
+        canonical = seen.get(key, _MISSING)
+        if canonical is _MISSING:
+            canonical = seen[key] = canonical_value(f, value)
+        append(canonical)
+    return out
+
+
+def _ssn_column(f: Field, values: list[Any]) -> tuple[list[Any], list[Any]]:
+    """The canonical personnummer and the birth date it encodes, for each of ``values``."""
+    seen: dict[Any, tuple[Any, Any]] = {}
+    canonical, births = [], []
+    for value in values:
+        key = _memo_key(value)
+        got = seen.get(key, _MISSING) if key is not _MISSING else _MISSING
+        if got is _MISSING:
+            result = _normalized(f, value)
+            valid = result is not None and result.value is not None
+            got = (_canonical(value, result),
+                   n.birth_date_from_personnummer(result).value if valid else None)
+            if key is not _MISSING:
+                seen[key] = got
+        canonical.append(got[0])
+        births.append(got[1])
+    return canonical, births
+
+
+_MISSING = object()
 
 
 def snapshot_fingerprint(records: Iterable[Mapping[str, Any]]) -> str:

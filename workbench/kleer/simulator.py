@@ -54,7 +54,8 @@ reads as a deterministic rejection). Random choices come from ``random.Random(se
 same faults and requests give the same answers.
 
 Admin endpoints (JSON, need the token too, never faulted): ``GET /_admin/state`` (counts and
-the write counters), ``GET|POST /_admin/faults``, ``GET|POST /_admin/dialect``, ``POST
+the write counters; ``max_in_flight``: the most API requests it answered at once), ``GET|POST
+/_admin/faults``, ``GET|POST /_admin/dialect``, ``POST
 /_admin/reset`` (optional body ``{"seed": {...}, "dialect": ...}``; else the seed the simulator
 started with; a seed with duplicate ids is refused, 400), ``GET /_admin/dump`` (every user and
 contract as stored).
@@ -664,6 +665,7 @@ class _Simulator:
         self.seed = seed
         self.requests = 0
         self.fault_answers = 0
+        self.in_flight = self.max_in_flight = 0  # API requests being answered at once (its peak)
         self.set_faults(faults)
 
     @property
@@ -688,12 +690,16 @@ class _Simulator:
     # ---------------------------------------------------------------- the API
 
     async def api(self, request: Request) -> Response:
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
             return await self._api(request)
         except Exception as e:  # the simulator never answers with a traceback
             log.exception("Kleer simulator: unexpected error on %s %s", request.method,
                           request.url.path)
             return self._answer(request, 500, {"message": f"{SERVER_ERROR} ({type(e).__name__})"})
+        finally:
+            self.in_flight -= 1
 
     async def _api(self, request: Request) -> Response:
         self.requests += 1
@@ -903,7 +909,7 @@ class _Simulator:
                 if body.get("dialect") is not None:
                     self.set_dialect(body["dialect"])
                 self.state.load(seed)
-                self.requests = self.fault_answers = 0
+                self.requests = self.fault_answers = self.max_in_flight = 0
                 payload = self.admin_state()
             elif what == "dump" and request.method == "GET":
                 payload = self.state.dump()
@@ -917,7 +923,8 @@ class _Simulator:
 
     def admin_state(self) -> dict[str, Any]:
         return {"company_id": self.company_id, **self.state.counts(), "requests": self.requests,
-                "fault_answers": self.fault_answers, "faults": self.faults.as_dict(),
+                "fault_answers": self.fault_answers, "max_in_flight": self.max_in_flight,
+                "faults": self.faults.as_dict(),
                 "dialect": self.dialect.as_dict()}
 
 

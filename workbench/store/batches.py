@@ -1,4 +1,8 @@
-"""``batches``: one row per apply or revert (its plan, who, when, status, counts)."""
+"""``batches``: one row per apply or revert (its plan, who, when, status, counts).
+
+The limiter's summary of a batch (its concurrency: mode, level, peak, changes, 429/503 counts)
+is kept in the ``counts`` JSON under ``"concurrency"`` (no column of its own) and read back
+as a ``concurrency`` value of its own: ``counts`` reads as the counts per status only."""
 
 from __future__ import annotations
 
@@ -25,10 +29,12 @@ class Batches(Repository):
             self.ws.conn.execute("UPDATE batches SET status = 'running', finished_at = NULL WHERE id = ?",
                                  [batch_id])
 
-    def close(self, batch_id: str, *, status: str, counts: Mapping[str, int]) -> None:
+    def close(self, batch_id: str, *, status: str, counts: Mapping[str, int],
+              concurrency: Mapping[str, Any] | None = None) -> None:
+        kept = {**counts, _CONCURRENCY: dict(concurrency)} if concurrency else dict(counts)
         with self.ws.atomic():
             self.ws.conn.execute("UPDATE batches SET status = ?, finished_at = ?, counts = ? WHERE id = ?",
-                                 [status, utcnow(), to_json(dict(counts)), batch_id])
+                                 [status, utcnow(), to_json(kept), batch_id])
 
     def get(self, batch_id: str) -> dict[str, Any]:
         """The batch, its counts decoded; :class:`PlanError` naming recent batches when unknown."""
@@ -38,14 +44,17 @@ class Batches(Repository):
             raise PlanError(f"no batch {batch_id!r} in this workspace"
                             + (f"; recent batches: {', '.join(known)}" if known else ""))
         row = rows[0]
-        row["counts"] = from_json(row["counts"], {})
+        row["counts"], row["concurrency"] = _split(row["counts"])
         return row
 
     def frame(self) -> pd.DataFrame:
         """Every apply and revert, newest first, with its counts decoded."""
         frame = self.ws.frame("SELECT id, plan_id, kind, analyst, started_at, finished_at, status, "
                               "counts, reverts FROM batches ORDER BY started_at DESC, rowid DESC")
-        frame["counts"] = frame["counts"].map(lambda s: from_json(s, {}))
+        split = [_split(text) for text in frame["counts"]]
+        frame["counts"] = pd.Series([counts for counts, _ in split], index=frame.index, dtype=object)
+        frame["concurrency"] = pd.Series([level for _, level in split], index=frame.index,
+                                         dtype=object)
         return frame
 
     def running(self) -> list[dict[str, Any]]:
@@ -63,3 +72,15 @@ class Batches(Repository):
         """Each batch's side (``import`` | ``export``) from its plan."""
         return {r["id"]: r["side"] for r in self.ws.query(
             "SELECT id, json_extract(plan, '$.side') AS side FROM batches")}
+
+
+_CONCURRENCY = "concurrency"
+
+
+def _split(text: Any) -> tuple[dict[str, int], dict[str, Any] | None]:
+    """The counts JSON as (counts per status, the concurrency summary or None)."""
+    counts = from_json(text, {})
+    if not isinstance(counts, dict):
+        return {}, None
+    level = counts.pop(_CONCURRENCY, None)
+    return counts, level if isinstance(level, dict) else None

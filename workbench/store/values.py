@@ -43,8 +43,11 @@ def from_json(text: Any, default: Any = None) -> Any:
 
 def plain(value: Any) -> Any:
     """numpy/pandas scalars and NA to plain Python for sqlite3; dicts and lists to JSON text."""
-    if value is None or type(value) is str or type(value) is int:  # the common case, fast
+    kind = type(value)
+    if value is None or kind is str or kind is int or kind is bool:  # the common case, fast
         return value
+    if kind is float:
+        return None if value != value else value  # NaN is missing
     if isinstance(value, (dict, list)):
         return to_json(value)
     try:

@@ -139,7 +139,7 @@ def _m005_subject_claims(db: sqlite_utils.Database) -> None:
     db["journal"].create_index(["ssn_key"], index_name="journal_ssn_key")
 
 
-def _m007_hr_loads(db: sqlite_utils.Database) -> None:
+def _m006_hr_loads(db: sqlite_utils.Database) -> None:
     """What the workbench remembers of the HR files it loads: each load with the file's shape
     (to hand HR changes back in it), and the analyst's column mapping per header signature."""
     db["hr_loads"].create(
@@ -150,7 +150,7 @@ def _m007_hr_loads(db: sqlite_utils.Database) -> None:
         pk="signature")
 
 
-def _m008_leaves(db: sqlite_utils.Database) -> None:
+def _m007_leaves(db: sqlite_utils.Database) -> None:
     """The HR system's absences (leave export): one row per leave id (:mod:`.leaves`)."""
     _leaves_table(db)
 
@@ -162,9 +162,9 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (3, "audit rows of operations refer to the journal", _m003_journal_once),
     (4, "kleer_users.hr_id is Kleer's foreign-id: foreign_id", _m004_foreign_id),
     (5, "one claim per employee across plans; when a create was sent", _m005_subject_claims),
-    (7, "hr_loads (the HR file's shape per load) and hr_mappings (remembered per header)",
-     _m007_hr_loads),
-    (8, "leaves: the HR system's absences", _m008_leaves),
+    (6, "hr_loads (the HR file's shape per load) and hr_mappings (remembered per header)",
+     _m006_hr_loads),
+    (7, "leaves: the HR system's absences", _m007_leaves),
 ]
 
 

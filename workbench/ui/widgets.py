@@ -192,8 +192,10 @@ def _progress() -> None:
     me = st.session_state.get("apply_watch")
     for s in running:
         by = "" if s.batch_id == me else f" (started by {md(s.analyst or 'someone')})"
+        level = f" ({md(s.detail)})" if s.detail else ""  # the live concurrency, and why
         st.progress(s.fraction, text=f"{md(s.what)} is running{by}: {s.done} of {s.total} "
-                                     "operations. You can go on working; it is not interrupted.")
+                                     f"operations{level}. You can go on working; it is not "
+                                     "interrupted.")
 
 
 def _banner(wb: Workbench, status) -> None:
