@@ -142,4 +142,4 @@ if st.button("Relink from Kleer", key="relink", disabled=not may_load or not ses
         session.flash("success" if not relinked.disagreeing else "warning", str(relinked))
         st.rerun()
     except WorkbenchError as e:
-        st.error(f"Relinking failed: {e}")
+        st.error(f"Relinking failed: {md(e)}")

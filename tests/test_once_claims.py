@@ -201,3 +201,19 @@ def test_one_plan_applied_twice_at_once_says_which_rows_the_other_apply_did(wb, 
         assert r.ran_here + len(r.elsewhere) == 3
         assert all(o.reason.startswith("done by another apply of this plan") for o in r.elsewhere)
     assert kleer_sim.state()["writes"]["create_user"] == 3
+
+
+def test_the_sources_relink_button_rebuilds_links_and_says_what_it_found(demo_workbench):
+    from tests.conftest import open_page
+
+    wb = demo_workbench
+    carried = {r["foreign_id"]: int(r["kleer_id"]) for r in wb.workspace.kleer.frame().to_dict("records")
+               if r["foreign_id"] and wb.workspace.hr.get(r["foreign_id"]) is not None}
+    assert carried and wb.counts()["linked"] == 0  # the demo's Kleer carries some HR ids
+    at = open_page("pages/sources.py")
+    at.button(key="relink").click().run()
+    assert not at.exception, at.exception
+    shown = [m.value.replace("\\", "").replace("\u2060", "")  # shown as text: escaped
+             for m in (*at.success, *at.warning)]
+    assert any(f"relink: {len(carried)} linked from Kleer's foreign-ids" in t for t in shown), shown
+    assert {h: wb.workspace.links.of(hr_id=h)["kleer_id"] for h in carried} == carried
