@@ -86,7 +86,7 @@ print(json.dumps({"import": round(t1 - t0, 3), "read_hr": round(t2 - t1, 3),
 
 def run_command(hr: Path, kleer: Path, out: Path, runs: int) -> dict:
     """``workbench match`` in a fresh process per run: median seconds, peak RSS of the child."""
-    seconds, peak = [], 0.0
+    seconds, cpu, peak = [], [], 0.0
     for _ in range(runs):
         cmd = [sys.executable, "-m", "workbench.cli", "match", "--hr", str(hr),
                "--kleer", str(kleer), "--out", str(out)]
@@ -98,13 +98,20 @@ def run_command(hr: Path, kleer: Path, out: Path, runs: int) -> dict:
         if proc.returncode != 0:
             raise SystemExit(proc.stderr[-3000:])
         if use_time:
+            used = 0.0
             for line in proc.stderr.splitlines():
                 if "Maximum resident set size" in line:
                     peak = max(peak, int(line.split(":")[1]) / 1024)
+                elif "User time (seconds)" in line or "System time (seconds)" in line:
+                    used += float(line.split(":")[1])
+            cpu.append(used)
         else:
             peak = max(peak, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+    # CPU seconds (user + system) of the child: on a shared machine wall time follows the load,
+    # CPU time much less
     return {"seconds_median": round(statistics.median(seconds), 3),
-            "seconds_all": [round(s, 3) for s in seconds], "peak_rss_mb": round(peak, 1)}
+            "seconds_all": [round(s, 3) for s in seconds], "peak_rss_mb": round(peak, 1),
+            "cpu_seconds_median": round(statistics.median(cpu), 3) if cpu else None}
 
 
 def steps(hr: Path, kleer: Path) -> dict:

@@ -10,6 +10,8 @@ that makes matching hard and that Swedish HR data has:
   Karl, from :mod:`workbench.nicknames`), typos in the first name, the last name or both;
 * a personnummer missing on the Kleer side, written with 10 digits, or with one digit wrong;
 * a changed email (another provider or a new address), a changed or missing phone, a move;
+  every mailbox is one person's (the next Anna Andersson gets anna.andersson2@), as in a real
+  company: two different people sharing first.last@ would be a contradiction, not noise;
 * the hard combination: married + personnummer missing + email changed;
 * people only in HR and people only in Kleer.
 
@@ -117,6 +119,18 @@ class _Names:
         return self.rng.choice(self.rare)
 
 
+def _unique(address: str, used: set[str]) -> str:
+    """``address``, or with a number added to its local part when someone has it already: a
+    mailbox is one person's (the company gives the next Anna Andersson anna.andersson2@)."""
+    local, _, domain = address.partition("@")
+    k, candidate = 1, address
+    while candidate in used:
+        k += 1
+        candidate = f"{local}{k}@{domain}"
+    used.add(candidate)
+    return candidate
+
+
 def generate(n: int, seed: int = 1) -> tuple[list[dict], list[dict], list[dict], list[dict]]:
     """``n`` people: (HR rows, Kleer rows, truth rows, situation rows)."""
     rng = random.Random(seed)
@@ -124,6 +138,7 @@ def generate(n: int, seed: int = 1) -> tuple[list[dict], list[dict], list[dict],
     base = date(1960, 1, 1)
     span = (date(2003, 12, 31) - base).days
     used_pnr: set[str] = set()
+    used_email: set[str] = set()
     people: list[dict] = []
     for i in range(n):
         female = rng.random() < 0.5
@@ -149,12 +164,12 @@ def generate(n: int, seed: int = 1) -> tuple[list[dict], list[dict], list[dict],
         city, zip_prefix = rng.choice(CITIES)
         slug = lambda s: (s.lower().replace(" ", ".").replace("å", "a").replace("ä", "a")  # noqa
                           .replace("ö", "o").replace("é", "e"))
+        private = f"{slug(first.split()[0])}.{slug(last)}{rng.randrange(100)}@{rng.choice(PROVIDERS)}"
+        work = f"{slug(first.split()[0])}.{slug(last)}{'' if rng.random() < 0.7 else rng.randrange(10)}"
         people.append({
             "i": i, "female": female, "first": first, "last": last, "born": born, "ssn": pnr,
-            "private_email": f"{slug(first.split()[0])}.{slug(last)}{rng.randrange(100)}@"
-                             f"{rng.choice(PROVIDERS)}",
-            "work_email": f"{slug(first.split()[0])}.{slug(last)}{'' if rng.random() < 0.7 else rng.randrange(10)}"
-                          f"@foretaget.se",
+            "private_email": _unique(private, used_email),
+            "work_email": _unique(f"{work}@foretaget.se", used_email),
             "phone": f"+467{rng.choice('02369')}{rng.randrange(10**7):07d}",
             "street": f"{rng.choice(STREETS)} {rng.randrange(1, 120)}",
             "zip_code": f"{zip_prefix}{rng.randrange(1000):03d}", "city": city,

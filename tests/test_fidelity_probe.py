@@ -235,6 +235,6 @@ def test_cli_apply_prints_the_failed_operation_and_closes_the_batch(wb, garbage,
     assert any(line.startswith("batch ") and "1 failed" in line
                for line in captured.out.splitlines())
     [row] = [line for line in captured.out.splitlines() if "cannot be read" in line]
-    assert row.split()[:2] == ["failed:", "export:E0000:kleer_update"]
+    assert row.split()[:2] == ["export:E0000:kleer_update", "kleer_update"]
     assert "Kleer's answer to GET /user/1 cannot be read: text/html, not JSON" in row
     assert wb.batches().iloc[0]["status"] == "incomplete"

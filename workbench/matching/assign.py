@@ -22,6 +22,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import linear_sum_assignment
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from .settings import MatchSettings
 
@@ -65,9 +68,6 @@ def flags(kept: pd.DataFrame, settings: MatchSettings, hr_name_count: np.ndarray
 
 def _components(k: np.ndarray, h: np.ndarray) -> np.ndarray:
     """The connected component of every edge of the bipartite candidate graph."""
-    from scipy.sparse import coo_matrix  # scipy on first use: it costs every command 0.3 s
-    from scipy.sparse.csgraph import connected_components
-
     ki, ku = pd.factorize(k)
     hi, hu = pd.factorize(h)
     n = len(ku) + len(hu)
@@ -78,8 +78,6 @@ def _components(k: np.ndarray, h: np.ndarray) -> np.ndarray:
 
 def assign(kept: pd.DataFrame, settings: MatchSettings) -> np.ndarray:
     """A boolean per kept candidate: picked by the one-to-one assignment."""
-    from scipy.optimize import linear_sum_assignment
-
     n = len(kept)
     chosen = np.zeros(n, dtype=bool)
     if n == 0:

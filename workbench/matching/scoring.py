@@ -14,8 +14,10 @@ weights add up to the match weight** behind the score.
 
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler, Levenshtein
@@ -265,6 +267,27 @@ def evidence(scores: Scores, rows: np.ndarray, hr: Side, kleer: Side) -> list[li
     out: list[list[dict]] = [[dict(prior)] for _ in range(len(rows))]
     if len(rows) == 0:
         return out
+    with _gc_paused():
+        _add_entries(out, scores, rows, hr, kleer)
+    return out
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Millions of small dicts make the cyclic garbage collector rescan them again and again;
+    nothing cyclic is made here, so pause it (and restore it after)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _add_entries(out: list[list[dict]], scores: Scores, rows: np.ndarray, hr: Side,
+                 kleer: Side) -> None:
+    """Append every comparison's entry to the evidence lists in ``out`` (one per row)."""
     h, k = scores.h[rows].astype(np.int64), scores.k[rows].astype(np.int64)
     email_key = _hr_emails(hr, kleer, h, k) if "email" in scores.comparisons else None
     for j, c in enumerate(scores.comparisons):
@@ -289,7 +312,6 @@ def evidence(scores: Scores, rows: np.ndarray, hr: Side, kleer: Side) -> list[li
             out[i].append({"signal": c, "label": label, "hr": x or None, "kleer": y or None,
                            "agreement": agreement, "level": level, "weight": weight,
                            "contribution": round(weight, 2) + 0.0, "sentence": sentence})
-    return out
 
 
 def _agreements(li: np.ndarray, n_levels: int, w: np.ndarray, levels: tuple[str, ...]

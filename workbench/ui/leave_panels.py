@@ -10,6 +10,7 @@ from ..api import Workbench
 from ..errors import WorkbenchError
 from ..model import Plan
 from . import access
+from .text import blank
 
 __all__ = ["settings_section", "leave_review"]
 
@@ -76,7 +77,7 @@ def leave_review(wb: Workbench, plan: Plan) -> None:
         st.caption("Warnings")
         st.dataframe({"warning": list(plan.warnings)}, hide_index=True, width="stretch")
     dry = wb.leave_dry_run(plan)
-    st.dataframe(dry.drop(columns=["kleer_id"]), hide_index=True, width="stretch", height=360,
+    st.dataframe(blank(dry.drop(columns=["kleer_id"])), hide_index=True, width="stretch", height=360,
                  column_config={"hr_id": "HR id", "name": "Employee", "leave_id": "Leave",
                                 "what": "What", "date": "Date", "hours": "Hours",
                                 "hours_before": "Hours before", "activity": "Activity",
