@@ -147,3 +147,15 @@ def test_the_ceiling_setting_is_checked_and_set_from_the_terminal(wb, capsys):
     assert "concurrency_ceiling    8" in capsys.readouterr().out
     assert (wb.settings.concurrency_ceiling, wb.settings.concurrency_pinned) == (8, True)
     assert wb.limiter().summary()["mode"] == "pinned" and wb.limiter().level == 8
+
+
+def test_a_background_apply_adapts_too_and_its_status_carries_the_live_level(creates, kleer_sim):
+    wb, plan = creates(20)
+    wb.update_settings(concurrency_ceiling=5)
+    kleer_sim.set_faults(latency_ms=20)
+    started = wb.start_apply(plan, token=kleer_sim.token)
+    final = wb.wait_apply(started.batch_id, timeout=60)
+    assert final.state == "done" and final.result.counts_dict == {"done": 20}
+    assert final.detail.startswith("concurrency ") and "(adaptive" in final.detail
+    assert final.result.concurrency["mode"] == "adaptive"
+    assert kleer_sim.state()["max_in_flight"] <= 5  # the Settings' ceiling holds here too
