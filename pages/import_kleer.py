@@ -90,7 +90,7 @@ def hr_labels(path: str, version: int, _wb) -> tuple[dict, list[str]]:
 
 
 rows = rows_now()
-hr_label_of, every_hr = hr_labels(wb.workspace.path, wb.version(), wb)
+hr_label_of, every_hr = hr_labels(wb.workspace.path, wb.state_version(), wb)
 n_new = int((rows["state"] == "new").sum())
 tab = lazy_tabs("import_tab", [("new", f"New ({n_new})"), ("imported", f"Imported ({len(rows) - n_new})"),
                                ("all", f"All ({len(rows)})")], default="all")
@@ -352,7 +352,8 @@ def grid() -> None:
 
     rows = rows_now_unchecked()
     scope = [k for k in checked if k in rows.index] if checked else list(current_view()["kleer_id"])
-    to_import = [int(k) for k in scope if rows.at[k, "pending"]]
+    pending = rows["pending"].to_dict()  # one pass; .at per row costs ~1 s at 10,000 rows
+    to_import = [int(k) for k in scope if pending[k]]
     if b[5].button(f"Import ({len(to_import)})", type="primary", key="import",
                    disabled=not (to_import or checked) or bool(cannot or busy(wb)),
                    help=cannot or busy(wb) or "Review the plan for the checked rows (all rows of this "
