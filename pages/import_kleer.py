@@ -83,9 +83,7 @@ def details_for(view: pd.DataFrame) -> pd.DataFrame:
 @st.cache_data(max_entries=4, show_spinner=False)
 def hr_labels(path: str, version: int, _wb) -> tuple[dict, list[str]]:
     """Every HR employee's label for the HR column, sorted by name (one read per change)."""
-    people = _wb.hr_employees()
-    names = (people["first_name"].fillna("") + " " + people["last_name"].fillna("")).str.strip()
-    labels = {h: _wb.editor_hr_label(n, h) for h, n in zip(people["hr_id"], names)}
+    labels = _wb.hr_editor_labels()
     return labels, sorted(labels.values(), key=str.casefold)
 
 

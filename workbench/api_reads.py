@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 import pandas as pd
 
 from . import audit, readmodels
+from .decisions import editor_hr_label
 from .fields import FIELDS, Field, suggest_mapping
 from .state import WorkspaceState
 
@@ -70,6 +71,12 @@ class Reads:
         if cached is None or cached[0] != mark:
             cached = self._world_cache = (mark, WorkspaceState.load(self.workspace, evidence=False))
         return cached[1]
+
+    def hr_editor_labels(self) -> dict[str, str]:
+        """Every HR employee's label for the Import table's HR column (``"Anna Svensson · E1"``),
+        from the screen's kept state (no second read of the register)."""
+        return {h: editor_hr_label(f"{r.get('first_name') or ''} {r.get('last_name') or ''}".strip(), h)
+                for h, r in self._screen_state().hr.items()}
 
     def import_rows(self, *, only: Iterable[int] | None = None, details: Iterable[int] | None = None,
                     reuse: bool = False) -> pd.DataFrame:
