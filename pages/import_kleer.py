@@ -30,7 +30,12 @@ EDITOR = "import_editor"
 PAGE_SIZE = 500
 may_decide = access.can("analyst")
 cannot = access.why_not("analyst", "change decisions, re-run matching or import")
-FIT = {"new": [a for a in LABELS], "imported": ["prefer_hr", "prefer_kleer", "do_nothing"]}
+# What each tab's cells offer. Streamlit's option lists are per column, not per row, so the All
+# tab (linked and unlinked rows together) offers Create new user in neither the action nor the HR
+# column: a linked row is never offered it. Unlinked rows are created from the New tab or with the
+# Create new user button (which leaves the linked rows it is given, and says so).
+FIT = {"new": list(LABELS), "imported": ["prefer_hr", "prefer_kleer", "do_nothing"],
+       "all": [a for a in LABELS if a != "create_in_hr"]}
 
 if may_decide and wb.counts()["suggestions"] == 0:
     with st.status("Suggesting matches…", expanded=False) as status:
@@ -271,7 +276,8 @@ def grid() -> None:
         return hr_label_of.get(hr_id, "") if isinstance(hr_id, str) else ""
 
     suggested = [hr_label_of[h] for cands in view["candidates"] for h in cands if h in hr_label_of]
-    options = list(dict.fromkeys([CREATE, *suggested, *every_hr]))  # suggestions first, then everyone
+    creatable = [CREATE] if tab == "new" else []
+    options = list(dict.fromkeys([*creatable, *suggested, *every_hr]))  # suggestions first, then everyone
     flags = [", ".join(x for x in (f, "integration user" if i else "") if x)
              for f, i in zip(view["flags"], view["integration"])]
     table = pd.DataFrame({  # what the analyst acts on first; the long "why" last
@@ -286,7 +292,7 @@ def grid() -> None:
         "flags": flags,
         "reasons": view["reasons"].map(plain),
     })
-    fits = FIT["imported"] if tab == "imported" else FIT["new"]
+    fits = FIT[tab]
     edited = st.data_editor(
         table, key=key, hide_index=True, num_rows="fixed", width="stretch", height=420, placeholder="",
         disabled=True if not may_decide else (
@@ -300,7 +306,9 @@ def grid() -> None:
             "hr": st.column_config.SelectboxColumn(
                 f"{HR} employee", options=options,
                 help=f"Linked, decided or suggested {HRM} employee. Pick any {HRM} employee (type to "
-                     "search; suggestions first) or Create new user"),
+                     "search; suggestions first)" + (" or Create new user" if creatable else
+                                                     ". Create new user: on the New tab, or check "
+                                                     "the rows and press Create new user")),
             "action": st.column_config.SelectboxColumn(
                 "Action to be performed", options=[LABELS[a] for a in fits], required=True),
             "affected": st.column_config.ButtonColumn(
@@ -348,10 +356,9 @@ def grid() -> None:
         bump_editor(EDITOR)
         rerun_fragment()
 
-    rows = rows_now_unchecked()
-    scope = [k for k in checked if k in rows.index] if checked else list(current_view()["kleer_id"])
-    pending = rows["pending"].to_dict()  # one pass; .at per row costs ~1 s at 10,000 rows
-    to_import = [int(k) for k in scope if pending[k]]
+    scope = checked or list(current_view()["kleer_id"])  # current_view may read the rows again
+    pending = rows_now_unchecked()["pending"].to_dict()  # one pass; .at per row: ~1 s at 10,000
+    to_import = [int(k) for k in scope if pending.get(k)]
     if b[5].button(f"Import ({len(to_import)})", type="primary", key="import",
                    disabled=not (to_import or checked) or bool(cannot or busy(wb)),
                    help=cannot or busy(wb) or "Review the plan for the checked rows (all rows of this "
