@@ -49,8 +49,8 @@ from ..planning import revert_plan
 from ..progress import OnProgress
 from ..progress import Progress
 from ..store import Workspace, utcnow
-from .claims import (LEASE_SECONDS, _BatchHeartbeat, _claim, _Claim, _Heartbeat, _in_the_way, _Owner,
-                     _owner_alive, holder_text, subjects)
+from .claims import (LEASE_SECONDS, _BatchHeartbeat, _claim, _Claim, _Heartbeat, _in_the_way,
+                     _Owner, _owner_alive, holder_text, subjects)
 from .kleer_ops import _Create, _Directory, _hr_moved, _remote, _revert_fields
 from .leave_ops import LEAVE_KINDS, run_leave
 from .local import _run_local
