@@ -246,6 +246,15 @@ def open_detail() -> None:
         st.session_state["import_detail"] = ids[int(click["row"])]
 
 
+AFFECTED_WIDTH = 30  # what the centred button cell shows whole; longer ones were cut at the start
+
+
+def short(summary: str) -> str:
+    """An Affected fields summary that fits its cell: the count and the first fields, then "…"
+    (the detail it opens lists them all)."""
+    return summary if len(summary) <= AFFECTED_WIDTH else summary[:AFFECTED_WIDTH - 1].rstrip(", ") + "…"
+
+
 # ------------------------------------------------------------------ the grid (a fragment)
 @st.fragment
 def grid() -> None:
@@ -286,7 +295,7 @@ def grid() -> None:
         "kleer_name": view["kleer_name"].map(plain),
         "hr": [hr_cell(a, h, s) for a, h, s in zip(view["action"], view["hr_id"], view["state"])],
         "action": view["action"].map(LABELS),
-        "affected": [a or "No differences" for a in view["affected"]],
+        "affected": [short(a) or "No differences" for a in view["affected"]],
         "score": view["score"],
         "band": view["band"].map(plain),
         "flags": flags,

@@ -282,3 +282,18 @@ def test_revealing_personal_data_is_per_session_and_audited(page, demo_workbench
     fresh.session_state["import_detail"] = kid
     fresh.run()
     assert ssn(fresh).endswith("****")
+
+
+def test_a_long_affected_fields_summary_is_shortened_at_its_end(page, demo_workbench):
+    """The centred button cell cut a long summary at its start (", clearing number, account"):
+    the cell now shows the count and the first fields, then "…"; the detail lists them all."""
+    t = table(page).set_index("kleer_id")
+    full = demo_workbench.import_rows().set_index("kleer_id")["affected"]
+    long = full[full.str.len() > 30]
+    assert len(long), "the demo has pairs with many differing fields"
+    for kid, summary in long.head(10).items():
+        cell = t.at[kid, "affected"]
+        assert cell.endswith("…") and len(cell) <= 30 and summary.startswith(cell[:-1])
+        assert cell.split(":")[0] == summary.split(":")[0]  # the count is kept
+    fits = full[(full.str.len() <= 30) & (full != "")].head(5)
+    assert all(t.at[k, "affected"] == s for k, s in fits.items())
