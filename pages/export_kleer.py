@@ -37,6 +37,10 @@ tab = lazy_tabs("export_tab", [("unlinked", f"{HRM} ({n_unlinked})"),
                                ("linked", f"Linked ({len(rows) - n_unlinked})"),
                                ("all", f"All ({len(rows)})")], default="linked")
 view = rows if tab == "all" else rows[rows["state"] == tab]
+if tab == "linked" and view.empty and len(rows):  # the landing tab of a new workspace
+    st.info(f"Nothing is linked yet. Link Kleer employees to {HRM} employees on Import from Kleer "
+            f"(Prefer {HRM} or Prefer Kleer), or export {HRM} employees to Kleer from the "
+            f"{HRM} tab.")
 
 f1, f2 = st.columns([3, 1])
 text = f1.text_input("Filter by name or id", key="export_filter",

@@ -30,7 +30,12 @@ EDITOR = "import_editor"
 PAGE_SIZE = 500
 may_decide = access.can("analyst")
 cannot = access.why_not("analyst", "change decisions, re-run matching or import")
-FIT = {"new": [a for a in LABELS], "imported": ["prefer_hr", "prefer_kleer", "do_nothing"]}
+# What each tab's cells offer. Streamlit's option lists are per column, not per row, so the All
+# tab (linked and unlinked rows together) offers Create new user in neither the action nor the HR
+# column: a linked row is never offered it. Unlinked rows are created from the New tab or with the
+# Create new user button (which leaves the linked rows it is given, and says so).
+FIT = {"new": list(LABELS), "imported": ["prefer_hr", "prefer_kleer", "do_nothing"],
+       "all": [a for a in LABELS if a != "create_in_hr"]}
 
 if may_decide and wb.counts()["suggestions"] == 0:
     with st.status("Suggesting matches…", expanded=False) as status:
@@ -83,14 +88,12 @@ def details_for(view: pd.DataFrame) -> pd.DataFrame:
 @st.cache_data(max_entries=4, show_spinner=False)
 def hr_labels(path: str, version: int, _wb) -> tuple[dict, list[str]]:
     """Every HR employee's label for the HR column, sorted by name (one read per change)."""
-    people = _wb.hr_employees()
-    names = (people["first_name"].fillna("") + " " + people["last_name"].fillna("")).str.strip()
-    labels = {h: _wb.editor_hr_label(n, h) for h, n in zip(people["hr_id"], names)}
+    labels = _wb.hr_editor_labels()
     return labels, sorted(labels.values(), key=str.casefold)
 
 
 rows = rows_now()
-hr_label_of, every_hr = hr_labels(wb.workspace.path, wb.version(), wb)
+hr_label_of, every_hr = hr_labels(wb.workspace.path, wb.state_version(), wb)
 n_new = int((rows["state"] == "new").sum())
 tab = lazy_tabs("import_tab", [("new", f"New ({n_new})"), ("imported", f"Imported ({len(rows) - n_new})"),
                                ("all", f"All ({len(rows)})")], default="all")
@@ -243,6 +246,15 @@ def open_detail() -> None:
         st.session_state["import_detail"] = ids[int(click["row"])]
 
 
+AFFECTED_WIDTH = 30  # what the centred button cell shows whole; longer ones were cut at the start
+
+
+def short(summary: str) -> str:
+    """An Affected fields summary that fits its cell: the count and the first fields, then "…"
+    (the detail it opens lists them all)."""
+    return summary if len(summary) <= AFFECTED_WIDTH else summary[:AFFECTED_WIDTH - 1].rstrip(", ") + "…"
+
+
 # ------------------------------------------------------------------ the grid (a fragment)
 @st.fragment
 def grid() -> None:
@@ -273,7 +285,8 @@ def grid() -> None:
         return hr_label_of.get(hr_id, "") if isinstance(hr_id, str) else ""
 
     suggested = [hr_label_of[h] for cands in view["candidates"] for h in cands if h in hr_label_of]
-    options = list(dict.fromkeys([CREATE, *suggested, *every_hr]))  # suggestions first, then everyone
+    creatable = [CREATE] if tab == "new" else []
+    options = list(dict.fromkeys([*creatable, *suggested, *every_hr]))  # suggestions first, then everyone
     flags = [", ".join(x for x in (f, "integration user" if i else "") if x)
              for f, i in zip(view["flags"], view["integration"])]
     table = pd.DataFrame({  # what the analyst acts on first; the long "why" last
@@ -282,13 +295,13 @@ def grid() -> None:
         "kleer_name": view["kleer_name"].map(plain),
         "hr": [hr_cell(a, h, s) for a, h, s in zip(view["action"], view["hr_id"], view["state"])],
         "action": view["action"].map(LABELS),
-        "affected": [a or "No differences" for a in view["affected"]],
+        "affected": [short(a) or "No differences" for a in view["affected"]],
         "score": view["score"],
         "band": view["band"].map(plain),
         "flags": flags,
         "reasons": view["reasons"].map(plain),
     })
-    fits = FIT["imported"] if tab == "imported" else FIT["new"]
+    fits = FIT[tab]
     edited = st.data_editor(
         table, key=key, hide_index=True, num_rows="fixed", width="stretch", height=420, placeholder="",
         disabled=True if not may_decide else (
@@ -302,7 +315,9 @@ def grid() -> None:
             "hr": st.column_config.SelectboxColumn(
                 f"{HR} employee", options=options,
                 help=f"Linked, decided or suggested {HRM} employee. Pick any {HRM} employee (type to "
-                     "search; suggestions first) or Create new user"),
+                     "search; suggestions first)" + (" or Create new user" if creatable else
+                                                     ". Create new user: on the New tab, or check "
+                                                     "the rows and press Create new user")),
             "action": st.column_config.SelectboxColumn(
                 "Action to be performed", options=[LABELS[a] for a in fits], required=True),
             "affected": st.column_config.ButtonColumn(
@@ -350,9 +365,9 @@ def grid() -> None:
         bump_editor(EDITOR)
         rerun_fragment()
 
-    rows = rows_now_unchecked()
-    scope = [k for k in checked if k in rows.index] if checked else list(current_view()["kleer_id"])
-    to_import = [int(k) for k in scope if rows.at[k, "pending"]]
+    scope = checked or list(current_view()["kleer_id"])  # current_view may read the rows again
+    pending = rows_now_unchecked()["pending"].to_dict()  # one pass; .at per row: ~1 s at 10,000
+    to_import = [int(k) for k in scope if pending.get(k)]
     if b[5].button(f"Import ({len(to_import)})", type="primary", key="import",
                    disabled=not (to_import or checked) or bool(cannot or busy(wb)),
                    help=cannot or busy(wb) or "Review the plan for the checked rows (all rows of this "

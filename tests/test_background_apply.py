@@ -97,3 +97,50 @@ def test_a_plan_that_needs_kleer_and_has_no_token_does_not_start(demo_workbench,
     with pytest.raises(Exception, match="no Kleer token"):
         demo_workbench.start_apply(plan)
     assert demo_workbench.batches().empty
+
+
+def test_another_process_sees_the_apply_running_through_its_read_back(demo_workbench, kleer_sim,
+                                                                     workspace_path):
+    """After the last operation settled, the apply reads back what it wrote (two slow list
+    calls here) holding no pending journal row. Another process (a second Workbench on the same
+    file, the apply run without a worker of this process: as `workbench apply` would) still
+    sees the batch running, because the batch's heartbeat is renewed until it closes; the lease
+    here is shorter than the read-back, so only renewals keep it alive."""
+    import threading
+
+    plan = demo_workbench.plan_export(_unlinked(demo_workbench, 1))
+    assert len(plan.runnable) == 1
+    kleer_sim.set_faults(latency_ms=700)
+    batch_id = background.batch_id_for(plan.id)
+    results = []
+    runner = threading.Thread(target=lambda: results.append(
+        demo_workbench.apply(plan, lease_seconds=0.6)))
+    with Workbench(workspace_path, analyst="Other") as other:
+        runner.start()
+        settled_but_open = []
+        while runner.is_alive():
+            try:
+                st = other.apply_status(batch_id)
+            except Exception:  # noqa: BLE001 - the batch row is not written yet
+                time.sleep(0.02)
+                continue
+            if st.done == st.total and st.state in ("running", "interrupted"):
+                settled_but_open.append(st.state)  # the read-back: every op settled, not closed
+            time.sleep(0.05)
+        runner.join()
+        assert results and results[0].ok
+        assert len(settled_but_open) >= 5  # ≥ 1.4 s of read-back, sampled every 50 ms
+        assert set(settled_but_open) == {"running"}
+        assert other.apply_status(batch_id).state == "done"
+
+
+def test_a_running_batch_is_interrupted_once_its_heartbeat_ran_out(demo_workbench):
+    plan = demo_workbench.plan_unlink([])
+    ws = demo_workbench.workspace
+    ws.batches.open("batch-beating", plan_id=plan.id, kind="apply", analyst="x", reverts=None,
+                    plan_json=plan.to_json(), heartbeat_until=time.time() + 30)
+    assert demo_workbench.apply_status("batch-beating").state == "running"  # no pending row needed
+    assert [s.batch_id for s in demo_workbench.running_applies()] == ["batch-beating"]
+    ws.batches.beat("batch-beating", time.time() - 1)
+    assert demo_workbench.apply_status("batch-beating").state == "interrupted"
+    assert demo_workbench.running_applies() == []

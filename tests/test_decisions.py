@@ -238,3 +238,19 @@ def test_an_hr_label_names_the_employee_and_its_id():
     assert decisions.editor_hr_label("Anna Svensson", "E0000") == "Anna Svensson · E0000"
     assert decisions.editor_hr_label(None, "E0000") == "? · E0000"
     assert decisions.editor_hr_label("x", None) == ""
+
+
+def test_a_decision_checked_against_the_screens_state_keeps_the_evidence(ws):
+    """The screens read the state with each pair's evidence left undecoded until asked for; a
+    decision checked against that state still stores the suggestion's evidence."""
+    from workbench.state import WorkspaceState
+    world = WorkspaceState.load(ws, evidence=False)
+    assert world.suggestion(101, "E0000")["evidence"] is None  # not decoded on the read
+    assert world.evidence_of(101, "E0000")[0]["signal"] == "personnummer"
+    assert world.evidence_of(101, "E0001") is None  # no suggestion for that pair
+    decisions.decide(ws, {"kleer_id": 101, "action": "prefer_hr", "hr_id": "E0000"},
+                     analyst="Ada", world=world)
+    row = saved(ws)[("import", "101")]
+    assert json.loads(row["evidence"])[0]["label"] == "Personnummer agrees"
+    full = WorkspaceState.load(ws)
+    assert full.evidence_of(101, "E0000") == world.evidence_of(101, "E0000")

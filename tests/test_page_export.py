@@ -247,3 +247,17 @@ def test_a_stale_selection_says_so(page, wb, rows):
     assert any("Nothing to export for the 1 checked employee" in html.unescape(w.value.replace("\\", "")).replace("\u2060", "")
                for w in page.warning)
     assert not any(m.label == "Operations to run" for m in page.metric)
+
+
+def test_an_empty_linked_tab_says_how_employees_get_linked(demo_workbench):
+    """A new workspace lands on Linked with nothing in it: the page says where links come from
+    instead of showing an empty grid alone; once something is linked the note is gone."""
+    from tests.conftest import as_read
+    at = open_page(PAGE)
+    assert not at.exception, at.exception
+    notes = [as_read(i.value) for i in at.info]
+    assert any(n.startswith("Nothing is linked yet. Link Kleer employees to HR employees on "
+                            "Import from Kleer") for n in notes), notes
+    demo_workbench.apply(demo_workbench.plan("import"))
+    at.run()
+    assert not any(as_read(i.value).startswith("Nothing is linked yet") for i in at.info)

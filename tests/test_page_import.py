@@ -98,6 +98,7 @@ def test_an_edited_action_is_saved_as_a_decision(page, demo_workbench):
 
 
 def test_choosing_create_new_user_in_the_hr_column(page, demo_workbench):
+    open_tab(page, "New")
     kid = int(table(page)[table(page)["hr"] == ""]["kleer_id"].iloc[-1])
     edit(page, {position(page, kid): {"hr": "Create new user"}})
     d = saved(demo_workbench, kid)
@@ -105,6 +106,7 @@ def test_choosing_create_new_user_in_the_hr_column(page, demo_workbench):
 
 
 def test_the_hr_column_offers_every_hr_employee_suggestions_first(page, demo_workbench):
+    open_tab(page, "New")
     options = column_config(page)["hr"]["type_config"]["options"]
     options = [o["value"] if isinstance(o, dict) else o for o in options]
     assert options[0] == "Create new user"
@@ -129,6 +131,30 @@ def test_linked_rows_are_not_offered_create_new_user(page, demo_workbench):
     assert config["hr"].get("disabled") is True  # a linked row keeps its HR employee here
     t = table(page)
     assert len(t) == demo_workbench.counts()["linked"] and (t["hr"] != "Create new user").all()
+
+
+def options_of(at, column: str) -> list[str]:
+    return [o["value"] if isinstance(o, dict) else o
+            for o in column_config(at)[column]["type_config"]["options"]]
+
+
+def test_the_all_tab_never_offers_create_new_user_to_a_linked_row(page, demo_workbench):
+    """Option lists are per column: the All tab holds linked rows, so neither its action column
+    nor its HR column offers Create new user; a row decided so still reads so, and the New tab
+    (unlinked rows only) keeps offering it."""
+    t = table(page)
+    lonely = int(t[t["hr"] == ""]["kleer_id"].iloc[0])
+    demo_workbench.decide(kleer_id=lonely, action="create_in_hr")
+    demo_workbench.apply(demo_workbench.plan("import", [k for k in t["kleer_id"] if k != lonely]))
+    page.run()
+    t = table(page).set_index("kleer_id")
+    assert (t["hr"] != "").sum() and demo_workbench.counts()["linked"] > 0  # linked rows are here
+    assert "Create new user" not in options_of(page, "action")
+    assert "Create new user" not in options_of(page, "hr")
+    assert {"Prefer HR", "Prefer Kleer", "Match manually", "Do nothing"} <= set(options_of(page, "action"))
+    assert t.at[lonely, "action"] == "Create new user" and t.at[lonely, "hr"] == "Create new user"
+    open_tab(page, "New")
+    assert options_of(page, "action")[0] == "Create new user" and options_of(page, "hr")[0] == "Create new user"
 
 
 def test_bulk_buttons_say_what_they_changed_and_why_they_left_the_rest(page, demo_workbench):
@@ -256,3 +282,18 @@ def test_revealing_personal_data_is_per_session_and_audited(page, demo_workbench
     fresh.session_state["import_detail"] = kid
     fresh.run()
     assert ssn(fresh).endswith("****")
+
+
+def test_a_long_affected_fields_summary_is_shortened_at_its_end(page, demo_workbench):
+    """The centred button cell cut a long summary at its start (", clearing number, account"):
+    the cell now shows the count and the first fields, then "…"; the detail lists them all."""
+    t = table(page).set_index("kleer_id")
+    full = demo_workbench.import_rows().set_index("kleer_id")["affected"]
+    long = full[full.str.len() > 30]
+    assert len(long), "the demo has pairs with many differing fields"
+    for kid, summary in long.head(10).items():
+        cell = t.at[kid, "affected"]
+        assert cell.endswith("…") and len(cell) <= 30 and summary.startswith(cell[:-1])
+        assert cell.split(":")[0] == summary.split(":")[0]  # the count is kept
+    fits = full[(full.str.len() <= 30) & (full != "")].head(5)
+    assert all(t.at[k, "affected"] == s for k, s in fits.items())

@@ -109,3 +109,28 @@ def test_state_counts_count_each_side_and_the_suggested(wb):
 ])
 def test_the_next_step_follows_the_workflow(counts, page):
     assert next_step(counts, hr_label="Sympa").page == page
+
+
+def test_the_screens_fast_path_shows_the_same_rows_and_follows_every_state_change(wb, tmp_path):
+    """``import_rows(reuse=True)`` (what the Import page reads, its state kept between reruns and
+    the evidence decoded only for the rows it details) equals a fresh read; a decision does not
+    make it read the state again, a load of the HR file does, and the decision checked against
+    the kept state was saved with its evidence."""
+    fresh = wb.import_rows()
+    fast = wb.import_rows(reuse=True)
+    pd.testing.assert_frame_equal(fast, fresh)
+    assert fast.set_index("kleer_id").at[102, "reasons"] == "Same personnummer."
+    kept = wb._screen_state()
+    wb.decide(kleer_id=102, action="prefer_kleer", hr_id="E0001")
+    assert wb._screen_state() is kept  # a decision changes no part of the state
+    assert wb.import_rows(reuse=True).set_index("kleer_id").at[102, "action"] == "prefer_kleer"
+    [evidence] = wb.workspace.query("SELECT evidence FROM decisions WHERE subject_id = '102'")
+    assert "Same personnummer." in evidence["evidence"]
+    hr = wb.hr_employees()
+    hr.loc[len(hr)] = {**hr.iloc[0].to_dict(), "hr_id": "E0100", "first_name": "Nyanställd",
+                       "ssn": None}
+    hr.to_csv(tmp_path / "hr.csv", index=False)
+    wb.load_hr(tmp_path / "hr.csv", expect=wb.preview_hr(tmp_path / "hr.csv").token)
+    assert wb._screen_state() is not kept and "E0100" in wb._screen_state().hr
+    wb.decide(kleer_id=103, action="match_manually", hr_id="E0100", prefer="hr")  # checked against the new state
+    assert wb.import_rows(reuse=True).set_index("kleer_id").at[103, "hr_id"] == "E0100"

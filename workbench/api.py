@@ -372,7 +372,7 @@ class Workbench(HrSide, Reads, LeaveApi, BackgroundApplies, LinksInKleer):
         if decisions is not None and one:
             raise InputError("pass either a table of decisions or one decision as keywords, not both")
         return deciding.decide(self.workspace, one if decisions is None else decisions,
-                               analyst=self.analyst)
+                               analyst=self.analyst, world=self._screen_state())
 
     def decisions(self, side: str) -> pd.DataFrame:
         """Every subject of ``side`` ('import': Kleer users, 'export': HR employees) with its

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 import pandas as pd
 
 from . import audit, readmodels
+from .decisions import editor_hr_label
 from .fields import FIELDS, Field, suggest_mapping
 from .state import WorkspaceState
 
@@ -20,6 +21,9 @@ if TYPE_CHECKING:
     from .store import Workspace
 
 __all__ = ["Reads"]
+
+#: audit events that change no part of :class:`WorkspaceState`
+_NOT_STATE_EVENTS = ("decision", "sign_in", "reveal", "download", "audit_export")
 
 
 class Reads:
@@ -52,20 +56,35 @@ class Reads:
         row): what a screen keys its caches by."""
         return self.workspace.audit.last_id()
 
+    def state_version(self) -> int:
+        """A number that changes whenever the HR register, the Kleer snapshot, the links or the
+        suggestions may have (every such change appends an audit row that is not a decision,
+        sign-in, reveal or download): what caches of those, not of decisions, are keyed by."""
+        return self.workspace.audit.last_id_except(_NOT_STATE_EVENTS)
+
+    def _screen_state(self) -> WorkspaceState:
+        """The workspace state read again only when :meth:`state_version` moved (evidence decoded
+        per pair on demand): the screens' fast path, also what their decisions are checked
+        against (a decision does not change it)."""
+        mark = self.state_version()
+        cached = getattr(self, "_world_cache", None)
+        if cached is None or cached[0] != mark:
+            cached = self._world_cache = (mark, WorkspaceState.load(self.workspace, evidence=False))
+        return cached[1]
+
+    def hr_editor_labels(self) -> dict[str, str]:
+        """Every HR employee's label for the Import table's HR column (``"Anna Svensson · E1"``),
+        from the screen's kept state (no second read of the register)."""
+        return {h: editor_hr_label(f"{r.get('first_name') or ''} {r.get('last_name') or ''}".strip(), h)
+                for h, r in self._screen_state().hr.items()}
+
     def import_rows(self, *, only: Iterable[int] | None = None, details: Iterable[int] | None = None,
                     reuse: bool = False) -> pd.DataFrame:
         """One row per Kleer employee for the Import screen (see :func:`readmodels.import_rows`;
         ``only`` and ``details`` narrow what is computed). ``reuse``: read the HR register,
         snapshot, links and suggestions again only when something other than a decision (or a
         sign-in, reveal or download) changed since the last call: the screen's fast path."""
-        world = None
-        if reuse:
-            mark = self.workspace.audit.last_id_except(("decision", "sign_in", "reveal", "download",
-                                                        "audit_export"))
-            cached = getattr(self, "_world_cache", None)
-            if cached is None or cached[0] != mark:
-                cached = self._world_cache = (mark, WorkspaceState.load(self.workspace))
-            world = cached[1]
+        world = self._screen_state() if reuse else None
         return readmodels.import_rows(self.workspace, email_preference=self.settings.email_preference,
                                       world=world, only=only, details=details)
 

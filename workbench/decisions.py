@@ -206,7 +206,7 @@ def _check_one(raw: Mapping[str, Any], world: WorkspaceState, analyst: str | Non
     return Decision(side=side, subject_id=subject, action=action, hr_id=hr_id, kleer_id=kleer_id,
                     prefer=prefer, overrides=tuple(sorted(overrides.items())),
                     score=None if sugg is None else sugg["score"],
-                    evidence=None if sugg is None else sugg["evidence"],
+                    evidence=None if sugg is None else world.evidence_of(kleer_id, hr_id),
                     analyst=analyst, decided_at=utcnow())
 
 
@@ -222,8 +222,9 @@ def _rows_of(decisions: pd.DataFrame | Iterable[Mapping[str, Any]] | Mapping[str
 
 def decide(workspace: Workspace,
            decisions: pd.DataFrame | Iterable[Mapping[str, Any]] | Mapping[str, Any], *,
-           analyst: str | None) -> list[Decision]:
-    """Validate and save decisions, all or none, each with an audit row.
+           analyst: str | None, world: WorkspaceState | None = None) -> list[Decision]:
+    """Validate and save decisions, all or none, each with an audit row (checked against
+    ``world`` when the caller has a current one, else the workspace read now).
 
     ``decisions`` is one mapping or many (a DataFrame or an iterable of mappings) with the keys
     ``action`` and ``kleer_id`` (import) or ``hr_id`` (export), and optionally ``hr_id`` (the HR
@@ -231,7 +232,7 @@ def decide(workspace: Workspace,
     (``hr``/``kleer``, for ``match_manually``), ``overrides`` and ``side``.
     Raises :class:`InputError` naming every bad row; nothing is saved then.
     """
-    world = WorkspaceState.load(workspace)
+    world = world or WorkspaceState.load(workspace)
     checked: list[Decision] = []
     errors: list[str] = []
     seen: dict[tuple[str, str], str] = {}

@@ -63,10 +63,11 @@ _TOTALS: dict[str, int] = {}  # batch id -> operations of its plan (read from th
 class ApplyStatus:
     """Where a batch stands, read from the journal.
 
-    ``state``: ``running`` (a worker or another process holds it), ``done``, ``incomplete``
-    (finished with failures or conflicts, or the apply raised: ``error``), or ``interrupted``
-    (marked running, but nobody works on it any more: the process died; re-running the plan
-    continues it). ``done`` of ``total`` operations are settled. ``result`` once it finished.
+    ``state``: ``running`` (a worker here, or the batch's heartbeat, renewed by its apply in
+    whichever process from its opening to its closing, has not run out), ``done``,
+    ``incomplete`` (finished with failures or conflicts, or the apply raised: ``error``), or
+    ``interrupted`` (marked running, but its heartbeat ran out: the process died; re-running
+    the plan continues it). ``done`` of ``total`` operations are settled. ``result`` once it finished.
     ``detail``: the live concurrency and the reason of its last change (an apply of this
     process)."""
 
@@ -209,8 +210,9 @@ def status(workspace: Workspace, batch_id: str) -> ApplyStatus:
     total = _total(workspace, batch_id) if job is None else len(job.plan.operations)
     done = sum(counts.get(s, 0) for s in _SETTLED)
     state = batch["status"]
-    if state == "running":
-        alive = (job is not None and job.alive) or lease > time.time()
+    if state == "running":  # interrupted: no worker here, and its heartbeat ran out
+        beat = max(float(batch.get("heartbeat_until") or 0), lease)  # (a lease: older applies)
+        alive = (job is not None and job.alive) or beat > time.time()
         state = "running" if alive else "interrupted"
     result = None
     if state not in ("running", "interrupted"):

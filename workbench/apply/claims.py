@@ -234,3 +234,30 @@ class _Heartbeat:
         while not self._stop.wait(self.lease / 3):
             self.ws.journal.renew_leases(self.me.id, time.time() + self.lease)
 
+
+
+class _BatchHeartbeat:
+    """Renews a running batch's heartbeat (``batches.heartbeat_until``) every ``lease / 3``
+    seconds until stopped: what tells every reader, in any process, that the batch's apply is
+    alive, from the batch's opening to its closing (the journal leases cover only the rows
+    still pending, not the read-back after the last one settled)."""
+
+    def __init__(self, ws: Workspace, batch_id: str, lease: float):
+        self.ws, self.batch_id, self.lease = ws, batch_id, lease
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="batch-heartbeat", daemon=True)
+
+    def __enter__(self) -> "_BatchHeartbeat":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.lease / 3):
+            try:
+                self.ws.batches.beat(self.batch_id, time.time() + self.lease)
+            except Exception:  # noqa: BLE001 - a busy file skips one beat; the next one renews
+                pass

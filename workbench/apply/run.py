@@ -49,8 +49,8 @@ from ..planning import revert_plan
 from ..progress import OnProgress
 from ..progress import Progress
 from ..store import Workspace, utcnow
-from .claims import (LEASE_SECONDS, _claim, _Claim, _Heartbeat, _in_the_way, _Owner,
-                     _owner_alive, holder_text, subjects)
+from .claims import (LEASE_SECONDS, _BatchHeartbeat, _claim, _Claim, _Heartbeat, _in_the_way,
+                     _Owner, _owner_alive, holder_text, subjects)
 from .kleer_ops import _Create, _Directory, _hr_moved, _remote, _revert_fields
 from .leave_ops import LEAVE_KINDS, run_leave
 from .local import _run_local
@@ -85,11 +85,13 @@ def batch_id_for(plan_id: str) -> str:
     return "batch-" + plan_id.removeprefix("plan-")
 
 
-def _open_batch(ws: Workspace, plan: Plan, batch_id: str, analyst: str | None) -> None:
+def _open_batch(ws: Workspace, plan: Plan, batch_id: str, analyst: str | None,
+                heartbeat_until: float | None = None) -> None:
     with ws.atomic():
         ws.batches.open(batch_id, plan_id=plan.id, kind="revert" if plan.reverts else "apply",
                         analyst=analyst, reverts=plan.reverts,
-                        plan_json=plan.without_changes().to_json(indent=None))
+                        plan_json=plan.without_changes().to_json(indent=None),
+                        heartbeat_until=heartbeat_until)
         ws.audit.append(event="apply", analyst=analyst, action="start", batch_id=batch_id,
                         plan_id=plan.id, detail={"operations": len(plan.operations),
                                                  "reverts": plan.reverts})
@@ -327,6 +329,18 @@ def apply(plan: Plan, workspace: Workspace, client: Any, analyst: str | None,
     gated = client.with_limiter(limiter) if isinstance(client, KleerClient) else client
     started, since = time.monotonic(), utcnow()
     batch_id = batch_id_for(plan.id)
+    _open_batch(workspace, plan, batch_id, analyst, heartbeat_until=time.time() + lease_seconds)
+    with _BatchHeartbeat(workspace, batch_id, lease_seconds):  # alive until the batch closes
+        return _apply_opened(plan, workspace, client, gated, limiter, analyst, on_progress,
+                             batch_id, started, since, tries, lease_seconds, wait_seconds,
+                             settle_seconds)
+
+
+def _apply_opened(plan: Plan, workspace: Workspace, client: Any, gated: Any, limiter: Limiter,
+                  analyst: str | None, on_progress: OnProgress | None, batch_id: str,
+                  started: float, since: str, tries: int, lease_seconds: float,
+                  wait_seconds: float, settle_seconds: float | None) -> ApplyResult:
+    """:func:`apply` once its batch is open (and its heartbeat beats), up to its closing."""
     me = _Owner.new()
     total, done, ran = len(plan.operations), 0, 0
     elsewhere: list[OpOutcome] = []
@@ -337,7 +351,6 @@ def apply(plan: Plan, workspace: Workspace, client: Any, analyst: str | None,
         detail = limiter.describe() if op.remote and not op.blocked else ""
         Progress(done, total, op.op_id, detail=detail).send(on_progress)
 
-    _open_batch(workspace, plan, batch_id, analyst)
     final_before = {k for k, row in workspace.journal.of_plan(plan.id).items() if row["status"] in FINAL}
     todo: list[Operation] = []
     for op in plan.operations:

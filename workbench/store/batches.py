@@ -19,15 +19,23 @@ class Batches(Repository):
     table = "batches"
 
     def open(self, batch_id: str, *, plan_id: str, kind: str, analyst: str | None,
-             reverts: str | None, plan_json: str) -> None:
-        """Create the batch (a re-run of the same plan finds it) and mark it running."""
+             reverts: str | None, plan_json: str, heartbeat_until: float | None = None) -> None:
+        """Create the batch (a re-run of the same plan finds it) and mark it running, alive
+        until ``heartbeat_until`` (epoch seconds; None: no heartbeat, it reads as interrupted
+        unless a journal lease says otherwise) unless :meth:`beat` renews it."""
         with self.ws.atomic():
             self.ws.conn.execute(
                 "INSERT OR IGNORE INTO batches (id, plan_id, kind, analyst, started_at, status, reverts, plan) "
                 "VALUES (?, ?, ?, ?, ?, 'running', ?, ?)",
                 [batch_id, plan_id, kind, analyst, utcnow(), reverts, plan_json])
-            self.ws.conn.execute("UPDATE batches SET status = 'running', finished_at = NULL WHERE id = ?",
-                                 [batch_id])
+            self.ws.conn.execute("UPDATE batches SET status = 'running', finished_at = NULL, "
+                                 "heartbeat_until = ? WHERE id = ?", [heartbeat_until, batch_id])
+
+    def beat(self, batch_id: str, until: float) -> None:
+        """The running batch's apply is alive until ``until`` (epoch seconds)."""
+        with self.ws.atomic():
+            self.ws.conn.execute("UPDATE batches SET heartbeat_until = ? WHERE id = ? AND "
+                                 "status = 'running'", [float(until), batch_id])
 
     def close(self, batch_id: str, *, status: str, counts: Mapping[str, int],
               concurrency: Mapping[str, Any] | None = None) -> None:

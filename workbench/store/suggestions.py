@@ -44,9 +44,11 @@ class Suggestions(Repository):
             df["evidence"] = df["evidence"].map(lambda s: from_json(s, []))
         return df
 
-    def all(self) -> list[dict]:
-        """Every suggestion (evidence decoded), ordered by kleer_id and rank."""
-        return [_decoded(s) for s in self.ws.query("SELECT * FROM suggestions ORDER BY kleer_id, rank")]
+    def all(self, *, decode: bool = True) -> list[dict]:
+        """Every suggestion, ordered by kleer_id and rank, its evidence decoded (``decode``
+        False: left as its JSON text, for readers that decode only the few they show)."""
+        rows = self.ws.query("SELECT * FROM suggestions ORDER BY kleer_id, rank")
+        return [_decoded(s) for s in rows] if decode else rows
 
     def pair(self, kleer_id: int | None, hr_id: str | None) -> dict[str, Any] | None:
         """The stored suggestion of one pair (score, band, evidence decoded), or None."""

@@ -155,6 +155,14 @@ def _m007_leaves(db: sqlite_utils.Database) -> None:
     _leaves_table(db)
 
 
+def _m009_batch_heartbeat(db: sqlite_utils.Database) -> None:
+    """A running batch's heartbeat (``heartbeat_until``, epoch seconds), renewed by its apply
+    from the batch's opening to its closing: a batch whose heartbeat ran out is interrupted. The
+    journal rows' leases alone left a gap (the read-back after the last operation settled holds
+    no pending row), in which another process saw a live apply as interrupted."""
+    db["batches"].add_column("heartbeat_until", float)
+
+
 #: Numbered schema migrations. Append, never edit a released one.
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "initial schema", _m001_initial),
@@ -165,6 +173,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (6, "hr_loads (the HR file's shape per load) and hr_mappings (remembered per header)",
      _m006_hr_loads),
     (7, "leaves: the HR system's absences", _m007_leaves),
+    (9, "batches: the running apply's heartbeat", _m009_batch_heartbeat),
 ]
 
 
