@@ -328,7 +328,8 @@ def read_kleer_table(path: str | Path) -> pd.DataFrame:
     else:
         ids = text_ids.astype(object)
     out: dict[str, Any] = {"kleer_id": ids,
-                           "name": pd.Series([v.strip() or None for v in raw["name"]], dtype=object)}
+                           "name": pd.Series([v.strip() or None for v in raw["name"].tolist()],
+                                             dtype=object)}
     if "email" in raw.columns:  # Kleer's one email: normalised like any HR email
         out["email"] = _normalised_column(FIELD["private_email"], raw["email"])
     for key in raw.columns:
