@@ -127,3 +127,50 @@ def test_name_display_and_key_equal_their_definitions_on_hostile_text():
     assert [name_key(v) for v in values] == [_key_by_definition(v) for v in values]
     assert name_key(" Åsa-Britt  Öberg ") == "asa britt oberg"
     assert name_display(" Anna \u2003 Maria ") == "Anna Maria"
+
+
+# --------------------------------------------------------------------------- personnummer
+
+def _luhn_digit(nine: str) -> str:
+    total = sum(int(d) * (2 - i % 2) // 10 + int(d) * (2 - i % 2) % 10 for i, d in enumerate(nine))
+    return str((10 - total % 10) % 10)
+
+
+def _pnr(date12: str, serial: str = "238") -> str:
+    nine = date12[2:8] + serial
+    return f"{date12[:8]}-{serial}{_luhn_digit(nine)}"
+
+
+SSNS = [_pnr("19850312"), _pnr("19850372"), _pnr("20010229"), _pnr("19991231", "001"),
+        _pnr("19850312")[:-1] + "0", _pnr("19850312").replace("-", ""), _pnr("19850312")[2:],
+        "８５0312-2387", "19850312-23８7", "abc", "", None, "1985-03-12", "19850312 - 2387",
+        _pnr("19700101", "999"), "19850312-2387 ", "000000-0000"]
+
+
+def test_masks_and_birth_dates_from_the_personnummer_equal_the_per_row_rules():
+    from workbench.fields import mask
+    from workbench.normalize import birth_date_from_personnummer
+    ssn, birth = _sample(SSNS, 300, 12), _sample(["", None, "1990-01-01"], 300, 13)
+    hr = pd.DataFrame({"hr_id": [f"H{i}" for i in range(300)], "first_name": "Anna",
+                       "last_name": "Berg", "ssn": ssn, "birth_date": birth})
+    side = prepare_hr(hr)
+    text = side_text(ssn)
+    # a canonical number that passes the Luhn check is shown and dated by slicing (its date is
+    # not parsed again: 20010229 stays as it is); anything else by the field's own rules
+    sliced = [ok and len(v) == 13 and v[8] == "-" for v, ok in zip(text, side.pnr_valid)]
+    assert side.ssn_masked.tolist() == [v[:9] + "****" if s else (mask("ssn", v) if v else "")
+                                        for v, s in zip(text, sliced)]
+    expected = []
+    for v, b, s in zip(text, side_text(birth), sliced):
+        day = int(v[6:8]) if s else 0
+        expected.append(b or (f"{v[:4]}-{v[4:6]}-{day - 60 if day > 60 else day:02d}" if s
+                              else (birth_date_from_personnummer(v).value or "" if v else "")))
+    assert side.birth_date.tolist() == expected
+    assert side.birth_from_pnr.tolist() == [not b and bool(e) for b, e in
+                                            zip(side_text(birth), expected)]
+    assert any(sliced) and not all(sliced)
+    assert "1985-03-12" in side.birth_date.tolist()  # a samordningsnummer's day − 60
+    k_side = prepare_kleer(pd.DataFrame({"kleer_id": [1, 2], "name": ["A B", "C D"],
+                                         "ssn": [_pnr("19850372"), None]}))
+    assert k_side.birth_date.tolist() == ["1985-03-12", ""]
+    assert k_side.ssn_masked.tolist() == ["19850372-****", ""]

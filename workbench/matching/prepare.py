@@ -113,12 +113,37 @@ def luhn_valid(digits: np.ndarray) -> np.ndarray:
     return (total % 10 == 0) & (digits[:, 0] != 255)
 
 
-def _masked(ssn: np.ndarray, valid: np.ndarray) -> np.ndarray:
+def _canonical_codes(ssn: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which personnummer are canonical and valid (``YYYYMMDD-NNNN``, Luhn passed), and those
+    as an (n, 13) matrix of their characters' code points."""
+    ok = valid.copy()
+    if not ok.any():
+        return ok, np.zeros((0, 13), dtype=np.uint32)
+    text = ssn[ok].astype(str)
+    idx = np.flatnonzero(ok)
+    long13 = np.char.str_len(text) == 13
+    codes = text[long13].astype("U13").view(np.uint32).reshape(-1, 13)
+    digits = (codes >= 48) & (codes <= 57)
+    fits = (codes[:, 8] == 45) & digits[:, :8].all(axis=1) & digits[:, 9:].all(axis=1)
+    ok[idx[~long13]] = False
+    ok[idx[long13][~fits]] = False
+    return ok, codes[fits]
+
+
+def _masked(ssn: np.ndarray, valid: np.ndarray, canonical: tuple[np.ndarray, np.ndarray]
+            ) -> np.ndarray:
     """:func:`workbench.fields.mask` of every personnummer. A canonical valid number keeps its
     birth date (``19850312-****``) without being parsed again; anything else goes through mask."""
-    canonical = valid & np.array([len(v) == 13 and v[8] == "-" for v in ssn], dtype=bool)
-    return np.array([v[:9] + "****" if ok else (mask("ssn", v) if v else "")
-                     for v, ok in zip(ssn, canonical)], dtype=object)
+    fast, codes = canonical
+    out = np.array([mask("ssn", v) if v else "" for v in ssn[~fast].tolist()] if (~fast).any()
+                   else [], dtype=object)
+    result = np.empty(len(ssn), dtype=object)
+    result[~fast] = out
+    if len(codes):
+        shown = np.full((len(codes), 13), 42, dtype=np.uint32)  # "*"
+        shown[:, :9] = codes[:, :9]
+        result[fast] = shown.view("U13").reshape(-1).tolist()
+    return result
 
 
 def _local_parts(emails: np.ndarray) -> np.ndarray:
@@ -131,8 +156,8 @@ def _lower(values: np.ndarray) -> np.ndarray:
     return np.array([v.lower() for v in values], dtype=object)
 
 
-def _birth_dates(frame: pd.DataFrame, ssn: np.ndarray, pnr: np.ndarray, valid: np.ndarray
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def _birth_dates(frame: pd.DataFrame, ssn: np.ndarray,
+                 canonical: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """The birth date column, filled from the personnummer where it is missing, and where it was.
 
     A canonical valid personnummer (``YYYYMMDD-NNNN``) gives its date by slicing (a
@@ -140,16 +165,20 @@ def _birth_dates(frame: pd.DataFrame, ssn: np.ndarray, pnr: np.ndarray, valid: n
     :func:`~workbench.normalize.birth_date_from_personnummer`.
     """
     out = text_column(frame, "birth_date")
-    todo = np.flatnonzero((out == "") & (ssn != ""))
-    for i in todo.tolist():
-        v = ssn[i]
-        if valid[i] and len(v) == 13 and v[8] == "-" and v[:8].isdigit():
-            day = int(v[6:8])
-            out[i] = f"{v[:4]}-{v[4:6]}-{day - 60 if day > 60 else day:02d}"
-        else:
-            out[i] = birth_date_from_personnummer(v).value or ""
-    from_pnr = np.zeros(len(out), dtype=bool)
-    from_pnr[todo] = out[todo] != ""
+    missing = (out == "") & (ssn != "")
+    fast, codes = canonical
+    sliced = missing & fast
+    if sliced.any():  # YYYY-MM-DD from the digits, a samordningsnummer's day − 60
+        rows = codes[missing[fast]]
+        day = (rows[:, 6] - 48) * 10 + rows[:, 7] - 48
+        day = np.where(day > 60, day - 60, day)
+        iso = np.full((len(rows), 10), 45, dtype=np.uint32)  # "-"
+        iso[:, :4], iso[:, 5:7] = rows[:, :4], rows[:, 4:6]
+        iso[:, 8], iso[:, 9] = day // 10 + 48, day % 10 + 48
+        out[sliced] = iso.view("U10").reshape(-1).tolist()
+    for i in np.flatnonzero(missing & ~fast).tolist():
+        out[i] = birth_date_from_personnummer(ssn[i]).value or ""
+    from_pnr = missing & (out != "")
     return out, from_pnr
 
 
@@ -186,7 +215,8 @@ def _side(frame: pd.DataFrame, ids: np.ndarray, distinct: tuple[list[NameParts],
     digits = digit_matrix(pnr)
     valid = luhn_valid(digits)
     local_parts = {k: _local_parts(v) for k, v in emails.items()}
-    birth, from_pnr = _birth_dates(frame, ssn, pnr, valid)
+    canonical = _canonical_codes(ssn, valid)
+    birth, from_pnr = _birth_dates(frame, ssn, canonical)
     street = folded_column(text_column(frame, "street"))
     return Side(
         ids=ids, names=names,
@@ -198,7 +228,7 @@ def _side(frame: pd.DataFrame, ids: np.ndarray, distinct: tuple[list[NameParts],
         last_key=spread(lambda p: p.last_key),
         has_initial=spread(lambda p: 1 in map(len, p.tokens), bool),
         n_tokens=spread(lambda p: len(set(p.canon)), np.int16),
-        pnr=pnr, pnr_digits=digits, pnr_valid=valid, ssn_masked=_masked(ssn, valid),
+        pnr=pnr, pnr_digits=digits, pnr_valid=valid, ssn_masked=_masked(ssn, valid, canonical),
         birth_date=birth,
         emails=emails,
         locals=local_parts,
