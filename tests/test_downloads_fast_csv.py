@@ -66,3 +66,18 @@ def test_the_written_file_reads_back_cell_for_cell():
                        keep_default_na=False, encoding="utf-8-sig")
     expected = safe_frame(frame)["evidence"].fillna("").tolist()
     assert back["evidence"].tolist() == expected
+
+
+def test_the_evidence_column_of_the_suggestions_table_is_each_rows_own_sentences():
+    from workbench.matching import _why, _why_column
+    prior = {"signal": "prior", "sentence": "Starting point", "weight": -2.0}
+    same = {"signal": "ssn", "sentence": "Personnummer identical", "weight": 13.157}
+    rows = [[prior, same, {"signal": "email", "sentence": "Email differs", "weight": -4.04}],
+            [same, {"signal": "phone", "sentence": "Phone missing", "weight": 0.0}],
+            None, [],
+            [{"signal": "x", "sentence": "Old style", "contribution": 2.26}],
+            [{"signal": "y", "sentence": "Personnummer identical", "weight": 13.1}, same]]
+    assert _why_column(rows) == [_why(r) for r in rows]
+    assert _why_column(rows)[0] == "Personnummer identical (+13.2 bits); Email differs (-4.0 bits)"
+    assert _why_column(rows)[1] == "Personnummer identical (+13.2 bits); Phone missing"
+    assert _why_column(rows)[5] == "Personnummer identical (+13.1 bits); Personnummer identical (+13.2 bits)"
