@@ -273,22 +273,15 @@ _FOLD = str.maketrans({"æ": "ae", "Æ": "ae", "ø": "o", "Ø": "o", "ß": "ss",
                        "ł": "l", "Ł": "l", "þ": "th", "Þ": "th", "œ": "oe", "Œ": "oe",
                        "ð": "d", "Ð": "d", "ħ": "h", "Ħ": "h", "ı": "i", "ĸ": "k", "ŉ": "n",
                        "ŋ": "n", "Ŋ": "n", "ŧ": "t", "Ŧ": "t"})
-
-
 _NOT_WORD = re.compile(r"[^\w]+")
-
-# str.split() and the regular expression \s both split on what str.isspace() calls whitespace, so
-# " ".join(s.split()) is re.sub(r"\s+", " ", s).strip(), in one C call
 
 
 def name_display(value: Any) -> str | None:
     """A name for display: Unicode NFC, single spaces, trimmed. Missing → None."""
     if is_missing(value):
         return None
-    s = _text(value)
-    if not s.isascii():
-        s = unicodedata.normalize("NFC", s)
-    return " ".join(s.split()) or None
+    s = _text(value)  # str.split() splits where the regular expression \s matches
+    return " ".join((s if s.isascii() else unicodedata.normalize("NFC", s)).split()) or None
 
 
 def name_key(value: Any) -> str:
@@ -296,12 +289,10 @@ def name_key(value: Any) -> str:
     if is_missing(value):
         return ""
     s = _text(value)
-    if s.isascii():  # nothing to decompose or fold but the case
-        s = s.casefold()
-    else:
-        s = unicodedata.normalize("NFKD", s.translate(_FOLD))
-        s = "".join(ch for ch in s if not unicodedata.combining(ch)).casefold().translate(_FOLD)
-    return " ".join(_NOT_WORD.sub(" ", s).replace("_", " ").split())
+    if not s.isascii():  # ASCII has nothing to decompose, only case to fold
+        s = "".join(ch for ch in unicodedata.normalize("NFKD", s.translate(_FOLD))
+                    if not unicodedata.combining(ch))
+    return " ".join(_NOT_WORD.sub(" ", s.casefold().translate(_FOLD)).replace("_", " ").split())
 
 
 def name(value: Any) -> Normalized:
