@@ -35,6 +35,8 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from itertools import repeat
+from operator import is_not
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
@@ -54,7 +56,7 @@ _EMAIL = rf"{_LOCAL}@{_LABEL}(?:\.{_LABEL})*\.[a-z]{{2,}}"
 def _fullmatch(pattern: str, values: list[str]) -> np.ndarray:
     """``re.fullmatch(pattern, v)`` for every value, as a bool array (one C call per value)."""
     found = map(re.compile(pattern, re.ASCII).fullmatch, values)  # \d: 0-9 only
-    return np.fromiter((m is not None for m in found), dtype=bool, count=len(values))
+    return np.fromiter(map(is_not, found, repeat(None)), dtype=bool, count=len(values))
 
 
 Rule = Callable[[list[str]], tuple[np.ndarray, list[Any]]]
@@ -79,7 +81,7 @@ _LETTER = re.compile(r"[^\W\d_]")
 
 def _name(values: list[str]) -> tuple[np.ndarray, list[Any]]:
     ok = _fullmatch(_TEXT, values)
-    return ok & np.fromiter((_LETTER.search(v) is not None for v in values), dtype=bool,
+    return ok & np.fromiter(map(is_not, map(_LETTER.search, values), repeat(None)), dtype=bool,
                             count=len(values)), values
 
 
@@ -193,7 +195,7 @@ def _bounded(pattern: str, low: int, high: int) -> Rule:
 
     def rule(values: list[str]) -> tuple[np.ndarray, list[Any]]:
         ok, out = inner(values)
-        return ok & np.fromiter((o is not None for o in out), dtype=bool, count=len(out)), out
+        return ok & np.fromiter(map(is_not, out, repeat(None)), dtype=bool, count=len(out)), out
     return rule
 
 

@@ -273,24 +273,26 @@ _FOLD = str.maketrans({"æ": "ae", "Æ": "ae", "ø": "o", "Ø": "o", "ß": "ss",
                        "ł": "l", "Ł": "l", "þ": "th", "Þ": "th", "œ": "oe", "Œ": "oe",
                        "ð": "d", "Ð": "d", "ħ": "h", "Ħ": "h", "ı": "i", "ĸ": "k", "ŉ": "n",
                        "ŋ": "n", "Ŋ": "n", "ŧ": "t", "Ŧ": "t"})
+_NOT_WORD = re.compile(r"[^\w]+")
 
 
 def name_display(value: Any) -> str | None:
     """A name for display: Unicode NFC, single spaces, trimmed. Missing → None."""
     if is_missing(value):
         return None
-    s = unicodedata.normalize("NFC", _text(value))
-    return re.sub(r"\s+", " ", s).strip() or None
+    s = _text(value)  # str.split() splits where the regular expression \s matches
+    return " ".join((s if s.isascii() else unicodedata.normalize("NFC", s)).split()) or None
 
 
 def name_key(value: Any) -> str:
     """A comparison key: case and diacritics folded (å→a, ö→o, æ→ae, ø→o), punctuation to spaces."""
     if is_missing(value):
         return ""
-    s = unicodedata.normalize("NFKD", _text(value).translate(_FOLD))
-    s = "".join(ch for ch in s if not unicodedata.combining(ch)).casefold().translate(_FOLD)
-    s = re.sub(r"[^\w]+", " ", s).replace("_", " ")
-    return re.sub(r"\s+", " ", s).strip()
+    s = _text(value)
+    if not s.isascii():  # ASCII has nothing to decompose, only case to fold
+        s = "".join(ch for ch in unicodedata.normalize("NFKD", s.translate(_FOLD))
+                    if not unicodedata.combining(ch))
+    return " ".join(_NOT_WORD.sub(" ", s.casefold().translate(_FOLD)).replace("_", " ").split())
 
 
 def name(value: Any) -> Normalized:

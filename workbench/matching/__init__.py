@@ -237,7 +237,7 @@ def as_table(suggestions: pd.DataFrame, *, assigned_only: bool = False) -> pd.Da
     out = frame.reindex(columns=[c for c in COLUMNS if c != "evidence"]).copy()
     for flag in ("assigned", "tie", "contested", "namesake"):
         out[flag] = out[flag].astype(bool)
-    out["evidence"] = [_why(ev) for ev in frame["evidence"]]
+    out["evidence"] = _why_column(frame["evidence"].tolist())
     return out.reset_index(drop=True)
 
 
@@ -245,6 +245,26 @@ def _why(evidence_list: Any) -> str:
     return "; ".join([f"{e['sentence']} ({bits:+.1f} bits)" if bits else e["sentence"]
                       for e in evidence_list or [] if e.get("signal") != "prior"
                       for bits in (e.get("weight", e.get("contribution")) or 0,)])
+
+
+def _why_column(evidences: list[Any]) -> list[str]:
+    """:func:`_why` of every row. A level's sentence and weight repeat across pairs (the
+    weights are learned per level), so each distinct piece is formatted once."""
+    pieces: dict[tuple[str, Any], str] = {}
+    out = []
+    for evidence_list in evidences:
+        parts = []
+        for e in evidence_list or ():
+            if e.get("signal") == "prior":
+                continue
+            bits = e.get("weight", e.get("contribution")) or 0
+            key = (e["sentence"], bits)
+            text = pieces.get(key)
+            if text is None:
+                text = pieces[key] = f"{key[0]} ({bits:+.1f} bits)" if bits else key[0]
+            parts.append(text)
+        out.append("; ".join(parts))
+    return out
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -328,7 +348,8 @@ def read_kleer_table(path: str | Path) -> pd.DataFrame:
     else:
         ids = text_ids.astype(object)
     out: dict[str, Any] = {"kleer_id": ids,
-                           "name": pd.Series([v.strip() or None for v in raw["name"]], dtype=object)}
+                           "name": pd.Series([v.strip() or None for v in raw["name"].tolist()],
+                                             dtype=object)}
     if "email" in raw.columns:  # Kleer's one email: normalised like any HR email
         out["email"] = _normalised_column(FIELD["private_email"], raw["email"])
     for key in raw.columns:

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..bulk import cycle_collector_paused
 from ..fields import mask
 from ..normalize import birth_date_from_personnummer
-from .names import NameParts, hr_name_parts, kleer_name_parts
+from .names import NameParts, hr_names, kleer_names
 
 __all__ = ["Side", "prepare_hr", "prepare_kleer", "text_column", "digit_matrix", "luhn_valid"]
 
@@ -73,6 +74,9 @@ def text_column(frame: pd.DataFrame, key: str) -> np.ndarray:
         if (whole == whole.round()).all():
             s = s.astype("Int64")
     if s.dtype == object:  # records and CSV cells: text, None, a number here and there
+        values = s.tolist()
+        if set(map(type, values)) <= {str, type(None)}:  # the common case, in fewer steps
+            return np.array(["" if v is None else v.strip() for v in values], dtype=object)
         return np.array(["" if v is None or v is pd.NA or (isinstance(v, float) and v != v)
                          else (v if type(v) is str else str(v)).strip() for v in s.tolist()],
                         dtype=object)
@@ -109,12 +113,37 @@ def luhn_valid(digits: np.ndarray) -> np.ndarray:
     return (total % 10 == 0) & (digits[:, 0] != 255)
 
 
-def _masked(ssn: np.ndarray, valid: np.ndarray) -> np.ndarray:
+def _canonical_codes(ssn: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which personnummer are canonical and valid (``YYYYMMDD-NNNN``, Luhn passed), and those
+    as an (n, 13) matrix of their characters' code points."""
+    ok = valid.copy()
+    if not ok.any():
+        return ok, np.zeros((0, 13), dtype=np.uint32)
+    text = ssn[ok].astype(str)
+    idx = np.flatnonzero(ok)
+    long13 = np.char.str_len(text) == 13
+    codes = text[long13].astype("U13").view(np.uint32).reshape(-1, 13)
+    digits = (codes >= 48) & (codes <= 57)
+    fits = (codes[:, 8] == 45) & digits[:, :8].all(axis=1) & digits[:, 9:].all(axis=1)
+    ok[idx[~long13]] = False
+    ok[idx[long13][~fits]] = False
+    return ok, codes[fits]
+
+
+def _masked(ssn: np.ndarray, valid: np.ndarray, canonical: tuple[np.ndarray, np.ndarray]
+            ) -> np.ndarray:
     """:func:`workbench.fields.mask` of every personnummer. A canonical valid number keeps its
     birth date (``19850312-****``) without being parsed again; anything else goes through mask."""
-    canonical = valid & np.array([len(v) == 13 and v[8] == "-" for v in ssn], dtype=bool)
-    return np.array([v[:9] + "****" if ok else (mask("ssn", v) if v else "")
-                     for v, ok in zip(ssn, canonical)], dtype=object)
+    fast, codes = canonical
+    out = np.array([mask("ssn", v) if v else "" for v in ssn[~fast].tolist()] if (~fast).any()
+                   else [], dtype=object)
+    result = np.empty(len(ssn), dtype=object)
+    result[~fast] = out
+    if len(codes):
+        shown = np.full((len(codes), 13), 42, dtype=np.uint32)  # "*"
+        shown[:, :9] = codes[:, :9]
+        result[fast] = shown.view("U13").reshape(-1).tolist()
+    return result
 
 
 def _local_parts(emails: np.ndarray) -> np.ndarray:
@@ -127,8 +156,8 @@ def _lower(values: np.ndarray) -> np.ndarray:
     return np.array([v.lower() for v in values], dtype=object)
 
 
-def _birth_dates(frame: pd.DataFrame, ssn: np.ndarray, pnr: np.ndarray, valid: np.ndarray
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def _birth_dates(frame: pd.DataFrame, ssn: np.ndarray,
+                 canonical: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """The birth date column, filled from the personnummer where it is missing, and where it was.
 
     A canonical valid personnummer (``YYYYMMDD-NNNN``) gives its date by slicing (a
@@ -136,16 +165,20 @@ def _birth_dates(frame: pd.DataFrame, ssn: np.ndarray, pnr: np.ndarray, valid: n
     :func:`~workbench.normalize.birth_date_from_personnummer`.
     """
     out = text_column(frame, "birth_date")
-    todo = np.flatnonzero((out == "") & (ssn != ""))
-    for i in todo.tolist():
-        v = ssn[i]
-        if valid[i] and len(v) == 13 and v[8] == "-" and v[:8].isdigit():
-            day = int(v[6:8])
-            out[i] = f"{v[:4]}-{v[4:6]}-{day - 60 if day > 60 else day:02d}"
-        else:
-            out[i] = birth_date_from_personnummer(v).value or ""
-    from_pnr = np.zeros(len(out), dtype=bool)
-    from_pnr[todo] = out[todo] != ""
+    missing = (out == "") & (ssn != "")
+    fast, codes = canonical
+    sliced = missing & fast
+    if sliced.any():  # YYYY-MM-DD from the digits, a samordningsnummer's day − 60
+        rows = codes[missing[fast]]
+        day = (rows[:, 6] - 48) * 10 + rows[:, 7] - 48
+        day = np.where(day > 60, day - 60, day)
+        iso = np.full((len(rows), 10), 45, dtype=np.uint32)  # "-"
+        iso[:, :4], iso[:, 5:7] = rows[:, :4], rows[:, 4:6]
+        iso[:, 8], iso[:, 9] = day // 10 + 48, day % 10 + 48
+        out[sliced] = iso.view("U10").reshape(-1).tolist()
+    for i in np.flatnonzero(missing & ~fast).tolist():
+        out[i] = birth_date_from_personnummer(ssn[i]).value or ""
+    from_pnr = missing & (out != "")
     return out, from_pnr
 
 
@@ -166,26 +199,36 @@ def _house_number(street: np.ndarray) -> np.ndarray:
                     dtype=object)
 
 
-def _side(frame: pd.DataFrame, ids: np.ndarray, names: list[NameParts],
+def _side(frame: pd.DataFrame, ids: np.ndarray, distinct: tuple[list[NameParts], np.ndarray],
           emails: dict[str, np.ndarray], foreign_id: np.ndarray) -> Side:
+    """``distinct``: the distinct names and each record's index among them (every name key is
+    worked out once per distinct name, then spread to the records)."""
+    uniq, codes = distinct
+    names = [uniq[c] for c in codes.tolist()]
+
+    def spread(get, dtype=object) -> np.ndarray:
+        return np.array([get(p) for p in uniq], dtype=dtype).reshape(-1)[codes] if uniq \
+            else np.array([], dtype=dtype)
+
     ssn = text_column(frame, "ssn")
     pnr, raw_digits = _digits10(ssn)
     digits = digit_matrix(pnr)
     valid = luhn_valid(digits)
     local_parts = {k: _local_parts(v) for k, v in emails.items()}
-    birth, from_pnr = _birth_dates(frame, ssn, pnr, valid)
+    canonical = _canonical_codes(ssn, valid)
+    birth, from_pnr = _birth_dates(frame, ssn, canonical)
     street = folded_column(text_column(frame, "street"))
     return Side(
         ids=ids, names=names,
-        folded=np.array([p.folded for p in names], dtype=object),
-        sorted_key=np.array([p.sorted_key for p in names], dtype=object),
-        ordered_key=np.array([p.ordered_key for p in names], dtype=object),
-        initials_key=np.array([p.initials_key for p in names], dtype=object),
-        first_key=np.array([p.first_key for p in names], dtype=object),
-        last_key=np.array([p.last_key for p in names], dtype=object),
-        has_initial=np.array([1 in map(len, p.tokens) for p in names], dtype=bool),
-        n_tokens=np.array([len(set(p.canon)) for p in names], dtype=np.int16),
-        pnr=pnr, pnr_digits=digits, pnr_valid=valid, ssn_masked=_masked(ssn, valid),
+        folded=spread(lambda p: p.folded),
+        sorted_key=spread(lambda p: p.sorted_key),
+        ordered_key=spread(lambda p: p.ordered_key),
+        initials_key=spread(lambda p: p.initials_key),
+        first_key=spread(lambda p: p.first_key),
+        last_key=spread(lambda p: p.last_key),
+        has_initial=spread(lambda p: 1 in map(len, p.tokens), bool),
+        n_tokens=spread(lambda p: len(set(p.canon)), np.int16),
+        pnr=pnr, pnr_digits=digits, pnr_valid=valid, ssn_masked=_masked(ssn, valid, canonical),
         birth_date=birth,
         emails=emails,
         locals=local_parts,
@@ -193,8 +236,8 @@ def _side(frame: pd.DataFrame, ids: np.ndarray, names: list[NameParts],
         employee_number=text_column(frame, "employee_number"),
         start=text_column(frame, "employment_start_date"),
         foreign_id=foreign_id,
-        first=np.array([" ".join(p.first_tokens) for p in names], dtype=object),
-        last=np.array([" ".join(p.last_tokens) for p in names], dtype=object),
+        first=spread(lambda p: " ".join(p.first_tokens)),
+        last=spread(lambda p: " ".join(p.last_tokens)),
         pnr_len=np.where(pnr != "", raw_digits, 0).astype(np.int8),
         birth_from_pnr=from_pnr,
         street=street, street_no=_house_number(street),
@@ -205,18 +248,28 @@ def _side(frame: pd.DataFrame, ids: np.ndarray, names: list[NameParts],
 
 def prepare_hr(hr: pd.DataFrame) -> Side:
     """The HR side: ``hr_id``, ``first_name``, ``last_name`` and any other canonical fields."""
-    first, last = text_column(hr, "first_name"), text_column(hr, "last_name")
-    names = [hr_name_parts(f, l) for f, l in zip(first, last)]
-    emails = {k: _lower(text_column(hr, k)) for k in ("private_email", "work_email")}
-    return _side(hr, text_column(hr, "hr_id"), names, emails, np.full(len(hr), "", dtype=object))
+    with cycle_collector_paused():  # many small tuples and names, no cycles among them
+        return _prepare_hr(hr)
 
 
 def prepare_kleer(kleer: pd.DataFrame) -> Side:
     """The Kleer side: ``kleer_id``, the one ``name`` (or first/last), ``email``, ``hr_id``
     (Kleer's foreign-id) and any other canonical fields."""
+    with cycle_collector_paused():
+        return _prepare_kleer(kleer)
+
+
+def _prepare_hr(hr: pd.DataFrame) -> Side:
+    first, last = text_column(hr, "first_name"), text_column(hr, "last_name")
+    names = hr_names(first, last)
+    emails = {k: _lower(text_column(hr, k)) for k in ("private_email", "work_email")}
+    return _side(hr, text_column(hr, "hr_id"), names, emails, np.full(len(hr), "", dtype=object))
+
+
+def _prepare_kleer(kleer: pd.DataFrame) -> Side:
     name = text_column(kleer, "name")
     first, last = text_column(kleer, "first_name"), text_column(kleer, "last_name")
-    names = [kleer_name_parts(nm or None, f, l) for nm, f, l in zip(name, first, last)]
+    names = kleer_names([nm or None for nm in name], first, last)
     emails = {"email": _lower(text_column(kleer, "email"))}
     ids = kleer["kleer_id"].to_numpy()
     return _side(kleer, ids, names, emails, text_column(kleer, "hr_id"))
