@@ -10,10 +10,15 @@ and VAB with a child, 1–5 working days long, plus a few cancelled ones. Then i
 events, the day statuses; the activities once) and ``Workbench.apply`` (one ``PUT /event`` per
 day), and plans and applies again: a rerun must send nothing.
 
+The apply runs at the workbench's default: the adaptive level (AIMD, from 8 up to the
+Settings' ceiling); it prints the level the apply settled at, its peak, the changes and the
+429s/503s it met (the batch record's summary). ``--concurrency N`` pins the apply (and the
+plan's reads) at N instead; without it the plan reads at ``plan_leave``'s default.
+
 Requests are counted by the simulator (``/_admin/state``: every API request it answered).
 Prints one JSON object; exit code 1 when a day is missing or doubled, or the rerun sent a write.
 
-    .venv/bin/python bench/bench_leave.py [--employees 2000] [--latency-ms 50] [--concurrency 16]
+    .venv/bin/python bench/bench_leave.py [--employees 2000] [--latency-ms 50] [--concurrency N]
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from workbench.api import Workbench
+from workbench.concurrency import summary_text
 from workbench.kleer.simulator import RunningSimulator
 from workbench.normalize import make_personnummer
 
@@ -78,8 +84,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--employees", type=int, default=2000)
     parser.add_argument("--latency-ms", type=float, default=50)
-    parser.add_argument("--concurrency", type=int, default=16,
-                        help="Kleer requests in flight at once, for the plan's reads and the apply")
+    parser.add_argument("--concurrency", type=int, default=None,
+                        help="pin the Kleer requests in flight at N, for the plan's reads and the "
+                             "apply (default: the apply adapts, as the workbench does)")
     args = parser.parse_args()
     n = args.employees
     with tempfile.TemporaryDirectory() as tmp, \
@@ -99,31 +106,41 @@ def main() -> int:
             return sim.state()["requests"]
 
         r0, t0 = requests(), time.perf_counter()
-        plan = wb.plan_leave(MONTH, concurrency=args.concurrency)
+        pinned = {} if args.concurrency is None else {"concurrency": args.concurrency}
+        plan = wb.plan_leave(MONTH, **pinned)
         plan_seconds, r1 = time.perf_counter() - t0, requests()
         t1 = time.perf_counter()
         result = wb.apply(plan, concurrency=args.concurrency, on_progress=lambda *a: None)
         apply_seconds, r2 = time.perf_counter() - t1, requests()
         writes = dict(sim.leave()["writes"])
         t2 = time.perf_counter()
-        rerun = wb.plan_leave(MONTH, concurrency=args.concurrency)
+        rerun = wb.plan_leave(MONTH, **pinned)
         rerun_result = wb.apply(rerun, concurrency=args.concurrency, on_progress=lambda *a: None)
         rerun_seconds, r3 = time.perf_counter() - t2, requests()
         sim.clear_faults()
         events = sim.leave()
         per_key = Counter(e["foreign-id"] for e in events["events"])
         days = len(plan.runnable)
+        level = dict(result.concurrency or {})
         ok = (result.counts_dict == {"done": days} and len(per_key) == days
               and set(per_key.values()) == {1} and rerun.runnable == ()
               and events["writes"] == writes)
         print(json.dumps({
             "employees": n, "leaves": loaded.leaves, "days_exported": days,
-            "latency_ms": args.latency_ms, "concurrency": args.concurrency,
+            "latency_ms": args.latency_ms,
+            "concurrency": "adaptive" if args.concurrency is None else args.concurrency,
+            "settled_level": level.get("level"), "peak_level": level.get("peak"),
+            "level_changes": level.get("changes_total", 0),
+            "rate_limited_429": level.get("counts", {}).get("429", 0),
+            "unavailable_503": level.get("counts", {}).get("503", 0),
+            "concurrency_summary": summary_text(level),
             "plan_seconds": round(plan_seconds, 1), "plan_requests": r1 - r0,
             "apply_seconds": round(apply_seconds, 1), "apply_requests": r2 - r1,
             "requests_per_day_apply": round((r2 - r1) / max(days, 1), 3),
             "requests_per_day_plan_and_apply": round((r2 - r0) / max(days, 1), 3),
-            "floor_seconds_apply": round((r2 - r1) * args.latency_ms / 1000 / args.concurrency, 1),
+            # the apply's request floor at the highest level it used (latency × requests ÷ level)
+            "floor_seconds_apply_at_peak": round((r2 - r1) * args.latency_ms / 1000
+                                                 / max(level.get("peak") or args.concurrency or 1, 1), 1),
             "rerun_operations": len(rerun.operations), "rerun_blocked": rerun.counts_dict.get("blocked", 0),
             "rerun_writes_sent": sum(events["writes"].values()) - sum(writes.values()),
             "rerun_requests_reads_only": r3 - r2, "rerun_seconds": round(rerun_seconds, 1),

@@ -83,8 +83,10 @@ else:
         "analyst": batches["analyst"].fillna(""),
         "status": batches["status"],
         "results": batches["counts"].map(lambda c: ", ".join(f"{v} {k}" for k, v in (c or {}).items())),
+        "concurrency": batches["concurrency"].fillna(""),  # the limiter's summary, in words
         "batch": batches["id"],
     }), hide_index=True, width="stretch", placeholder="",
-        column_config={"started": f"Started ({time_zone().key})", "results": "Results"})
+        column_config={"started": f"Started ({time_zone().key})", "results": "Results",
+                       "concurrency": "Concurrency"})
     page, title, icon = PAGE_OF["audit"]
     st.page_link(page, label="Every decision and write, and revert, on Audit", icon=icon)

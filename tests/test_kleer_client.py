@@ -496,3 +496,27 @@ def test_a_lost_answer_is_released_as_no_answer_and_the_clone_shares_the_pool():
                    ("release", 200, False, None)]
     gated.close()  # the clone does not own the pool: the original still works
     assert client.list_users() == []
+
+
+@pytest.mark.parametrize("item", [
+    b'{"id": 1, "name": "\\u00c5sa", "salary": 1.5, "nested": {"a": [1, {"b": null}]}}',
+    b'{"id": 2, "big": 1180591620717411303424}',  # beyond 64 bits
+    b'{"id": 3, "score": NaN, "inf": -Infinity}',
+    b'{"id": 4, "name": "lone \\ud800 surrogate"}',
+    b'{"id": 5, "name": "first", "name": "last"}',  # the last of a repeated key
+])
+def test_list_answers_are_read_exactly_as_json_reads_them(item):
+    """Every answer means what json.loads makes of it (a faster parser was tried and read
+    integers beyond 64 bits as floats: this keeps any such swap honest)."""
+    body = b'{"users": [' + item + b"]}"
+    client, _ = make(Recorder(httpx.Response(200, content=body,
+                                             headers={"content-type": "application/json"})))
+    got = client.list_users()
+    assert json.dumps(got) == json.dumps(json.loads(body)["users"])  # NaN == NaN as text
+
+
+def test_an_answer_that_is_not_json_still_names_itself():
+    client, _ = make(Recorder(httpx.Response(200, content=b'{"users": [1,',
+                                             headers={"content-type": "application/json"})))
+    with pytest.raises(KleerBadAnswer, match="application/json, not JSON"):
+        client.list_users()

@@ -4,6 +4,7 @@ bucket, and the pinned table of schema facts. Over real HTTP on 127.0.0.1."""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 
@@ -331,3 +332,32 @@ def test_the_simulator_limits_per_company_with_retry_after(sims):
     assert other.status_code == 403  # another company has its own bucket: not limited
     time.sleep(1.0)
     assert call(sim, "GET", "/user/1").status_code == 200  # refilled at the steady rate
+
+
+def test_a_strict_list_answers_every_row_filled_and_sees_each_write_at_once(tmp_path):
+    """The strict simulator remembers each row's read-back JSON by the stored text: the list
+    equals filling every row anew, and a write through the API or a change made to the file
+    from outside shows in the next list."""
+    from workbench.kleer.simulator import SimState, readable_contract, readable_user
+
+    state = SimState(tmp_path / "sim.db", seed=sample_seed(12), dialect="strict")
+    stored = state.dump()
+    filled = {"users": [readable_user(u) for u in stored["users"]],
+              "payroll-user-readables": [readable_contract(c)
+                                         for c in stored["payroll-user-readables"]]}
+    assert json.loads(state.users_json())["users"] == filled["users"]
+    assert json.loads(state.contracts_json()) == {"payroll-user-readables":
+                                                  filled["payroll-user-readables"]}
+    state.upsert_contract(2, {"phone": "+46701112233"})
+    state.conn.execute("UPDATE users SET doc = json_set(doc, '$.name', 'Från Utsidan') "
+                       "WHERE id = 3")
+    users = {u["id"]: u for u in json.loads(state.users_json())["users"]}
+    contracts = {c["user"]["id"]: c for c in
+                 json.loads(state.contracts_json())["payroll-user-readables"]}
+    assert users[3]["name"] == "Från Utsidan" and users[3] == readable_user(state.user(3))
+    assert contracts[2]["phone"] == "+46701112233"
+    assert contracts[2] == readable_contract(state.contract(2))
+    assert contracts[4] == filled["payroll-user-readables"][3]  # untouched rows as before
+    state.dialect = Dialect.parse("lenient")  # lenient answers what is stored, unfilled
+    assert json.loads(state.users_json())["users"][0] == state.user(1)
+    state.close()

@@ -4,6 +4,7 @@ simulator's write rules and over real HTTP."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -21,7 +22,7 @@ from workbench.kleer.mapping import (
     to_kleer,
 )
 from workbench.kleer.simulator import apply_contract_write, apply_user_write
-from workbench.store import Workspace
+from workbench.store import Workspace, to_json
 
 #: A raw HR row with a value for every field of the table (checked below, so a new field
 #: without a value here fails loudly instead of going untested).
@@ -236,3 +237,41 @@ def test_records_built_a_column_at_a_time_equal_from_kleer_one_by_one():
     assert records_from_kleer(users, contracts) == [from_kleer(u, by_user.get(int(u["id"])))
                                                     for u in users]
     assert records_from_kleer([], contracts) == []
+
+
+def test_the_raw_column_is_exactly_the_stores_json_so_fingerprints_do_not_move():
+    """The raw text (and so every fingerprint, which earlier snapshots and plans hold) is what
+    ``to_json`` writes, also for non-ASCII text, floats, nesting and a missing contract."""
+    odd_user = {**USER, "name": "Åsa Öberg-Ñúñez \u2028", "score": 1.5e-7, "big": 2**70,
+                "dimension-entry": [{"id": 1, "value": None}], "flag": False}
+    odd_contract = {**CONTRACT, "monthly-salary": 42500.25, "note": 'quote " and \\ and \n'}
+    for user, contract in [(USER, CONTRACT), (odd_user, odd_contract), (odd_user, None)]:
+        record = from_kleer(user, contract)
+        assert record["raw"] == to_json({"user": user, "contract": contract})
+        assert record["fingerprint"] == hashlib.sha256(record["raw"].encode()).hexdigest()
+    assert [r["raw"] for r in records_from_kleer([odd_user], [odd_contract])] == [
+        to_json({"user": odd_user, "contract": odd_contract})]
+
+
+def test_a_snapshot_stored_a_column_at_a_time_holds_the_rows_a_record_at_a_time_would():
+    users = [USER, {"id": 10, "name": "Bo Ek", "active": True},
+             {**USER, "id": 11, "foreign-id": "HR-7", "email": "x@firma.se", "active": True}]
+    contracts = [CONTRACT, {**CONTRACT, "user": {"id": 11}, "monthly-salary": 4250050}]
+    snap = Snapshot.build(users, contracts, base_url="http://127.0.0.1:1/v1", company_id=1,
+                          salary_unit="öre")
+    assert list(snap.columns) == list(RECORD_COLUMNS)
+    assert snap.records == records_from_kleer(users, contracts, salary_unit="öre")
+    assert (snap.users, snap.contracts, snap.active) == (3, 2, 2)
+    assert snap.fingerprint == snapshot_fingerprint(snap.records)
+    with Workspace.memory() as by_columns, Workspace.memory() as by_records:
+        by_columns.kleer.replace_snapshot_columns(snap.columns, snapshot=snap.meta())
+        by_records.kleer.replace_snapshot(snap.records, snapshot=snap.meta())
+        assert by_columns.kleer.by_id() == by_records.kleer.by_id()
+        assert by_columns.kleer.get(11)["monthly_salary"] == 42500.5
+        assert by_columns.kleer.get(11)["foreign_id"] == "HR-7"
+        by_columns.kleer.replace_snapshot_columns({"kleer_id": [], "raw": []},
+                                                  snapshot={**snap.meta(), "id": "empty"})
+        assert by_columns.kleer.ids() == set()
+        with pytest.raises(ValueError, match="differ in length"):
+            by_columns.kleer.replace_snapshot_columns({"kleer_id": [1, 2], "raw": ["{}"]},
+                                                      snapshot=snap.meta())

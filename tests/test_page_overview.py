@@ -119,3 +119,17 @@ def test_next_step_follows_the_workflow(changes, page, words):
     assert isinstance(step, NextStep) and step.page == page and words in step.message
     from workbench.ui.nav import PAGES
     assert step.page in {url for _, _, _, url in PAGES}  # the hint links to a page that exists
+
+
+def test_last_batches_say_at_what_concurrency_each_batch_ran(demo_workbench, kleer_sim):
+    """The batch record's concurrency summary (mode, level, 429s and 503s) is in the list."""
+    wb = demo_workbench
+    plan = wb.plan("import")
+    assert any(op.kind == "kleer_link" for op in plan.operations)  # requests to Kleer
+    wb.apply(plan, concurrency=3)
+    at = open_page(PAGE)
+    assert not at.exception, at.exception
+    batches = next(d.value for d in at.dataframe if "results" in d.value.columns)
+    shown = batches["concurrency"].iloc[0]
+    assert shown == wb.batches()["concurrency"].iloc[0]
+    assert shown.startswith("concurrency pinned, ended at 3;") and "× 429" in shown

@@ -204,16 +204,16 @@ class Workbench(HrSide, Reads, LeaveApi, BackgroundApplies, LinksInKleer):
             unit = self.settings.salary_unit
             snap = Snapshot.build(users, contracts, base_url=kc.base_url,
                                   company_id=kc.company_id, salary_unit=unit)
-            progress(3, 4, f"storing {len(snap.records)} Kleer employees")
+            progress(3, 4, f"storing {snap.users} Kleer employees")
             with self.workspace.atomic():
-                self.workspace.kleer.replace_snapshot(snap.records, snapshot=snap.meta())
+                self.workspace.kleer.replace_snapshot_columns(snap.columns, snapshot=snap.meta())
                 self.workspace.settings.set("kleer_me", me, analyst=self.analyst)
                 self.workspace.settings.set(planning.SNAPSHOT_SALARY_UNIT, unit,
                                             analyst=self.analyst)
                 self.workspace.audit.append(event="load", analyst=self.analyst,
                                             action="fetch_kleer", detail=snap.meta())
         result = FetchResult(snapshot_id=snap.id, fetched_at=snap.fetched_at, users=snap.users,
-                             active=sum(1 for r in snap.records if r["active"] is not False),
+                             active=snap.active,
                              contracts=snap.contracts, fingerprint=snap.fingerprint,
                              seconds=round(time.perf_counter() - started, 3))
         progress(4, 4, str(result))

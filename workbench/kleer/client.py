@@ -61,6 +61,7 @@ import random
 import re
 import time
 from dataclasses import dataclass
+from itertools import chain
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 from urllib.parse import quote
@@ -112,15 +113,16 @@ def _id_of(value: Any) -> int | None:
 
 def _depth(value: Any) -> int:
     """How deeply ``value``'s lists and objects nest (0 for a scalar), a level at a time: a
-    10,000-user answer is mostly scalars, each looked at once by a comprehension."""
+    10,000-user answer is mostly scalars, each looked at once by one comprehension per level
+    (over the level's children chained together, not one per object)."""
     level, layer = 0, [value] if type(value) in _CONTAINERS else []
     while layer:
         level += 1
-        below: list = []
-        for item in layer:
-            below.extend([child for child in (item.values() if type(item) is dict else item)
-                          if type(child) in _CONTAINERS])
-        layer = below
+        objects = [item for item in layer if type(item) is dict]
+        arrays = [item for item in layer if type(item) is not dict]
+        children = chain(chain.from_iterable(map(dict.values, objects)),
+                         chain.from_iterable(arrays))
+        layer = [child for child in children if type(child) in _CONTAINERS]
     return level
 
 
@@ -355,7 +357,10 @@ class KleerClient:
     # ---------------------------------------------------------------- plumbing
 
     def _list(self, path: str) -> list[dict]:
-        answer = self._request("GET", path, timed=False)
+        return self._read_list(path, self._request("GET", path, timed=False))
+
+    def _read_list(self, path: str, answer: Any) -> list[dict]:
+        """The items of a list answer (parsed JSON), each checked (:meth:`_check`)."""
         key = LIST_KEYS[path]
         wrong_wrapper = isinstance(answer, dict) and answer and key not in answer
         if not isinstance(answer, dict) or not isinstance(answer.get(key, []), list) \

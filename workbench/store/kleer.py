@@ -8,6 +8,7 @@ a link), and so do the rows read back. Matching takes the Kleer side with ``hr_i
 
 from __future__ import annotations
 
+from itertools import repeat
 from typing import Any, Mapping
 
 import pandas as pd
@@ -35,18 +36,31 @@ class KleerSnapshot(Repository):
     def replace_snapshot(self, records: list[Mapping[str, Any]], *, snapshot: Mapping[str, Any]) -> None:
         """Replace the Kleer snapshot with ``records`` (canonical rows with kleer_id, raw,
         fingerprint) in one transaction; ``snapshot`` describes the fetch."""
-        # one prepared INSERT and executemany: 10,000 users in a few hundredths of a second,
-        # where a row-dict insert spent half a second checking and converting every value
-        columns = list(dict.fromkeys(k for r in records for k in r))
+        keys = list(dict.fromkeys(k for r in records for k in r))
+        self.replace_snapshot_columns({k: [r.get(k) for r in records] for k in keys},
+                                      snapshot=snapshot)
+
+    def replace_snapshot_columns(self, columns: Mapping[str, list[Any]], *,
+                                 snapshot: Mapping[str, Any]) -> None:
+        """:meth:`replace_snapshot` with the records a column at a time (``{column: [value of
+        each record]}``, all of one length: what ``Snapshot.columns`` holds), in one
+        transaction."""
+        # one prepared INSERT and executemany over the columns zipped into rows: no dict per
+        # row, and a value is converted (plain) only in a column that holds something sqlite3
+        # does not take as it is
         names = [("foreign_id" if k == "hr_id" else k) for k in columns]
-        tail = [snapshot["id"], snapshot["fetched_at"]]
-        rows = ([v if type(v) in _AS_IS else plain(v) for v in map(r.get, columns)] + tail
-                for r in records)
+        values = [col if set(map(type, col)) <= _AS_IS else
+                  [v if type(v) in _AS_IS else plain(v) for v in col]
+                  for col in columns.values()]
+        count = len(values[0]) if values else 0
+        if any(len(col) != count for col in values):
+            raise ValueError("replace_snapshot_columns: the columns differ in length")
+        rows = zip(*values, repeat(snapshot["id"], count), repeat(snapshot["fetched_at"], count))
         sql = (f"INSERT INTO kleer_users ({', '.join(_quoted(c) for c in names)}, snapshot_id, "
                f"fetched_at) VALUES ({', '.join('?' * (len(names) + 2))})")
         with self.ws.atomic():
             self.ws.conn.execute("DELETE FROM kleer_users")
-            if records:
+            if count:
                 self.ws.conn.executemany(sql, rows)
             self.ws.db["snapshots"].upsert(dict(snapshot), pk="id")
 
