@@ -322,11 +322,14 @@ def test_the_token_bucket_allows_a_burst_then_the_steady_rate():
 
 def test_the_simulator_limits_per_company_with_retry_after(sims):
     sim = sims("lenient")
-    sim.set_faults(rate_limit=2, rate_burst=5)
-    statuses = [call(sim, "GET", "/user/1").status_code for _ in range(7)]
+    # A steady rate of 1/s: twelve requests would need more than 7 s to all pass, so a loaded
+    # machine cannot refill the bucket between them the way it could at a faster rate.
+    sim.set_faults(rate_limit=1, rate_burst=5)
+    answers = [call(sim, "GET", "/user/1") for _ in range(12)]
+    statuses = [a.status_code for a in answers]
     assert statuses[:5] == [200] * 5 and 429 in statuses[5:]
-    limited = call(sim, "GET", "/user/1")
-    assert limited.status_code == 429 and limited.headers["retry-after"] == "1"
+    limited = next(a for a in answers if a.status_code == 429)
+    assert limited.headers["retry-after"] == "1"
     other = httpx.get(f"{sim.base_url}/company/2/user/1", timeout=5,
                       headers={"X-Token": sim.token, "Accept": "application/json"})
     assert other.status_code == 403  # another company has its own bucket: not limited
