@@ -148,7 +148,8 @@ def test_the_cycle_collector_is_paused_only_while_a_fetch_runs(wb_sim, kleer_sim
     seen = []
     wb_sim.fetch_kleer(on_progress=lambda done, total, message: seen.append(gc.isenabled()))
     assert seen == [False] * 4 + [True] and gc.isenabled()  # paused while working, then on
-    kleer_sim.set_faults(fail_next=10, fail_status=503)
+    # the three reads run at once, each with the client's 5 attempts: 15 failures fail them all
+    kleer_sim.set_faults(fail_next=15, fail_status=503)
     with pytest.raises(KleerUnavailable):
         wb_sim.fetch_kleer()
     assert gc.isenabled()  # also after a failed fetch

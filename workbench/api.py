@@ -14,6 +14,7 @@ HR file in and the HR changes out in :mod:`.api_hr`.
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 import uuid
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -195,11 +196,15 @@ class Workbench(HrSide, Reads, LeaveApi, BackgroundApplies, LinksInKleer):
         progress = on_progress or (lambda done, total, message: None)
         started = time.perf_counter()
         with cycle_collector_paused(), self._kleer_session(token, client) as kc:
-            progress(0, 4, f"fetching users from {kc.base_url} (company {kc.company_id})")
-            users = kc.list_users()
-            progress(1, 4, f"{len(users)} users; fetching payroll contracts")
-            contracts = kc.list_contracts()
-            me = self._integration_user(kc)
+            progress(0, 4, f"fetching users and payroll contracts from {kc.base_url} "
+                           f"(company {kc.company_id})")
+            # The three reads at once: against a remote Kleer each is mostly waiting.
+            with ThreadPoolExecutor(max_workers=2, thread_name_prefix="fetch") as pool:
+                contracts_read = pool.submit(kc.list_contracts)
+                me_read = pool.submit(kc.integration_user)
+                users = kc.list_users()
+                progress(1, 4, f"{len(users)} users; payroll contracts")
+                contracts, me = contracts_read.result(), me_read.result()
             progress(2, 4, f"{len(contracts)} payroll contracts; mapping")
             unit = self.settings.salary_unit
             snap = Snapshot.build(users, contracts, base_url=kc.base_url,
@@ -218,16 +223,6 @@ class Workbench(HrSide, Reads, LeaveApi, BackgroundApplies, LinksInKleer):
                              seconds=round(time.perf_counter() - started, 3))
         progress(4, 4, str(result))
         return result
-
-    @staticmethod
-    def _integration_user(kc: KleerClient) -> int | None:
-        """The token's own Kleer user (``GET /user/me``), the integration user: marked on the
-        Import screen and left out of its bulk actions. None when Kleer does not say."""
-        try:
-            me = kc.me()
-        except Exception:  # noqa: BLE001 - only a marker; the fetch itself succeeded
-            return None
-        return me.get("id") if isinstance(me, dict) and isinstance(me.get("id"), int) else None
 
     # ---------------------------------------------------------------- load: see api_hr.HrSide
 

@@ -267,6 +267,15 @@ class KleerClient:
         """The token's own Kleer user (what "Test connection" shows)."""
         return self._object("GET", "/user/me", "user")
 
+    def integration_user(self) -> int | None:
+        """The token's own Kleer user id (``GET /user/me``), the integration user: marked on the
+        Import screen and left out of its bulk actions. None when Kleer does not say."""
+        try:
+            me = self.me()
+        except Exception:  # noqa: BLE001 - only a marker; a fetch succeeds without it
+            return None
+        return me.get("id") if isinstance(me, dict) and isinstance(me.get("id"), int) else None
+
     def list_users(self) -> list[dict]:
         """Every user of the company, inactive ones included (not paged). Each item is an
         object with a whole-number ``id`` (an id sent as digits in a string is made an int);
