@@ -38,7 +38,7 @@ from .assign import assign, flags, rank
 from .blocking import BLOCKS, candidate_pairs
 from .comparisons import COMPARISONS, compare, usable_comparisons
 from .explain import waterfall, waterfall_chart
-from .fs import FSModel, train_on
+from .fs import FSModel, random_u, train_on
 from .prepare import Side, prepare_hr, prepare_kleer
 from .scoring import evidence, score_pairs
 from .settings import AGREEMENTS, BANDS, SIGNALS, MatchSettings
@@ -168,7 +168,7 @@ def _train(h_side: Side, k_side: Side, levels: np.ndarray, comparisons: list[str
            labels: pd.DataFrame | None, max_iter: int = 200) -> FSModel:
     lab, lab_y = _labelled(h_side, k_side, labels, comparisons)
     return train_on(levels, comparisons, len(h_side), len(k_side), labelled=lab, labels=lab_y,
-                    max_iter=max_iter)
+                    max_iter=max_iter, **random_u(h_side, k_side, comparisons))
 
 
 def suggest(hr: pd.DataFrame, kleer: pd.DataFrame, settings: MatchSettings = MatchSettings(), *,
