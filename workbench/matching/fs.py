@@ -44,7 +44,7 @@ __all__ = ["FSModel", "DEFAULT_M", "DEFAULT_U", "TF_CAP", "TF_COMPARISONS", "U_P
 
 FORMAT = 1
 TF_CAP = 4.0
-U_PAIRS = 200_000       # random pairs drawn to estimate u (all pairs when there are fewer)
+U_PAIRS = 50_000        # random pairs drawn to estimate u (all pairs when there are fewer)
 TF_COMPARISONS = ("first_name", "last_name")
 _PRIOR_STRENGTH = 4.0   # pseudo-pairs of the Dirichlet prior on m and on u
 _FLOOR = 1e-7
