@@ -4,17 +4,24 @@ For a candidate pair, each comparison (:mod:`workbench.matching.comparisons`) la
 ``m`` is the probability of that level among true pairs, ``u`` among other pairs; the level's
 **match weight** is ``log2(m / u)`` bits (positive: evidence for, negative: evidence against; a
 missing value weighs 0). A pair's match weight is the prior weight ``log2(λ / (1 − λ))`` (λ: the
-share of candidate pairs that are matches) plus the weights of its levels, and its match
+share of all HR × Kleer pairs that are matches) plus the weights of its levels, and its match
 probability is ``1 / (1 + 2^−weight)``.
 
-:func:`train` estimates λ, m and u unsupervised with expectation–maximisation over the candidate
-pairs of the data at hand (as recordlinkage's ECM and Splink do), vectorised on the distinct
-comparison patterns, so a million pairs cost a few milliseconds per iteration. Expert starting
-values (:data:`DEFAULT_M`, :data:`DEFAULT_U`) seed EM and act as a weak Dirichlet prior, so a tiny
-workspace still gets sensible weights. Confirmed and rejected pairs (``labels``) can refine the
-estimate (semi-supervised: their match/non-match is fixed instead of inferred); evaluation labels
-are never a training input — the caller decides what it passes, and :func:`train` is not given the
-ground truth by any code path in the workbench.
+:func:`train_on` estimates the model the way Splink does: **u from random pairs**
+(:func:`random_u`: a sample of all HR × Kleer pairs, each comparison compared on its own; the
+exact level of the plain-equality comparisons counted over all pairs from value frequencies, net
+of the one match per record a value can hold), and **λ and m by EM** over the candidate pairs
+with u fixed, λ being the share of matches among *all* pairs (the pairs blocking left out count
+as non-matches). u taken from the candidates instead — the non-matches blocking chose because
+their names or postal codes agree — made exactly those agreements look like weak evidence, and a
+prior taken over candidates counted the blocking's agreement twice. EM runs vectorised on the
+distinct comparison patterns, so a million pairs cost a few milliseconds per iteration. Expert
+starting values (:data:`DEFAULT_M`, :data:`DEFAULT_U`) seed EM and act as a weak Dirichlet
+prior, so a tiny workspace still gets sensible weights. Confirmed and rejected pairs
+(``labelled``/``labels``) refine the estimate (semi-supervised: their match/non-match is fixed,
+a confirmed pair counts towards m, a rejected one towards u); evaluation labels are never a
+training input — the workbench passes only the analyst's own links, unlinks and decisions
+(:meth:`workbench.store.match_models.MatchModels.labels`), never a ground truth.
 
 Term frequency: an exact first or last name gets ``log2(ū / tf(value))`` bits on top of its level
 weight, where ``tf`` is the value's share among all names of both sides and ``ū`` the average
