@@ -104,7 +104,13 @@ else:
             cl.ExactMatch("date_of_birth"), cl.ExactMatch("suburb"), cl.ExactMatch("postcode"),
             cl.JaroWinklerAtThresholds("address_1", [0.9, 0.8]), cl.ExactMatch("soc_sec_id"),
         ])
-    linker = Linker([a.drop(columns=["key"]), b.drop(columns=["key"])], settings, DuckDBAPI())
+    db = DuckDBAPI()
+    tables = [a.drop(columns=["key"]), b.drop(columns=["key"])]
+    try:     # Splink 5 takes tables registered with the database, Splink 4 the frames
+        linker = Linker([db.register(t, table_name=n) for t, n in zip(tables, ("a", "b"))],
+                        settings)
+    except (AttributeError, TypeError):
+        linker = Linker(tables, settings, db)
     linker.training.estimate_probability_two_random_records_match(
         [block_on("given_name", "surname"), block_on("date_of_birth", "suburb")], recall=0.8)
     linker.training.estimate_u_using_random_sampling(max_pairs=1e6)
