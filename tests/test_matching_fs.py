@@ -190,3 +190,27 @@ def test_a_version_7_workspace_gains_the_model_table(workspace_path, monkeypatch
     raw = sqlite3.connect(workspace_path)
     assert raw.execute("SELECT run_id, trained_by FROM match_models").fetchall() == [("r1", "a")]
     raw.close()
+
+
+def test_the_settings_page_shows_the_trained_model(demo_workbench, monkeypatch):
+    from tests.conftest import open_page
+
+    monkeypatch.delenv("KLEER_TOKEN", raising=False)
+    at = open_page("pages/settings.py")
+    assert not at.exception
+    panel = next(e for e in at.expander if e.label.startswith("Match model"))
+    caption = " ".join(c.value for c in panel.caption)
+    assert "Fellegi" in caption and "random pairs" in caption and "setup" in caption
+    table = panel.dataframe[0].value
+    assert {"Comparison", "Level", "m", "u", "Weight (bits)"} <= set(table.columns)
+    assert "Personnummer" in set(table["Comparison"])
+
+
+def test_the_settings_page_says_when_no_model_is_trained_yet(workspace_path, monkeypatch):
+    from tests.conftest import open_page
+
+    monkeypatch.setenv("WORKBENCH_WORKSPACE", str(workspace_path))
+    monkeypatch.delenv("KLEER_TOKEN", raising=False)
+    at = open_page("pages/settings.py")
+    panel = next(e for e in at.expander if e.label.startswith("Match model"))
+    assert [i.value for i in panel.info] == ["No model trained yet: run matching on Import from Kleer."]
