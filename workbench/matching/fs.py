@@ -47,7 +47,7 @@ from ..errors import InputError
 from .comparisons import COMPARISONS, compare
 
 __all__ = ["FSModel", "DEFAULT_M", "DEFAULT_U", "TF_CAP", "TF_COMPARISONS", "U_PAIRS", "em",
-           "train_on", "random_pairs", "random_u", "EXACT_COLUMNS", "level_counts", "tf_adjustments", "probability"]
+           "train_on", "random_pairs", "random_u", "EXACT_COLUMNS", "tf_adjustments", "probability"]
 
 FORMAT = 1
 TF_CAP = 4.0
@@ -228,12 +228,6 @@ def random_pairs(n_hr: int, n_kleer: int, max_pairs: int = U_PAIRS, seed: int = 
     rng = np.random.default_rng(seed)
     return (rng.integers(0, n_hr, max_pairs, dtype=np.int64),
             rng.integers(0, n_kleer, max_pairs, dtype=np.int64), max_pairs / total)
-
-
-def level_counts(gamma: np.ndarray, comparisons: list[str]) -> dict[str, np.ndarray]:
-    """Per comparison: how many rows of ``gamma`` land on each level 1…n (missing left out)."""
-    return {c: np.bincount(gamma[:, j], minlength=COMPARISONS[c].n_levels + 1)[1:].astype(float)
-            for j, c in enumerate(comparisons)}
 
 
 #: Comparisons whose first level is equality of one prepared column (both sides present): their
