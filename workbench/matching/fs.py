@@ -46,12 +46,14 @@ import pandas as pd
 from ..errors import InputError
 from .comparisons import COMPARISONS, compare
 
-__all__ = ["FSModel", "DEFAULT_M", "DEFAULT_U", "TF_CAP", "TF_COMPARISONS", "U_PAIRS", "em",
-           "train_on", "random_pairs", "random_u", "EXACT_COLUMNS", "tf_adjustments", "probability"]
+__all__ = ["FSModel", "DEFAULT_M", "DEFAULT_U", "TF_CAP", "TF_COMPARISONS", "U_PAIRS",
+           "U_PAIRS_PER_RECORD", "EXACT_COLUMNS", "em", "train_on", "random_pairs", "random_u",
+           "tf_adjustments", "probability"]
 
 FORMAT = 1
 TF_CAP = 4.0
-U_PAIRS = 50_000        # random pairs drawn to estimate u (all pairs when there are fewer)
+U_PAIRS = 50_000        # at most this many random pairs drawn to estimate u
+U_PAIRS_PER_RECORD = 2  # ... and at most this many per record of both sides (all pairs when fewer)
 TF_COMPARISONS = ("first_name", "last_name")
 _PRIOR_STRENGTH = 4.0   # pseudo-pairs of the Dirichlet prior on m and on u
 _FLOOR = 1e-7
@@ -253,7 +255,7 @@ def _collisions(a: np.ndarray, b: np.ndarray) -> float:
     return float((na * nb - np.minimum(na, nb)).sum())
 
 
-def random_u(hr: Any, kleer: Any, comparisons: list[str], max_pairs: int = U_PAIRS,
+def random_u(hr: Any, kleer: Any, comparisons: list[str], max_pairs: int | None = None,
              seed: int = 0) -> dict[str, Any]:
     """u from random pairs of the two prepared sides (as Splink's
     ``estimate_u_using_random_sampling``): the keyword arguments :func:`em` takes
@@ -270,7 +272,14 @@ def random_u(hr: Any, kleer: Any, comparisons: list[str], max_pairs: int = U_PAI
     postal code and city neutral) does not hide how often random people share a postal code.
     ``u_pseudo``: half a sampled pair (÷ the rate) per level known from a sample only; none where
     it was counted over all pairs (:func:`em`'s prior of :data:`_U_PRIOR_PAIRS` expert pairs
-    keeps those finite)."""
+    keeps those finite).
+
+    ``max_pairs`` defaults to :data:`U_PAIRS_PER_RECORD` per record, between 10,000 and
+    :data:`U_PAIRS`: the exact levels need no sample, the fuzzy ones a sample that grows with
+    the data (at 5,000 × 5,000 the first-name comparison of 50,000 pairs would cost more than
+    the matching it serves)."""
+    if max_pairs is None:
+        max_pairs = min(U_PAIRS, max(10_000, U_PAIRS_PER_RECORD * (len(hr) + len(kleer))))
     h, k, rate = random_pairs(len(hr), len(kleer), max_pairs, seed)
     counts, pseudo, net = {}, {}, {}
     for c in comparisons:
