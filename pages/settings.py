@@ -9,7 +9,7 @@ import streamlit as st
 from dataclasses import replace
 
 from workbench.errors import WorkbenchError
-from workbench.ui import access, leave_panels, session
+from workbench.ui import access, leave_panels, model_panel, session
 from workbench.ui.frame import frame
 from workbench.ui.text import md
 
@@ -107,6 +107,8 @@ if saved_match:
         st.success("Thresholds saved. Re-run matching on Import from Kleer to apply them.")
     except WorkbenchError as e:
         st.error(md(e))
+
+model_panel.model_expander(wb)
 
 leave_panels.settings_section(wb)
 

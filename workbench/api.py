@@ -244,9 +244,8 @@ class Workbench(HrSide, Reads, LeaveApi, BackgroundApplies, LinksInKleer):
     def suggest(self, settings: MatchSettings | None = None,
                 on_progress: OnProgress | None = None) -> pd.DataFrame:
         """Ranked, explained HR candidates for every unlinked Kleer employee, assigned one-to-one
-        (see :func:`workbench.matching.suggest`), stored with their evidence so "why?" never
-        needs a re-run. ``settings`` default to :meth:`match_settings`; ``on_progress(done,
-        total, message)`` hears each step."""
+        (:func:`workbench.matching.suggest`), stored with their evidence and the trained model.
+        ``settings`` default to :meth:`match_settings`; ``on_progress(done, total, msg)`` hears each step."""
         settings = settings or self.match_settings()
         hr, kleer = self.workspace.hr.frame(), self.workspace.kleer.matching_frame()
         if hr.empty:
@@ -256,11 +255,12 @@ class Workbench(HrSide, Reads, LeaveApi, BackgroundApplies, LinksInKleer):
             raise InputError("no Kleer employees in the workspace: fetch Kleer first "
                              "(Sources page, or `workbench fetch-kleer`)")
         frame = matching.suggest(hr, kleer, settings, links=self.workspace.links.active(),
-                                 on_progress=on_progress)
+                                 on_progress=on_progress, labels=self.workspace.match_models.labels())
         run_id = uuid.uuid4().hex
         chosen = frame[frame["assigned"].astype(bool)]
         with self.workspace.atomic():
             self.workspace.suggestions.replace(frame, run_id=run_id)
+            self.workspace.match_models.save(frame.attrs.get("model"), analyst=self.analyst, run_id=run_id)
             self.workspace.audit.append(
                 event="match", analyst=self.analyst, action="suggest",
                 detail={"run_id": run_id, "kleer_employees": int(frame["kleer_id"].nunique()),

@@ -14,6 +14,7 @@ import pandas as pd
 
 from . import audit, readmodels
 from .decisions import editor_hr_label
+from .errors import InputError
 from .fields import FIELDS, Field, suggest_mapping
 from .state import WorkspaceState
 
@@ -42,6 +43,26 @@ class Reads:
     def suggest_mapping(headers: Iterable[str]) -> dict[str, str | None]:
         """The canonical field each file header most likely means (None: ignore it)."""
         return suggest_mapping(list(headers))
+
+    # ---------------------------------------------------------------- the match model
+
+    def match_model(self) -> dict[str, Any] | None:
+        """The match model the last :meth:`suggest` trained, or None before the first: when and
+        by whom, on how many candidate and labelled pairs, iterations, convergence, the prior,
+        ``description`` (one line) and ``levels`` (one row per comparison level: m, u, weight
+        in bits). See :mod:`workbench.store.match_models`."""
+        from .matching import FSModel  # the matching engine loads only when asked
+        row = self.workspace.match_models.latest()
+        if row is None:
+            return None
+        data = row.pop("model")
+        try:
+            row["description"] = FSModel.from_dict(data).describe()
+        except (InputError, KeyError, TypeError, ValueError) as e:  # another version's model
+            row["description"] = f"stored model not readable by this version ({e})"
+        row["u_pairs"] = int(data.get("u_pairs", 0))
+        row["levels"] = pd.DataFrame(data.get("summary", []))
+        return row
 
     # ---------------------------------------------------------------- the snapshot
 

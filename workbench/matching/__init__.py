@@ -38,7 +38,7 @@ from .assign import assign, flags, rank
 from .blocking import BLOCKS, candidate_pairs
 from .comparisons import COMPARISONS, compare, usable_comparisons
 from .explain import waterfall, waterfall_chart
-from .fs import FSModel, train_on
+from .fs import FSModel, random_u, train_on
 from .prepare import Side, prepare_hr, prepare_kleer
 from .scoring import evidence, score_pairs
 from .settings import AGREEMENTS, BANDS, SIGNALS, MatchSettings
@@ -130,17 +130,26 @@ def _empty() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=object) for c in COLUMNS})
 
 
-def _labelled(h_side: Side, k_side: Side, labels: pd.DataFrame | None, comparisons: list[str]
-              ) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """Comparison vectors of the analyst's confirmed (``match`` true) and rejected pairs."""
+def _labelled(hr: pd.DataFrame, kleer: pd.DataFrame, labels: pd.DataFrame | None,
+              comparisons: list[str]) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Comparison vectors of the analyst's confirmed (``match`` true) and rejected pairs, read
+    from the whole input (a confirmed pair is usually linked, and linked people are left out of
+    the sides being matched)."""
     if labels is None or len(labels) == 0:
         return None, None
+    hr_ids, kleer_ids = labels["hr_id"].astype(str), _id_text(labels["kleer_id"])
+    hr = hr[hr["hr_id"].astype(str).isin(set(hr_ids))].drop_duplicates("hr_id")
+    kleer = kleer[_id_text(kleer["kleer_id"]).isin(set(kleer_ids))]
+    if hr.empty or kleer.empty:
+        return None, None
+    h_side = prepare_hr(hr.reset_index(drop=True))
+    k_side = prepare_kleer(kleer.reset_index(drop=True))
     h_pos = pd.Series(np.arange(len(h_side)), index=h_side.ids.astype(str))
     k_pos = pd.Series(np.arange(len(k_side)), index=_id_text(pd.Series(k_side.ids)).to_numpy())
     h_pos = h_pos[~h_pos.index.duplicated()]
     k_pos = k_pos[~k_pos.index.duplicated()]
-    hi = h_pos.reindex(labels["hr_id"].astype(str)).to_numpy()
-    ki = k_pos.reindex(_id_text(labels["kleer_id"])).to_numpy()
+    hi = h_pos.reindex(hr_ids).to_numpy(dtype=float)
+    ki = k_pos.reindex(kleer_ids).to_numpy(dtype=float)
     ok = ~(np.isnan(hi) | np.isnan(ki))
     if not ok.any():
         return None, None
@@ -161,14 +170,15 @@ def train(hr: pd.DataFrame, kleer: pd.DataFrame, settings: MatchSettings = Match
     h_side, k_side, comparisons = _prepared(hr, kleer, settings, links)
     h, k = candidate_pairs(h_side, k_side, settings)
     return _train(h_side, k_side, compare(h_side, k_side, h, k, comparisons), comparisons,
-                  labels, max_iter)
+                  _labelled(hr, kleer, labels, comparisons), max_iter)
 
 
 def _train(h_side: Side, k_side: Side, levels: np.ndarray, comparisons: list[str],
-           labels: pd.DataFrame | None, max_iter: int = 200) -> FSModel:
-    lab, lab_y = _labelled(h_side, k_side, labels, comparisons)
+           labelled: tuple[np.ndarray | None, np.ndarray | None], max_iter: int = 200
+           ) -> FSModel:
+    lab, lab_y = labelled
     return train_on(levels, comparisons, len(h_side), len(k_side), labelled=lab, labels=lab_y,
-                    max_iter=max_iter)
+                    max_iter=max_iter, **random_u(h_side, k_side, comparisons))
 
 
 def suggest(hr: pd.DataFrame, kleer: pd.DataFrame, settings: MatchSettings = MatchSettings(), *,
@@ -192,7 +202,8 @@ def suggest(hr: pd.DataFrame, kleer: pd.DataFrame, settings: MatchSettings = Mat
     report(2, STEPS, f"{len(h)} candidate pairs from blocking")
     levels = compare(h_side, k_side, h, k, comparisons)
     if model is None:
-        model = _train(h_side, k_side, levels, comparisons, labels)
+        model = _train(h_side, k_side, levels, comparisons,
+                       _labelled(hr, kleer, labels, comparisons))
     scores = score_pairs(h_side, k_side, h, k, model, comparisons, levels)
     report(3, STEPS, f"scored {len(h)} pairs on {len(comparisons)} comparisons "
                      f"({model.iterations} EM iterations)")

@@ -343,5 +343,7 @@ def compare(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray, comparisons: li
             moved &= out[:, comparisons.index("zip_code")] == COMPARISONS["zip_code"].n_levels
         for c in ("zip_code", "city"):
             if c in comparisons:
-                out[moved, comparisons.index(c)] = 0
+                j = comparisons.index(c)
+                # a move within the same city keeps the city as evidence
+                out[moved & (out[:, j] != 1), j] = 0
     return out

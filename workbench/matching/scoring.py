@@ -197,8 +197,9 @@ def _hr_email(hr: Side, kleer: Side, h: int, k: int) -> str:
 def prior_sentence(model: FSModel) -> str:
     lam = model.prior
     one_in = 1 / lam if lam > 0 else float("inf")
-    return (f"Starting point: about 1 in {one_in:,.0f} candidate pairs is a match"
-            if one_in >= 1.5 else f"Starting point: {lam:.0%} of candidate pairs are matches")
+    pairs = "pairs of an HR and a Kleer employee" if model.u_pairs else "candidate pairs"
+    return (f"Starting point: about 1 in {one_in:,.0f} {pairs} is a match"
+            if one_in >= 1.5 else f"Starting point: {lam:.0%} of {pairs} are matches")
 
 
 def _shown_first(side: Side, idx: np.ndarray) -> np.ndarray:

@@ -17,6 +17,7 @@ and decodes its JSON columns once:
   ``ws.settings``     settings       key → JSON value (never the Kleer token)
   ``ws.hr_loads``     hr_loads       one row per HR file load, with the file's shape
   ``ws.hr_mappings``  hr_mappings    the analyst's column mapping per header signature
+  ``ws.match_models`` match_models   the trained match model per run (m/u, summary, labels)
 
 No SQL lives outside this package (a test checks it).
 """

@@ -2,7 +2,7 @@
 guard against a workspace written by a newer workbench. The tables are read and written through
 one repository each (``ws.hr``, ``ws.kleer``, ``ws.links``, ``ws.suggestions``, ``ws.decisions``,
 ``ws.journal``, ``ws.batches``, ``ws.audit``, ``ws.settings``, ``ws.hr_loads``,
-``ws.hr_mappings``); see :mod:`workbench.store`.
+``ws.hr_mappings``, ``ws.match_models``); see :mod:`workbench.store`.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ from .kleer import KleerSnapshot
 from .leaves import Leaves
 from .leaves import create_table as _leaves_table
 from .links import Links
+from .match_models import MatchModels
+from .match_models import create_table as _match_models_table
 from .settings import SettingsTable
 from .suggestions import Suggestions
 
@@ -155,6 +157,11 @@ def _m007_leaves(db: sqlite_utils.Database) -> None:
     _leaves_table(db)
 
 
+def _m008_match_models(db: sqlite_utils.Database) -> None:
+    """The trained match model per training run, with its summary (:mod:`.match_models`)."""
+    _match_models_table(db)
+
+
 def _m009_batch_heartbeat(db: sqlite_utils.Database) -> None:
     """A running batch's heartbeat (``heartbeat_until``, epoch seconds), renewed by its apply
     from the batch's opening to its closing: a batch whose heartbeat ran out is interrupted. The
@@ -173,6 +180,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (6, "hr_loads (the HR file's shape per load) and hr_mappings (remembered per header)",
      _m006_hr_loads),
     (7, "leaves: the HR system's absences", _m007_leaves),
+    (8, "match_models: the trained Fellegi–Sunter parameters per run", _m008_match_models),
     (9, "batches: the running apply's heartbeat", _m009_batch_heartbeat),
 ]
 
@@ -301,6 +309,7 @@ class Workspace:
         self.hr_loads = HrLoads(self)
         self.hr_mappings = HrMappings(self)
         self.leaves = Leaves(self)
+        self.match_models = MatchModels(self)
 
     def version(self) -> tuple[int, int]:
         """Changes whenever anything in the file changed: another connection's commits
