@@ -36,10 +36,12 @@ already holds it, and counting it twice would break the model's independence ass
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Callable, Mapping
 
 import numpy as np
+import pandas as pd
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
@@ -115,11 +117,28 @@ def _both(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a != "") & (b != "")
 
 
-def _pairwise(scorer: Callable, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``scorer(a[i], b[i])`` for every i, in rapidfuzz's C++ on all cores."""
-    if len(a) == 0:
+def _pairwise_at(scorer: Callable, a: np.ndarray, h: np.ndarray, b: np.ndarray, k: np.ndarray
+                 ) -> np.ndarray:
+    """``scorer(a[h[i]], b[k[i]])`` for every i, computed once per distinct pair of values.
+
+    Candidate pairs repeat values a lot (a first name, a city, a surname among namesakes), so
+    the values of each side are numbered once and the scorer runs on the distinct pairs of
+    numbers only."""
+    if len(h) == 0:
         return np.zeros(0)
-    return process.cpdist(list(a), list(b), scorer=scorer, workers=-1)
+    ca, ua = pd.factorize(a)
+    cb, ub = pd.factorize(b)
+    width = max(len(ub), 1)
+    codes, distinct = pd.factorize(ca[h].astype(np.int64) * width + cb[k])
+    distinct = np.asarray(distinct, dtype=np.int64)
+    ua, ub = np.asarray(ua, dtype=object), np.asarray(ub, dtype=object)
+    scores = process.cpdist(ua[distinct // width].tolist(), ub[distinct % width].tolist(),
+                            scorer=scorer, workers=-1)
+    return scores[codes]
+
+
+def _initials(values: np.ndarray) -> np.ndarray:
+    return np.array([x[:1] for x in values], dtype=object)
 
 
 def _levels(present: np.ndarray, conditions: list[np.ndarray]) -> np.ndarray:
@@ -149,13 +168,6 @@ def _date_levels(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         exact, near = _dates(a[present], b[present])
         out[present] = np.select([exact, near], [1, 2], 3)
     return out
-
-
-def _one_digit_off(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Same length and exactly one character differs, or one inserted/deleted."""
-    if len(a) == 0:
-        return np.zeros(0, dtype=bool)
-    return _pairwise(Levenshtein.distance, a, b) == 1
 
 
 # --------------------------------------------------------------------------- per field
@@ -188,10 +200,10 @@ def _first(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
         a, b = a[idx], b[idx]
         ca, cb = hr.first_key[hh], kleer.first_key[kk]
         swapped = (ca == kleer.last_key[kk]) & (hr.last_key[hh] == cb) & (ca != cb)
-        part = (_pairwise(fuzz.token_set_ratio, ca, cb) == 100)
-        jw = _pairwise(JaroWinkler.normalized_similarity, a, b)
+        part = _pairwise_at(fuzz.token_set_ratio, hr.first_key, hh, kleer.first_key, kk) == 100
+        jw = _pairwise_at(JaroWinkler.normalized_similarity, hr.first, hh, kleer.first, kk)
         initial = (hr.has_initial[hh] | kleer.has_initial[kk]) & \
-            (np.array([x[:1] for x in a], dtype=object) == np.array([x[:1] for x in b], dtype=object))
+            (_initials(hr.first)[hh] == _initials(kleer.first)[kk])
         level = np.select([a == b, ca == cb, swapped, part, initial, jw >= 0.92, jw >= 0.80],
                           [1, 2, 3, 4, 5, 6, 7], 8)
         rest = np.flatnonzero(level >= 6)
@@ -203,17 +215,38 @@ def _first(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
 
 def _short_forms(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Whether one first name is a short form of the other by the Swedish rule
-    (:func:`workbench.nicknames.hypocoristic`), once per distinct pair of names."""
-    seen: dict[tuple[str, str], bool] = {}
-    out = np.zeros(len(a), dtype=bool)
-    for i, (x, y) in enumerate(zip(a, b)):
-        key = (x, y)
-        hit = seen.get(key)
-        if hit is None:
-            hit = seen[key] = any(nicknames.hypocoristic(p, q) or nicknames.hypocoristic(q, p)
-                                  for p in x.split() for q in y.split())
-        out[i] = hit
-    return out
+    (:func:`workbench.nicknames.hypocoristic`), once per distinct pair of names.
+
+    Most pairs asked here are two unrelated names; :func:`_may_be_short` rejects those cheaply
+    before the rule runs."""
+    if len(a) == 0:
+        return np.zeros(0, dtype=bool)
+    ca, ua = pd.factorize(a)
+    cb, ub = pd.factorize(b)
+    codes, pairs = pd.factorize(ca.astype(np.int64) * len(ub) + cb)
+    hits = np.zeros(len(pairs), dtype=bool)
+    for i, pair in enumerate(pairs.tolist()):
+        x, y = ua[pair // len(ub)], ub[pair % len(ub)]
+        hits[i] = any(_may_be_short(p, q) and (nicknames.hypocoristic(p, q)
+                                               or nicknames.hypocoristic(q, p))
+                      for p in x.split() for q in y.split())
+    return hits[codes]
+
+
+@lru_cache(maxsize=1 << 16)
+def _sound(token: str) -> str:
+    return nicknames._sound(token)
+
+
+def _may_be_short(p: str, q: str) -> bool:
+    """A necessary condition for :func:`workbench.nicknames.hypocoristic` either way round: the
+    rule's short form is a stem of at least three letters that begins the formal name (so the
+    two spelling keys share their first three letters) or the formal name's end (so one key
+    ends with the other). tests/test_matching_model.py checks it never rejects a short form."""
+    if p == q or len(p) == len(q):
+        return False
+    sp, sq = _sound(p), _sound(q)
+    return sp[:3] == sq[:3] or sp.endswith(sq) or sq.endswith(sp)
 
 
 def _last(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
@@ -225,8 +258,8 @@ def _last(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
         hh, kk = h[idx], k[idx]
         a, b = a[idx], b[idx]
         swapped = (a == kleer.first[kk]) & (hr.first[hh] == b) & (a != b)
-        part = _pairwise(fuzz.token_set_ratio, a, b) == 100
-        jw = _pairwise(JaroWinkler.normalized_similarity, a, b)
+        part = _pairwise_at(fuzz.token_set_ratio, hr.last, hh, kleer.last, kk) == 100
+        jw = _pairwise_at(JaroWinkler.normalized_similarity, hr.last, hh, kleer.last, kk)
         out[idx] = np.select([a == b, swapped, part, jw >= 0.92, jw >= 0.80], [1, 2, 3, 4, 5], 6)
     return out
 
@@ -273,7 +306,8 @@ def _street(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
     if len(idx):
         a, b = a[idx], b[idx]
         same_no = hr.street_no[h[idx]] == kleer.street_no[k[idx]]
-        jw = _pairwise(JaroWinkler.normalized_similarity, a, b)
+        jw = _pairwise_at(JaroWinkler.normalized_similarity, hr.street, h[idx], kleer.street,
+                          k[idx])
         out[idx] = np.select([a == b, same_no & (jw >= 0.85)], [1, 2], 3)
     return out
 
@@ -281,8 +315,8 @@ def _street(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
 def _zip(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
     a, b = hr.zip_code[h], kleer.zip_code[k]
     present = _both(a, b)
-    a3 = np.array([x[:3] for x in a], dtype=object) if len(a) else a
-    b3 = np.array([x[:3] for x in b], dtype=object) if len(b) else b
+    a3 = np.array([x[:3] for x in hr.zip_code], dtype=object)[h]
+    b3 = np.array([x[:3] for x in kleer.zip_code], dtype=object)[k]
     return _levels(present, [a == b, a3 == b3])
 
 
@@ -292,7 +326,7 @@ def _city(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
     out = np.zeros(len(h), dtype=np.int8)
     idx = np.flatnonzero(present)
     if len(idx):
-        jw = _pairwise(JaroWinkler.normalized_similarity, a[idx], b[idx])
+        jw = _pairwise_at(JaroWinkler.normalized_similarity, hr.city, h[idx], kleer.city, k[idx])
         out[idx] = np.select([a[idx] == b[idx], jw >= 0.9], [1, 2], 3)
     return out
 
@@ -303,7 +337,9 @@ def _employee_number(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.
     out = np.zeros(len(h), dtype=np.int8)
     idx = np.flatnonzero(present)
     if len(idx):
-        out[idx] = np.select([a[idx] == b[idx], _one_digit_off(a[idx], b[idx])], [1, 2], 3)
+        off = _pairwise_at(Levenshtein.distance, hr.employee_number, h[idx],
+                           kleer.employee_number, k[idx]) == 1
+        out[idx] = np.select([a[idx] == b[idx], off], [1, 2], 3)
     return out
 
 
