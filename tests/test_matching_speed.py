@@ -83,3 +83,25 @@ def test_the_short_form_prefilter_never_rejects_what_the_rule_accepts():
             assert comparisons._may_be_short(p, q) and comparisons._may_be_short(q, p), (p, q)
     assert accepted > 20  # the rule does accept many of the table's short forms
     assert not comparisons._may_be_short("karl", "bengt")
+
+
+def test_shown_first_names_read_once_per_first_name_equal_each_records_own():
+    from workbench.matching.prepare import prepare_hr, prepare_kleer
+    from workbench.matching.scoring import _shown_first
+    import pandas as pd
+
+    hr = prepare_hr(pd.DataFrame({
+        "hr_id": [f"E{i}" for i in range(7)],
+        "first_name": ["Anna-Maria", "Anna-Maria", "D'Arcy", "Kalle", "Per", "Bo", None],
+        "last_name": ["Svensson", "Berg", "Darcy", "Kalle", "Per-Olof", "Bo", "Ek"]}))
+    kleer = prepare_kleer(pd.DataFrame({"kleer_id": range(6), "name": [
+        "Anna-Maria Svensson", "Carl von Essen", "Madonna", "ANNA maria berg", "O'Brien Sean",
+        "Per Per"]}))
+    seen: dict = {}
+    for side in (hr, kleer):
+        idx = np.arange(len(side))
+        want = [side.names[i].shown_first() if side.first[i] else "" for i in idx]
+        assert _shown_first(side, idx, seen).tolist() == want
+    again = _shown_first(hr, np.array([1, 0, 1]), seen).tolist()  # from the cache now
+    assert again == [hr.names[i].shown_first() for i in (1, 0, 1)]
+    assert ("Anna-Maria ", ("anna", "maria")) in seen  # one entry for both Anna-Marias
