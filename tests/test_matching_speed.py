@@ -105,3 +105,16 @@ def test_shown_first_names_read_once_per_first_name_equal_each_records_own():
     again = _shown_first(hr, np.array([1, 0, 1]), seen).tolist()  # from the cache now
     assert again == [hr.names[i].shown_first() for i in (1, 0, 1)]
     assert ("Anna-Maria ", ("anna", "maria")) in seen  # one entry for both Anna-Marias
+
+
+def test_short_forms_of_many_name_pairs_equal_the_rule_pair_by_pair():
+    names = sorted({name_key(n) for g in nicknames.GROUPS
+                    for n in (g.formal, *g.variants, *g.nicknames) if name_key(n)})
+    formal = sorted({name_key(g.formal) for g in nicknames.GROUPS}) + ["anna maria", "per olof"]
+    pairs = list(itertools.product(formal, names)) + list(itertools.product(names, formal))
+    a = np.array([p for p, _ in pairs], dtype=object)
+    b = np.array([q for _, q in pairs], dtype=object)
+    want = [any(nicknames.hypocoristic(p, q) or nicknames.hypocoristic(q, p)
+                for p in x.split() for q in y.split()) for x, y in pairs]
+    assert comparisons._short_forms(a, b).tolist() == want
+    assert sum(want) > 20

@@ -217,20 +217,50 @@ def _short_forms(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Whether one first name is a short form of the other by the Swedish rule
     (:func:`workbench.nicknames.hypocoristic`), once per distinct pair of names.
 
-    Most pairs asked here are two unrelated names; :func:`_may_be_short` rejects those cheaply
-    before the rule runs."""
+    Most pairs asked here are two unrelated names: a vectorised necessary condition for
+    one-word names leaves few pairs for the rule itself — the rule's short form is shorter and
+    either a stem of at least three letters that begins the formal name (the spelling keys,
+    ``nicknames._sound``, share their first three letters) or, four letters or more, the formal
+    name's end (the keys share their last four)."""
     if len(a) == 0:
         return np.zeros(0, dtype=bool)
     ca, ua = pd.factorize(a)
     cb, ub = pd.factorize(b)
+    ua, ub = np.asarray(ua, dtype=object), np.asarray(ub, dtype=object)
     codes, pairs = pd.factorize(ca.astype(np.int64) * len(ub) + cb)
+    pairs = np.asarray(pairs, dtype=np.int64)
+    pa, pb = pairs // len(ub), pairs % len(ub)
+    ka, kb = _spelling(ua), _spelling(ub)
+    both_one_word = ka["one_word"][pa] & kb["one_word"][pb]
+    first3 = _shared(ka["first3"], kb["first3"])
+    last4 = _shared(ka["last4"], kb["last4"])
+    ends = ka["four"][pa] & kb["four"][pb] & (last4[0][pa] == last4[1][pb])
+    maybe = ~both_one_word | ((ka["length"][pa] != kb["length"][pb]) &
+                              ((first3[0][pa] == first3[1][pb]) | ends))
     hits = np.zeros(len(pairs), dtype=bool)
-    for i, pair in enumerate(pairs.tolist()):
-        x, y = ua[pair // len(ub)], ub[pair % len(ub)]
+    for i in np.flatnonzero(maybe).tolist():
+        x, y = ua[pa[i]], ub[pb[i]]
         hits[i] = any(_may_be_short(p, q) and (nicknames.hypocoristic(p, q)
                                                or nicknames.hypocoristic(q, p))
                       for p in x.split() for q in y.split())
     return hits[codes]
+
+
+def _spelling(names: np.ndarray) -> dict[str, np.ndarray]:
+    """Per name: one word or not, its length, and its spelling key's first three and last four
+    letters, and whether the key has four (for one-word names)."""
+    keys = [_sound(n) if " " not in n else "" for n in names.tolist()]
+    return {"one_word": np.array([" " not in n for n in names.tolist()], dtype=bool),
+            "length": np.fromiter(map(len, names.tolist()), dtype=np.int64, count=len(names)),
+            "first3": np.array([k[:3] for k in keys], dtype=object),
+            "last4": np.array([k[-4:] for k in keys], dtype=object),
+            "four": np.array([len(k) >= 4 for k in keys], dtype=bool)}
+
+
+def _shared(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two text arrays numbered in one vocabulary, so codes compare like the texts."""
+    codes, _ = pd.factorize(np.concatenate([a, b]))
+    return codes[:len(a)], codes[len(a):]
 
 
 @lru_cache(maxsize=1 << 16)
