@@ -32,6 +32,7 @@ on integer codes, no Python loop over pairs.
 
 from __future__ import annotations
 
+from itertools import chain
 from typing import Iterable
 
 import numpy as np
@@ -134,7 +135,11 @@ def _integer_keys(h_key: np.ndarray, k_key: np.ndarray, n_pos: int
         codes[keys < 0] = -1
     else:
         keys = np.concatenate([h_key.astype(object), k_key.astype(object)])
-        codes = pd.factorize(np.where(keys == "", None, keys))[0].astype(np.int64)
+        codes, uniques = pd.factorize(keys)
+        codes = codes.astype(np.int64)
+        empty = np.flatnonzero(np.asarray(uniques, dtype=object) == "")
+        if len(empty):
+            codes[codes == empty[0]] = -1
     return codes[:len(h_key)], codes[len(h_key):]
 
 
@@ -216,25 +221,38 @@ def _cut(values: np.ndarray, n: int) -> np.ndarray:
     return np.array([v if len(v) <= n else v[:n] for v in values], dtype=object)
 
 
-def _flat_tokens(side: Side, canonical_only: bool = False) -> tuple[np.ndarray, list[str]]:
-    """(record position, token) for every name token of every record: the folded tokens and
-    the nickname-canonical ones (only the canonical ones with ``canonical_only``), repeats
-    included."""
-    groups = [p.canon for p in side.names] if canonical_only else \
-        [p.tokens + p.canon for p in side.names]
+def _flat_tokens(side: Side, attr: str, memo: dict | None = None
+                 ) -> tuple[np.ndarray, list[str]]:
+    """(record position, token) for every token of every record's name: ``attr`` "tokens"
+    (folded, as written) or "canon" (nickname-canonical), repeats included; ``memo`` keeps
+    them for the other blocks of one run."""
+    key = (id(side), attr)
+    if memo is not None and key in memo:
+        return memo[key]
+    groups = [getattr(p, attr) for p in side.names]
     lengths = np.fromiter(map(len, groups), dtype=np.int64, count=len(groups))
-    flat = [t for g in groups for t in g]
-    return np.repeat(np.arange(len(groups), dtype=np.int64), lengths), flat
+    out = (np.repeat(np.arange(len(groups), dtype=np.int64), lengths),
+           list(chain.from_iterable(groups)))
+    if memo is not None:
+        memo[key] = out
+    return out
 
 
-def _birth_token_keys(hr: Side, kleer: Side) -> tuple[tuple[np.ndarray, np.ndarray],
+def _both_flat(side: Side, memo: dict | None) -> tuple[np.ndarray, list[str]]:
+    """:func:`_flat_tokens` of the folded and of the canonical tokens together."""
+    tp, tt = _flat_tokens(side, "tokens", memo)
+    cp, ct = _flat_tokens(side, "canon", memo)
+    return np.concatenate([tp, cp]), tt + ct
+
+
+def _birth_token_keys(hr: Side, kleer: Side, memo: dict | None = None) -> tuple[tuple[np.ndarray, np.ndarray],
                                                       tuple[np.ndarray, np.ndarray]]:
     """Per side: (record position, birth date + the first two letters of one of its name
     tokens, as one integer) for the tokens, as written (folded) and nickname-canonical, of a
     record with a birth date; repeats are removed by the join."""
     bh, bk, _ = _codes(hr.birth_date, kleer.birth_date)
-    hp, ht = _flat_tokens(hr)
-    kp, kt = _flat_tokens(kleer)
+    hp, ht = _both_flat(hr, memo)
+    kp, kt = _both_flat(kleer, memo)
     tok, vocab = pd.factorize(np.asarray(ht + kt, dtype=object))
     prefix, prefixes = pd.factorize(np.asarray([t[:2] for t in vocab], dtype=object))
     code = prefix[tok].astype(np.int64) if len(tok) else np.zeros(0, dtype=np.int64)
@@ -243,27 +261,27 @@ def _birth_token_keys(hr: Side, kleer: Side) -> tuple[tuple[np.ndarray, np.ndarr
             (kp, _combine(bk[kp], code[len(ht):], n)))
 
 
-def _birth_name_pairs(hr: Side, kleer: Side, max_block: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def _birth_name_pairs(hr: Side, kleer: Side, max_block: int, memo: dict | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """Birth date + the first two letters of any name token: the first name, the last name or
     one of several, so a changed surname, a typo in one name, a name given in one part only
     ("Webb" for Amber Webb) or split differently ("Alexander Georg E") still meets its record;
     an oversized key (a placeholder date, a very common name) is split by the postal code."""
-    (hp, hk), (kp, kk) = _birth_token_keys(hr, kleer)
+    (hp, hk), (kp, kk) = _birth_token_keys(hr, kleer, memo)
     return [_join(hp, hk, kp, kk, max_block, [(hr.zip_code, kleer.zip_code)])]
 
 
 def _digit_deletions(values: np.ndarray, n_other: int) -> tuple[np.ndarray, np.ndarray]:
     """Numbers with one character deleted, as (position, key), for lengths whose deletion keys
     stay rare on a side of this size; none otherwise."""
-    s = pd.Series(values, dtype=object).astype(str)
-    lengths = s.str.len().to_numpy()
+    texts = [str(v) for v in values]
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
     pos_out, key_out = [], []
     for length in np.unique(lengths[lengths >= 4]):
         rows = np.flatnonzero(lengths == length)
         expected = (len(rows) + n_other) * length / 10.0 ** (length - 1)
         if expected >= 1.0:
             continue
-        sub = s.iloc[rows]
+        sub = pd.Series([texts[r] for r in rows.tolist()], dtype=object)
         for i in range(int(length)):
             pos_out.append(rows)
             key_out.append((sub.str[:i] + sub.str[i + 1:]).to_numpy(dtype=object))
@@ -272,10 +290,10 @@ def _digit_deletions(values: np.ndarray, n_other: int) -> tuple[np.ndarray, np.n
     return np.concatenate(pos_out), np.concatenate(key_out)
 
 
-def _tokens_long(side: Side) -> pd.DataFrame:
+def _tokens_long(side: Side, memo: dict | None = None) -> pd.DataFrame:
     """(record position, token order, token) for every distinct canonical token of length ≥ 2
     (the order only tells a record's tokens apart)."""
-    pos, flat = _flat_tokens(side, canonical_only=True)
+    pos, flat = _flat_tokens(side, "canon", memo)
     tok = np.asarray(flat, dtype=object)
     keep = np.fromiter(map(len, flat), dtype=np.int64, count=len(flat)) > 1
     frame = pd.DataFrame({"pos": pos[keep], "tok": tok[keep]})
@@ -300,11 +318,11 @@ def _similar_tokens(kleer_vocab: np.ndarray, hr_vocab: np.ndarray, cutoff: float
     return np.concatenate(ks), np.concatenate(hs)
 
 
-def _name_pairs(hr: Side, kleer: Side, settings: MatchSettings, wanted: np.ndarray
-                ) -> tuple[np.ndarray, np.ndarray]:
+def _name_pairs(hr: Side, kleer: Side, settings: MatchSettings, wanted: np.ndarray,
+                memo: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Records sharing a pair of name tokens, one of them the same, the other the same or
     similar; only for the Kleer records in ``wanted``."""
-    ht, kt = _tokens_long(hr), _tokens_long(kleer)
+    ht, kt = _tokens_long(hr, memo), _tokens_long(kleer, memo)
     kt = kt[wanted[kt["pos"].to_numpy()]] if len(kt) else kt
     if ht.empty or kt.empty:
         return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
@@ -326,8 +344,9 @@ def _name_pairs(hr: Side, kleer: Side, settings: MatchSettings, wanted: np.ndarr
     kt = kt.merge(sim, on="code")[["pos", "j", "hcode", "same"]]
     b = kt.merge(kt, on="pos")
     b = b[(b["j_x"] < b["j_y"]) & (b["same_x"] | b["same_y"])]
-    lo, hi = np.minimum(b["hcode_x"], b["hcode_y"]), np.maximum(b["hcode_x"], b["hcode_y"])
-    k_pos, k_key = b["pos"].to_numpy(), (lo.to_numpy(np.int64) * v + hi.to_numpy(np.int64))
+    bx, by = b["hcode_x"].to_numpy(np.int64), b["hcode_y"].to_numpy(np.int64)
+    lo, hi = np.minimum(bx, by), np.maximum(bx, by)
+    k_pos, k_key = b["pos"].to_numpy(), (lo * v + hi)
     return _join(h_pos, h_key, k_pos, k_key, settings.max_block)
 
 
@@ -351,7 +370,7 @@ def _initial_pairs(hr: Side, kleer: Side, max_block: int) -> tuple[np.ndarray, n
 
 
 def _initial(values: np.ndarray) -> np.ndarray:
-    return pd.Series(values, dtype=object).astype(str).str[:1].to_numpy(dtype=object)
+    return np.array([str(v)[:1] for v in values], dtype=object)
 
 
 def _refinements(hr: Side, kleer: Side) -> _Refine:
@@ -366,6 +385,7 @@ def candidate_pairs(hr: Side, kleer: Side, settings: MatchSettings, *,
     """Unique candidate pairs as (hr positions, kleer positions), sorted by Kleer then HR."""
     mb = settings.max_block
     split = _refinements(hr, kleer)
+    memo: dict = {}  # name tokens, read once for the birth date and the name blocks
     found: list[tuple[np.ndarray, np.ndarray]] = []
     for block in blocks:
         if block == "foreign_id":
@@ -375,7 +395,7 @@ def candidate_pairs(hr: Side, kleer: Side, settings: MatchSettings, *,
             kp, kk = _deletions(kleer.pnr_digits)
             found.append(_join(hp, hk, kp, kk, mb))
         elif block == "birth_date":
-            found.extend(_birth_name_pairs(hr, kleer, mb))
+            found.extend(_birth_name_pairs(hr, kleer, mb, memo))
         elif block == "address":
             found.append(_join1(*_pair_keys(hr.zip_code, hr.street, kleer.zip_code,
                                             kleer.street, 100), mb, split))
@@ -398,7 +418,7 @@ def candidate_pairs(hr: Side, kleer: Side, settings: MatchSettings, *,
         elif block == "initials":
             found.append(_initial_pairs(hr, kleer, mb))
         elif block == "name":
-            found.append(_name_pairs(hr, kleer, settings, ~_identified(hr, kleer, found)))
+            found.append(_name_pairs(hr, kleer, settings, ~_identified(hr, kleer, found), memo))
         else:
             raise ValueError(f"unknown block {block!r}; known: {', '.join(BLOCKS)}")
     if not found:
