@@ -313,12 +313,16 @@ def evidence(scores: Scores, rows: np.ndarray, hr: Side, kleer: Side) -> list[li
     prior = {"signal": PRIOR, "label": "Prior", "hr": None, "kleer": None, "agreement": "prior",
              "level": "prior", "weight": float(scores.model.prior_weight), "contribution": 0.0,
              "sentence": prior_sentence(scores.model)}
-    out: list[list[dict]] = [[prior.copy()] for _ in range(len(rows))]
     if len(rows) == 0:
-        return out
+        return []
     with _gc_paused():
-        _add_entries(out, scores, rows, hr, kleer)
-    return out
+        at, entries = _entries(scores, rows, hr, kleer)
+        # every row's entries in comparison order: a stable sort of all entries by row
+        order = np.argsort(at, kind="stable").tolist()
+        entries = [entries[i] for i in order]
+        ends = np.cumsum(np.bincount(at, minlength=len(rows))).tolist()
+        starts = [0] + ends[:-1]
+        return [[prior.copy(), *entries[a:b]] for a, b in zip(starts, ends)]
 
 
 @contextmanager
@@ -334,10 +338,12 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _add_entries(out: list[list[dict]], scores: Scores, rows: np.ndarray, hr: Side,
-                 kleer: Side) -> None:
-    """Append every comparison's entry to the evidence lists in ``out`` (one per row)."""
+def _entries(scores: Scores, rows: np.ndarray, hr: Side, kleer: Side
+             ) -> tuple[np.ndarray, list[dict]]:
+    """Every comparison's entries (comparison by comparison) and the row each belongs to."""
     h, k = scores.h[rows].astype(np.int64), scores.k[rows].astype(np.int64)
+    at: list[np.ndarray] = []
+    entries: list[dict] = []
     email_key = _hr_emails(hr, kleer, h, k) if "email" in scores.comparisons else None
     for j, c in enumerate(scores.comparisons):
         comp = COMPARISONS[c]
@@ -355,12 +361,14 @@ def _add_entries(out: list[list[dict]], scores: Scores, rows: np.ndarray, hr: Si
         agreements = _agreements(lt, comp.n_levels, w, comp.levels)
         level_names = np.array(("missing",) + comp.levels, dtype=object)[lt]
         label = comp.label
-        for i, x, y, agreement, level, weight, contribution, sentence in zip(
-                todo.tolist(), a.tolist(), b.tolist(), agreements.tolist(), level_names.tolist(),
-                w.tolist(), _rounded(w), sentences):
-            out[i].append({"signal": c, "label": label, "hr": x or None, "kleer": y or None,
-                           "agreement": agreement, "level": level, "weight": weight,
-                           "contribution": contribution, "sentence": sentence})
+        at.append(todo)
+        entries.extend([{"signal": c, "label": label, "hr": x or None, "kleer": y or None,
+                         "agreement": agreement, "level": level, "weight": weight,
+                         "contribution": contribution, "sentence": sentence}
+                        for x, y, agreement, level, weight, contribution, sentence in zip(
+                            a.tolist(), b.tolist(), agreements.tolist(), level_names.tolist(),
+                            w.tolist(), _rounded(w), sentences)])
+    return (np.concatenate(at) if at else np.zeros(0, dtype=np.int64)), entries
 
 
 def _rounded(weights: np.ndarray) -> list[float]:
