@@ -290,18 +290,6 @@ def _digit_deletions(values: np.ndarray, n_other: int) -> tuple[np.ndarray, np.n
     return np.concatenate(pos_out), np.concatenate(key_out)
 
 
-def _tokens_long(side: Side, memo: dict | None = None) -> pd.DataFrame:
-    """(record position, token order, token) for every distinct canonical token of length ≥ 2
-    (the order only tells a record's tokens apart)."""
-    pos, flat = _flat_tokens(side, "canon", memo)
-    tok = np.asarray(flat, dtype=object)
-    keep = np.fromiter(map(len, flat), dtype=np.int64, count=len(flat)) > 1
-    frame = pd.DataFrame({"pos": pos[keep], "tok": tok[keep]})
-    frame = frame.drop_duplicates(["pos", "tok"]).reset_index(drop=True)
-    frame["j"] = np.arange(len(frame))
-    return frame[["pos", "j", "tok"]]
-
-
 def _similar_tokens(kleer_vocab: np.ndarray, hr_vocab: np.ndarray, cutoff: float
                     ) -> tuple[np.ndarray, np.ndarray]:
     """(kleer vocab index, hr vocab index) of token pairs with ``fuzz.ratio ≥ cutoff``."""
@@ -318,35 +306,66 @@ def _similar_tokens(kleer_vocab: np.ndarray, hr_vocab: np.ndarray, cutoff: float
     return np.concatenate(ks), np.concatenate(hs)
 
 
+def _token_table(side: Side, wanted: np.ndarray | None, memo: dict | None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(record position, token code) for every distinct canonical token of length ≥ 2 of the
+    records in ``wanted`` (all without it), sorted by position, and the token vocabulary."""
+    pos, flat = _flat_tokens(side, "canon", memo)
+    tok = np.asarray(flat, dtype=object)
+    keep = np.fromiter(map(len, flat), dtype=np.int64, count=len(flat)) > 1
+    if wanted is not None:
+        keep &= wanted[pos]
+    pos, tok = pos[keep], tok[keep]
+    codes, vocab = pd.factorize(tok)
+    width = max(len(vocab), 1)
+    distinct = unique_ints(pos * width + codes.astype(np.int64))
+    return distinct // width, distinct % width, np.asarray(vocab, dtype=object)
+
+
+def _group_pairs(sorted_key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every (x, y) with x < y of the indices of a sorted array that hold the same value."""
+    _, start, count = _runs(sorted_key)
+    group = np.repeat(np.arange(len(start)), count)
+    reps = count[group]
+    total = int(reps.sum())
+    x = np.repeat(np.arange(len(sorted_key)), reps)
+    y = np.repeat(start[group], reps) + np.arange(total) - np.repeat(np.cumsum(reps) - reps, reps)
+    keep = x < y
+    return x[keep], y[keep]
+
+
 def _name_pairs(hr: Side, kleer: Side, settings: MatchSettings, wanted: np.ndarray,
                 memo: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Records sharing a pair of name tokens, one of them the same, the other the same or
     similar; only for the Kleer records in ``wanted``."""
-    ht, kt = _tokens_long(hr, memo), _tokens_long(kleer, memo)
-    kt = kt[wanted[kt["pos"].to_numpy()]] if len(kt) else kt
-    if ht.empty or kt.empty:
+    hp, hc, hr_vocab = _token_table(hr, None, memo)
+    kp, kc, kleer_vocab = _token_table(kleer, wanted, memo)
+    if len(hp) == 0 or len(kp) == 0:
         return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
-    ht["code"], hr_vocab = pd.factorize(ht["tok"])
-    kt["code"], kleer_vocab = pd.factorize(kt["tok"])
     v = len(hr_vocab)
     # HR keys: every pair of its tokens, as one integer
-    a = ht.merge(ht, on="pos")
-    a = a[a["j_x"] < a["j_y"]]
-    lo, hi = np.minimum(a["code_x"], a["code_y"]), np.maximum(a["code_x"], a["code_y"])
-    h_pos, h_key = a["pos"].to_numpy(), (lo.to_numpy(np.int64) * v + hi.to_numpy(np.int64))
+    x, y = _group_pairs(hp)
+    h_pos, h_key = hp[x], np.minimum(hc[x], hc[y]) * v + np.maximum(hc[x], hc[y])
     # Kleer keys: every pair of its tokens, each token standing for itself and the HR tokens
     # similar to it; at least one of the two must be itself (a typo in both is left to the
     # other blocks: allowing it multiplies the pairs several times over)
-    sk, sh = _similar_tokens(np.asarray(kleer_vocab, dtype=object),
-                             np.asarray(hr_vocab, dtype=object), settings.name_cutoff)
-    same = np.asarray(kleer_vocab, dtype=object)[sk] == np.asarray(hr_vocab, dtype=object)[sh]
-    sim = pd.DataFrame({"code": sk, "hcode": sh, "same": same})
-    kt = kt.merge(sim, on="code")[["pos", "j", "hcode", "same"]]
-    b = kt.merge(kt, on="pos")
-    b = b[(b["j_x"] < b["j_y"]) & (b["same_x"] | b["same_y"])]
-    bx, by = b["hcode_x"].to_numpy(np.int64), b["hcode_y"].to_numpy(np.int64)
-    lo, hi = np.minimum(bx, by), np.maximum(bx, by)
-    k_pos, k_key = b["pos"].to_numpy(), (lo * v + hi)
+    sk, sh = _similar_tokens(kleer_vocab, hr_vocab, settings.name_cutoff)
+    order = np.argsort(sk, kind="stable")
+    sk, sh = sk[order], sh[order]
+    same = kleer_vocab[sk] == hr_vocab[sh]
+    codes, start, count = _runs(sk)
+    at = np.minimum(np.searchsorted(codes, kc), max(len(codes) - 1, 0))
+    found = (codes[at] == kc) if len(codes) else np.zeros(len(kc), dtype=bool)
+    reps = np.where(found, count[at] if len(codes) else 0, 0)
+    row = np.repeat(np.arange(len(kc)), reps)   # a Kleer token, once per similar HR token
+    sim = np.repeat(start[at], reps) + np.arange(int(reps.sum())) - \
+        np.repeat(np.cumsum(reps) - reps, reps)
+    x, y = _group_pairs(kp[row])
+    x, y = x[row[x] < row[y]], y[row[x] < row[y]]
+    ok = same[sim[x]] | same[sim[y]]
+    x, y = x[ok], y[ok]
+    a, b = sh[sim[x]].astype(np.int64), sh[sim[y]].astype(np.int64)
+    k_pos, k_key = kp[row[x]], np.minimum(a, b) * v + np.maximum(a, b)
     return _join(h_pos, h_key, k_pos, k_key, settings.max_block)
 
 
