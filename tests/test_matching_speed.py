@@ -118,3 +118,15 @@ def test_short_forms_of_many_name_pairs_equal_the_rule_pair_by_pair():
                 for p in x.split() for q in y.split()) for x, y in pairs]
     assert comparisons._short_forms(a, b).tolist() == want
     assert sum(want) > 20
+
+
+def test_employee_number_deletion_keys_are_the_number_without_one_character():
+    values = np.array(["12345", "", "1234", "98765", "ab12c", "1234567", "ÅÄÖ12", "123"],
+                      dtype=object)
+    pos, keys = blocking._digit_deletions(values, 3)
+    want = {(i, v[:j] + v[j + 1:]) for i, v in enumerate(values) if len(v) >= 4
+            for j in range(len(v))}
+    assert set(zip(pos.tolist(), keys.tolist())) == want
+    # on a side large enough for four-digit deletion keys to be common, there are none
+    pos, _ = blocking._digit_deletions(values, 10_000)
+    assert 2 not in pos.tolist() and 0 in pos.tolist()

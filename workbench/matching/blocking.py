@@ -281,10 +281,14 @@ def _digit_deletions(values: np.ndarray, n_other: int) -> tuple[np.ndarray, np.n
         expected = (len(rows) + n_other) * length / 10.0 ** (length - 1)
         if expected >= 1.0:
             continue
-        sub = pd.Series([texts[r] for r in rows.tolist()], dtype=object)
+        # the numbers of this length as a (rows, length) matrix of code points: deleting a
+        # character is deleting a column
+        chars = np.array([texts[r] for r in rows.tolist()], dtype=f"<U{length}").view(
+            np.uint32).reshape(len(rows), int(length))
         for i in range(int(length)):
             pos_out.append(rows)
-            key_out.append((sub.str[:i] + sub.str[i + 1:]).to_numpy(dtype=object))
+            rest = np.ascontiguousarray(np.delete(chars, i, axis=1))
+            key_out.append(rest.view(f"<U{length - 1}").reshape(-1).astype(object))
     if not pos_out:
         return np.array([], dtype=np.int64), np.array([], dtype=object)
     return np.concatenate(pos_out), np.concatenate(key_out)
