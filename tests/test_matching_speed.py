@@ -131,3 +131,12 @@ def test_employee_number_deletion_keys_are_the_number_without_one_character():
     # only the seven-digit number gets them
     pos, _ = blocking._digit_deletions(values, 10_000)
     assert set(pos.tolist()) == {5}
+
+
+def test_huge_integer_keys_are_numbered_before_they_meet_positions():
+    # few entries at high positions: key * position would overflow int64 unless the keys are
+    # numbered first
+    big = 10 ** 14 + 7
+    h, k = blocking._join(np.array([3, 90_000]), np.array([big, big - 1]),
+                          np.array([80_000, 5]), np.array([big - 1, 12]), 5)
+    assert list(zip(h.tolist(), k.tolist())) == [(90_000, 80_000)]

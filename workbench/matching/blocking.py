@@ -95,7 +95,8 @@ def _join_capped(h_pos: np.ndarray, h_key: np.ndarray, k_pos: np.ndarray, k_key:
     slower than sorting them): each side's (key, position) pairs sorted and without repeats,
     the runs of equal keys found, and the Kleer runs looked up among the HR runs."""
     h_pos, k_pos = np.asarray(h_pos, dtype=np.int64), np.asarray(k_pos, dtype=np.int64)
-    h_key, k_key = _integer_keys(h_key, k_key, max(len(h_pos), len(k_pos), 1))
+    h_key, k_key = _integer_keys(h_key, k_key,
+                                 max(int(h_pos.max(initial=0)), int(k_pos.max(initial=0))) + 1)
     hk, hp = _sorted_distinct(h_key, h_pos)
     kk, kp = _sorted_distinct(k_key, k_pos)
     hu, h_start, h_count = _runs(hk)
@@ -124,11 +125,12 @@ def _join_capped(h_pos: np.ndarray, h_key: np.ndarray, k_pos: np.ndarray, k_key:
 def _integer_keys(h_key: np.ndarray, k_key: np.ndarray, n_pos: int
                   ) -> tuple[np.ndarray, np.ndarray]:
     """Both sides' keys as non-negative int64 (``-1``: no key), small enough to be combined
-    with a position: text keys ("" is no key) and very large integers are numbered."""
+    with a position below ``n_pos`` (``key * n_pos + position`` fits in int64): text keys
+    ("" is no key) and very large integers are numbered."""
     if h_key.dtype != object and k_key.dtype != object:
         h_key, k_key = h_key.astype(np.int64), k_key.astype(np.int64)
         top = max(int(h_key.max(initial=0)), int(k_key.max(initial=0)))
-        if top < (1 << 62) // (n_pos + 1):
+        if top < (1 << 62) // max(n_pos, 1):
             return h_key, k_key
         keys = np.concatenate([h_key, k_key])
         codes = pd.factorize(keys)[0].astype(np.int64)
