@@ -140,3 +140,15 @@ def test_huge_integer_keys_are_numbered_before_they_meet_positions():
     h, k = blocking._join(np.array([3, 90_000]), np.array([big, big - 1]),
                           np.array([80_000, 5]), np.array([big - 1, 12]), 5)
     assert list(zip(h.tolist(), k.tolist())) == [(90_000, 80_000)]
+
+
+def test_names_with_nothing_in_common_give_no_name_pairs():
+    import pandas as pd
+
+    from workbench.matching import MatchSettings, candidates
+
+    hr = pd.DataFrame({"hr_id": ["E1"], "first_name": ["Qwerty"], "last_name": ["Zxcvb"]})
+    kleer = pd.DataFrame({"kleer_id": [1], "name": ["Anna Svensson"]})
+    assert candidates(hr, kleer, MatchSettings()).empty
+    kleer = pd.DataFrame({"kleer_id": [1, 2], "name": ["Anna Svensson", "Qwerty Zxcvb"]})
+    assert candidates(hr, kleer, MatchSettings())["kleer_id"].tolist() == [2]

@@ -356,13 +356,14 @@ def _name_pairs(hr: Side, kleer: Side, settings: MatchSettings, wanted: np.ndarr
     # similar to it; at least one of the two must be itself (a typo in both is left to the
     # other blocks: allowing it multiplies the pairs several times over)
     sk, sh = _similar_tokens(kleer_vocab, hr_vocab, settings.name_cutoff)
+    if len(sk) == 0:
+        return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
     order = np.argsort(sk, kind="stable")
     sk, sh = sk[order], sh[order]
     same = kleer_vocab[sk] == hr_vocab[sh]
     codes, start, count = _runs(sk)
-    at = np.minimum(np.searchsorted(codes, kc), max(len(codes) - 1, 0))
-    found = (codes[at] == kc) if len(codes) else np.zeros(len(kc), dtype=bool)
-    reps = np.where(found, count[at] if len(codes) else 0, 0)
+    at = np.minimum(np.searchsorted(codes, kc), len(codes) - 1)
+    reps = np.where(codes[at] == kc, count[at], 0)
     row = np.repeat(np.arange(len(kc)), reps)   # a Kleer token, once per similar HR token
     sim = np.repeat(start[at], reps) + np.arange(int(reps.sum())) - \
         np.repeat(np.cumsum(reps) - reps, reps)

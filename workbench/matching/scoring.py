@@ -33,7 +33,6 @@ __all__ = ["Scores", "score_pairs", "evidence", "PRIOR"]
 
 PRIOR = "prior"
 _WORD = re.compile(r"\w+")  # as names.NameParts reads the display name
-_NOT_WORD = re.compile(r"\W")
 
 
 @dataclass(frozen=True, eq=False)
@@ -221,7 +220,13 @@ def _shown_first(side: Side, idx: np.ndarray, seen: dict | None = None) -> np.nd
             shown[j] = ""
             continue
         p = names[i]
-        head = _before_last(p.display, p.last_display)
+        # the display name up to its last name, or None where the last name does not end
+        # it as whole words (inline: this runs once per record)
+        display, last = p.display, p.last_display
+        head = display[:len(display) - len(last)] if last else display
+        if last and (not display.endswith(last) or
+                     (head and (head[-1].isalnum() or head[-1] == "_"))):
+            head = None
         key = (head, p.first_tokens)
         hit = seen.get(key) if head is not None else None
         if hit is None:
@@ -232,17 +237,6 @@ def _shown_first(side: Side, idx: np.ndarray, seen: dict | None = None) -> np.nd
                 seen[key] = hit
         shown[j] = hit
     return shown[inverse.reshape(-1)] if len(idx) else np.array([], dtype=object)
-def _before_last(display: str, last: str) -> str | None:
-    """The display name up to its last name (all of it without one), or None where the last
-    name does not end it as whole words."""
-    if not last:
-        return display
-    if not display.endswith(last):
-        return None
-    head = display[:len(display) - len(last)]
-    return head if head == "" or _NOT_WORD.match(head[-1]) else None
-
-
 def _written_first(head: str, first_tokens: tuple[str, ...]) -> str | None:
     """:meth:`NameParts.shown_first` from the words of ``head`` only; None unless every token is
     written as one of them (then the words after ``head`` could decide it)."""
