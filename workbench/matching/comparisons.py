@@ -137,6 +137,19 @@ def _pairwise_at(scorer: Callable, a: np.ndarray, h: np.ndarray, b: np.ndarray, 
     return scores[codes]
 
 
+def _codes(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two sides' text values numbered in one vocabulary, ``-1`` for "": codes compare like
+    the texts, and gathering small integers for a million pairs is much cheaper than
+    comparing the strings they point to."""
+    codes, uniques = pd.factorize(np.concatenate([np.asarray(a, dtype=object),
+                                                  np.asarray(b, dtype=object)]))
+    codes = codes.astype(np.int32)
+    empty = np.flatnonzero(np.asarray(uniques, dtype=object) == "")
+    if len(empty):
+        codes[codes == empty[0]] = -1
+    return codes[:len(a)], codes[len(a):]
+
+
 def _initials(values: np.ndarray) -> np.ndarray:
     return np.array([x[:1] for x in values], dtype=object)
 
@@ -304,17 +317,20 @@ def _birth(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
 
 
 def _email(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
-    e, local_k = kleer.emails["email"][k], kleer.locals["email"][k]
     best = np.full(len(h), 9, dtype=np.int8)
     hr_any = np.zeros(len(h), dtype=bool)
+    has_e = kleer.emails["email"][k] != ""
     for key in ("private_email", "work_email"):
-        v = hr.emails[key][h]
-        hr_any |= v != ""
-        both = _both(v, e)
+        ch, ck = _codes(hr.emails[key], kleer.emails["email"])
+        v, e = ch[h], ck[k]
+        hr_any |= v >= 0
+        both = (v >= 0) & (e >= 0)
         exact = both & (v == e)
-        local = both & ~exact & (local_k != "") & (hr.locals[key][h] == local_k)
+        lh, lk = _codes(hr.locals[key], kleer.locals["email"])
+        local_k = lk[k]
+        local = both & ~exact & (local_k >= 0) & (lh[h] == local_k)
         best = np.minimum(best, np.where(exact, 1, np.where(local, 2, 9))).astype(np.int8)
-    out = np.where(best == 9, np.where(hr_any & (e != ""), 4, 0), best).astype(np.int8)
+    out = np.where(best == 9, np.where(hr_any & has_e, 4, 0), best).astype(np.int8)
     local_rows = np.flatnonzero(out == 2)
     if len(local_rows):
         named = np.array([nm.made_of_name(kleer.locals["email"][i], kleer.names[i].tokens)
@@ -323,9 +339,12 @@ def _email(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
     return out
 
 
-def _equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    present = _both(a, b)
-    return _levels(present, [a == b])
+def _equal_at(a: np.ndarray, h: np.ndarray, b: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Levels exact · differs of ``a[h]`` against ``b[k]`` (0 where either is missing), on
+    codes."""
+    ca, cb = _codes(a, b)
+    x, y = ca[h], cb[k]
+    return _levels((x >= 0) & (y >= 0), [x == y])
 
 
 def _street(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
@@ -343,16 +362,17 @@ def _street(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
 
 
 def _zip(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
-    a, b = hr.zip_code[h], kleer.zip_code[k]
-    present = _both(a, b)
-    a3 = np.array([x[:3] for x in hr.zip_code], dtype=object)[h]
-    b3 = np.array([x[:3] for x in kleer.zip_code], dtype=object)[k]
-    return _levels(present, [a == b, a3 == b3])
+    ca, cb = _codes(hr.zip_code, kleer.zip_code)
+    a, b = ca[h], cb[k]
+    a3, b3 = _codes(np.array([x[:3] for x in hr.zip_code], dtype=object),
+                    np.array([x[:3] for x in kleer.zip_code], dtype=object))
+    return _levels((a >= 0) & (b >= 0), [a == b, a3[h] == b3[k]])
 
 
 def _city(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
-    a, b = hr.city[h], kleer.city[k]
-    present = _both(a, b)
+    ca, cb = _codes(hr.city, kleer.city)
+    a, b = ca[h], cb[k]
+    present = (a >= 0) & (b >= 0)
     out = np.zeros(len(h), dtype=np.int8)
     idx = np.flatnonzero(present)
     if len(idx):
@@ -385,7 +405,7 @@ _COMPARE: Mapping[str, Callable[[Side, Side, np.ndarray, np.ndarray], np.ndarray
     "last_name": _last,
     "birth_date": _birth,
     "email": _email,
-    "phone": lambda hr, kl, h, k: _equal(hr.phone[h], kl.phone[k]),
+    "phone": lambda hr, kl, h, k: _equal_at(hr.phone, h, kl.phone, k),
     "street": _street,
     "zip_code": _zip,
     "city": _city,
