@@ -207,9 +207,11 @@ def suggest(hr: pd.DataFrame, kleer: pd.DataFrame, settings: MatchSettings = Mat
     scores = score_pairs(h_side, k_side, h, k, model, comparisons, levels)
     report(3, STEPS, f"scored {len(h)} pairs on {len(comparisons)} comparisons "
                      f"({model.iterations} EM iterations)")
-    frame = pd.DataFrame({"h": h, "k": k, "score": scores.score, "row": np.arange(len(h)),
-                          "weight": scores.match_weight,
-                          "hr_id": h_side.ids[h].astype(str)})
+    score = scores.score
+    top = np.flatnonzero(score >= settings.possible)  # rank keeps no other pair
+    frame = pd.DataFrame({"h": h[top], "k": k[top], "score": score[top], "row": top,
+                          "weight": scores.match_weight[top],
+                          "hr_id": h_side.ids[h[top]].astype(str)})
     kept = flags(rank(frame, settings), settings, _name_counts(h_side))
     report(4, STEPS, f"kept {len(kept)} candidates for {kept['k'].nunique()} Kleer employees")
     kept["assigned"] = assign(kept, settings)
@@ -225,7 +227,7 @@ def suggest(hr: pd.DataFrame, kleer: pd.DataFrame, settings: MatchSettings = Mat
         "hr_id": kept["hr_id"].to_numpy(),
         "rank": kept["rank"].to_numpy(),
         "score": kept["score"].to_numpy(),
-        "band": [settings.band(s) for s in scores.probability[kept["row"].to_numpy()] * 100],
+        "band": _bands(scores.probability[kept["row"].to_numpy()] * 100, settings),
         "assigned": kept["assigned"].to_numpy(),
         "tie": kept["tie"].to_numpy(),
         "contested": kept["contested"].to_numpy(),
@@ -237,6 +239,12 @@ def suggest(hr: pd.DataFrame, kleer: pd.DataFrame, settings: MatchSettings = Mat
     out.attrs["model"] = model
     report(STEPS, STEPS, f"explained {len(out)} suggestions")
     return out
+
+
+def _bands(percent: np.ndarray, settings: MatchSettings) -> list:
+    """:meth:`MatchSettings.band` of every score, vectorised."""
+    limits = [percent >= getattr(settings, name) for name in BANDS]
+    return np.select(limits, list(BANDS), None).tolist() if len(percent) else []
 
 
 def as_table(suggestions: pd.DataFrame, *, assigned_only: bool = False) -> pd.DataFrame:

@@ -32,6 +32,7 @@ on integer codes, no Python loop over pairs.
 
 from __future__ import annotations
 
+from itertools import chain
 from typing import Iterable
 
 import numpy as np
@@ -88,35 +89,78 @@ def _with(key: np.ndarray, extra: np.ndarray) -> np.ndarray:
 def _join_capped(h_pos: np.ndarray, h_key: np.ndarray, k_pos: np.ndarray, k_key: np.ndarray,
                  max_block: int):
     """The join of usable keys, and the (positions, keys) of each side's records on oversized
-    keys that both sides hold."""
-    keys = np.concatenate([h_key, k_key])
-    if keys.dtype == object:
-        keys = np.where(keys == "", None, keys)  # missing: no key
-    codes, uniques = pd.factorize(keys)
-    n_codes = len(uniques)
-    hc, kc = codes[:len(h_key)].astype(np.int64), codes[len(h_key):].astype(np.int64)
-    h_pos, hc = _distinct(np.asarray(h_pos, dtype=np.int64), hc, n_codes)
-    k_pos, kc = _distinct(np.asarray(k_pos, dtype=np.int64), kc, n_codes)
-    h_count = np.bincount(hc, minlength=n_codes)
-    k_count = np.bincount(kc, minlength=n_codes)
-    usable = (h_count <= max_block) & (k_count <= max_block)
-    oversized = ~usable & (h_count > 0) & (k_count > 0)
-    uniq = np.asarray(uniques, dtype=object)
-    oh, ok_ = oversized[hc], oversized[kc]
-    over_h = (h_pos[oh], uniq[hc[oh]]) if oh.any() else (h_pos[:0], uniq[:0])
-    over_k = (k_pos[ok_], uniq[kc[ok_]]) if ok_.any() else (k_pos[:0], uniq[:0])
-    keep = usable[kc] & (h_count[kc] > 0)
-    k_pos, kc = k_pos[keep], kc[keep]
-    order = np.argsort(hc, kind="stable")
-    h_sorted = h_pos[order]
-    start = np.concatenate([[0], np.cumsum(h_count)[:-1]])
-    reps = h_count[kc]
+    keys that both sides hold.
+
+    Sort-based on integers throughout (hashing hundreds of thousands of distinct keys is
+    slower than sorting them): each side's (key, position) pairs sorted and without repeats,
+    the runs of equal keys found, and the Kleer runs looked up among the HR runs."""
+    h_pos, k_pos = np.asarray(h_pos, dtype=np.int64), np.asarray(k_pos, dtype=np.int64)
+    h_key, k_key = _integer_keys(h_key, k_key,
+                                 max(int(h_pos.max(initial=0)), int(k_pos.max(initial=0))) + 1)
+    hk, hp = _sorted_distinct(h_key, h_pos)
+    kk, kp = _sorted_distinct(k_key, k_pos)
+    hu, h_start, h_count = _runs(hk)
+    ku, _, k_count = _runs(kk)
+    at = np.minimum(np.searchsorted(hu, ku), max(len(hu) - 1, 0))
+    shared = (hu[at] == ku) if len(hu) else np.zeros(len(ku), dtype=bool)
+    h_count_k = np.where(shared, h_count[at] if len(hu) else 0, 0)
+    usable = shared & (h_count_k <= max_block) & (k_count <= max_block)
+    oversized = shared & ~usable
+    h_over = np.zeros(len(hu), dtype=bool)
+    h_over[at[oversized]] = True
+    oh, ok_ = np.repeat(h_over, h_count), np.repeat(oversized, k_count)
+    over_h, over_k = (hp[oh], hk[oh]), (kp[ok_], kk[ok_])
+    entry_usable = np.repeat(usable, k_count)
+    kp_use = kp[entry_usable]
+    run = np.repeat(np.flatnonzero(usable), k_count[usable])
+    reps = h_count_k[run]
     total = int(reps.sum())
     if total == 0:
         return (np.array([], dtype=np.int64), np.array([], dtype=np.int64)), over_h, over_k
-    first = np.repeat(start[kc], reps)
+    first = np.repeat(h_start[at[run]], reps)
     within = np.arange(total) - np.repeat(np.cumsum(reps) - reps, reps)
-    return (h_sorted[first + within], np.repeat(k_pos, reps)), over_h, over_k
+    return (hp[first + within], np.repeat(kp_use, reps)), over_h, over_k
+
+
+def _integer_keys(h_key: np.ndarray, k_key: np.ndarray, n_pos: int
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Both sides' keys as non-negative int64 (``-1``: no key), small enough to be combined
+    with a position below ``n_pos`` (``key * n_pos + position`` fits in int64): text keys
+    ("" is no key) and very large integers are numbered."""
+    if h_key.dtype != object and k_key.dtype != object:
+        h_key, k_key = h_key.astype(np.int64), k_key.astype(np.int64)
+        top = max(int(h_key.max(initial=0)), int(k_key.max(initial=0)))
+        if top < (1 << 62) // max(n_pos, 1):
+            return h_key, k_key
+        keys = np.concatenate([h_key, k_key])
+        codes = pd.factorize(keys)[0].astype(np.int64)
+        codes[keys < 0] = -1
+    else:
+        keys = np.concatenate([h_key.astype(object), k_key.astype(object)])
+        codes, uniques = pd.factorize(keys)
+        codes = codes.astype(np.int64)
+        empty = np.flatnonzero(np.asarray(uniques, dtype=object) == "")
+        if len(empty):
+            codes[codes == empty[0]] = -1
+    return codes[:len(h_key)], codes[len(h_key):]
+
+
+def _sorted_distinct(key: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(key, position) pairs with a key, without repeats, sorted by key then position."""
+    ok = key >= 0
+    width = int(pos.max(initial=0)) + 1
+    combined = unique_ints(key[ok] * width + pos[ok])
+    return combined // width, combined % width
+
+
+def _runs(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct values of a sorted array, where each run starts and how long it is."""
+    if len(sorted_values) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    starts = np.flatnonzero(np.concatenate([[True], sorted_values[1:] != sorted_values[:-1]]))
+    counts = np.diff(np.concatenate([starts, [len(sorted_values)]]))
+    return sorted_values[starts], starts, counts
 
 
 def unique_ints(values: np.ndarray) -> np.ndarray:
@@ -126,13 +170,6 @@ def unique_ints(values: np.ndarray) -> np.ndarray:
         return values
     s = np.sort(values)
     return s[np.concatenate([[True], s[1:] != s[:-1]])]
-
-
-def _distinct(pos: np.ndarray, code: np.ndarray, n_codes: int) -> tuple[np.ndarray, np.ndarray]:
-    """(position, code) pairs without missing codes and without repeats."""
-    ok = code >= 0
-    combined = unique_ints(pos[ok] * max(n_codes, 1) + code[ok])
-    return combined // max(n_codes, 1), combined % max(n_codes, 1)
 
 
 def _join1(h_key: np.ndarray, k_key: np.ndarray, max_block: int, refine: _Refine | None = None
@@ -149,72 +186,114 @@ def _long(columns: Iterable[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return pos, keys
 
 
-def _deletions(pnr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each ten-digit number with one digit deleted, as (position, 9-digit int)."""
-    s = pd.Series(pnr, dtype="string").fillna("")
-    keep = (s.str.len() == 10).to_numpy()
-    s = s[keep]
-    pos = np.flatnonzero(keep)
-    keys = [(s.str[:i] + s.str[i + 1:]).astype("int64").to_numpy() for i in range(10)]
-    return np.tile(pos, 10), np.concatenate(keys) if keys else np.array([], dtype=np.int64)
+def _deletions(digits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each ten-digit number (a row of the side's ``pnr_digits`` matrix, 255 where there is no
+    number) with one digit deleted, as (position, 9-digit int)."""
+    pos = np.flatnonzero(digits[:, 0] != 255)
+    d = digits[pos].astype(np.int64)
+    place = 10 ** np.arange(8, -1, -1, dtype=np.int64)
+    keys = [np.delete(d, i, axis=1) @ place for i in range(10)]
+    return np.tile(pos, 10), np.concatenate(keys)
 
 
-def _prefixed(a: np.ndarray, b: np.ndarray, n: int = 2) -> np.ndarray:
-    """``a|b[:n]`` where both are present, "" otherwise."""
-    sa = pd.Series(a, dtype=object).astype(str)
-    sb = pd.Series(b, dtype=object).astype(str).str[:n]
-    out = (sa + "|" + sb).where((sa != "") & (sb != ""), "")
-    return out.to_numpy(dtype=object)
+def _codes(h_values: np.ndarray, k_values: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Both sides' values numbered in one vocabulary: (HR codes, Kleer codes, vocabulary size),
+    ``-1`` for a missing value ("")."""
+    values = np.concatenate([np.asarray(h_values, dtype=object),
+                             np.asarray(k_values, dtype=object)])
+    codes, uniques = pd.factorize(np.where(values == "", None, values))
+    codes = codes.astype(np.int64)
+    return codes[:len(h_values)], codes[len(h_values):], len(uniques)
 
 
-def _birth_token_keys(side: Side) -> tuple[np.ndarray, np.ndarray]:
-    """(record position, birth date + the first two letters of one of its name tokens) for
-    every distinct prefix of its name tokens, as written (folded) and nickname-canonical, of a
-    record with a birth date."""
-    pos, keys = [], []
-    for i, (born, parts) in enumerate(zip(side.birth_date, side.names)):
-        if born:
-            for prefix in dict.fromkeys(t[:2] for t in parts.tokens + parts.canon):
-                pos.append(i)
-                keys.append(f"{born}|{prefix}")
-    return np.asarray(pos, dtype=np.int64), np.asarray(keys, dtype=object)
+def _combine(a: np.ndarray, b: np.ndarray, n_b: int) -> np.ndarray:
+    """Two integer keys as one (``a`` major), ``-1`` (no key) where either is missing."""
+    return np.where((a >= 0) & (b >= 0), a * max(n_b, 1) + b, -1)
 
 
-def _birth_name_pairs(hr: Side, kleer: Side, max_block: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def _pair_keys(hr_a: np.ndarray, hr_b: np.ndarray, kleer_a: np.ndarray, kleer_b: np.ndarray,
+               n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The key ``a`` + ``b[:n]`` of each side as integers; no key where either is missing."""
+    ah, ak, _ = _codes(hr_a, kleer_a)
+    bh, bk, nb = _codes(_cut(hr_b, n), _cut(kleer_b, n))
+    return _combine(ah, bh, nb), _combine(ak, bk, nb)
+
+
+def _cut(values: np.ndarray, n: int) -> np.ndarray:
+    return np.array([v if len(v) <= n else v[:n] for v in values], dtype=object)
+
+
+def _flat_tokens(side: Side, attr: str, memo: dict | None = None
+                 ) -> tuple[np.ndarray, list[str]]:
+    """(record position, token) for every token of every record's name: ``attr`` "tokens"
+    (folded, as written) or "canon" (nickname-canonical), repeats included; ``memo`` keeps
+    them for the other blocks of one run."""
+    key = (id(side), attr)
+    if memo is not None and key in memo:
+        return memo[key]
+    groups = [getattr(p, attr) for p in side.names]
+    lengths = np.fromiter(map(len, groups), dtype=np.int64, count=len(groups))
+    out = (np.repeat(np.arange(len(groups), dtype=np.int64), lengths),
+           list(chain.from_iterable(groups)))
+    if memo is not None:
+        memo[key] = out
+    return out
+
+
+def _both_flat(side: Side, memo: dict | None) -> tuple[np.ndarray, list[str]]:
+    """:func:`_flat_tokens` of the folded and of the canonical tokens together."""
+    tp, tt = _flat_tokens(side, "tokens", memo)
+    cp, ct = _flat_tokens(side, "canon", memo)
+    return np.concatenate([tp, cp]), tt + ct
+
+
+def _birth_token_keys(hr: Side, kleer: Side, memo: dict | None = None) -> tuple[tuple[np.ndarray, np.ndarray],
+                                                      tuple[np.ndarray, np.ndarray]]:
+    """Per side: (record position, birth date + the first two letters of one of its name
+    tokens, as one integer) for the tokens, as written (folded) and nickname-canonical, of a
+    record with a birth date; repeats are removed by the join."""
+    bh, bk, _ = _codes(hr.birth_date, kleer.birth_date)
+    hp, ht = _both_flat(hr, memo)
+    kp, kt = _both_flat(kleer, memo)
+    tok, vocab = pd.factorize(np.asarray(ht + kt, dtype=object))
+    prefix, prefixes = pd.factorize(np.asarray([t[:2] for t in vocab], dtype=object))
+    code = prefix[tok].astype(np.int64) if len(tok) else np.zeros(0, dtype=np.int64)
+    n = len(prefixes)
+    return ((hp, _combine(bh[hp], code[:len(ht)], n)),
+            (kp, _combine(bk[kp], code[len(ht):], n)))
+
+
+def _birth_name_pairs(hr: Side, kleer: Side, max_block: int, memo: dict | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """Birth date + the first two letters of any name token: the first name, the last name or
     one of several, so a changed surname, a typo in one name, a name given in one part only
     ("Webb" for Amber Webb) or split differently ("Alexander Georg E") still meets its record;
     an oversized key (a placeholder date, a very common name) is split by the postal code."""
-    hp, hk = _birth_token_keys(hr)
-    kp, kk = _birth_token_keys(kleer)
+    (hp, hk), (kp, kk) = _birth_token_keys(hr, kleer, memo)
     return [_join(hp, hk, kp, kk, max_block, [(hr.zip_code, kleer.zip_code)])]
 
 
 def _digit_deletions(values: np.ndarray, n_other: int) -> tuple[np.ndarray, np.ndarray]:
     """Numbers with one character deleted, as (position, key), for lengths whose deletion keys
     stay rare on a side of this size; none otherwise."""
-    s = pd.Series(values, dtype=object).astype(str)
-    lengths = s.str.len().to_numpy()
+    texts = [str(v) for v in values]
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
     pos_out, key_out = [], []
     for length in np.unique(lengths[lengths >= 4]):
         rows = np.flatnonzero(lengths == length)
         expected = (len(rows) + n_other) * length / 10.0 ** (length - 1)
         if expected >= 1.0:
             continue
-        sub = s.iloc[rows]
+        # the numbers of this length as a (rows, length) matrix of code points: deleting a
+        # character is deleting a column
+        chars = np.array([texts[r] for r in rows.tolist()], dtype=f"<U{length}").view(
+            np.uint32).reshape(len(rows), int(length))
         for i in range(int(length)):
             pos_out.append(rows)
-            key_out.append((sub.str[:i] + sub.str[i + 1:]).to_numpy(dtype=object))
+            rest = np.ascontiguousarray(np.delete(chars, i, axis=1))
+            key_out.append(rest.view(f"<U{length - 1}").reshape(-1).astype(object))
     if not pos_out:
         return np.array([], dtype=np.int64), np.array([], dtype=object)
     return np.concatenate(pos_out), np.concatenate(key_out)
-
-
-def _tokens_long(side: Side) -> pd.DataFrame:
-    """(record position, token order, token) for every distinct canonical token of length ≥ 2."""
-    rows = [(i, j, t) for i, p in enumerate(side.names)
-            for j, t in enumerate(dict.fromkeys(p.canon)) if len(t) > 1]
-    return pd.DataFrame(rows, columns=["pos", "j", "tok"])
 
 
 def _similar_tokens(kleer_vocab: np.ndarray, hr_vocab: np.ndarray, cutoff: float
@@ -233,34 +312,67 @@ def _similar_tokens(kleer_vocab: np.ndarray, hr_vocab: np.ndarray, cutoff: float
     return np.concatenate(ks), np.concatenate(hs)
 
 
-def _name_pairs(hr: Side, kleer: Side, settings: MatchSettings, wanted: np.ndarray
-                ) -> tuple[np.ndarray, np.ndarray]:
+def _token_table(side: Side, wanted: np.ndarray | None, memo: dict | None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(record position, token code) for every distinct canonical token of length ≥ 2 of the
+    records in ``wanted`` (all without it), sorted by position, and the token vocabulary."""
+    pos, flat = _flat_tokens(side, "canon", memo)
+    tok = np.asarray(flat, dtype=object)
+    keep = np.fromiter(map(len, flat), dtype=np.int64, count=len(flat)) > 1
+    if wanted is not None:
+        keep &= wanted[pos]
+    pos, tok = pos[keep], tok[keep]
+    codes, vocab = pd.factorize(tok)
+    width = max(len(vocab), 1)
+    distinct = unique_ints(pos * width + codes.astype(np.int64))
+    return distinct // width, distinct % width, np.asarray(vocab, dtype=object)
+
+
+def _group_pairs(sorted_key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every (x, y) with x < y of the indices of a sorted array that hold the same value."""
+    _, start, count = _runs(sorted_key)
+    group = np.repeat(np.arange(len(start)), count)
+    reps = count[group]
+    total = int(reps.sum())
+    x = np.repeat(np.arange(len(sorted_key)), reps)
+    y = np.repeat(start[group], reps) + np.arange(total) - np.repeat(np.cumsum(reps) - reps, reps)
+    keep = x < y
+    return x[keep], y[keep]
+
+
+def _name_pairs(hr: Side, kleer: Side, settings: MatchSettings, wanted: np.ndarray,
+                memo: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Records sharing a pair of name tokens, one of them the same, the other the same or
     similar; only for the Kleer records in ``wanted``."""
-    ht, kt = _tokens_long(hr), _tokens_long(kleer)
-    kt = kt[wanted[kt["pos"].to_numpy()]] if len(kt) else kt
-    if ht.empty or kt.empty:
+    hp, hc, hr_vocab = _token_table(hr, None, memo)
+    kp, kc, kleer_vocab = _token_table(kleer, wanted, memo)
+    if len(hp) == 0 or len(kp) == 0:
         return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
-    ht["code"], hr_vocab = pd.factorize(ht["tok"])
-    kt["code"], kleer_vocab = pd.factorize(kt["tok"])
     v = len(hr_vocab)
     # HR keys: every pair of its tokens, as one integer
-    a = ht.merge(ht, on="pos")
-    a = a[a["j_x"] < a["j_y"]]
-    lo, hi = np.minimum(a["code_x"], a["code_y"]), np.maximum(a["code_x"], a["code_y"])
-    h_pos, h_key = a["pos"].to_numpy(), (lo.to_numpy(np.int64) * v + hi.to_numpy(np.int64))
+    x, y = _group_pairs(hp)
+    h_pos, h_key = hp[x], np.minimum(hc[x], hc[y]) * v + np.maximum(hc[x], hc[y])
     # Kleer keys: every pair of its tokens, each token standing for itself and the HR tokens
     # similar to it; at least one of the two must be itself (a typo in both is left to the
     # other blocks: allowing it multiplies the pairs several times over)
-    sk, sh = _similar_tokens(np.asarray(kleer_vocab, dtype=object),
-                             np.asarray(hr_vocab, dtype=object), settings.name_cutoff)
-    same = np.asarray(kleer_vocab, dtype=object)[sk] == np.asarray(hr_vocab, dtype=object)[sh]
-    sim = pd.DataFrame({"code": sk, "hcode": sh, "same": same})
-    kt = kt.merge(sim, on="code")[["pos", "j", "hcode", "same"]]
-    b = kt.merge(kt, on="pos")
-    b = b[(b["j_x"] < b["j_y"]) & (b["same_x"] | b["same_y"])]
-    lo, hi = np.minimum(b["hcode_x"], b["hcode_y"]), np.maximum(b["hcode_x"], b["hcode_y"])
-    k_pos, k_key = b["pos"].to_numpy(), (lo.to_numpy(np.int64) * v + hi.to_numpy(np.int64))
+    sk, sh = _similar_tokens(kleer_vocab, hr_vocab, settings.name_cutoff)
+    if len(sk) == 0:
+        return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
+    order = np.argsort(sk, kind="stable")
+    sk, sh = sk[order], sh[order]
+    same = kleer_vocab[sk] == hr_vocab[sh]
+    codes, start, count = _runs(sk)
+    at = np.minimum(np.searchsorted(codes, kc), len(codes) - 1)
+    reps = np.where(codes[at] == kc, count[at], 0)
+    row = np.repeat(np.arange(len(kc)), reps)   # a Kleer token, once per similar HR token
+    sim = np.repeat(start[at], reps) + np.arange(int(reps.sum())) - \
+        np.repeat(np.cumsum(reps) - reps, reps)
+    x, y = _group_pairs(kp[row])
+    x, y = x[row[x] < row[y]], y[row[x] < row[y]]
+    ok = same[sim[x]] | same[sim[y]]
+    x, y = x[ok], y[ok]
+    a, b = sh[sim[x]].astype(np.int64), sh[sim[y]].astype(np.int64)
+    k_pos, k_key = kp[row[x]], np.minimum(a, b) * v + np.maximum(a, b)
     return _join(h_pos, h_key, k_pos, k_key, settings.max_block)
 
 
@@ -284,7 +396,7 @@ def _initial_pairs(hr: Side, kleer: Side, max_block: int) -> tuple[np.ndarray, n
 
 
 def _initial(values: np.ndarray) -> np.ndarray:
-    return pd.Series(values, dtype=object).astype(str).str[:1].to_numpy(dtype=object)
+    return np.array([str(v)[:1] for v in values], dtype=object)
 
 
 def _refinements(hr: Side, kleer: Side) -> _Refine:
@@ -299,22 +411,23 @@ def candidate_pairs(hr: Side, kleer: Side, settings: MatchSettings, *,
     """Unique candidate pairs as (hr positions, kleer positions), sorted by Kleer then HR."""
     mb = settings.max_block
     split = _refinements(hr, kleer)
+    memo: dict = {}  # name tokens, read once for the birth date and the name blocks
     found: list[tuple[np.ndarray, np.ndarray]] = []
     for block in blocks:
         if block == "foreign_id":
             found.append(_join1(hr.ids.astype(object), kleer.foreign_id, mb))
         elif block == "ssn":
-            hp, hk = _deletions(hr.pnr)
-            kp, kk = _deletions(kleer.pnr)
+            hp, hk = _deletions(hr.pnr_digits)
+            kp, kk = _deletions(kleer.pnr_digits)
             found.append(_join(hp, hk, kp, kk, mb))
         elif block == "birth_date":
-            found.extend(_birth_name_pairs(hr, kleer, mb))
+            found.extend(_birth_name_pairs(hr, kleer, mb, memo))
         elif block == "address":
-            found.append(_join1(_prefixed(hr.zip_code, hr.street, 100),
-                                _prefixed(kleer.zip_code, kleer.street, 100), mb, split))
+            found.append(_join1(*_pair_keys(hr.zip_code, hr.street, kleer.zip_code,
+                                            kleer.street, 100), mb, split))
             # a typo in the street: the house number with the postal code
-            found.append(_join1(_prefixed(hr.zip_code, hr.street_no, 100),
-                                _prefixed(kleer.zip_code, kleer.street_no, 100), mb, split))
+            found.append(_join1(*_pair_keys(hr.zip_code, hr.street_no, kleer.zip_code,
+                                            kleer.street_no, 100), mb, split))
         elif block in ("email", "email_local"):
             source = "emails" if block == "email" else "locals"
             hp, hk = _long(getattr(hr, source).values())
@@ -331,7 +444,7 @@ def candidate_pairs(hr: Side, kleer: Side, settings: MatchSettings, *,
         elif block == "initials":
             found.append(_initial_pairs(hr, kleer, mb))
         elif block == "name":
-            found.append(_name_pairs(hr, kleer, settings, ~_identified(hr, kleer, found)))
+            found.append(_name_pairs(hr, kleer, settings, ~_identified(hr, kleer, found), memo))
         else:
             raise ValueError(f"unknown block {block!r}; known: {', '.join(BLOCKS)}")
     if not found:

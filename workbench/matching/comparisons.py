@@ -36,10 +36,12 @@ already holds it, and counting it twice would break the model's independence ass
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Callable, Mapping
 
 import numpy as np
+import pandas as pd
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
@@ -115,11 +117,41 @@ def _both(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a != "") & (b != "")
 
 
-def _pairwise(scorer: Callable, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``scorer(a[i], b[i])`` for every i, in rapidfuzz's C++ on all cores."""
-    if len(a) == 0:
+def _pairwise_at(scorer: Callable, a: np.ndarray, h: np.ndarray, b: np.ndarray, k: np.ndarray
+                 ) -> np.ndarray:
+    """``scorer(a[h[i]], b[k[i]])`` for every i, computed once per distinct pair of values.
+
+    Candidate pairs repeat values a lot (a first name, a city, a surname among namesakes), so
+    the values of each side are numbered once and the scorer runs on the distinct pairs of
+    numbers only."""
+    if len(h) == 0:
         return np.zeros(0)
-    return process.cpdist(list(a), list(b), scorer=scorer, workers=-1)
+    ca, ua = pd.factorize(a)
+    cb, ub = pd.factorize(b)
+    width = max(len(ub), 1)
+    codes, distinct = pd.factorize(ca[h].astype(np.int64) * width + cb[k])
+    distinct = np.asarray(distinct, dtype=np.int64)
+    ua, ub = np.asarray(ua, dtype=object), np.asarray(ub, dtype=object)
+    scores = process.cpdist(ua[distinct // width].tolist(), ub[distinct % width].tolist(),
+                            scorer=scorer, workers=-1)
+    return scores[codes]
+
+
+def _codes(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two sides' text values numbered in one vocabulary, ``-1`` for "": codes compare like
+    the texts, and gathering small integers for a million pairs is much cheaper than
+    comparing the strings they point to."""
+    codes, uniques = pd.factorize(np.concatenate([np.asarray(a, dtype=object),
+                                                  np.asarray(b, dtype=object)]))
+    codes = codes.astype(np.int32)
+    empty = np.flatnonzero(np.asarray(uniques, dtype=object) == "")
+    if len(empty):
+        codes[codes == empty[0]] = -1
+    return codes[:len(a)], codes[len(a):]
+
+
+def _initials(values: np.ndarray) -> np.ndarray:
+    return np.array([x[:1] for x in values], dtype=object)
 
 
 def _levels(present: np.ndarray, conditions: list[np.ndarray]) -> np.ndarray:
@@ -149,13 +181,6 @@ def _date_levels(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         exact, near = _dates(a[present], b[present])
         out[present] = np.select([exact, near], [1, 2], 3)
     return out
-
-
-def _one_digit_off(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Same length and exactly one character differs, or one inserted/deleted."""
-    if len(a) == 0:
-        return np.zeros(0, dtype=bool)
-    return _pairwise(Levenshtein.distance, a, b) == 1
 
 
 # --------------------------------------------------------------------------- per field
@@ -188,10 +213,10 @@ def _first(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
         a, b = a[idx], b[idx]
         ca, cb = hr.first_key[hh], kleer.first_key[kk]
         swapped = (ca == kleer.last_key[kk]) & (hr.last_key[hh] == cb) & (ca != cb)
-        part = (_pairwise(fuzz.token_set_ratio, ca, cb) == 100)
-        jw = _pairwise(JaroWinkler.normalized_similarity, a, b)
+        part = _pairwise_at(fuzz.token_set_ratio, hr.first_key, hh, kleer.first_key, kk) == 100
+        jw = _pairwise_at(JaroWinkler.normalized_similarity, hr.first, hh, kleer.first, kk)
         initial = (hr.has_initial[hh] | kleer.has_initial[kk]) & \
-            (np.array([x[:1] for x in a], dtype=object) == np.array([x[:1] for x in b], dtype=object))
+            (_initials(hr.first)[hh] == _initials(kleer.first)[kk])
         level = np.select([a == b, ca == cb, swapped, part, initial, jw >= 0.92, jw >= 0.80],
                           [1, 2, 3, 4, 5, 6, 7], 8)
         rest = np.flatnonzero(level >= 6)
@@ -203,17 +228,68 @@ def _first(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
 
 def _short_forms(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Whether one first name is a short form of the other by the Swedish rule
-    (:func:`workbench.nicknames.hypocoristic`), once per distinct pair of names."""
-    seen: dict[tuple[str, str], bool] = {}
-    out = np.zeros(len(a), dtype=bool)
-    for i, (x, y) in enumerate(zip(a, b)):
-        key = (x, y)
-        hit = seen.get(key)
-        if hit is None:
-            hit = seen[key] = any(nicknames.hypocoristic(p, q) or nicknames.hypocoristic(q, p)
-                                  for p in x.split() for q in y.split())
-        out[i] = hit
-    return out
+    (:func:`workbench.nicknames.hypocoristic`), once per distinct pair of names.
+
+    Most pairs asked here are two unrelated names: a vectorised necessary condition for
+    one-word names leaves few pairs for the rule itself — the rule's short form is shorter and
+    either a stem of at least three letters that begins the formal name (the spelling keys,
+    ``nicknames._sound``, share their first three letters) or, four letters or more, the formal
+    name's end (the keys share their last four)."""
+    if len(a) == 0:
+        return np.zeros(0, dtype=bool)
+    ca, ua = pd.factorize(a)
+    cb, ub = pd.factorize(b)
+    ua, ub = np.asarray(ua, dtype=object), np.asarray(ub, dtype=object)
+    codes, pairs = pd.factorize(ca.astype(np.int64) * len(ub) + cb)
+    pairs = np.asarray(pairs, dtype=np.int64)
+    pa, pb = pairs // len(ub), pairs % len(ub)
+    ka, kb = _spelling(ua), _spelling(ub)
+    both_one_word = ka["one_word"][pa] & kb["one_word"][pb]
+    first3 = _shared(ka["first3"], kb["first3"])
+    last4 = _shared(ka["last4"], kb["last4"])
+    ends = ka["four"][pa] & kb["four"][pb] & (last4[0][pa] == last4[1][pb])
+    maybe = ~both_one_word | ((ka["length"][pa] != kb["length"][pb]) &
+                              ((first3[0][pa] == first3[1][pb]) | ends))
+    hits = np.zeros(len(pairs), dtype=bool)
+    for i in np.flatnonzero(maybe).tolist():
+        x, y = ua[pa[i]], ub[pb[i]]
+        hits[i] = any(_may_be_short(p, q) and (nicknames.hypocoristic(p, q)
+                                               or nicknames.hypocoristic(q, p))
+                      for p in x.split() for q in y.split())
+    return hits[codes]
+
+
+def _spelling(names: np.ndarray) -> dict[str, np.ndarray]:
+    """Per name: one word or not, its length, and its spelling key's first three and last four
+    letters, and whether the key has four (for one-word names)."""
+    keys = [_sound(n) if " " not in n else "" for n in names.tolist()]
+    return {"one_word": np.array([" " not in n for n in names.tolist()], dtype=bool),
+            "length": np.fromiter(map(len, names.tolist()), dtype=np.int64, count=len(names)),
+            "first3": np.array([k[:3] for k in keys], dtype=object),
+            "last4": np.array([k[-4:] for k in keys], dtype=object),
+            "four": np.array([len(k) >= 4 for k in keys], dtype=bool)}
+
+
+def _shared(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two text arrays numbered in one vocabulary, so codes compare like the texts."""
+    codes, _ = pd.factorize(np.concatenate([a, b]))
+    return codes[:len(a)], codes[len(a):]
+
+
+@lru_cache(maxsize=1 << 16)
+def _sound(token: str) -> str:
+    return nicknames._sound(token)
+
+
+def _may_be_short(p: str, q: str) -> bool:
+    """A necessary condition for :func:`workbench.nicknames.hypocoristic` either way round: the
+    rule's short form is a stem of at least three letters that begins the formal name (so the
+    two spelling keys share their first three letters) or the formal name's end (so one key
+    ends with the other). tests/test_matching_model.py checks it never rejects a short form."""
+    if p == q or len(p) == len(q):
+        return False
+    sp, sq = _sound(p), _sound(q)
+    return sp[:3] == sq[:3] or sp.endswith(sq) or sq.endswith(sp)
 
 
 def _last(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
@@ -225,8 +301,8 @@ def _last(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
         hh, kk = h[idx], k[idx]
         a, b = a[idx], b[idx]
         swapped = (a == kleer.first[kk]) & (hr.first[hh] == b) & (a != b)
-        part = _pairwise(fuzz.token_set_ratio, a, b) == 100
-        jw = _pairwise(JaroWinkler.normalized_similarity, a, b)
+        part = _pairwise_at(fuzz.token_set_ratio, hr.last, hh, kleer.last, kk) == 100
+        jw = _pairwise_at(JaroWinkler.normalized_similarity, hr.last, hh, kleer.last, kk)
         out[idx] = np.select([a == b, swapped, part, jw >= 0.92, jw >= 0.80], [1, 2, 3, 4, 5], 6)
     return out
 
@@ -241,17 +317,20 @@ def _birth(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
 
 
 def _email(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
-    e, local_k = kleer.emails["email"][k], kleer.locals["email"][k]
     best = np.full(len(h), 9, dtype=np.int8)
     hr_any = np.zeros(len(h), dtype=bool)
+    has_e = kleer.emails["email"][k] != ""
     for key in ("private_email", "work_email"):
-        v = hr.emails[key][h]
-        hr_any |= v != ""
-        both = _both(v, e)
+        ch, ck = _codes(hr.emails[key], kleer.emails["email"])
+        v, e = ch[h], ck[k]
+        hr_any |= v >= 0
+        both = (v >= 0) & (e >= 0)
         exact = both & (v == e)
-        local = both & ~exact & (local_k != "") & (hr.locals[key][h] == local_k)
+        lh, lk = _codes(hr.locals[key], kleer.locals["email"])
+        local_k = lk[k]
+        local = both & ~exact & (local_k >= 0) & (lh[h] == local_k)
         best = np.minimum(best, np.where(exact, 1, np.where(local, 2, 9))).astype(np.int8)
-    out = np.where(best == 9, np.where(hr_any & (e != ""), 4, 0), best).astype(np.int8)
+    out = np.where(best == 9, np.where(hr_any & has_e, 4, 0), best).astype(np.int8)
     local_rows = np.flatnonzero(out == 2)
     if len(local_rows):
         named = np.array([nm.made_of_name(kleer.locals["email"][i], kleer.names[i].tokens)
@@ -260,9 +339,12 @@ def _email(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
     return out
 
 
-def _equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    present = _both(a, b)
-    return _levels(present, [a == b])
+def _equal_at(a: np.ndarray, h: np.ndarray, b: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Levels exact · differs of ``a[h]`` against ``b[k]`` (0 where either is missing), on
+    codes."""
+    ca, cb = _codes(a, b)
+    x, y = ca[h], cb[k]
+    return _levels((x >= 0) & (y >= 0), [x == y])
 
 
 def _street(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
@@ -273,26 +355,28 @@ def _street(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
     if len(idx):
         a, b = a[idx], b[idx]
         same_no = hr.street_no[h[idx]] == kleer.street_no[k[idx]]
-        jw = _pairwise(JaroWinkler.normalized_similarity, a, b)
+        jw = _pairwise_at(JaroWinkler.normalized_similarity, hr.street, h[idx], kleer.street,
+                          k[idx])
         out[idx] = np.select([a == b, same_no & (jw >= 0.85)], [1, 2], 3)
     return out
 
 
 def _zip(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
-    a, b = hr.zip_code[h], kleer.zip_code[k]
-    present = _both(a, b)
-    a3 = np.array([x[:3] for x in a], dtype=object) if len(a) else a
-    b3 = np.array([x[:3] for x in b], dtype=object) if len(b) else b
-    return _levels(present, [a == b, a3 == b3])
+    ca, cb = _codes(hr.zip_code, kleer.zip_code)
+    a, b = ca[h], cb[k]
+    a3, b3 = _codes(np.array([x[:3] for x in hr.zip_code], dtype=object),
+                    np.array([x[:3] for x in kleer.zip_code], dtype=object))
+    return _levels((a >= 0) & (b >= 0), [a == b, a3[h] == b3[k]])
 
 
 def _city(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
-    a, b = hr.city[h], kleer.city[k]
-    present = _both(a, b)
+    ca, cb = _codes(hr.city, kleer.city)
+    a, b = ca[h], cb[k]
+    present = (a >= 0) & (b >= 0)
     out = np.zeros(len(h), dtype=np.int8)
     idx = np.flatnonzero(present)
     if len(idx):
-        jw = _pairwise(JaroWinkler.normalized_similarity, a[idx], b[idx])
+        jw = _pairwise_at(JaroWinkler.normalized_similarity, hr.city, h[idx], kleer.city, k[idx])
         out[idx] = np.select([a[idx] == b[idx], jw >= 0.9], [1, 2], 3)
     return out
 
@@ -303,7 +387,9 @@ def _employee_number(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.
     out = np.zeros(len(h), dtype=np.int8)
     idx = np.flatnonzero(present)
     if len(idx):
-        out[idx] = np.select([a[idx] == b[idx], _one_digit_off(a[idx], b[idx])], [1, 2], 3)
+        off = _pairwise_at(Levenshtein.distance, hr.employee_number, h[idx],
+                           kleer.employee_number, k[idx]) == 1
+        out[idx] = np.select([a[idx] == b[idx], off], [1, 2], 3)
     return out
 
 
@@ -319,7 +405,7 @@ _COMPARE: Mapping[str, Callable[[Side, Side, np.ndarray, np.ndarray], np.ndarray
     "last_name": _last,
     "birth_date": _birth,
     "email": _email,
-    "phone": lambda hr, kl, h, k: _equal(hr.phone[h], kl.phone[k]),
+    "phone": lambda hr, kl, h, k: _equal_at(hr.phone, h, kl.phone, k),
     "street": _street,
     "zip_code": _zip,
     "city": _city,

@@ -15,6 +15,7 @@ weights add up to the match weight** behind the score.
 from __future__ import annotations
 
 import gc
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator
@@ -25,11 +26,13 @@ from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler, Levenshtein
 from .. import nicknames
 from .comparisons import COMPARISONS, compare
 from .fs import TF_COMPARISONS, FSModel, probability, tf_adjustments
+from .names import folded_tokens
 from .prepare import Side
 
 __all__ = ["Scores", "score_pairs", "evidence", "PRIOR"]
 
 PRIOR = "prior"
+_WORD = re.compile(r"\w+")  # as names.NameParts reads the display name
 
 
 @dataclass(frozen=True, eq=False)
@@ -202,12 +205,51 @@ def prior_sentence(model: FSModel) -> str:
             if one_in >= 1.5 else f"Starting point: {lam:.0%} of {pairs} are matches")
 
 
-def _shown_first(side: Side, idx: np.ndarray) -> np.ndarray:
-    """The shown first name of the records at ``idx`` ("" without one), once per record."""
+def _shown_first(side: Side, idx: np.ndarray, seen: dict | None = None) -> np.ndarray:
+    """The shown first name (:meth:`NameParts.shown_first`) of the records at ``idx`` ("" without
+    one), once per record and, where it can be, once per first name.
+
+    ``seen`` (shared by both sides) holds the shown first name by the display name's words
+    before the last name and the first-name tokens: when each first-name token is written as
+    one of those words, the rest of the name cannot change the result (the first word wins)."""
     uniq, inverse = np.unique(idx, return_inverse=True)
-    shown = np.array([side.names[i].shown_first() if side.first[i] else "" for i in uniq],
-                     dtype=object)
+    seen = {} if seen is None else seen
+    shown = np.empty(len(uniq), dtype=object)
+    names, first = side.names, side.first
+    for j, i in enumerate(uniq.tolist()):
+        if not first[i]:
+            shown[j] = ""
+            continue
+        p = names[i]
+        # the display name up to its last name, or None where the last name does not end
+        # it as whole words (inline: this runs once per record)
+        display, last = p.display, p.last_display
+        head = display[:len(display) - len(last)] if last else display
+        if last and (not display.endswith(last) or
+                     (head and (head[-1].isalnum() or head[-1] == "_"))):
+            head = None
+        key = (head, p.first_tokens)
+        hit = seen.get(key) if head is not None else None
+        if hit is None:
+            hit = _written_first(head, p.first_tokens) if head is not None else None
+            if hit is None:
+                hit = p.shown_first()
+            elif head is not None:
+                seen[key] = hit
+        shown[j] = hit
     return shown[inverse.reshape(-1)] if len(idx) else np.array([], dtype=object)
+def _written_first(head: str, first_tokens: tuple[str, ...]) -> str | None:
+    """:meth:`NameParts.shown_first` from the words of ``head`` only; None unless every token is
+    written as one of them (then the words after ``head`` could decide it)."""
+    written: dict[str, str] = {}
+    for word in _WORD.findall(head):  # the first word folding to a token wins
+        folded = folded_tokens(word)
+        if len(folded) == 1:
+            written.setdefault(folded[0], word)
+    try:
+        return " ".join([written[t] for t in first_tokens]) or "–"
+    except KeyError:
+        return None
 
 
 def _last_shown(side: Side, idx: np.ndarray) -> np.ndarray:
@@ -241,7 +283,8 @@ def _column_values(c: str, hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray,
     if c == "ssn":
         return hr.ssn_masked[h], kleer.ssn_masked[k]
     if c == "first_name":
-        return _shown_first(hr, h), _shown_first(kleer, k)
+        seen: dict = {}
+        return _shown_first(hr, h, seen), _shown_first(kleer, k, seen)
     if c == "last_name":
         return _last_shown(hr, h), _last_shown(kleer, k)
     if c == "email":
@@ -265,12 +308,16 @@ def evidence(scores: Scores, rows: np.ndarray, hr: Side, kleer: Side) -> list[li
     prior = {"signal": PRIOR, "label": "Prior", "hr": None, "kleer": None, "agreement": "prior",
              "level": "prior", "weight": float(scores.model.prior_weight), "contribution": 0.0,
              "sentence": prior_sentence(scores.model)}
-    out: list[list[dict]] = [[dict(prior)] for _ in range(len(rows))]
     if len(rows) == 0:
-        return out
+        return []
     with _gc_paused():
-        _add_entries(out, scores, rows, hr, kleer)
-    return out
+        at, entries = _entries(scores, rows, hr, kleer)
+        # every row's entries in comparison order: a stable sort of all entries by row
+        order = np.argsort(at, kind="stable").tolist()
+        entries = [entries[i] for i in order]
+        ends = np.cumsum(np.bincount(at, minlength=len(rows))).tolist()
+        starts = [0] + ends[:-1]
+        return [[prior.copy(), *entries[a:b]] for a, b in zip(starts, ends)]
 
 
 @contextmanager
@@ -286,10 +333,12 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _add_entries(out: list[list[dict]], scores: Scores, rows: np.ndarray, hr: Side,
-                 kleer: Side) -> None:
-    """Append every comparison's entry to the evidence lists in ``out`` (one per row)."""
+def _entries(scores: Scores, rows: np.ndarray, hr: Side, kleer: Side
+             ) -> tuple[np.ndarray, list[dict]]:
+    """Every comparison's entries (comparison by comparison) and the row each belongs to."""
     h, k = scores.h[rows].astype(np.int64), scores.k[rows].astype(np.int64)
+    at: list[np.ndarray] = []
+    entries: list[dict] = []
     email_key = _hr_emails(hr, kleer, h, k) if "email" in scores.comparisons else None
     for j, c in enumerate(scores.comparisons):
         comp = COMPARISONS[c]
@@ -307,12 +356,22 @@ def _add_entries(out: list[list[dict]], scores: Scores, rows: np.ndarray, hr: Si
         agreements = _agreements(lt, comp.n_levels, w, comp.levels)
         level_names = np.array(("missing",) + comp.levels, dtype=object)[lt]
         label = comp.label
-        for i, x, y, agreement, level, weight, sentence in zip(
-                todo.tolist(), a.tolist(), b.tolist(), agreements.tolist(), level_names.tolist(),
-                w.tolist(), sentences):
-            out[i].append({"signal": c, "label": label, "hr": x or None, "kleer": y or None,
-                           "agreement": agreement, "level": level, "weight": weight,
-                           "contribution": round(weight, 2) + 0.0, "sentence": sentence})
+        at.append(todo)
+        entries.extend([{"signal": c, "label": label, "hr": x or None, "kleer": y or None,
+                         "agreement": agreement, "level": level, "weight": weight,
+                         "contribution": contribution, "sentence": sentence}
+                        for x, y, agreement, level, weight, contribution, sentence in zip(
+                            a.tolist(), b.tolist(), agreements.tolist(), level_names.tolist(),
+                            w.tolist(), _rounded(w), sentences)])
+    return (np.concatenate(at) if at else np.zeros(0, dtype=np.int64)), entries
+
+
+def _rounded(weights: np.ndarray) -> list[float]:
+    """``round(w, 2) + 0.0`` of every weight (Python's rounding, as shown), once per distinct
+    weight: a comparison's weights are its few level weights (plus the name frequencies)."""
+    distinct, inverse = np.unique(weights, return_inverse=True)
+    rounded = np.array([round(v, 2) + 0.0 for v in distinct.tolist()], dtype=float)
+    return rounded[inverse.reshape(-1)].tolist()
 
 
 def _agreements(li: np.ndarray, n_levels: int, w: np.ndarray, levels: tuple[str, ...]
@@ -343,20 +402,24 @@ def _sentences(c: str, li: np.ndarray, a: np.ndarray, b: np.ndarray, h: np.ndarr
     comp = COMPARISONS[c]
     out = np.empty(len(li), dtype=object)
     missing = np.flatnonzero(li == 0)
-    for i in missing.tolist():
-        x, y = a[i], b[i]
-        out[i] = (f"Birth date {x}: already counted in the personnummer"
-                  if c == "birth_date" and x and y else
-                  f"{comp.label} missing in {'Kleer' if x else 'HR'}")
+    if len(missing):
+        am, bm = a[missing], b[missing]
+        has_a = am != ""
+        out[missing] = np.where(has_a, f"{comp.label} missing in Kleer",
+                                f"{comp.label} missing in HR")
+        if c == "birth_date":
+            counted = missing[has_a & (bm != "")]
+            out[counted] = [f"Birth date {x}: already counted in the personnummer"
+                            for x in a[counted].tolist()]
     for level_index in np.unique(li[li != 0]).tolist():
         idx = np.flatnonzero(li == level_index)
         level = comp.levels[level_index - 1]
         if c in ("first_name", "last_name"):
-            for i in idx.tolist():
-                x, y = a[i], b[i]
-                out[i] = (f"{comp.label} {x or '–'} identical" if level == "exact" and x == y
-                          else _name_sentence(c, level, hr.names[int(h[i])],
-                                              kleer.names[int(k[i])]))
+            same = a[idx] == b[idx] if level == "exact" else np.zeros(len(idx), dtype=bool)
+            plain = idx[same]
+            out[plain] = [f"{comp.label} {x or '–'} identical" for x in a[plain].tolist()]
+            for i in idx[~same].tolist():
+                out[i] = _name_sentence(c, level, hr.names[int(h[i])], kleer.names[int(k[i])])
         elif c == "email" and level == "exact":
             out[idx] = np.where(email_key[idx] == "private_email",
                                 "Email identical to the HR private email",
