@@ -622,7 +622,8 @@ class _Generator:
             wanted = {name: _count(rate, len(pairs)) for name, rate in COMBINED_SITUATIONS}
             # nickname forms need a first name that has one: take those first
             nick = [s for s in free if s.p["first"] in NICKNAME_FORMS][:wanted.get("nickname_no_contract", 0)]
-            rest = [s for s in free if s not in nick]
+            in_nick = {id(s) for s in nick}
+            rest = [s for s in free if id(s) not in in_nick]
             chosen = {"nickname_no_contract": nick} if "nickname_no_contract" in wanted else {}
             for name, _ in COMBINED_SITUATIONS:
                 if name != "nickname_no_contract":
