@@ -237,6 +237,8 @@ def explanation(kleer_id: int, hr_id: str | None) -> None:
                  column_config={"label": "Signal", "sentence": st.column_config.TextColumn("In words", width="large"),
                                 "hr": f"{HR} value", "kleer": "Kleer value", "agreement": "Agreement",
                                 "contribution": st.column_config.NumberColumn("Contribution", format="%+.1f")})
+    from workbench.ui.waterfall import chart  # the same weights as a waterfall (labels are data)
+    st.altair_chart(chart(top["evidence"]), width="stretch")
 
 
 def open_detail() -> None:

@@ -14,10 +14,11 @@ import pytest
 
 from workbench import Workbench
 from workbench import demo as demo_module
-from workbench.demo import (FILES, HR_COLUMNS, HR_HEADERS, PAIR_SITUATIONS, SITUATIONS, generate,
-                            write)
+from workbench.demo import (COMBINED_SITUATIONS, FILES, HR_COLUMNS, HR_HEADERS, NICKNAME_FORMS,
+                            PAIR_SITUATIONS, SITUATIONS, generate, write)
 from workbench.fields import diff, resolve_header
-from workbench.normalize import personnummer
+from workbench.nicknames import relation
+from workbench.normalize import name_key, personnummer
 from workbench.sources import read_hr
 
 DEMO_DIR = Path(__file__).resolve().parents[1] / "data" / "demo"
@@ -89,7 +90,11 @@ def test_counts_of_the_default_demo(demo):
     assert s["hr"] == 300 and s["true_pairs"] == 270
     assert s["situations"]["only_in_hr"] == 30 and s["situations"]["only_in_kleer"] == 50
     assert s["kleer_employees"] == 320 and s["kleer_users"] == 321
-    assert 290 <= s["kleer_contracts"] < s["kleer_employees"]
+    # every Kleer employee has a payroll contract except those the situations say have none
+    without = {"no_payroll_contract", "ssn_missing_in_kleer", "namesake_no_contract",
+               "typos_in_both_names", "nickname_no_contract"}
+    none = set(demo.situations.loc[demo.situations["situation"].isin(without), "kleer_id"])
+    assert s["kleer_contracts"] == s["kleer_employees"] - len(none) > 0.75 * s["kleer_employees"]
 
 
 def test_every_situation_occurs_several_times(demo):
@@ -170,7 +175,7 @@ def test_the_hr_file_loads_with_only_the_deliberate_problems(demo):
 
 def primary_situations(demo) -> dict[str, str]:
     """hr_id → the one exclusive situation of each true pair."""
-    exclusive = {name for name, _ in PAIR_SITUATIONS} | {"identical"}
+    exclusive = {name for name, _ in PAIR_SITUATIONS + COMBINED_SITUATIONS} | {"identical"}
     per: dict[str, set[str]] = {}
     for hr_id, situation in zip(demo.situations["hr_id"], demo.situations["situation"]):
         if situation in exclusive and hr_id is not None:
@@ -210,12 +215,50 @@ def test_each_situation_makes_the_differences_it_describes(demo):
             assert keys == expected_exactly[situation], (hr_id, situation, keys)
         elif situation in expected_within:
             assert keys and keys <= expected_within[situation], (hr_id, situation, keys)
-        else:
-            assert situation == "ssn_missing_in_kleer" and kleer["ssn"] is None
-            assert "ssn" in keys
+        elif situation == "married_no_ssn_new_email":  # contract kept: address, phone alike
+            assert {"ssn", "private_email"} <= keys <= NAME_KEYS | {"ssn", "private_email"}, keys
+            assert keys & NAME_KEYS and hr[hr_id]["ssn"] is None and kleer["ssn"]
+        else:  # the rest have no payroll contract in Kleer
+            assert situation in {"ssn_missing_in_kleer", "namesake_no_contract",
+                                 "typos_in_both_names", "nickname_no_contract"}, situation
+            assert kleer["ssn"] is None and "ssn" in keys
+            if situation in ("typos_in_both_names", "nickname_no_contract"):
+                assert keys & NAME_KEYS, (hr_id, situation, keys)
+            if situation in ("namesake_no_contract", "nickname_no_contract"):
+                assert "private_email" in keys  # Kleer holds an address HR does not
         if situation == "kleer_has_work_email":
             assert diff(hr[hr_id], kleer, email_preference="work") == []
-    assert set(seen) == {name for name, _ in PAIR_SITUATIONS} | {"identical"}
+    assert set(seen) == {name for name, _ in PAIR_SITUATIONS + COMBINED_SITUATIONS} | {"identical"}
+
+
+def test_the_nickname_forms_are_nicknames_the_matcher_knows():
+    for formal, form in NICKNAME_FORMS.items():
+        assert relation(name_key(formal), name_key(form)) == "nickname", (formal, form)
+
+
+def test_combined_situations_are_a_share_of_the_pairs_and_leave_the_rest_alone(demo, monkeypatch):
+    counts = demo.situations["situation"].value_counts()
+    for name, rate in COMBINED_SITUATIONS:
+        assert counts[name] == round(rate * len(demo.truth)), name
+    # applied after everything else, from their own random stream: without them, every other
+    # HR row and Kleer user is exactly the same (ids, values and formatting)
+    monkeypatch.setattr(demo_module, "COMBINED_SITUATIONS", ())
+    plain = generate()
+    combined = demo.situations[demo.situations["situation"].isin([n for n, _ in COMBINED_SITUATIONS])]
+    assert set(plain.situations["situation"]) & set(combined["situation"]) == set()
+    touched = set(combined["hr_id"])
+    hr, before = demo.hr.set_index("Anställd-ID"), plain.hr.set_index("Anställd-ID")
+    assert list(hr.index) == list(before.index)
+    same = [h for h in hr.index if h not in touched]
+    pd.testing.assert_frame_equal(hr.loc[same], before.loc[same])
+    users = {u["id"]: u for u in demo.kleer_seed["users"]}
+    plain_users = {u["id"]: u for u in plain.kleer_seed["users"]}
+    assert set(users) == set(plain_users)
+    kept = set(users) - set(combined["kleer_id"])
+    assert all(users[k] == plain_users[k] for k in kept)
+    for h, k in zip(combined["hr_id"], combined["kleer_id"]):  # and each one changed its pair
+        assert not hr.loc[h].equals(before.loc[h]) or users[k] != plain_users[k], (h, k)
+    pd.testing.assert_frame_equal(demo.truth, plain.truth)
 
 
 def test_flags_and_side_cases_hold(demo):
@@ -254,7 +297,7 @@ def test_the_mix_holds_when_scaled():
     n_pairs = len(big.truth)
     counts = big.situations["situation"].value_counts()
     assert len(big.hr) == 3000 and counts["only_in_hr"] == 300 and counts["only_in_kleer"] == 500
-    for name, rate in PAIR_SITUATIONS:
+    for name, rate in PAIR_SITUATIONS + COMBINED_SITUATIONS:
         if name != "namesake":  # namesake rows include the other person's
             assert counts[name] >= round(rate * n_pairs) - 1, name
     assert counts["foreign_id_set"] == round(0.10 * n_pairs)

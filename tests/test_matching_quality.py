@@ -67,3 +67,15 @@ def test_5000_by_5000_with_noise(tmp_path):
     result = evaluate(suggest(hr, kleer), truth)
     assert result.f1 >= 0.99, str(result)
     assert len(candidates(hr, kleer).merge(truth, on=["hr_id", "kleer_id"])) == len(truth)
+
+
+def test_the_demo_leaves_about_one_true_pair_in_eight_to_review(demo_run):
+    """The combined situations make the matcher unsure (likely/possible) of about one pair in
+    eight, so the review can be practised; the rest stays certain and nothing certain is wrong."""
+    _, _, truth, situations, s = demo_run
+    assigned = s[s["assigned"]].merge(truth, on=["hr_id", "kleer_id"])
+    review = assigned[assigned["band"] != "certain"]
+    assert 1 / 10 <= len(review) / len(truth) <= 1 / 6, len(review)
+    combined = situations[situations["situation"].isin([n for n, _ in demo.COMBINED_SITUATIONS])]
+    assert set(review["hr_id"]) <= set(combined["hr_id"])  # the hard ones, not random noise
+    assert {"likely", "possible"} & set(review["band"])

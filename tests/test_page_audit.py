@@ -32,7 +32,9 @@ def wb(demo_workbench):
     employee exported (a Kleer user created, by "Setup")."""
     wb = demo_workbench
     pair = import_rows(wb.workspace)
-    pair = pair[(pair["band"] == "certain") & pair["affected_fields"].map(lambda f: "phone" in f)].iloc[0]
+    kleer_phone = pair["kleer_id"].map(lambda k: bool((wb.workspace.kleer.get(int(k)) or {}).get("phone")))
+    pair = pair[(pair["band"] == "certain") & pair["affected_fields"].map(lambda f: "phone" in f)
+                & kleer_phone].iloc[0]  # a phone on both sides that differs (not a missing contract)
     wb.analyst = FORMULA
     wb.decide(kleer_id=int(pair["kleer_id"]), action="prefer_kleer", hr_id=pair["hr_id"])
     wb.apply(wb.plan("import", [int(pair["kleer_id"])]))

@@ -7,9 +7,14 @@ headers, personnummer and phone numbers typed every which way) and once as Kleer
 (``truth``) and which kind of noise made each pair hard to recognise (``situations``), so the demo
 can be explained and the matcher's quality measured per situation.
 
-Everything comes from one ``random.Random(seed)``: the same arguments give byte-identical files
+Everything comes from ``random.Random(seed)``: the same arguments give byte-identical files
 (:func:`write`). Rates are fixed fractions (:data:`PAIR_SITUATIONS`, :data:`ONLY_IN_HR_RATE`, …),
-so a 50,000-person run has the same mix as the 300-person demo.
+so a 50,000-person run has the same mix as the 300-person demo. Most pairs are easy; the
+:data:`COMBINED_SITUATIONS` (several kinds of drift on one pair: a married name with no
+personnummer and a new email, namesakes, typos in both names, nickname forms) leave the matcher
+unsure of about one true pair in eight (the namesakes and nickname forms without a payroll
+contract), so the review has something to review. They come last,
+from a stream of their own, so the other rows are exactly what they would be without them.
 
 >>> demo = generate(40)
 >>> len(demo.hr), len(demo.truth)
@@ -41,7 +46,9 @@ __all__ = [
     "HR_COLUMNS",
     "SITUATIONS",
     "PAIR_SITUATIONS",
+    "COMBINED_SITUATIONS",
     "NICKNAMES",
+    "NICKNAME_FORMS",
     "ONLY_IN_HR_RATE",
     "ONLY_IN_KLEER_RATE",
     "FOREIGN_ID_RATE",
@@ -108,6 +115,15 @@ SITUATIONS: dict[str, str] = {
     "integration_user": "the token's own Kleer user, not an employee",
     "bad_personnummer": "deliberate bad cell: a personnummer with a wrong check digit",
     "bad_email": "deliberate bad cell: a private email that is not an address",
+    # combined situations: several kinds of drift on one true pair, so the matcher is unsure
+    "married_no_ssn_new_email": "married name (Kleer still has the old surname and the old "
+                                "private email), no personnummer in HR; same address and phone",
+    "namesake_no_contract": "shares the name with another HR employee; the Kleer user has no "
+                            "payroll contract and an email HR does not hold",
+    "typos_in_both_names": "typing errors in both the first and the last name on one side; the "
+                           "Kleer user has no payroll contract and no internal-id",
+    "nickname_no_contract": "Kleer uses a nickname form (Kajsa for Karin, Fredde for Fredrik) and "
+                            "the work email written with it; no payroll contract",
 }
 
 #: Exclusive situations of true pairs and their share of the pairs; the rest are ``identical``.
@@ -131,6 +147,20 @@ PAIR_SITUATIONS: tuple[tuple[str, float], ...] = (
 _NAME_SITUATIONS = frozenset({"diacritics_dropped", "nickname", "name_swapped", "married_name",
                              "name_typo", "namesake"})
 
+#: Combined situations and their share of the true pairs, each applied to an ``identical`` pair
+#: (one without foreign-id or namesake). With no payroll contract and an email HR does not
+#: hold, the namesakes and nickname forms leave the matcher unsure ("likely" or "possible"):
+#: about one pair in eight to review. The married pair (address, phone and start date still
+#: agree) and the typos (the email agrees) are hard for a matcher that ignores those fields,
+#: and stay "certain" for ours. Applied after everything else, from their own random stream,
+#: so the rest of the demo does not move when they change.
+COMBINED_SITUATIONS: tuple[tuple[str, float], ...] = (
+    ("married_no_ssn_new_email", 0.03),
+    ("namesake_no_contract", 0.05),
+    ("typos_in_both_names", 0.04),
+    ("nickname_no_contract", 0.07),
+)
+
 ONLY_IN_HR_RATE = 0.10          # of the HR employees
 ONLY_IN_KLEER_RATE = 50 / 300   # Kleer employees with no HR row, per HR employee
 FOREIGN_ID_RATE = 0.10          # of the true pairs, on top of their situation
@@ -141,6 +171,17 @@ NICKNAMES: dict[str, str] = {
     "Karl": "Kalle", "Lars": "Lasse", "Per": "Pelle", "Jan": "Janne", "Mikael": "Micke",
     "Nils": "Nisse", "Olof": "Olle", "Bo": "Bosse", "Kristina": "Stina", "Charlotte": "Lotta",
     "William": "Bill", "Robert": "Bob",
+}
+#: More nickname forms (formal → form), for :data:`COMBINED_SITUATIONS`: -an/-is/-e forms and
+#: dropped first syllables, every one a nickname in :mod:`workbench.nicknames`.
+NICKNAME_FORMS: dict[str, str] = {
+    "Karin": "Kajsa", "Matilda": "Tilda", "Margareta": "Maggan", "Birgitta": "Gittan",
+    "Therese": "Tessan", "Cecilia": "Cissi", "Louise": "Lollo", "Sofia": "Fia", "Kerstin": "Kickan",
+    "Camilla": "Milla", "Fredrik": "Fredde", "Henrik": "Henke", "Magnus": "Mange",
+    "Thomas": "Tompa", "Daniel": "Danne", "Ludvig": "Ludde", "Sebastian": "Sebbe",
+    "Niklas": "Nicke", "Mattias": "Matte", "Gustav": "Gurra", "Filip": "Fille", "Leif": "Leffe",
+    "Rolf": "Roffe", "Ulf": "Uffe", "Hans": "Hasse", "Jonas": "Jonte", "Patrik": "Patte",
+    **NICKNAMES,
 }
 _NICK_MALE = ("Karl", "Lars", "Per", "Jan", "Mikael", "Nils", "Olof", "Bo", "William", "Robert")
 _NICK_FEMALE = ("Kristina", "Charlotte")
@@ -578,6 +619,82 @@ class _Generator:
         if sit != "namesake":  # noted for both namesakes, once their HR ids are known
             slot.notes.append((sit, detail))
 
+    def combine(self, slots: list[_Slot], pairs: list[_Slot], rng: random.Random) -> None:
+        """Turn some ``identical`` pairs into :data:`COMBINED_SITUATIONS` (``rng``: their own
+        stream; the generator's is restored afterwards, so rendering does not move)."""
+        main_rng, self.rng = self.rng, rng
+        try:
+            free = [s for s in pairs if s.situation == "identical" and not s.kl.get("foreign_id")
+                    and s.p.get("namesake_of") is None]
+            rng.shuffle(free)
+            wanted = {name: _count(rate, len(pairs)) for name, rate in COMBINED_SITUATIONS}
+            # nickname forms need a first name that has one: take those first
+            nick = [s for s in free if s.p["first"] in NICKNAME_FORMS]
+            nick = nick[:wanted.get("nickname_no_contract", 0)]
+            in_nick = {id(s) for s in nick}
+            rest = [s for s in free if id(s) not in in_nick]
+            chosen = {"nickname_no_contract": nick} if "nickname_no_contract" in wanted else {}
+            for name, _ in COMBINED_SITUATIONS:
+                if name != "nickname_no_contract":
+                    chosen[name], rest = rest[:wanted[name]], rest[wanted[name]:]
+            taken = {id(s) for group in chosen.values() for s in group}
+            sources = [s for s in slots if s.kind != "kleer" and id(s) not in taken
+                       and s.situation not in _NAME_SITUATIONS and s.p.get("namesake_of") is None
+                       and not s.hr.get("bad_ssn")
+                       and "@gmailcom" not in (s.hr["private_email"] or "")]
+            rng.shuffle(sources)
+            for name, _ in COMBINED_SITUATIONS:
+                for slot in chosen[name]:
+                    source = sources.pop() if name == "namesake_no_contract" and sources else None
+                    if name == "namesake_no_contract" and source is None:
+                        continue
+                    detail = self.combined(slot, name, source)
+                    slot.situation = name
+                    slot.notes = [(name, detail) if n == "identical" else (n, d)
+                                  for n, d in slot.notes]
+                    if source is not None:
+                        slot.notes.append(("namesake", f"same name as {source.hr_id}"))
+                        source.notes.append(("namesake", f"same name as {slot.hr_id}"))
+        finally:
+            self.rng = main_rng
+
+    def combined(self, slot: _Slot, name: str, source: _Slot | None) -> str:
+        """Apply one combined situation to an identical pair; returns its detail."""
+        rng, p, hr, kl = self.rng, slot.p, slot.hr, slot.kl
+        if name == "married_no_ssn_new_email":
+            old = rng.choice([s for s in _SURNAMES if s != p["last"]])
+            kl["last"] = old
+            kl["email"] = self.private_email(p["first"], old, p["born"])
+            hr["ssn"], hr["ssn_dropped"] = None, True
+            return (f"HR {p['last']}, Kleer still {old}; HR has no personnummer; "
+                    f"Kleer {kl['email']}, HR {hr['private_email']}; same address and phone")
+        if name == "namesake_no_contract":
+            first, last = source.p["first"], source.p["last"]
+            private = self.private_email(first, last, p["born"])
+            work = self.work_email(first, last)
+            for view in (p, hr, kl):
+                view.update(first=first, last=last, private_email=private, work_email=work)
+            kl["contract"] = False
+            kl["email"] = self.private_email(first, last, p["born"])  # an older address
+            p["namesake_of"], source.p["namesake_of"] = source, slot
+            return (f"same name as {source.hr_id}; no payroll contract; "
+                    f"Kleer {kl['email']}, HR {private}")
+        if name == "typos_in_both_names":
+            side = hr if rng.random() < 0.5 else kl
+            side["first"], side["last"] = _typo(rng, p["first"]), _typo(rng, p["last"])
+            kl["contract"] = False
+            kl["emp_no"] = None
+            return (f"{'HR' if side is hr else 'Kleer'} writes {side['first']} {side['last']} "
+                    f"for {p['first']} {p['last']}; no payroll contract, no internal-id")
+        form = NICKNAME_FORMS[p["first"]]
+        kl["first"] = form
+        kl["email"] = f"{_slug(form)}.{_slug(p['last'])}@{_WORK_DOMAIN}"
+        while kl["email"] in self.used_email:
+            kl["email"] = f"{_slug(form)}.{_slug(p['last'])}{rng.randint(2, 99)}@{_WORK_DOMAIN}"
+        self.used_email.add(kl["email"])
+        kl["contract"] = False
+        return f"Kleer {form} for {p['first']}, {kl['email']}; no payroll contract"
+
     # ---- HR rendering: raw text, as people and HR systems type it
 
     def hr_date(self, d: date | None, dmy: bool) -> str:
@@ -604,6 +721,8 @@ class _Generator:
         ssn = h["ssn"]
         if ssn is None:
             ssn_text = ""
+            if h.get("ssn_dropped"):  # by a combined situation: draw as if it were there, so
+                rng.random()          # the rows after it render as they did without it
         elif h.get("ssn_style") == "10":
             ssn_text = ssn[2:]
         elif rng.random() < 0.12:
@@ -776,6 +895,9 @@ def generate(n_people: int = 300, *, seed: int = 7, today: date = date(2026, 11,
         local = slot.hr["private_email"].split("@")[0]
         slot.hr["private_email"] = f"{local}@gmailcom"
         slot.notes.append(("bad_email", "Privat e-post: no dot in the domain"))
+
+    # 5b. combined situations, from their own random stream (see COMBINED_SITUATIONS)
+    g.combine(slots, pairs, random.Random(seed * 7919 + 104729))
 
     # 6. render
     hr_slots = [s for s in hired if s.kind != "kleer"]  # hired order = HR id order

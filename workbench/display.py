@@ -151,6 +151,37 @@ def _evidence_html(evidence: Any) -> str:
     return "<br>".join(lines)
 
 
+#: Bar colour per kind of waterfall bar (as workbench/ui/waterfall.py draws them).
+_WATERFALL_COLOURS: Mapping[str, str] = {"prior": "#8c959f", "for": "#1a7f37", "against": "#cf222e",
+                                         "neutral": "#d0d7de", "total": "#0969da"}
+
+
+def _waterfall_html(evidence: Any) -> str:
+    """The match weights as a waterfall of HTML bars: one row per comparison (its sentence as
+    escaped text), a bar from the running total to the new one, and the weight in bits; the last
+    row is the total. The rows are :func:`workbench.matching.waterfall`'s."""
+    if not isinstance(evidence, list) or not evidence:
+        return ""
+    from .matching import waterfall  # the matcher (numpy, scipy) only when a pair is shown
+
+    data = waterfall(evidence)
+    lo = min(0.0, float(data[["start", "end"]].min().min()))
+    hi = max(0.0, float(data[["start", "end"]].max().max()))
+    span = (hi - lo) or 1.0
+    rows = []
+    for r in data.to_dict("records"):
+        left = (min(r["start"], r["end"]) - lo) / span * 100
+        width = max(abs(r["end"] - r["start"]) / span * 100, 0.5)
+        colour = _WATERFALL_COLOURS.get(r["kind"], "#8c959f")
+        bar = (f'<div class="kw-waterfall-bar kw-waterfall-{_e(r["kind"])}" style="position:relative;'
+               f'width:240px;height:12px;background:#f6f8fa"><div style="position:absolute;'
+               f'left:{left:.1f}%;width:{width:.1f}%;height:12px;background:{colour}"></div></div>')
+        rows.append([_e(r["sentence"] if r["sentence"] is not None else r["label"]), bar,
+                     _e(f"{r['weight']:+.1f}")])
+    return "<p><strong>Match weights</strong> (bits)</p>" + _table(
+        ["Comparison", "Running total", "Weight"], rows)
+
+
 # =========================================================================== suggestions
 
 @dataclass(frozen=True)
@@ -363,8 +394,18 @@ class PairView:
         why = ""
         if self.suggestion and self.suggestion.get("evidence"):
             why = f"<p><strong>Why they were matched</strong><br>" \
-                  f"{_evidence_html(self.suggestion['evidence'])}</p>"
+                  f"{_evidence_html(self.suggestion['evidence'])}</p>" \
+                  + _waterfall_html(self.suggestion["evidence"])
         return _wrap(head + table + why)
+
+    def waterfall(self, *, width: int | str = 480):
+        """The suggestion's match weights as an Altair waterfall chart (Jupyter draws it), or
+        None when no suggestion explains the pair. See :mod:`workbench.ui.waterfall`."""
+        if not (self.suggestion and self.suggestion.get("evidence")):
+            return None
+        from .ui.waterfall import chart  # Altair only; no Streamlit
+
+        return chart(self.suggestion["evidence"], width=width)
 
 
 # =========================================================================== progress
