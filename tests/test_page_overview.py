@@ -133,3 +133,19 @@ def test_last_batches_say_at_what_concurrency_each_batch_ran(demo_workbench, kle
     shown = batches["concurrency"].iloc[0]
     assert shown == wb.batches()["concurrency"].iloc[0]
     assert shown.startswith("concurrency pinned, ended at 3;") and "× 429" in shown
+
+
+def test_the_sidebar_says_the_last_fetch_reached_kleer_instead_of_not_tested(page):
+    """Right after a fetch the sidebar said "not tested" (only the Test button set it), which
+    reads as if Kleer had never answered; with a snapshot it says the last fetch got through."""
+    captions = [c.value for c in page.sidebar.caption]
+    assert any(c.startswith("Kleer connection: reached at the last fetch") for c in captions), \
+        captions
+    assert "Kleer connection: not tested" not in captions
+
+
+def test_the_sidebar_says_not_tested_before_any_fetch(tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_WORKSPACE", str(tmp_path / "empty.db"))
+    at = open_page(PAGE)
+    assert not at.exception, at.exception
+    assert "Kleer connection: not tested" in [c.value for c in at.sidebar.caption]

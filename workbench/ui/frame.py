@@ -155,7 +155,10 @@ def _sidebar(wb: Workbench) -> None:
             f"**Kleer**: {counts['kleer']} employees · {snapshot_age(snap['fetched_at'] if snap else None)}  \n"
             f"**Linked**: {counts['linked']}")
         conn = st.session_state.get("connection")
-        if conn is None:
+        if conn is None and snap:  # not tested in this session, but the last fetch got through
+            st.caption(f"Kleer connection: reached at the last fetch, "
+                       f"{snapshot_age(snap['fetched_at'])}")
+        elif conn is None:
             st.caption("Kleer connection: not tested")
         elif conn.get("ok"):
             st.caption(f"Kleer connection: ✅ {md(conn.get('message', 'ok'))}")
