@@ -215,9 +215,11 @@ def test_each_situation_makes_the_differences_it_describes(demo):
             assert keys == expected_exactly[situation], (hr_id, situation, keys)
         elif situation in expected_within:
             assert keys and keys <= expected_within[situation], (hr_id, situation, keys)
-        elif situation == "married_no_ssn_new_email":  # contract kept: address, phone alike
-            assert {"ssn", "private_email"} <= keys <= NAME_KEYS | {"ssn", "private_email"}, keys
+        elif situation == "married_no_ssn_new_email":  # contract kept, with the old home
+            moved = {"ssn", "private_email", "phone", "street", "zip_code", "city", "employee_number"}
+            assert moved <= keys <= NAME_KEYS | moved, keys
             assert keys & NAME_KEYS and hr[hr_id]["ssn"] is None and kleer["ssn"]
+            assert int(kleer["employee_number"]) > max(int(n) for n in demo.hr["Anställningsnummer"])
         else:  # the rest have no payroll contract in Kleer
             assert situation in {"ssn_missing_in_kleer", "namesake_no_contract",
                                  "typos_in_both_names", "nickname_no_contract"}, situation

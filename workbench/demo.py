@@ -12,8 +12,8 @@ Everything comes from ``random.Random(seed)``: the same arguments give byte-iden
 so a 50,000-person run has the same mix as the 300-person demo. Most pairs are easy; the
 :data:`COMBINED_SITUATIONS` (several kinds of drift on one pair: a married name with no
 personnummer and a new email, namesakes, typos in both names, nickname forms) leave the matcher
-unsure of about one true pair in eight (the namesakes and nickname forms without a payroll
-contract), so the review has something to review. They come last,
+unsure of about one true pair in eight (the married and typo pairs, with most of their
+evidence gone), so the review has something to review. They come last,
 from a stream of their own, so the other rows are exactly what they would be without them.
 
 >>> demo = generate(40)
@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import random
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
@@ -148,17 +149,23 @@ _NAME_SITUATIONS = frozenset({"diacritics_dropped", "nickname", "name_swapped", 
                              "name_typo", "namesake"})
 
 #: Combined situations and their share of the true pairs, each applied to an ``identical`` pair
-#: (one without foreign-id or namesake). With no payroll contract and an email HR does not
-#: hold, the namesakes and nickname forms leave the matcher unsure ("likely" or "possible"):
-#: about one pair in eight to review. The married pair (address, phone and start date still
-#: agree) and the typos (the email agrees) are hard for a matcher that ignores those fields,
-#: and stay "certain" for ours. Applied after everything else, from their own random stream,
-#: so the rest of the demo does not move when they change.
+#: whose name nobody else has (no foreign-id, no namesake). Each takes away much of the evidence
+#: a probabilistic matcher leans on. The married pair has no personnummer in HR, and Kleer keeps
+#: her maiden name, old email, old home in another town, old phone and the employee number of
+#: her first employment (only first name, birth date and start date agree): "likely". The typos
+#: have no payroll contract and no internal-id, and Kleer's older address shares only its local
+#: part with HR's: "likely" or "possible" where the typo hurts, "certain" where it barely does.
+#: Together about one true pair in eight to review. The namesake and the nickname form (no
+#: contract, no internal-id, an older address with the same local part) stay "certain" for ours:
+#: a check that the email tells namesakes apart and that a known nickname is full evidence
+#: (with the email gone too, a name alone is no evidence in a 5,000-person company).
+#: Applied after everything else, from their own random stream, so the rest of the demo does not
+#: move when they change.
 COMBINED_SITUATIONS: tuple[tuple[str, float], ...] = (
-    ("married_no_ssn_new_email", 0.03),
-    ("namesake_no_contract", 0.05),
-    ("typos_in_both_names", 0.04),
-    ("nickname_no_contract", 0.07),
+    ("married_no_ssn_new_email", 0.10),
+    ("namesake_no_contract", 0.04),
+    ("typos_in_both_names", 0.06),
+    ("nickname_no_contract", 0.03),
 )
 
 ONLY_IN_HR_RATE = 0.10          # of the HR employees
@@ -533,6 +540,14 @@ class _Generator:
         self.used_email.add(address)
         return address
 
+    def older_email(self, current: str) -> str:
+        """The same local part as ``current`` at another provider: an address given up."""
+        local, domain = current.split("@")
+        others = [d for d in _MAIL_DOMAINS if d != domain and f"{local}@{d}" not in self.used_email]
+        address = f"{local}@{self.rng.choice(others)}"
+        self.used_email.add(address)
+        return address
+
     def work_email(self, first: str, last: str) -> str:
         """first.last@ the company; namesakes get first.last2, first.last3, …"""
         local = f"{_slug(first)}.{_slug(last)}"
@@ -624,8 +639,13 @@ class _Generator:
         stream; the generator's is restored afterwards, so rendering does not move)."""
         main_rng, self.rng = self.rng, rng
         try:
+            # with most evidence gone, the name must be the person's own: a second "Hans
+            # Lundström" with the same local part would be a coin toss, not a review
+            names = Counter((s.p["first"], s.p["last"]) for s in slots)
+            numbers = [n for s in slots for n in (s.p.get("emp_no"), (s.kl or {}).get("emp_no")) if n]
+            self.old_number = [10 ** len(str(max(numbers)))]  # longer than any in use
             free = [s for s in pairs if s.situation == "identical" and not s.kl.get("foreign_id")
-                    and s.p.get("namesake_of") is None]
+                    and s.p.get("namesake_of") is None and names[(s.p["first"], s.p["last"])] == 1]
             rng.shuffle(free)
             wanted = {name: _count(rate, len(pairs)) for name, rate in COMBINED_SITUATIONS}
             # nickname forms need a first name that has one: take those first
@@ -635,10 +655,21 @@ class _Generator:
             rest = [s for s in free if id(s) not in in_nick]
             chosen = {"nickname_no_contract": nick} if "nickname_no_contract" in wanted else {}
             for name, _ in COMBINED_SITUATIONS:
-                if name != "nickname_no_contract":
+                if name == "typos_in_both_names":  # a typo in "Ek" makes another name, not a typo
+                    # nor in a name of several words, which Kleer's one name may split anew
+                    fit = [s for s in rest if min(len(s.p["first"]), len(s.p["last"])) >= 4
+                           and " " not in s.p["first"] + s.p["last"]]
+                    chosen[name] = fit[:wanted[name]]
+                    rest = [s for s in rest if not any(s is c for c in chosen[name])]
+                elif name != "nickname_no_contract":
                     chosen[name], rest = rest[:wanted[name]], rest[wanted[name]:]
             taken = {id(s) for group in chosen.values() for s in group}
-            sources = [s for s in slots if s.kind != "kleer" and id(s) not in taken
+            # a namesake's source is a pair whose own Kleer user has its personnummer, so the
+            # source is surely linked and the namesake's Kleer user is left for the other one
+            sources = [s for s in slots if s.kind == "pair" and id(s) not in taken
+                       and s.kl["contract"] and s.kl["ssn"] and s.hr["ssn"]
+                       and " " not in s.p["first"] + s.p["last"]  # Kleer's one name splits alike
+                       and names[(s.p["first"], s.p["last"])] == 1  # no third with that name
                        and s.situation not in _NAME_SITUATIONS and s.p.get("namesake_of") is None
                        and not s.hr.get("bad_ssn")
                        and "@gmailcom" not in (s.hr["private_email"] or "")]
@@ -662,12 +693,19 @@ class _Generator:
         """Apply one combined situation to an identical pair; returns its detail."""
         rng, p, hr, kl = self.rng, slot.p, slot.hr, slot.kl
         if name == "married_no_ssn_new_email":
-            old = rng.choice([s for s in _SURNAMES if s != p["last"]])
+            old = rng.choice([s for s in _SURNAMES if s[0] != p["last"][0]])  # not a typo of it
             kl["last"] = old
             kl["email"] = self.private_email(p["first"], old, p["born"])
             hr["ssn"], hr["ssn_dropped"] = None, True
+            a = _address(rng)  # moved to another town when she married: Kleer keeps the old home
+            while a["city"] == p["city"]:
+                a = _address(rng)
+            kl.update(street=a["street"], zip=a["zip"], city=a["city"], phone=_phone(rng))
+            kl["emp_no"] = self.old_number[0]  # from her first employment, nobody's now
+            self.old_number[0] += 1
             return (f"HR {p['last']}, Kleer still {old}; HR has no personnummer; "
-                    f"Kleer {kl['email']}, HR {hr['private_email']}; same address and phone")
+                    f"Kleer {kl['email']}, HR {hr['private_email']}; Kleer has her old "
+                    f"address, phone and employee number {kl['emp_no']}")
         if name == "namesake_no_contract":
             first, last = source.p["first"], source.p["last"]
             private = self.private_email(first, last, p["born"])
@@ -675,25 +713,27 @@ class _Generator:
             for view in (p, hr, kl):
                 view.update(first=first, last=last, private_email=private, work_email=work)
             kl["contract"] = False
-            kl["email"] = self.private_email(first, last, p["born"])  # an older address
+            kl["emp_no"] = None
+            kl["email"] = self.older_email(private)
             p["namesake_of"], source.p["namesake_of"] = source, slot
-            return (f"same name as {source.hr_id}; no payroll contract; "
+            return (f"same name as {source.hr_id}; no payroll contract, no internal-id; "
                     f"Kleer {kl['email']}, HR {private}")
         if name == "typos_in_both_names":
             side = hr if rng.random() < 0.5 else kl
             side["first"], side["last"] = _typo(rng, p["first"]), _typo(rng, p["last"])
             kl["contract"] = False
             kl["emp_no"] = None
+            kl["email"] = self.older_email(hr["private_email"])
             return (f"{'HR' if side is hr else 'Kleer'} writes {side['first']} {side['last']} "
-                    f"for {p['first']} {p['last']}; no payroll contract, no internal-id")
+                    f"for {p['first']} {p['last']}; no payroll contract, no internal-id; "
+                    f"Kleer {kl['email']}, HR {hr['private_email']}")
         form = NICKNAME_FORMS[p["first"]]
         kl["first"] = form
-        kl["email"] = f"{_slug(form)}.{_slug(p['last'])}@{_WORK_DOMAIN}"
-        while kl["email"] in self.used_email:
-            kl["email"] = f"{_slug(form)}.{_slug(p['last'])}{rng.randint(2, 99)}@{_WORK_DOMAIN}"
-        self.used_email.add(kl["email"])
+        kl["email"] = self.older_email(hr["private_email"])
         kl["contract"] = False
-        return f"Kleer {form} for {p['first']}, {kl['email']}; no payroll contract"
+        kl["emp_no"] = None
+        return (f"Kleer {form} for {p['first']}, {kl['email']}, HR {hr['private_email']}; "
+                f"no payroll contract, no internal-id")
 
     # ---- HR rendering: raw text, as people and HR systems type it
 
