@@ -14,7 +14,7 @@ object; target: fetch in at most 1 s (wall, median of the runs; min and max besi
 seconds and the load average (before, after) tell a slow machine from a slow fetch. Exit
 code 1 when the workspace did not receive every user.
 
-    .venv/bin/python bench/bench_fetch.py [--employees 10000] [--runs 5] [--dialect lenient]
+    .venv/bin/python bench/bench_fetch.py [--employees 10000] [--runs 5] [--dialect lenient] [--latency-ms 150]
 """
 
 from __future__ import annotations
@@ -101,12 +101,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dialect", default=None,
                         help="the simulator's dialect (default: its default, strict: every "
                              "readable field in every answer, as Kleer's XSD has it)")
+    parser.add_argument("--latency-ms", type=int, default=0,
+                        help="the simulator's added latency per request: what a remote Kleer "
+                             "costs (the fetch's three reads run at once)")
     args = parser.parse_args(argv)
     seed = seed_with(args.employees)
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         with RunningSimulator(Path(tmp) / "kleer-sim.db", seed=seed, token="bench-token",
                               dialect=args.dialect) as sim:
+            if args.latency_ms:
+                sim.set_faults(latency_ms=args.latency_ms)
             with sim.client() as client:
                 fetches = []
                 for run in range(args.runs):
@@ -136,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     dialect = args.dialect or "default (strict)"
     print(json.dumps({
         "benchmark": "fetch_kleer", "dialect": dialect, "employees": args.employees,
+        "latency_ms": args.latency_ms,
         "users": len(seed["users"]),
         "contracts": len(seed["payroll-user-readables"]), "stored": stored,
         "seconds": round(seconds, 3), "runs": [round(wall, 3) for wall in walls],
