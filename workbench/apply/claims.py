@@ -214,15 +214,17 @@ def holder_text(holder: Mapping[str, Any] | None) -> str:
     return f"another apply (batch {batch}, operation {holder.get('op_id')})" if batch else "another apply"
 
 
-class _Heartbeat:
-    """Renews the lease of every pending row this apply owns until stopped."""
+class _Renewer:
+    """A daemon thread that calls :meth:`renew` every ``lease / 3`` seconds until stopped."""
 
-    def __init__(self, ws: Workspace, me: _Owner, lease: float):
-        self.ws, self.me, self.lease = ws, me, lease
+    name = "renewer"
+
+    def __init__(self, lease: float):
+        self.lease = lease
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="apply-heartbeat", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
 
-    def __enter__(self) -> "_Heartbeat":
+    def __enter__(self) -> "_Renewer":
         self._thread.start()
         return self
 
@@ -232,32 +234,39 @@ class _Heartbeat:
 
     def _run(self) -> None:
         while not self._stop.wait(self.lease / 3):
-            self.ws.journal.renew_leases(self.me.id, time.time() + self.lease)
+            self.renew()
+
+    def renew(self) -> None:
+        raise NotImplementedError
 
 
+class _Heartbeat(_Renewer):
+    """Renews the lease of every pending row this apply owns until stopped."""
 
-class _BatchHeartbeat:
+    name = "apply-heartbeat"
+
+    def __init__(self, ws: Workspace, me: _Owner, lease: float):
+        super().__init__(lease)
+        self.ws, self.me = ws, me
+
+    def renew(self) -> None:
+        self.ws.journal.renew_leases(self.me.id, time.time() + self.lease)
+
+
+class _BatchHeartbeat(_Renewer):
     """Renews a running batch's heartbeat (``batches.heartbeat_until``) every ``lease / 3``
     seconds until stopped: what tells every reader, in any process, that the batch's apply is
     alive, from the batch's opening to its closing (the journal leases cover only the rows
     still pending, not the read-back after the last one settled)."""
 
+    name = "batch-heartbeat"
+
     def __init__(self, ws: Workspace, batch_id: str, lease: float):
-        self.ws, self.batch_id, self.lease = ws, batch_id, lease
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="batch-heartbeat", daemon=True)
+        super().__init__(lease)
+        self.ws, self.batch_id = ws, batch_id
 
-    def __enter__(self) -> "_BatchHeartbeat":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.lease / 3):
-            try:
-                self.ws.batches.beat(self.batch_id, time.time() + self.lease)
-            except Exception:  # noqa: BLE001 - a busy file skips one beat; the next one renews
-                pass
+    def renew(self) -> None:
+        try:
+            self.ws.batches.beat(self.batch_id, time.time() + self.lease)
+        except Exception:  # noqa: BLE001 - a busy file skips one beat; the next one renews
+            pass
