@@ -232,10 +232,31 @@ def test_email_against_either_hr_email_and_by_local_part():
     assert work["hr"] == "anna.svensson@demo-ab.se"
     local = evidence_of(s, 101, "E2", "email")
     assert local["sentence"] == "Email local part matches (skogsmus77)"
-    # a local part that is only the name says no more than the name itself
-    named = evidence_of(s, 102, "E3", "email")
+    assert local["level"] == "same local part"
+    # a local part that is only the name repeats the names: where first and last name already
+    # agree exactly it weighs nothing (namesakes share it as often as one person does)
+    counted = evidence_of(s, 102, "E3", "email")
+    assert counted["sentence"] == ("Email local part matches (e.lund), but it is only the name: "
+                                   "already counted in the names")
+    assert (counted["weight"], counted["hr"], counted["kleer"]) == \
+        (0.0, "e.lund@gmail.com", "e.lund@hotmail.com")
+
+
+def test_an_email_that_is_only_the_name_weighs_where_the_names_do_not_already_agree():
+    hr = hr_frame({"first_name": "Eva", "last_name": "Berg", "private_email": "e.lund@gmail.com",
+                   "birth_date": "1980-01-01"},
+                  {"first_name": "Eva", "last_name": "Lund", "private_email": "e.lund@gmail.com",
+                   "birth_date": "1981-01-01", "hr_id": "E9"})
+    kleer = kleer_frame({"name": "Eva Lund", "email": "e.lund@hotmail.com",
+                         "birth_date": "1980-01-01"},
+                        {"name": "Eva Lund", "email": "e.lund@hotmail.com", "birth_date": "1981-01-01"})
+    s = suggest(hr, kleer)
+    # married: HR has the new name, Kleer the maiden name that the old address is made of
+    named = evidence_of(s, 100, "E1", "email")
     assert named["sentence"] == "Email local part matches (e.lund), but it is only the name"
-    assert named["level"] == "local part is only the name" and local["level"] == "same local part"
+    assert named["level"] == "local part is only the name" and named["weight"] > 0
+    same = evidence_of(s, 101, "E9", "email")
+    assert same["weight"] == 0.0 and same["sentence"].endswith("already counted in the names")
 
 
 def test_missing_values_are_neutral():

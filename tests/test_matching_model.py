@@ -49,8 +49,11 @@ def _digit(p: str, i: int) -> str:
     ("birth_date", {"ssn": PNR}, {"ssn": PNR}, "missing"),  # the personnummer already holds it
     ("email", {"private_email": "a@x.se"}, {"email": "a@x.se"}, "exact"),
     ("email", {"work_email": "skogsmus7@x.se"}, {"email": "skogsmus7@y.se"}, "same local part"),
-    ("email", {"private_email": "anna.berg@x.se"}, {"email": "anna.berg@y.se"},
+    # married: HR has the new name, Kleer the maiden name its old address is made of
+    ("email", {"last_name": "Lund", "private_email": "anna.berg@x.se"}, {"email": "anna.berg@y.se"},
      "local part is only the name"),
+    # made of both names, it repeats the names' own comparison: neutral
+    ("email", {"private_email": "anna.berg@x.se"}, {"email": "anna.berg@y.se"}, "missing"),
     ("email", {"private_email": "a@x.se"}, {"email": "b@x.se"}, "differs"),
     ("phone", {"phone": "+46701234567"}, {"phone": "+46701234567"}, "exact"),
     ("phone", {"phone": "+46701234567"}, {"phone": "+46701234568"}, "differs"),

@@ -18,7 +18,7 @@ last_name              exact (folded) · first and last swapped · part of a dou
                        Jaro-Winkler ≥ 0.92 · ≥ 0.80 · differs
 birth_date             exact · exact, read from the personnummer · one component off · differs
 email                  exact (either HR email) · same local part · same local part that is only
-                       the name · differs
+                       the Kleer name (not the HR name) · differs
 phone                  exact (E.164) · differs
 street                 exact · same house number, street Jaro-Winkler ≥ 0.85 · differs
 zip_code               exact · same first three digits · differs
@@ -31,6 +31,8 @@ A differing street and postal code make the postal code and city neutral (a move
 three at once).
 The birth date is neutral when both sides have a personnummer: the personnummer comparison
 already holds it, and counting it twice would break the model's independence assumption.
+For the same reason an email whose shared local part is made of both sides' names ("anna.berg"
+between two Anna Bergs) is neutral: the name comparisons already hold it.
 """
 
 from __future__ import annotations
@@ -333,9 +335,18 @@ def _email(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
     out = np.where(best == 9, np.where(hr_any & has_e, 4, 0), best).astype(np.int8)
     local_rows = np.flatnonzero(out == 2)
     if len(local_rows):
-        named = np.array([nm.made_of_name(kleer.locals["email"][i], kleer.names[i].tokens)
+        local = kleer.locals["email"]
+        named = np.array([nm.made_of_name(local[i], kleer.names[i].tokens)
                           for i in k[local_rows]], dtype=bool)
         out[local_rows[named]] = 3
+        # made of the HR name too, it says only what the names' own comparison says ("anna.berg"
+        # between an Anna Berg and an Anna Berg, or "t.berg" between a Tobias and a Thomas
+        # Berg): neutral, as namesakes share such a local part as often as one person does.
+        # Made of the Kleer name only (a maiden name in an old address), it is evidence.
+        rows = local_rows[named]
+        both = np.array([nm.made_of_name(local[kk], hr.names[hh].tokens)
+                         for hh, kk in zip(h[rows].tolist(), k[rows].tolist())], dtype=bool)
+        out[rows[both]] = 0
     return out
 
 

@@ -411,6 +411,10 @@ def _sentences(c: str, li: np.ndarray, a: np.ndarray, b: np.ndarray, h: np.ndarr
             counted = missing[has_a & (bm != "")]
             out[counted] = [f"Birth date {x}: already counted in the personnummer"
                             for x in a[counted].tolist()]
+        if c == "email":  # neutral: the local part is only the names, which agree
+            counted = missing[has_a & (bm != "")]
+            out[counted] = [f"Email local part matches ({y.rpartition('@')[0]}), but it is only "
+                            "the name: already counted in the names" for y in b[counted].tolist()]
     for level_index in np.unique(li[li != 0]).tolist():
         idx = np.flatnonzero(li == level_index)
         level = comp.levels[level_index - 1]
