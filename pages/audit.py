@@ -30,24 +30,29 @@ def options(column: str) -> list[str]:
 # ------------------------------------------------------------------ filters
 c1, c2, c3 = st.columns([2, 2, 2])
 text = c1.text_input("Employee", key="audit_text", placeholder="HR id, Kleer id or name")
-actions = c2.multiselect("Action", options("action"), key="audit_actions")
+action_words = {a: wb.what_happened(e, a) for e, a in zip(log["event"], log["action"])
+                if isinstance(a, str)}
+actions = c2.multiselect("What", options("action"), key="audit_actions",
+                         format_func=lambda a: action_words.get(a, a))
 analysts = c3.multiselect("Analyst", options("analyst"), key="audit_analysts")
 c4, c5 = st.columns([2, 4])
 results = c4.multiselect("Result", options("result"), key="audit_results")
-days = c5.date_input("Date range (UTC days)", value=(), key="audit_dates", format="YYYY-MM-DD")
+days = c5.date_input(f"Date range (days in {time_zone().key})", value=(), key="audit_dates",
+                     format="YYYY-MM-DD")
 start = days[0] if len(days) else None
 end = days[1] if len(days) > 1 else start
 shown = wb.filter_audit(log, text=text, actions=actions, analysts=analysts, start=start, end=end,
-                     results=results)
+                        results=results, tz=time_zone())
 
 st.caption(f"{len(shown)} of {len(log)} entries, newest first. "
            + ("Personal numbers are shown (sidebar)." if reveal else "Personal numbers are masked."))
-table = blank(shown[["id", "at", "analyst", "event", "action", "employee", "hr_id", "kleer_id", "score",
+table = blank(shown[["id", "at", "analyst", "what", "employee", "hr_id", "kleer_id", "score",
                      "result", "batch_id"]].assign(at=shown["at"].map(local_time)))
 st.dataframe(table, hide_index=True, width="stretch", placeholder="",
              column_config={"id": st.column_config.NumberColumn("#", format="%d", width="small"),
-                            "at": f"When ({time_zone().key})", "analyst": "Analyst", "event": "Event",
-                            "action": "Action", "result": "Result", "employee": "Employee", "hr_id": "HR id",
+                            "at": f"When ({time_zone().key})", "analyst": "Analyst",
+                            "what": st.column_config.TextColumn("What", width="medium"),
+                            "result": "Result", "employee": "Employee", "hr_id": "HR id",
                             "kleer_id": st.column_config.NumberColumn("Kleer id", format="%d"),
                             "score": st.column_config.NumberColumn("Score", format="%.0f"),
                             "batch_id": "Batch"})
@@ -66,11 +71,11 @@ if len(shown):
     entry_id = st.selectbox(
         "Entry", shown["id"].tolist(), key="audit_entry",
         format_func=lambda i: " · ".join(plain(v) for v in (
-            f"#{i}", local_time(by_id.at[i, "at"]), by_id.at[i, "event"], by_id.at[i, "action"],
+            f"#{i}", local_time(by_id.at[i, "at"]), by_id.at[i, "what"],
             by_id.at[i, "employee"] or by_id.at[i, "hr_id"]) if plain(v)))
     e = by_id.loc[entry_id]
     who = " · ".join(str(v) for v in (e["hr_id"], e["kleer_id"]) if pd.notna(v))
-    st.markdown(f"**{md(e['event'])} · {md(e['action'])}** by {md(e['analyst'] or 'unknown')} at "
+    st.markdown(f"**{md(e['what'])}** by {md(e['analyst'] or 'unknown')} at "
                 f"{md(local_time(e['at'], seconds=True))}"
                 + (f" · {md(e['employee'])} ({md(who)})" if who else "")
                 + (f" · result **{md(e['result'])}**" if pd.notna(e["result"]) else "")
@@ -88,11 +93,15 @@ if len(shown):
         st.markdown(f"**Match evidence at decision time** ({md(source)}"
                     + (f", score {e['score']:.0f}" if pd.notna(e["score"]) else "") + ")")
         entries = pd.DataFrame([item for item in evidence.items if isinstance(item, dict)])
-        keep = [c for c in ("label", "sentence", "agreement", "contribution", "weight") if c in entries.columns]
-        if keep:  # a list of entries, drawn as text (a matcher that adds weights adds columns)
+        # the learned model's weight in bits (the prior's too, which is where the sum starts);
+        # evidence recorded by the first matcher has only its points ("contribution")
+        amount = "weight" if "weight" in entries.columns else "contribution"
+        keep = [c for c in ("label", "sentence", "agreement", amount) if c in entries.columns]
+        if keep:  # a list of entries, drawn as text
             st.dataframe(blank(entries[keep]), hide_index=True, width="stretch", placeholder="",
                          column_config={"label": "Signal", "sentence": st.column_config.TextColumn(
                              "In words", width="large"), "agreement": "Agreement",
+                             "weight": st.column_config.NumberColumn("Weight (bits)", format="%+.1f"),
                              "contribution": st.column_config.NumberColumn("Contribution", format="%+.1f")})
     else:
         st.caption("No match evidence belongs to this entry.")

@@ -146,7 +146,7 @@ def test_export_update_unlink_then_audit_in_the_browser(linked_demo, workspace_p
     wait_idle(page)
     page.get_by_label("Employee", exact=True).fill(update["hr_id"])  # its newest entry: the Kleer update
     page.keyboard.press("Enter")
-    expect(page.get_by_text(re.compile(r"kleer_update by Ada"))).to_be_visible(timeout=20000)
+    expect(page.get_by_text(re.compile(r"Updated the employee in Kleer by Ada"))).to_be_visible(timeout=20000)
     expect(page.get_by_text("Match evidence at decision time")).to_be_visible()
     page.screenshot(path=str(artifacts / "audit.png"), full_page=True)
     page.get_by_label("Employee", exact=True).fill("")

@@ -11,7 +11,8 @@ import csv
 import io
 import json
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
@@ -19,8 +20,9 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
 from tests.conftest import KLEER_TEST_TOKEN, open_page
 from workbench.normalize import personnummer
-from workbench.audit import audit_changes, audit_view, evidence_at, filter_audit
+from workbench.audit import audit_changes, audit_view, evidence_at, filter_audit, what_happened
 from workbench.readmodels import export_rows, import_rows
+from workbench.ui.text import time_zone
 
 PAGE = "pages/audit.py"
 FORMULA = "=2+3"  # an analyst name a spreadsheet would run as a formula
@@ -81,7 +83,14 @@ def test_every_entry_newest_first_and_the_filters(page, wb):
     everything = wb.audit()
     shown = log(page)
     assert shown["id"].tolist() == everything["id"].tolist() == sorted(everything["id"], reverse=True)
-    assert {"decision", "operation", "apply", "load", "match"} <= set(shown["event"])
+    assert {"decision", "operation", "apply", "load", "match"} <= set(everything["event"])
+    # what happened, in words: no raw code ("operation · kleer_create") reaches the analyst
+    assert shown["what"].tolist() == [what_happened(e, a) for e, a in
+                                      zip(everything["event"], everything["action"])]
+    assert {"Created the employee in Kleer", "Apply finished", "Loaded an HR file",
+            "Suggested matches"} <= set(shown["what"])
+    assert not shown["what"].str.contains("_").any()
+    assert "event" not in shown.columns and "action" not in shown.columns
 
     hr_id = wb.exported
     name = shown.loc[shown["hr_id"] == hr_id, "employee"].iloc[0]
@@ -95,14 +104,17 @@ def test_every_entry_newest_first_and_the_filters(page, wb):
     assert log(page)["hr_id"].tolist() == [hr_id]
     page.multiselect(key="audit_actions").set_value([]).run()
     page.multiselect(key="audit_analysts").set_value([FORMULA]).run()
-    assert set(log(page)["event"]) == {"decision", "operation", "apply"}
+    mine = everything[everything["analyst"] == FORMULA]
+    assert set(mine["event"]) == {"decision", "operation", "apply"}
+    assert set(log(page)["what"]) == {what_happened(e, a) for e, a in zip(mine["event"], mine["action"])}
     assert len(log(page)) == int((everything["analyst"] == FORMULA).sum())
     page.multiselect(key="audit_analysts").set_value([]).run()
     page.multiselect(key="audit_results").set_value(["done"]).run()
     assert set(log(page)["result"]) == {"done"} and len(log(page)) == int((everything["result"] == "done").sum())
     page.multiselect(key="audit_results").set_value([]).run()
 
-    today = date.fromisoformat(everything["at"].iloc[0][:10])
+    # the day on the analyst's clock, as the page shows the times
+    today = datetime.fromisoformat(everything["at"].iloc[0]).astimezone(time_zone()).date()
     page.date_input(key="audit_dates").set_value((today + timedelta(days=1), today + timedelta(days=2))).run()
     assert log(page).empty and any("No entries match" in i.value for i in page.info)
     page.date_input(key="audit_dates").set_value((today, today)).run()
@@ -125,6 +137,10 @@ def test_an_entry_shows_before_after_and_the_evidence_at_decision_time(page, wb)
     assert "Personnummer identical" in sentences
     shown = next(d.value for d in page.dataframe if "sentence" in d.value.columns)
     assert set(sentences) <= set(shown["sentence"])  # the evidence in words, each signal
+    # each signal's weight in bits, the prior's included: they add up to the score's weight
+    assert "contribution" not in shown.columns
+    assert shown["weight"].tolist() == [e["weight"] for e in decision["evidence"]]
+    assert shown["weight"].iloc[0] < 0  # the prior: where the sum starts, not "+0.0"
 
 
 def test_downloads_are_masked_formula_safe_and_token_free(page, wb, downloads):
@@ -207,6 +223,29 @@ def test_filter_audit_and_audit_changes_directly(wb):
         "ssn": {"label": "Personnummer", "before": "19800101-****", "after": "", "changed": True}}
 
 
+def test_the_date_filter_reads_days_on_the_analysts_clock():
+    """An entry at 23:30 UTC on 1 December is on 2 December in Stockholm, where the page shows
+    its time: filtered by Stockholm days it is on the 2nd, by UTC days on the 1st."""
+    log = pd.DataFrame({"id": [2, 1], "at": ["2026-12-01T23:30:00+00:00", "2026-12-01T10:00:00+00:00"],
+                        "hr_id": ["E1", "E2"], "kleer_id": [None, None], "employee": ["", ""],
+                        "action": ["x", "x"], "analyst": ["a", "a"], "result": [None, None]})
+    stockholm = ZoneInfo("Europe/Stockholm")
+    second = date(2026, 12, 2)
+    assert filter_audit(log, start=second, end=second, tz=stockholm)["id"].tolist() == [2]
+    assert filter_audit(log, start=second, end=second)["id"].tolist() == []
+    first = date(2026, 12, 1)
+    assert filter_audit(log, start=first, end=first, tz=stockholm)["id"].tolist() == [1]
+    assert filter_audit(log, start=first, end=first)["id"].tolist() == [2, 1]
+
+
+def test_what_happened_in_words_and_an_unknown_code_still_readable():
+    assert what_happened("operation", "kleer_link") == "Wrote the HR id to Kleer (foreign-id)"
+    assert what_happened("sign_in", "resume") == "Came back (page reloaded)"
+    assert what_happened("decision", "prefer_kleer") == "Decided: prefer Kleer"
+    assert what_happened("future_event", "some_action") == "Future event: some action"
+    assert what_happened("apply", None) == "Apply"
+
+
 def test_evidence_of_a_proposed_link_comes_from_its_suggestion(demo_workbench):
     wb = demo_workbench
     wb.apply(wb.plan("import"))  # proposed decisions: nothing saved, no decision entries
@@ -216,6 +255,16 @@ def test_evidence_of_a_proposed_link_comes_from_its_suggestion(demo_workbench):
     stored = wb.suggestions().set_index(["hr_id", "kleer_id"]).loc[(link["hr_id"], link["kleer_id"])]
     assert evidence.source == "suggestion"
     assert evidence.sentences == [e["sentence"] for e in stored["evidence"] if e["sentence"]]
-    assert all(set(item) == {"label", "agreement", "contribution", "sentence"} for item in evidence.items)
+    assert all(set(item) == {"label", "agreement", "contribution", "sentence", "weight"}
+               for item in evidence.items)
+    assert [i["weight"] for i in evidence.items] == [e["weight"] for e in stored["evidence"]]
     loaded = audit[audit["action"] == "load_hr"].iloc[0]
     assert evidence_at(wb.workspace, int(loaded["id"])).items == ()
+
+
+def test_evidence_recorded_by_the_first_matcher_shows_its_points_without_a_weight():
+    from workbench.audit import _words
+    old = [{"signal": "ssn", "label": "Personnummer", "agreement": "exact", "contribution": 60,
+            "sentence": "Personnummer identical"}]
+    assert _words(old) == ({"label": "Personnummer", "agreement": "exact", "contribution": 60,
+                            "sentence": "Personnummer identical"},)

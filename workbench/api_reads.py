@@ -7,7 +7,7 @@ keeps the workflows; it expects ``self.workspace`` and ``self.settings``.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, tzinfo
 from typing import TYPE_CHECKING, Any, Iterable
 
 import pandas as pd
@@ -154,9 +154,12 @@ class Reads:
     @staticmethod
     def filter_audit(log: pd.DataFrame, *, text: str = "", actions: Iterable[str] = (),
                      analysts: Iterable[str] = (), start: date | None = None,
-                     end: date | None = None, results: Iterable[str] = ()) -> pd.DataFrame:
+                     end: date | None = None, results: Iterable[str] = (),
+                     tz: tzinfo | None = None) -> pd.DataFrame:
         return audit.filter_audit(log, text=text, actions=actions, analysts=analysts, start=start,
-                                  end=end, results=results)
+                                  end=end, results=results, tz=tz)
+
+    what_happened = staticmethod(audit.what_happened)
 
     audit_changes = staticmethod(audit.audit_changes)
     audit_download = staticmethod(audit.audit_download)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timezone, tzinfo
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -24,7 +24,7 @@ from .store.values import from_json
 
 __all__ = ["mask_json", "audit_frame", "export_audit", "batches_frame", "AUDIT_FORMATS",
            "audit_view", "filter_audit", "audit_changes", "Evidence", "evidence_at",
-           "audit_download"]
+           "audit_download", "what_happened"]
 
 _NAMING_KEYS = ("field", "signal")
 #: Keys whose values describe a field or a comparison and never hold the field's value itself
@@ -98,11 +98,12 @@ def batches_frame(workspace: Workspace) -> pd.DataFrame:
 
 
 def audit_view(audit: pd.DataFrame, ws: Workspace) -> pd.DataFrame:
-    """The audit log (``Workbench.audit``) with an ``employee`` column: the HR employee's name,
-    else the Kleer user's, else empty."""
+    """The audit log (``Workbench.audit``) with ``what`` (:func:`what_happened`) and an
+    ``employee`` column: the HR employee's name, else the Kleer user's, else empty."""
     hr = {hr_id: join_name(first, last) for hr_id, (first, last) in ws.hr.names().items()}
     kleer = ws.kleer.names()
     out = audit.copy()
+    out["what"] = [what_happened(e, a) for e, a in zip(out["event"], out["action"])]
     out["employee"] = [hr.get(h) or (None if pd.isna(k) else kleer.get(int(k))) or ""
                        for h, k in zip(out["hr_id"], out["kleer_id"])]
     return out
@@ -110,11 +111,13 @@ def audit_view(audit: pd.DataFrame, ws: Workspace) -> pd.DataFrame:
 
 def filter_audit(audit: pd.DataFrame, *, text: str = "", actions: Iterable[str] = (),
                  analysts: Iterable[str] = (), start: date | None = None, end: date | None = None,
-                 results: Iterable[str] = ()) -> pd.DataFrame:
+                 results: Iterable[str] = (), tz: tzinfo | None = None) -> pd.DataFrame:
     """The entries of ``audit`` (an :func:`audit_view`) that match every filter given: ``text``
     in the HR id, the Kleer id or the employee's name (case-insensitive); ``action``,
-    ``analyst`` and ``result`` among those listed; ``at`` on a UTC date from ``start`` to
-    ``end`` inclusive. Empty filters keep everything; the order is kept (newest first)."""
+    ``analyst`` and ``result`` among those listed; ``at`` on a day from ``start`` to ``end``
+    inclusive, days as the clock of ``tz`` reads them (the analyst's zone on the page, where
+    times are shown in it; UTC when not given). Empty filters keep everything; the order is
+    kept (newest first)."""
     keep = pd.Series(True, index=audit.index)
     needle = text.strip().casefold()
     if needle:
@@ -125,12 +128,82 @@ def filter_audit(audit: pd.DataFrame, *, text: str = "", actions: Iterable[str] 
         wanted = list(wanted)
         if wanted:
             keep &= audit[column].isin(wanted)
-    day = audit["at"].fillna("").str[:10]
+    day = _days(audit["at"], tz or timezone.utc)
     if start is not None:
         keep &= day >= start.isoformat()
     if end is not None:
         keep &= day <= end.isoformat()
     return audit[keep]
+
+
+def _days(at: pd.Series, tz: tzinfo) -> pd.Series:
+    """The ISO day of every stored time (UTC ISO text) on the clock of ``tz``; "" where none."""
+    def day(text: Any) -> str:
+        if not isinstance(text, str) or not text:
+            return ""
+        try:
+            then = datetime.fromisoformat(text)
+        except ValueError:
+            return text[:10]
+        if then.tzinfo is None:
+            then = then.replace(tzinfo=timezone.utc)
+        return then.astimezone(tz).date().isoformat()
+    return pd.Series([day(v) for v in at.tolist()], index=at.index, dtype=object)
+
+
+#: What an entry records, in words, by (event, action); :func:`what_happened` words the rest.
+_WHAT: Mapping[tuple[str, str], str] = {
+    ("sign_in", "login"): "Signed in",
+    ("sign_in", "name"): "Started working (name given)",
+    ("sign_in", "resume"): "Came back (page reloaded)",
+    ("load", "load_hr"): "Loaded an HR file",
+    ("load", "fetch_kleer"): "Fetched Kleer",
+    ("load", "load_leave"): "Loaded a leave file",
+    ("match", "suggest"): "Suggested matches",
+    ("apply", "start"): "Apply started",
+    ("apply", "finish"): "Apply finished",
+    ("operation", "kleer_create"): "Created the employee in Kleer",
+    ("operation", "kleer_update"): "Updated the employee in Kleer",
+    ("operation", "kleer_link"): "Wrote the HR id to Kleer (foreign-id)",
+    ("operation", "hr_create"): "Added the employee to the HR changes",
+    ("operation", "hr_update"): "Changed the employee in the HR changes",
+    ("operation", "hr_delete"): "Removed the employee from the HR changes",
+    ("operation", "link"): "Linked HR and Kleer",
+    ("operation", "unlink"): "Unlinked HR and Kleer",
+    ("operation", "leave_create"): "Created a leave in Kleer",
+    ("operation", "leave_update"): "Updated a leave in Kleer",
+    ("operation", "leave_delete"): "Deleted a leave in Kleer",
+    ("operation", "leave_export"): "Sent a leave to Kleer",
+    ("decision", "create_in_hr"): "Decided: create new user",
+    ("decision", "prefer_hr"): "Decided: prefer HR",
+    ("decision", "prefer_kleer"): "Decided: prefer Kleer",
+    ("decision", "match_manually"): "Decided: match manually",
+    ("decision", "do_nothing"): "Decided: do nothing",
+    ("decision", "export"): "Decided: export",
+    ("decision", "unlink"): "Decided: unlink",
+    ("settings", "update"): "Changed the settings",
+    ("settings", "probe"): "Tested the Kleer connection",
+    ("settings", "match_settings"): "Changed the match settings",
+    ("settings", "leave_types"): "Changed the leave types",
+    ("download", "hr_changes"): "Downloaded the HR changes",
+    ("audit_export", "reveal"): "Exported the audit with personal numbers",
+    ("reveal", "reveal"): "Showed personal numbers",
+    ("link", "relink"): "Linked again from Kleer's foreign-id",
+    ("relink", "relink"): "Linked again from Kleer's foreign-ids",
+    ("duplicate", "sweep"): "Looked for duplicates a lost answer could have made",
+}
+
+
+def what_happened(event: Any, action: Any) -> str:
+    """An entry's event and action in words ("Created the employee in Kleer"); a pair this
+    version does not know reads "Event: action" with the codes' underscores as spaces."""
+    e, a = ("" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
+            for v in (event, action))
+    known = _WHAT.get((e, a))
+    if known:
+        return known
+    words = [w.replace("_", " ") for w in (e, a) if w]
+    return ": ".join(words).capitalize()
 
 
 def _as_text(value: Any) -> str:
@@ -155,7 +228,7 @@ def audit_changes(before: Any, after: Any) -> pd.DataFrame:
 
 
 #: The words of a piece of match evidence; its values (``hr``, ``kleer``) are left out.
-_EVIDENCE_WORDS = ("label", "agreement", "contribution", "sentence")
+_EVIDENCE_WORDS = ("label", "agreement", "contribution", "sentence", "weight")
 
 
 @dataclass(frozen=True)
@@ -177,7 +250,9 @@ class Evidence:
 def _words(evidence: Any) -> tuple[dict, ...]:
     if not isinstance(evidence, list):
         return ()
-    return tuple({k: e.get(k) for k in _EVIDENCE_WORDS} for e in evidence if isinstance(e, dict))
+    # "weight" (bits, the learned model's) only where recorded: the first matcher's had points
+    return tuple({k: e.get(k) for k in _EVIDENCE_WORDS if k != "weight" or "weight" in e}
+                 for e in evidence if isinstance(e, dict))
 
 
 def evidence_at(ws: Workspace, entry_id: int) -> Evidence:
