@@ -54,7 +54,7 @@ st.dataframe(table, hide_index=True, width="stretch", placeholder="",
                             "what": st.column_config.TextColumn("What", width="medium"),
                             "result": "Result", "employee": "Employee", "hr_id": "HR id",
                             "kleer_id": st.column_config.NumberColumn("Kleer id", format="%d"),
-                            "score": st.column_config.NumberColumn("Score", format="%.0f"),
+                            "score": st.column_config.NumberColumn("Score", format="%.1f"),
                             "batch_id": "Batch"})
 d1, d2, _ = st.columns([1, 1, 3])
 with d1:

@@ -291,16 +291,17 @@ def grid() -> None:
     options = list(dict.fromkeys([*creatable, *suggested, *every_hr]))  # suggestions first, then everyone
     flags = [", ".join(x for x in (f, "integration user" if i else "") if x)
              for f, i in zip(view["flags"], view["integration"])]
-    table = pd.DataFrame({  # what the analyst acts on first; the long "why" last
+    table = pd.DataFrame({  # the pair and how sure the match is first (they fit on a 1440 px
+        # screen beside the action); the long "why" last
         "select": False,
         "kleer_id": view["kleer_id"].astype(int),
         "kleer_name": view["kleer_name"].map(plain),
         "hr": [hr_cell(a, h, s) for a, h, s in zip(view["action"], view["hr_id"], view["state"])],
-        "action": view["action"].map(LABELS),
-        "affected": [short(a) or "No differences" for a in view["affected"]],
         "score": view["score"],
         "band": view["band"].map(plain),
         "flags": flags,
+        "action": view["action"].map(LABELS),
+        "affected": [short(a) or "No differences" for a in view["affected"]],
         "reasons": view["reasons"].map(plain),
     })
     fits = FIT[tab]
@@ -325,10 +326,11 @@ def grid() -> None:
             "affected": st.column_config.ButtonColumn(
                 "Affected fields", type="tertiary", on_click=open_detail, key="import_affected_click",
                 help="What differs between the two systems; click for the detail"),
-            "score": st.column_config.ProgressColumn("Score", min_value=0, max_value=100, format="%.0f"),
+            "score": st.column_config.ProgressColumn("Score", min_value=0, max_value=100, format="%.1f",
+                                                     width="small"),
             "band": st.column_config.TextColumn("Band", width="small"),
             "flags": st.column_config.TextColumn(
-                "Flags", help="tie: two candidates almost equal; contested: another Kleer employee's "
+                "Flags", width="small", help="tie: two candidates almost equal; contested: another Kleer employee's "
                               f"best candidate too; namesake: several {HRM} employees share the name; "
                               "integration user: the token's own Kleer user"),
             "reasons": st.column_config.TextColumn("Why", width="large"),

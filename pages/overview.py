@@ -64,7 +64,7 @@ else:
         st.dataframe(weakest[["score", "hr_id", "hr_name", "kleer_id", "kleer_name", "method",
                               "created_by", "reasons"]],
                      hide_index=True, width="stretch", placeholder="",
-                     column_config={"score": st.column_config.NumberColumn("Score", format="%.0f"),
+                     column_config={"score": st.column_config.NumberColumn("Score", format="%.1f"),
                                     "hr_id": f"{HR} id", "hr_name": f"{HR} name",
                                     "kleer_id": st.column_config.NumberColumn("Kleer id", format="%d"),
                                     "kleer_name": "Kleer name", "method": "Linked by",

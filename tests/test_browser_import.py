@@ -15,7 +15,7 @@ pytestmark = pytest.mark.browser
 
 MATCHED = ("E10034", 1038, "Therese Lundin")   # a true pair whose Kleer record differs (address, salary)
 KLEER_ONLY = (1015, "Linnéa Sjögren")          # in Kleer, missing from the HR export
-ACTION_COL, HR_COL, SELECT_COL = 4, 3, 0
+ACTION_COL, HR_COL, SELECT_COL = 7, 3, 0
 
 
 def cell(page: Page, col: int, row: int):

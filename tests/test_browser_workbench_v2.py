@@ -142,9 +142,9 @@ def test_import_lands_on_all_detail_filter_and_click_time(kleer_sim, workspace_p
     grid = page.get_by_test_id("stDataFrame").first
     box, header = grid.bounding_box(), page.get_by_test_id("stDataFrame").first
     # the Affected fields cell: the grid is a canvas; find the column by walking right from the
-    # first cell until the selected cell is the 6th (index 5), then click where the mouse is
-    select_cell(page, 5, 0)
-    for x in range(int(box["x"]) + 300, int(box["x"] + box["width"]), 40):
+    # first cell until the selected cell is the 9th (index 8), then click where the mouse is
+    select_cell(page, 8, 0)
+    for x in range(int(box["x"]) + 600, int(box["x"] + box["width"]), 40):
         page.mouse.click(x, box["y"] + 35 + 17)
         if page.get_by_role("dialog").count():
             break
