@@ -45,7 +45,7 @@ import pandas as pd
 from . import normalize as n
 from .fields import FIELDS, Field, normalize_columns
 
-__all__ = ["normalize_text_columns", "normalize_text_column", "canonical_mask"]
+__all__ = ["normalize_text_columns", "normalize_text_column", "text_columns", "canonical_mask"]
 
 _TEXT = r"[!-~¡-ÿ]+(?: [!-~¡-ÿ]+)*"
 _LOCAL = r"[a-z0-9_%+\-](?:[a-z0-9._%+\-]{0,62}[a-z0-9_%+\-])?"   # at most 64 characters
@@ -178,10 +178,19 @@ def _pnr_birth(values: list[str]) -> tuple[np.ndarray, list[Any], np.ndarray]:
     luhn = (doubled // 10 + doubled % 10).sum(axis=1) % 10 == 0
     good = _real_date(year, month, real) & not_future & luhn
     ok[idx[~good]] = False
-    for i, x, r, g in zip(idx.tolist(), v, real.tolist(), good.tolist()):
-        if g:
-            out[i] = x
-            birth[i] = f"{x[:4]}-{x[4:6]}-{r:02d}"
+    kept = idx[good]
+    if len(kept):
+        text = np.array(v, dtype="U13")[good]
+        chars = text.view("U1").reshape(-1, 13)
+        iso = np.empty((len(kept), 10), dtype="U1")   # YYYY-MM-DD, the day less 60 if over
+        iso[:, 0:4], iso[:, 5:7], iso[:, 4], iso[:, 7] = chars[:, 0:4], chars[:, 4:6], "-", "-"
+        r = real[good]
+        iso[:, 8] = (r // 10 + 48).astype(np.uint32).view("U1")
+        iso[:, 9] = (r % 10 + 48).astype(np.uint32).view("U1")
+        out_array = np.empty(len(values), dtype=object)
+        out_array[kept] = text.tolist()
+        out = out_array.tolist()
+        birth[kept] = iso.view("U10").ravel().tolist()
     return ok, out, birth
 
 
@@ -232,6 +241,13 @@ def canonical_mask(f: Field, values: Sequence[str]) -> np.ndarray:
     return _decide(f, list(values))[0]
 
 
+def _objects(items: list[Any]) -> np.ndarray:
+    """A 1-d object array of ``items`` as they are (numpy would nest a sequence)."""
+    out = np.empty(len(items), dtype=object)
+    out[:] = items
+    return out
+
+
 def _column(f: Field, column: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Values and errors of one text column (and, for the personnummer, the birth date of each
     valid cell), each distinct cell decided once."""
@@ -245,8 +261,8 @@ def _column(f: Field, column: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, np
     if f.normalize is n.personnummer:
         birth = np.full(size + 1, None, dtype=object)
         birth[:size] = fast_birth
-    for i in np.flatnonzero(fast).tolist():
-        values[i] = decided[i]
+    if fast.any():
+        values[:size][fast] = _objects(decided)[fast]
     for i in np.flatnonzero(~fast).tolist():
         value = u[i]
         result = f.normalize(value)
@@ -275,6 +291,21 @@ def normalize_text_columns(columns: Mapping[str, Sequence[Any]]
     """:func:`workbench.fields.normalize_columns` for columns of text (``str`` or ``None``
     cells, as a CSV gives them), with canonical cells recognised vectorised; ``None`` when a
     column holds anything else (typed spreadsheet cells: use ``normalize_columns``)."""
+    done = text_columns(columns)
+    if done is None:
+        return None
+    values, problems = done
+    keys = list(values)
+    lists = [v.tolist() for v in values.values()]
+    return [(dict(zip(keys, row)), problems.get(i, {})) for i, row in enumerate(zip(*lists))]
+
+
+def text_columns(columns: Mapping[str, Sequence[Any]]
+                 ) -> tuple[dict[str, np.ndarray], dict[int, dict[str, str]]] | None:
+    """:func:`normalize_text_columns` a column at a time: every field key (table order) → its
+    values as an object array, and the problems of the rows that have any (row index →
+    field → message, in the order :func:`~workbench.fields.normalize_columns` gives them);
+    ``None`` when a column holds anything but text."""
     fields = [f for f in FIELDS if f.key in columns]
     if any(not set(map(type, columns[f.key])) <= {str, type(None)} for f in fields):
         return None
@@ -283,40 +314,37 @@ def normalize_text_columns(columns: Mapping[str, Sequence[Any]]
         raise ValueError(f"columns of different lengths: {sorted(lengths)}")
     rows = lengths.pop() if lengths else 1
     if not fields:
-        return normalize_columns(columns)
-    keys = [f.key for f in FIELDS]
+        normalized = normalize_columns(columns)
+        return ({k: _objects([r[k] for r, _ in normalized]) for k in (f.key for f in FIELDS)},
+                {i: p for i, (_, p) in enumerate(normalized) if p})
     none = np.full(rows, None, dtype=object)
-    values: list[np.ndarray] = []
+    values: dict[str, np.ndarray] = {}
     errors: dict[str, np.ndarray] = {}
     birth_from_ssn = none
     for f in FIELDS:
         if f.key not in columns:
             result = f.normalize(None)
-            values.append(np.full(rows, result.value, dtype=object))
+            values[f.key] = np.full(rows, result.value, dtype=object)
             if result.error:  # no normaliser refuses a missing value today; kept for equality
                 errors[f.key] = np.full(rows, result.error, dtype=object)
             continue
         v, e, b = _column(f, columns[f.key])
-        values.append(v)
+        values[f.key] = v
         if (e != None).any():  # noqa: E711 (elementwise)
             errors[f.key] = e
         if b is not None:
             birth_from_ssn = b
-    problems: list[dict[str, str]] = [{} for _ in range(rows)]
+    problems: dict[int, dict[str, str]] = {}
     for key, column_errors in errors.items():
-        for i in np.flatnonzero(column_errors != None):  # noqa: E711 (elementwise)
-            problems[i][key] = column_errors[i]
-    k_ssn, k_birth = keys.index("ssn"), keys.index("birth_date")
-    k_first, k_last = keys.index("first_name"), keys.index("last_name")
+        for i in np.flatnonzero(column_errors != None).tolist():  # noqa: E711 (elementwise)
+            problems.setdefault(i, {})[key] = column_errors[i]
     # a missing birth date is read from a valid personnummer
-    fill = (values[k_birth] == None) & (birth_from_ssn != None)  # noqa: E711 (elementwise)
+    fill = (values["birth_date"] == None) & (birth_from_ssn != None)  # noqa: E711 (elementwise)
     if fill.any():
-        values[k_birth] = values[k_birth].copy()
-        values[k_birth][fill] = birth_from_ssn[fill]
-    no_name = np.flatnonzero((values[k_first] == None) & (values[k_last] == None))  # noqa: E711
-    for i in no_name:
-        if "first_name" not in problems[i]:
-            problems[i]["first_name"] = "empty name"
-    del k_ssn
-    lists = [v.tolist() for v in values]
-    return [(dict(zip(keys, row)), p) for row, p in zip(zip(*lists), problems)]
+        values["birth_date"] = values["birth_date"].copy()
+        values["birth_date"][fill] = birth_from_ssn[fill]
+    no_name = (values["first_name"] == None) & (values["last_name"] == None)  # noqa: E711
+    for i in np.flatnonzero(no_name).tolist():
+        if "first_name" not in problems.get(i, ()):
+            problems.setdefault(i, {})["first_name"] = "empty name"
+    return values, problems
