@@ -5,6 +5,7 @@ births (coordination numbers, numbers after ``today``), blank names, dates not i
 
 from __future__ import annotations
 
+import csv
 import io
 import random
 from datetime import date
@@ -16,9 +17,11 @@ import pytest
 
 import workbench.sources as sources
 from workbench import SourceError, demo
+from workbench.csv_plain import plain_rows
 from workbench.fields import normalize_columns
 from workbench.hr_records import NO_ID, RowProblem, _ExcelError, _row_checks
 from workbench.normalize import make_personnummer
+from workbench.sources import Limits
 
 PNR = make_personnummer(date(1985, 3, 12), 238)
 COORD = make_personnummer(date(1990, 2, 28), 17, coordination=True)
@@ -220,3 +223,47 @@ def test_records_are_made_once_and_are_the_loaders_own():
     assert hr.records[0]["problems"] == {} and hr.records[1]["source_row"] == 3
     assert hr.records[0]["problems"] is not hr.records[1]["problems"]
     assert hr.frame()["hr_id"].tolist() == ["E1", "E2"]
+
+
+# --------------------------------------------------------------------------- CSV without quotes
+
+def _csv_module(text: str, delimiter: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True,
+                           skipinitialspace=True))
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+def test_a_text_without_quotes_splits_as_the_csv_module_reads_it(delimiter):
+    rng = random.Random(delimiter)
+    alphabet = ["a", "Å", " ", " ", ",", ";", "\t", "|", "\r", "\n", "\r\n", "\u2028", "\x0c"]
+    split = 0
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 30)))
+        rows = plain_rows(text, delimiter)
+        assert rows is not None
+        assert rows == _csv_module(text, delimiter), repr(text)
+        split += bool(rows)
+    assert split > 2000
+    assert plain_rows('a,"b"\n', ",") is None and plain_rows("a,\x00\n", ",") is None
+
+
+@pytest.mark.parametrize("limits", [Limits(max_rows=3), Limits(max_columns=3),
+                                    Limits(max_cells=10), Limits(max_cells=7, max_rows=2),
+                                    Limits()])
+def test_the_limits_of_a_text_without_quotes_are_checked_as_before(monkeypatch, limits):
+    texts = ["a,b\n\nc,d,e\nf\n", "a,b,c,d\n", "a\nb\nc\nd\ne\n", "a,b\r\nc,d\r\n",
+             "a,b\rc,d,e,f\r\n g, h\n"]
+    refused = 0
+    for text in texts:
+        def read():
+            try:
+                return sources._csv_rows(text.encode(), "hr.csv", limits)
+            except SourceError as e:
+                return str(e)
+        fast = read()
+        with monkeypatch.context() as m:
+            m.setattr(sources, "plain_rows", lambda text, delimiter: None)
+            slow = read()
+        assert fast == slow, text
+        refused += isinstance(fast, str)
+    assert refused > 0 if limits != Limits() else refused == 0

@@ -36,7 +36,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from itertools import repeat
-from operator import is_not
+from operator import eq, is_not
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
@@ -59,6 +59,15 @@ def _fullmatch(pattern: str, values: list[str]) -> np.ndarray:
     return np.fromiter(map(is_not, found, repeat(None)), dtype=bool, count=len(values))
 
 
+def _matching_rest(pattern: str, values: list[str], taken: np.ndarray) -> np.ndarray:
+    """:func:`_fullmatch` for the values another pattern has not ``taken`` (False for those)."""
+    out = np.zeros(len(values), dtype=bool)
+    rest = np.flatnonzero(~taken)
+    if len(rest):
+        out[rest] = _fullmatch(pattern, [values[i] for i in rest.tolist()])
+    return out
+
+
 Rule = Callable[[list[str]], tuple[np.ndarray, list[Any]]]
 
 
@@ -72,8 +81,8 @@ def _same(pattern: str, convert: Callable[[str], Any] | None = None) -> Rule:
 
 
 def _identifier(values: list[str]) -> tuple[np.ndarray, list[Any]]:
-    ok = np.fromiter((v != "" and v.strip() == v for v in values), dtype=bool, count=len(values))
-    return ok, values
+    unchanged = np.fromiter(map(eq, values, map(str.strip, values)), dtype=bool, count=len(values))
+    return unchanged & np.fromiter(map(bool, values), dtype=bool, count=len(values)), values
 
 
 _LETTER = re.compile(r"[^\W\d_]")
@@ -114,7 +123,7 @@ def _dates(values: list[str]) -> tuple[np.ndarray, list[Any]]:
     """ISO dates as they are; ``31/01/2024``, ``31.01.2024`` and ``31-01-2024`` (day first, the
     first of the normaliser's formats they fit) as ISO."""
     iso = _fullmatch(r"(?:19|20)\d\d-\d\d-\d\d", values)
-    dmy = _fullmatch(r"\d\d([/.\-])\d\d\1(?:19|20)\d\d", values)
+    dmy = _matching_rest(r"\d\d([/.\-])\d\d\1(?:19|20)\d\d", values, iso)
     out: list[Any] = [None] * len(values)
     for mask, y, m, d in ((iso, 0, 5, 8), (dmy, 6, 3, 0)):
         if not mask.any():
@@ -142,7 +151,7 @@ def _phone(values: list[str]) -> tuple[np.ndarray, list[Any]]:
     """``+46…`` and ``0…`` with spaces or dashes between the digits, as E.164 (+46, the first
     digit after it not 0, 9 to 12 digits in all)."""
     intl = _fullmatch(r"\+46[ \-]?[1-9](?:[0-9 \-]*[0-9])?", values)
-    national = _fullmatch(r"0[1-9](?:[0-9 \-]*[0-9])?", values)
+    national = _matching_rest(r"0[1-9](?:[0-9 \-]*[0-9])?", values, intl)
     out: list[Any] = [None] * len(values)
     for i in np.flatnonzero(intl | national).tolist():
         v = values[i]
@@ -248,9 +257,12 @@ def _objects(items: list[Any]) -> np.ndarray:
     return out
 
 
-def _column(f: Field, column: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Values and errors of one text column (and, for the personnummer, the birth date of each
-    valid cell), each distinct cell decided once."""
+def _column(f: Field, column: Sequence[Any]
+            ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Values and errors (None when no cell has one) of one text column (and, for the
+    personnummer, the birth date of each valid cell), each distinct cell decided once."""
+    if f.normalize in _DISTINCT and _mostly_distinct(column):
+        return _distinct_column(f, column)
     codes, uniques = pd.factorize(np.asarray(column, dtype=object))
     u = uniques.tolist()
     size = len(u)
@@ -263,12 +275,13 @@ def _column(f: Field, column: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, np
         birth[:size] = fast_birth
     if fast.any():
         values[:size][fast] = _objects(decided)[fast]
+    refused = False
     for i in np.flatnonzero(~fast).tolist():
         value = u[i]
         result = f.normalize(value)
         if result.error:
             values[i] = None if n.is_missing(value) else str(value).strip()
-            errors[i] = result.error
+            errors[i], refused = result.error, True
         else:
             values[i] = result.value
             if birth is not None:
@@ -276,14 +289,58 @@ def _column(f: Field, column: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, np
     # a missing cell, as the normaliser has it
     result = f.normalize(None)
     values[size], errors[size] = result.value, result.error
-    return values[codes], errors[codes], birth[codes] if birth is not None else None
+    refused = refused or (bool(result.error) and bool((codes < 0).any()))
+    return (values[codes], errors[codes] if refused else None,
+            birth[codes] if birth is not None else None)
+
+
+#: The fields whose cells are mostly distinct in an HR file: one per employee.
+_DISTINCT = frozenset({n.identifier, n.personnummer, n.email, n.phone, n.employee_number,
+                       n.account_nr})
+
+
+def _mostly_distinct(column: Sequence[Any]) -> bool:
+    """Whether most of the column's first cells differ (ids, numbers, addresses) and none is
+    missing: then telling the distinct cells apart first costs more than it saves."""
+    head = column[:512]
+    return len(head) >= 64 and len(set(head)) * 4 > len(head) * 3 and None not in column
+
+
+def _distinct_column(f: Field, column: Sequence[Any]
+                     ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """:func:`_column` deciding every cell (text, none missing), the others each distinct
+    one once."""
+    cells = list(column)
+    fast, decided, birth = _decide(f, cells)
+    values = _objects(decided)
+    slow = np.flatnonzero(~fast).tolist()
+    if not slow:
+        return values, None, birth if f.normalize is n.personnummer else None
+    errors = np.full(len(cells), None, dtype=object)
+    if f.normalize is n.personnummer and birth is None:
+        birth = np.full(len(cells), None, dtype=object)
+    done: dict[str, tuple[Any, Any, Any]] = {}
+    for i in slow:
+        value = cells[i]
+        if value not in done:
+            result = f.normalize(value)
+            if result.error:
+                done[value] = (None if n.is_missing(value) else str(value).strip(), result.error, None)
+            else:
+                done[value] = (result.value, None, n.birth_date_from_personnummer(result).value
+                               if f.normalize is n.personnummer else None)
+        values[i], errors[i], b = done[value]
+        if birth is not None:
+            birth[i] = b
+    refused = any(done[cells[i]][1] for i in slow)
+    return values, errors if refused else None, birth if f.normalize is n.personnummer else None
 
 
 def normalize_text_column(f: Field, column: Sequence[str | None]) -> tuple[list[Any], list[str | None]]:
     """One text column's canonical values (a refused cell kept as its stripped text, a blank one
     None) and errors, as :func:`workbench.fields.normalize_columns` has them."""
     values, errors, _ = _column(f, column)
-    return values.tolist(), errors.tolist()
+    return values.tolist(), [None] * len(values) if errors is None else errors.tolist()
 
 
 def normalize_text_columns(columns: Mapping[str, Sequence[Any]]
@@ -300,14 +357,14 @@ def normalize_text_columns(columns: Mapping[str, Sequence[Any]]
     return [(dict(zip(keys, row)), problems.get(i, {})) for i, row in enumerate(zip(*lists))]
 
 
-def text_columns(columns: Mapping[str, Sequence[Any]]
+def text_columns(columns: Mapping[str, Sequence[Any]], *, text: bool = False
                  ) -> tuple[dict[str, np.ndarray], dict[int, dict[str, str]]] | None:
     """:func:`normalize_text_columns` a column at a time: every field key (table order) → its
     values as an object array, and the problems of the rows that have any (row index →
     field → message, in the order :func:`~workbench.fields.normalize_columns` gives them);
-    ``None`` when a column holds anything but text."""
+    ``None`` when a column holds anything but text (``text``: the caller knows it does not)."""
     fields = [f for f in FIELDS if f.key in columns]
-    if any(not set(map(type, columns[f.key])) <= {str, type(None)} for f in fields):
+    if not text and any(not set(map(type, columns[f.key])) <= {str, type(None)} for f in fields):
         return None
     lengths = {len(columns[f.key]) for f in fields}
     if len(lengths) > 1:
@@ -330,7 +387,7 @@ def text_columns(columns: Mapping[str, Sequence[Any]]
             continue
         v, e, b = _column(f, columns[f.key])
         values[f.key] = v
-        if (e != None).any():  # noqa: E711 (elementwise)
+        if e is not None:
             errors[f.key] = e
         if b is not None:
             birth_from_ssn = b

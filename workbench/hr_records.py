@@ -114,7 +114,7 @@ def column_records(name: str, row_numbers: list[int], columns: dict[str, list[An
             excel_errors += [(j, key, str(v)) for j, v in enumerate(values) if isinstance(v, _ExcelError)]
             values = [None if isinstance(v, _ExcelError) else v for v in values]
         by_field[key] = values
-    done = text_columns(by_field)  # a CSV's text, canonical cells vectorised
+    done = text_columns(by_field, text=not excel)  # a CSV's text, canonical cells vectorised
     values, problems = done if done is not None else _typed_columns(by_field)
     for j, key, text in excel_errors:
         problems.setdefault(j, {})[key] = f"the cell shows an Excel error ({text}), not a value"
@@ -238,9 +238,14 @@ _ISO_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9]
 def _chars(texts: list[Any], width: int) -> tuple[np.ndarray, np.ndarray]:
     """Which of ``texts`` are ``str`` of exactly ``width`` characters, and their code points
     (an (n, width) matrix, zero for the others)."""
-    ok = np.fromiter((type(t) is str and len(t) == width for t in texts), dtype=bool,
-                     count=len(texts))
-    fixed = np.array([t if k else "" for t, k in zip(texts, ok.tolist())], dtype=f"U{width}")
+    try:  # text, as normalised cells are: their lengths at C speed
+        ok = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)) == width
+        ok &= np.fromiter(map(type, texts), dtype=object, count=len(texts)) == str
+    except TypeError:  # a cell without a length (a number)
+        ok = np.fromiter((type(t) is str and len(t) == width for t in texts), dtype=bool,
+                         count=len(texts))
+    fixed = np.array(texts if ok.all() else [t if k else "" for t, k in zip(texts, ok.tolist())],
+                     dtype=f"U{width}")
     return ok, fixed.view(np.uint32).reshape(len(texts), width)
 
 

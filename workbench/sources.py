@@ -43,6 +43,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import pandas as pd
 
+from .csv_plain import plain_rows
 from .errors import SourceError
 from .fields import (FIELD, FIELDS, _header_key, header_signature, is_generic_header,
                      resolve_header, suggest_mapping)
@@ -277,7 +278,7 @@ def _decode(data: bytes, name: str) -> tuple[str, str]:
                 text, encoding = data.decode("cp1252"), "cp1252"
             except UnicodeDecodeError:  # bytes Windows-1252 leaves undefined
                 text, encoding = data.decode("latin-1"), "latin-1"
-    controls = len(_CONTROL.findall(text))
+    controls = len(_CONTROL.findall(text)) if _CONTROL.search(text) else 0
     if "\x00" in text or controls > max(2, len(text) / 100):
         raise SourceError(f"{name}: this is not a text file (binary content); export the HR data "
                           "as CSV or Excel (.xlsx)")
@@ -354,6 +355,25 @@ def _newline(text: str) -> str:
     return "\r\n" if end > 0 and text[end - 1] == "\r" else ("\n" if end >= 0 else "\r\n")
 
 
+def _plain_limits(rows: list[list[str]], name: str, limits: Limits) -> None:
+    """The limits :func:`_csv_precheck` and :func:`_csv_rows` check, for rows one per line."""
+    lengths = list(map(len, rows))
+    widest = max(lengths, default=0)
+    if widest <= limits.max_columns and len(rows) <= limits.max_rows and \
+            len(rows) * widest <= limits.max_cells:
+        return  # no row can be over a limit
+    for line_no, values in enumerate(lengths, start=1):
+        if values > limits.max_columns:
+            raise _too_many_values(name, line_no, values, limits)
+    width = 0
+    for count, values in enumerate(lengths, start=1):
+        if count > limits.max_rows:
+            raise _too_many_rows(name, "the file", limits)
+        width = max(width, values)
+        if count * width > limits.max_cells:
+            raise _too_many_cells(name, "the file", count, width, limits)
+
+
 def _csv_rows(data: bytes, name: str, limits: Limits = DEFAULT_LIMITS
               ) -> tuple[list[list[Any]], str, str, str]:
     text, encoding = _decode(data, name)
@@ -362,6 +382,10 @@ def _csv_rows(data: bytes, name: str, limits: Limits = DEFAULT_LIMITS
         delimiter, text = sep_line.group(1), text[sep_line.end():]
     else:
         delimiter = _sniff_delimiter(text)
+    plain = plain_rows(text, delimiter)
+    if plain is not None:  # no quotes: split, and check the limits as the loop below does
+        _plain_limits(plain, name, limits)
+        return plain, encoding, delimiter, _newline(text)
     _csv_precheck(text, delimiter, name, limits)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True,
                         skipinitialspace=True)
@@ -698,8 +722,11 @@ def _grid(table: _Table, name: str, mapping: Mapping[str, str | None] | None) ->
     top = _header_index(rows, mapping, table.format == "csv")
     if top is None:
         raise SourceError(f"{name}: the file is empty" + (f" (sheet {table.sheet!r})" if table.sheet else ""))
-    body = [(i + 1, row) for i, row in enumerate(rows)
-            if i > top and not _blank_row(row, table.format == "csv")]
+    if table.format == "csv":  # text cells: a row is blank when its text joined is
+        body = [(i, row) for i, row in enumerate(rows[top + 1:], start=top + 2)
+                if "".join(row).strip()]
+    else:
+        body = [(i + 1, row) for i, row in enumerate(rows) if i > top and not _blank_row(row)]
     width = max(len(rows[top]), 1)
     if table.format == "csv":
         if (error := _csv_structure_errors(name, body, width, table.delimiter)) is not None:
@@ -707,8 +734,10 @@ def _grid(table: _Table, name: str, mapping: Mapping[str, str | None] | None) ->
     else:
         width = max([width] + [len(r) for _, r in body])
     headers = _headers(rows[top], width)
-    columns = [list(c) for c in zip(*[(r + [None] * width)[:width] for _, r in body])] \
-        or [[] for _ in headers]
+    cells = [r for _, r in body]
+    if set(map(len, cells)) != {width}:  # rows shorter (or, blank at the end, longer): evened
+        cells = [(r + [None] * width)[:width] for r in cells]
+    columns = [list(c) for c in zip(*cells)] or [[] for _ in headers]
     keep = [i for i in range(width)
             if _header_text(rows[top][i] if i < len(rows[top]) else None)
             or not all(_blank(v) for v in columns[i])]
@@ -744,6 +773,8 @@ def read_hr(source: Any, *, name: str | None = None, mapping: Mapping[str, str |
         table = _read_table(data, name, sheet, report, limits)
         report(0.2, "finding the header")
         grid = _grid(table, name, mapping)
+        # the rows are in the grid's columns now: freed here, the collector need not scan them
+        table = _Table([], table.format, table.encoding, table.delimiter, table.sheet, table.newline)
         used = _resolve_mapping(grid.headers, mapping, name)
         if (error := _missing_columns(name, grid.headers, used, grid.header_row)) is not None:
             raise error
