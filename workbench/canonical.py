@@ -17,8 +17,9 @@ normaliser):
 * name/text: printable Latin-1 text (no control or whitespace characters other than single inner
   spaces, so NFC and whitespace folding change nothing), a name with at least one letter;
 * personnummer: ``YYYYMMDD-NNNN`` or ``YYYYMMDDNNNN`` (19xx/20xx) with a real date of birth
-  (samordningsnummer day − 60) not after today and a valid Luhn digit, as ``YYYYMMDD-NNNN``
-  (ten-digit numbers, whose century depends on today, go to the normaliser);
+  (samordningsnummer day − 60) not after today and a valid Luhn digit, as ``YYYYMMDD-NNNN``;
+  ten digits (``YYMMDD-NNNN``, ``+`` or no separator) likewise, their century inferred from
+  today as the normaliser does;
 * dates: ``YYYY-MM-DD`` (19xx/20xx) as it is, and ``DD/MM/YYYY``, ``DD.MM.YYYY``,
   ``DD-MM-YYYY`` (the first of the normaliser's formats they fit) as ISO, when a real date;
 * email: ASCII ``local@domain.tld`` that, lower-cased, the normaliser's pattern accepts, no
@@ -152,36 +153,62 @@ def _phone(values: list[str]) -> tuple[np.ndarray, list[Any]]:
     digit after it not 0, 9 to 12 digits in all)."""
     intl = _fullmatch(r"\+46[ \-]?[1-9](?:[0-9 \-]*[0-9])?", values)
     national = _matching_rest(r"0[1-9](?:[0-9 \-]*[0-9])?", values, intl)
-    out: list[Any] = [None] * len(values)
-    for i in np.flatnonzero(intl | national).tolist():
-        v = values[i]
-        digits = v.replace(" ", "").replace("-", "").lstrip("+")
-        e164 = digits if intl[i] else "46" + digits[1:]
-        if 9 <= len(e164) <= 12:
-            out[i] = "+" + e164
-        else:
-            intl[i] = national[i] = False
-    return intl | national, out
+    ok = intl | national
+    idx = np.flatnonzero(ok)
+    digits = [values[i].replace(" ", "").replace("-", "").lstrip("+") for i in idx.tolist()]
+    e164 = [d if k else "46" + d[1:] for d, k in zip(digits, intl[idx].tolist())]
+    lengths = np.fromiter(map(len, e164), dtype=np.int64, count=len(e164))
+    fits = (lengths >= 9) & (lengths <= 12)
+    ok[idx[~fits]] = False
+    out = np.full(len(values), None, dtype=object)
+    out[idx[fits]] = _objects(["+" + e for e, k in zip(e164, fits.tolist()) if k])
+    return ok, out.tolist()
 
 
 _WEIGHTS = np.array([2, 1] * 5, dtype=np.int32)
 
 
+def _ten_digit(values: list[str], today: date) -> list[str]:
+    """``YYMMDD-NNNN`` (or ``+``, or no separator) as twelve digits ``YYYYMMDD-NNNN``, the
+    century as :func:`workbench.normalize.personnummer` infers it on ``today``."""
+    digits = [v.replace("-", "").replace("+", "") for v in values]
+    d = _digits(digits, 10)
+    yy, month, day = _number(d, 0, 2), _number(d, 2, 2), _number(d, 4, 2)
+    real = np.where(day > 60, day - 60, day)
+    year = today.year - ((today.year - yy) % 100)
+    year -= 100 * ((year == today.year) & (month * 100 + real > today.month * 100 + today.day))
+    year -= 100 * np.fromiter(("+" in v for v in values), dtype=bool, count=len(values))
+    return [f"{y:04d}{x[2:6]}-{x[6:]}" for y, x in zip(year.tolist(), digits)]
+
+
 def _pnr_birth(values: list[str]) -> tuple[np.ndarray, list[Any], np.ndarray]:
-    """Twelve-digit personnummer (``YYYYMMDD-NNNN`` or without the dash) that are valid as
+    """Personnummer of twelve digits (``YYYYMMDD-NNNN`` or without the dash, 19xx/20xx) or ten
+    (``YYMMDD-NNNN``, ``+`` or no separator) that are valid as
     :func:`workbench.normalize.personnummer` with today's date finds them: their canonical
     form, and their birth dates as ISO text."""
-    ok = _fullmatch(r"(?:19|20)\d{6}-?\d{4}", values)
+    twelve = _fullmatch(r"(?:19|20)\d{6}-?\d{4}", values)
+    ten = _matching_rest(r"\d{6}[\-+]?\d{4}", values, twelve)
+    ok = twelve | ten
     out: list[Any] = [None] * len(values)
     birth = np.full(len(values), None, dtype=object)
     if not ok.any():
         return ok, out, birth
+    today = date.today()
     idx = np.flatnonzero(ok)
-    v = [x if len(x) == 13 else f"{x[:8]}-{x[8:]}" for x in (values[i] for i in idx)]
+    v = [x if len(x) == 13 else f"{x[:8]}-{x[8:]}" for x in (values[i] for i in idx)] \
+        if not ten.any() else [None] * len(idx)
+    if ten.any():
+        long = twelve[idx]
+        for k, i in enumerate(idx.tolist()):
+            if long[k]:
+                x = values[i]
+                v[k] = x if len(x) == 13 else f"{x[:8]}-{x[8:]}"
+        short = np.flatnonzero(~long)
+        for k, x in zip(short.tolist(), _ten_digit([values[i] for i in idx[short].tolist()], today)):
+            v[k] = x
     d = _digits(v, 13)
     year, month, day = _number(d, 0, 4), _number(d, 4, 2), _number(d, 6, 2)
     real = np.where(day > 60, day - 60, day)
-    today = date.today()
     not_future = year * 10000 + month * 100 + real <= today.year * 10000 + today.month * 100 + today.day
     doubled = d[:, [2, 3, 4, 5, 6, 7, 9, 10, 11, 12]] * _WEIGHTS
     luhn = (doubled // 10 + doubled % 10).sum(axis=1) % 10 == 0
