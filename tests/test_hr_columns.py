@@ -243,7 +243,8 @@ def test_a_text_without_quotes_splits_as_the_csv_module_reads_it(delimiter):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 30)))
         rows = plain_rows(text, delimiter)
         assert rows is not None
-        assert rows == _csv_module(text, delimiter), repr(text)
+        assert list(rows) == _csv_module(text, delimiter), repr(text)
+        assert [rows[i] for i in range(len(rows))] == rows[:] == list(rows)
         split += bool(rows)
     assert split > 2000
     assert plain_rows('a,"b"\n', ",") is None and plain_rows("a,\x00\n", ",") is None
@@ -362,3 +363,31 @@ def test_a_large_generated_kleer_file_reads_alike_split_or_by_pandas(tmp_path, m
     fast, slow = _kleer_both(path, monkeypatch)
     pd.testing.assert_frame_equal(fast, slow)
     assert fast["kleer_id"].dtype == "int64" and len(fast) == 3000
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_columns_taken_from_the_text_are_the_grid_the_rows_give(seed):
+    """Rectangular files take their columns from the text; any other goes row by row; both
+    give the same header, row numbers and columns."""
+    rng = random.Random(seed)
+    taken = 0
+    for _ in range(300):
+        width = rng.randrange(1, 5)
+        cells = ["a", "b c", "", " ", "Å", "\t"]
+        lines = [",".join(rng.choice(["hr_id", "first_name", "x", ""]) for _ in range(width))]
+        for _ in range(rng.randrange(0, 6)):
+            n = width if rng.random() < 0.8 else rng.randrange(0, width + 2)
+            lines.append(",".join(rng.choice(cells) for _ in range(n)))
+        text = "\n".join(lines) + rng.choice(["", "\n"])
+        rows = plain_rows(text, ",")
+        lazy, eager = (sources._Table(r, "csv", delimiter=",") for r in (rows, list(rows)))
+        try:
+            expected = sources._grid(eager, "hr.csv", None)
+        except SourceError as e:
+            with pytest.raises(SourceError) as got:
+                sources._grid(lazy, "hr.csv", None)
+            assert str(got.value) == str(e)
+            continue
+        assert sources._grid(lazy, "hr.csv", None) == expected
+        taken += rows.columns(expected.header_row, len(rows[expected.header_row - 1])) is not None
+    assert taken > 30

@@ -43,7 +43,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import pandas as pd
 
-from .csv_plain import plain_rows
+from .csv_plain import PlainRows, plain_rows
 from .errors import SourceError
 from .fields import (FIELD, FIELDS, _header_key, header_signature, is_generic_header,
                      resolve_header, suggest_mapping)
@@ -355,9 +355,9 @@ def _newline(text: str) -> str:
     return "\r\n" if end > 0 and text[end - 1] == "\r" else ("\n" if end >= 0 else "\r\n")
 
 
-def _plain_limits(rows: list[list[str]], name: str, limits: Limits) -> None:
+def _plain_limits(rows: PlainRows, name: str, limits: Limits) -> None:
     """The limits :func:`_csv_precheck` and :func:`_csv_rows` check, for rows one per line."""
-    lengths = list(map(len, rows))
+    lengths = rows.lengths()
     widest = max(lengths, default=0)
     if widest <= limits.max_columns and len(rows) <= limits.max_rows and \
             len(rows) * widest <= limits.max_cells:
@@ -374,8 +374,10 @@ def _plain_limits(rows: list[list[str]], name: str, limits: Limits) -> None:
             raise _too_many_cells(name, "the file", count, width, limits)
 
 
-def _csv_rows(data: bytes, name: str, limits: Limits = DEFAULT_LIMITS
-              ) -> tuple[list[list[Any]], str, str, str]:
+def _csv_rows(data: bytes, name: str, limits: Limits = DEFAULT_LIMITS, lazy: bool = False
+              ) -> tuple[Sequence[list[Any]], str, str, str]:
+    """The rows, encoding, delimiter and line end of a CSV; ``lazy``: a text without quotes as
+    :class:`~workbench.csv_plain.PlainRows` (split when asked), else lists."""
     text, encoding = _decode(data, name)
     sep_line = _SEP_LINE.match(text)
     if sep_line and sep_line.group(1) in _DELIMITER_NAMES:
@@ -385,7 +387,7 @@ def _csv_rows(data: bytes, name: str, limits: Limits = DEFAULT_LIMITS
     plain = plain_rows(text, delimiter)
     if plain is not None:  # no quotes: split, and check the limits as the loop below does
         _plain_limits(plain, name, limits)
-        return plain, encoding, delimiter, _newline(text)
+        return plain if lazy else list(plain), encoding, delimiter, _newline(text)
     _csv_precheck(text, delimiter, name, limits)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True,
                         skipinitialspace=True)
@@ -703,7 +705,7 @@ class _Grid:
 
 
 def _read_table(data: bytes, name: str, sheet: str | int | None, report: Progress,
-                limits: Limits = DEFAULT_LIMITS) -> _Table:
+                limits: Limits = DEFAULT_LIMITS, lazy: bool = False) -> _Table:
     if not data.strip(b" \t\r\n\x00\x1a" + codecs.BOM_UTF8 + codecs.BOM_UTF16_LE):
         raise SourceError(f"{name}: the file is empty")
     if (error := _not_a_spreadsheet(data, name)) is not None:
@@ -711,7 +713,7 @@ def _read_table(data: bytes, name: str, sheet: str | int | None, report: Progres
     if data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         rows, title = _xlsx_rows(data, name, sheet, report, limits)
         return _Table(rows, "xlsx", sheet=title)
-    rows, encoding, delimiter, newline = _csv_rows(data, name, limits)
+    rows, encoding, delimiter, newline = _csv_rows(data, name, limits, lazy)
     return _Table(rows, "csv", encoding=encoding, delimiter=delimiter, newline=newline)
 
 
@@ -722,28 +724,38 @@ def _grid(table: _Table, name: str, mapping: Mapping[str, str | None] | None) ->
     top = _header_index(rows, mapping, table.format == "csv")
     if top is None:
         raise SourceError(f"{name}: the file is empty" + (f" (sheet {table.sheet!r})" if table.sheet else ""))
+    header = rows[top]
+    width = max(len(header), 1)
+    plain = rows.columns(top + 1, width) if isinstance(rows, PlainRows) else None
+    if plain is not None:  # every row as wide as the header, none blank: columns from the text
+        return _named(header, width, list(range(top + 2, len(rows) + 1)), plain, top)
     if table.format == "csv":  # text cells: a row is blank when its text joined is
         body = [(i, row) for i, row in enumerate(rows[top + 1:], start=top + 2)
                 if "".join(row).strip()]
     else:
         body = [(i + 1, row) for i, row in enumerate(rows) if i > top and not _blank_row(row)]
-    width = max(len(rows[top]), 1)
     if table.format == "csv":
         if (error := _csv_structure_errors(name, body, width, table.delimiter)) is not None:
             raise error
     else:
         width = max([width] + [len(r) for _, r in body])
-    headers = _headers(rows[top], width)
     cells = [r for _, r in body]
     if set(map(len, cells)) != {width}:  # rows shorter (or, blank at the end, longer): evened
         cells = [(r + [None] * width)[:width] for r in cells]
-    columns = [list(c) for c in zip(*cells)] or [[] for _ in headers]
+    columns = [list(c) for c in zip(*cells)] or [[] for _ in range(width)]
+    return _named(header, width, [n for n, _ in body], columns, top)
+
+
+def _named(header: list[Any], width: int, row_numbers: list[int], columns: list[list[Any]],
+           top: int) -> _Grid:
+    """The grid of the columns under ``header``, an unnamed column with nothing in it left out."""
+    headers = _headers(header, width)
     keep = [i for i in range(width)
-            if _header_text(rows[top][i] if i < len(rows[top]) else None)
+            if _header_text(header[i] if i < len(header) else None)
             or not all(_blank(v) for v in columns[i])]
-    written = [_header_text(rows[top][i] if i < len(rows[top]) else None) for i in keep]
-    return _Grid(top + 1, [headers[i] for i in keep], [n for n, _ in body],
-                 [columns[i] for i in keep], written)
+    written = [_header_text(header[i] if i < len(header) else None) for i in keep]
+    return _Grid(top + 1, [headers[i] for i in keep], row_numbers, [columns[i] for i in keep],
+                 written)
 
 
 def read_hr(source: Any, *, name: str | None = None, mapping: Mapping[str, str | None] | None = None,
@@ -770,7 +782,7 @@ def read_hr(source: Any, *, name: str | None = None, mapping: Mapping[str, str |
     report(0.0, "reading the file")
     data, name = _read_bytes(source, name, limits.max_bytes)
     with _gc_paused():
-        table = _read_table(data, name, sheet, report, limits)
+        table = _read_table(data, name, sheet, report, limits, lazy=True)
         report(0.2, "finding the header")
         grid = _grid(table, name, mapping)
         # the rows are in the grid's columns now: freed here, the collector need not scan them
