@@ -16,11 +16,10 @@ import pandas as pd
 import pytest
 
 import workbench.sources as sources
-from workbench import InputError, SourceError, demo
+from workbench import SourceError, demo
 from workbench.csv_plain import plain_rows
 from workbench.canonical import canonical_mask, normalize_text_columns
 from workbench.fields import FIELD, normalize_columns
-from workbench.matching import kleer_table
 from workbench.hr_records import NO_ID, RowProblem, _ExcelError, _row_checks
 from workbench.normalize import make_personnummer
 from workbench.sources import Limits
@@ -289,80 +288,6 @@ def test_ten_digit_personnummer_come_out_as_the_normaliser_has_them():
     assert fast == normalize_columns(columns)
     assert sum(bool(r["birth_date"]) for r, _ in fast) >= 2 * len(ten)   # most are valid
     assert canonical_mask(FIELD["ssn"], ten).all()                        # decided vectorised
-
-
-# --------------------------------------------------------------------------- the Kleer table
-
-def _kleer_both(path, monkeypatch):
-    def read():
-        try:
-            return kleer_table.read_kleer_table(path)
-        except InputError as e:
-            return str(e)
-    fast = read()
-    with monkeypatch.context() as m:
-        m.setattr(kleer_table, "_plain_cells", lambda path: None)
-        slow = read()
-    return fast, slow
-
-
-KLEER_LINES = [
-    "kleer_id,name,email,ssn,phone,zip_code,active,note",
-    "1000,Anna Berg,anna@x.se,{pnr},+46701234567,111 22,true,x",
-    "1001, Bo Ek ,Bo@X.se , {ten},070-123 45 67,11122,false, y ",
-    "1002,,,,,,,",
-    "1003,Eva  Lind,inte en adress,19850312-2388,12,1112,,z",
-    "1004,Åsa Öberg,åsa@x.se,{coord},0701234567,SE-11122,true,",
-]
-
-
-@pytest.mark.parametrize("variant", ["plain", "crlf", "text ids", "no email", "spaced header",
-                                     "empty id", "quoted", "ragged", "blank line", "bom"])
-def test_a_kleer_file_reads_alike_split_or_by_pandas(tmp_path, monkeypatch, variant):
-    lines = [line.format(pnr=PNR, ten=PNR[2:], coord=COORD) for line in KLEER_LINES]
-    if variant == "text ids":
-        lines[2] = lines[2].replace("1001", "rec-1-dup-0", 1)
-    if variant == "no email":
-        lines = [",".join(c for i, c in enumerate(line.split(",")) if i != 2) for line in lines]
-    if variant == "spaced header":
-        lines[0] = lines[0].replace("name", " name ").replace("ssn", "ssn ")
-    if variant == "empty id":
-        lines[3] = " " + lines[3][4:]
-    if variant == "quoted":
-        lines[1] = lines[1].replace("Anna Berg", '"Berg, Anna"')
-    if variant == "ragged":
-        lines[2] += ",extra"
-    if variant == "blank line":
-        lines.insert(3, "")
-    text = ("\r\n" if variant == "crlf" else "\n").join(lines) + "\n"
-    path = tmp_path / "kleer.csv"
-    path.write_bytes((b"\xef\xbb\xbf" if variant == "bom" else b"") + text.encode())
-    fast, slow = _kleer_both(path, monkeypatch)
-    if isinstance(slow, str):
-        assert fast == slow
-        return
-    pd.testing.assert_frame_equal(fast, slow)
-    assert [type(v) for v in fast["kleer_id"]] == [type(v) for v in slow["kleer_id"]]
-    assert len(fast) == 5 and "ssn" in fast and "note" not in fast
-    assert fast.loc[1, "ssn"] == PNR            # the ten digits, canonical
-
-
-def test_a_large_generated_kleer_file_reads_alike_split_or_by_pandas(tmp_path, monkeypatch):
-    rng = random.Random(11)
-    cells = {"name": ["Anna Berg", " Bo Ek", "", "Åsa  Öberg", "X"],
-             "email": ["anna@x.se", "ANNA@X.SE", "", "nej", "a@b"],
-             "ssn": [PNR, PNR[2:], PNR.replace("-", ""), COORD, LATE[2:].replace("-", "+"), "",
-                     "19850312-2388", "x"],
-             "phone": ["+46701234567", "070-123 45 67", "", "12"],
-             "employee_number": ["100", "0100", "", "x"], "active": ["true", "false", ""]}
-    lines = ["kleer_id," + ",".join(cells)]
-    lines += [f"{2000 + i}," + ",".join(rng.choice(v) for v in cells.values()) for i in range(3000)]
-    path = tmp_path / "kleer.csv"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    assert kleer_table._plain_cells(path) is not None
-    fast, slow = _kleer_both(path, monkeypatch)
-    pd.testing.assert_frame_equal(fast, slow)
-    assert fast["kleer_id"].dtype == "int64" and len(fast) == 3000
 
 
 @pytest.mark.parametrize("seed", range(4))
