@@ -62,8 +62,8 @@ from workbench import matching
 from workbench.downloads import to_csv_bytes
 from workbench.sources import read_hr, Limits
 t1 = time.perf_counter()
-hr = pd.DataFrame(read_hr(sys.argv[1], limits=Limits(max_bytes=1 << 31, max_rows=10**7,
-                                                     max_cells=10**9)).records)
+hr = read_hr(sys.argv[1], limits=Limits(max_bytes=1 << 31, max_rows=10**7,
+                                        max_cells=10**9)).frame()
 t2 = time.perf_counter()
 kleer = matching.read_kleer_table(sys.argv[2])
 t3 = time.perf_counter()

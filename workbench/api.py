@@ -336,7 +336,7 @@ class Workbench(HrSide, Reads, LeaveApi, BackgroundApplies, LinksInKleer):
         """Suggestions between an HR file (CSV/XLSX, canonical or aliased headers) and a Kleer
         CSV (``kleer_id``, ``name``, ``email``, ``active``, other canonical fields), without a
         workspace: nothing is stored."""
-        hr_frame = pd.DataFrame(read_hr(hr, limits=MATCH_FILE_LIMITS).records)
+        hr_frame = read_hr(hr, limits=MATCH_FILE_LIMITS).frame()  # column-wise, no dict per row
         return matching.suggest(hr_frame, matching.read_kleer_table(kleer),
                                 settings or MatchSettings(), on_progress=on_progress)
 

@@ -36,18 +36,20 @@ from collections import Counter
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date
+from functools import cached_property
 from itertools import islice
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import pandas as pd
 
-from .canonical import normalize_text_columns
+from .csv_plain import PlainRows, plain_rows
 from .errors import SourceError
 from .fields import (FIELD, FIELDS, _header_key, header_signature, is_generic_header,
-                     normalize_columns, resolve_header, suggest_mapping)
+                     resolve_header, suggest_mapping)
+from .hr_records import (BLANK_NAME, MIN_WORKING_AGE, NO_ID, HrColumns, RowProblem,  # noqa: F401
+                         _ExcelError, column_records)
 from .hr_writeback import FileShape
-from .normalize import personnummer
 
 __all__ = ["HrFile", "RowProblem", "Limits", "read_hr", "peek_headers", "parse_mapping",
            "REQUIRED_FIELDS", "DEFAULT_MAX_BYTES", "DEFAULT_LIMITS", "Progress", "FileShape",
@@ -76,8 +78,6 @@ DEFAULT_LIMITS = Limits()
 #: ``progress(fraction, message)``: how far a read (or load) has come, 0.0 to 1.0.
 from .progress import OnFraction as Progress  # noqa: E402 (workbench/progress.py: every progress shape)
 
-NO_ID = "no HR id: this row is NOT loaded (add its id in the file, or map the id column, and load again)"
-
 _ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 with BOM", "utf-16": "UTF-16",
                    "cp1252": "Windows-1252", "latin-1": "Latin-1"}
 _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
@@ -86,35 +86,25 @@ _SNIFF_ROWS = 50
 _SNIFF_CHARS = 1 << 16
 
 
-@dataclass(frozen=True, slots=True)
-class RowProblem:
-    row: int            # the row number as a spreadsheet shows it (header = 1)
-    hr_id: str | None
-    column: str | None  # the file's own header
-    field: str | None   # the canonical field key
-    message: str
-    severity: str = "error"  # "warning": worth a look, the value is kept and used
-
-    def __str__(self) -> str:
-        where = f"row {self.row}" + (f", column {self.column!r}" if self.column else "")
-        return f"{where}: " + ("warning: " if self.severity == "warning" else "") + self.message
-
-
 @dataclass
 class HrFile:
     """A read HR file: the records to load, the mapping used, what was detected and what was wrong.
 
-    ``raw`` holds the file's data rows as read (its index is the spreadsheet row number).
+    ``columns`` holds the records to load a column at a time (what matching takes, see
+    :meth:`HrColumns.frame`); :attr:`records` makes the per-row dicts when something asks.
+    ``raw`` holds the file's data rows as read (its index is the spreadsheet row number), made
+    from ``cells`` (header → the file's values, ``cell_rows`` their row numbers) when asked.
     """
 
     name: str
-    records: list[dict[str, Any]]
+    columns: HrColumns = field(repr=False)
     mapping: dict[str, str | None]
     problems: list[RowProblem] = field(default_factory=list)
     encoding: str | None = None
     delimiter: str | None = None
     sheet: str | None = None
-    raw: pd.DataFrame | None = None
+    cells: dict[str, list[Any]] | None = field(default=None, repr=False)
+    cell_rows: list[int] = field(default_factory=list, repr=False)
     format: str = "csv"
     header_row: int = 1
     #: what the loader assumed, in sentences the page and the CLI show as they are
@@ -125,6 +115,22 @@ class HrFile:
     id_column: str | None = None
     #: the file's shape, to hand HR changes back in it (:mod:`workbench.hr_writeback`)
     shape: FileShape | None = None
+
+    @cached_property
+    def records(self) -> list[dict[str, Any]]:
+        """The canonical records, one dict per loaded row: every field, ``problems`` (field →
+        message) and ``source_row``."""
+        return self.columns.records()
+
+    @cached_property
+    def raw(self) -> pd.DataFrame | None:
+        if self.cells is None:
+            return None
+        return pd.DataFrame(self.cells, index=pd.Index(self.cell_rows, name="row"), dtype=object)
+
+    def frame(self) -> pd.DataFrame:
+        """``pd.DataFrame(self.records)``, built from the columns."""
+        return self.columns.frame()
 
     @property
     def signature(self) -> str:
@@ -272,7 +278,7 @@ def _decode(data: bytes, name: str) -> tuple[str, str]:
                 text, encoding = data.decode("cp1252"), "cp1252"
             except UnicodeDecodeError:  # bytes Windows-1252 leaves undefined
                 text, encoding = data.decode("latin-1"), "latin-1"
-    controls = len(_CONTROL.findall(text))
+    controls = len(_CONTROL.findall(text)) if _CONTROL.search(text) else 0
     if "\x00" in text or controls > max(2, len(text) / 100):
         raise SourceError(f"{name}: this is not a text file (binary content); export the HR data "
                           "as CSV or Excel (.xlsx)")
@@ -349,14 +355,39 @@ def _newline(text: str) -> str:
     return "\r\n" if end > 0 and text[end - 1] == "\r" else ("\n" if end >= 0 else "\r\n")
 
 
-def _csv_rows(data: bytes, name: str, limits: Limits = DEFAULT_LIMITS
-              ) -> tuple[list[list[Any]], str, str, str]:
+def _plain_limits(rows: PlainRows, name: str, limits: Limits) -> None:
+    """The limits :func:`_csv_precheck` and :func:`_csv_rows` check, for rows one per line."""
+    lengths = rows.lengths()
+    widest = max(lengths, default=0)
+    if widest <= limits.max_columns and len(rows) <= limits.max_rows and \
+            len(rows) * widest <= limits.max_cells:
+        return  # no row can be over a limit
+    for line_no, values in enumerate(lengths, start=1):
+        if values > limits.max_columns:
+            raise _too_many_values(name, line_no, values, limits)
+    width = 0
+    for count, values in enumerate(lengths, start=1):
+        if count > limits.max_rows:
+            raise _too_many_rows(name, "the file", limits)
+        width = max(width, values)
+        if count * width > limits.max_cells:
+            raise _too_many_cells(name, "the file", count, width, limits)
+
+
+def _csv_rows(data: bytes, name: str, limits: Limits = DEFAULT_LIMITS, lazy: bool = False
+              ) -> tuple[Sequence[list[Any]], str, str, str]:
+    """The rows, encoding, delimiter and line end of a CSV; ``lazy``: a text without quotes as
+    :class:`~workbench.csv_plain.PlainRows` (split when asked), else lists."""
     text, encoding = _decode(data, name)
     sep_line = _SEP_LINE.match(text)
     if sep_line and sep_line.group(1) in _DELIMITER_NAMES:
         delimiter, text = sep_line.group(1), text[sep_line.end():]
     else:
         delimiter = _sniff_delimiter(text)
+    plain = plain_rows(text, delimiter)
+    if plain is not None:  # no quotes: split, and check the limits as the loop below does
+        _plain_limits(plain, name, limits)
+        return plain if lazy else list(plain), encoding, delimiter, _newline(text)
     _csv_precheck(text, delimiter, name, limits)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True,
                         skipinitialspace=True)
@@ -401,10 +432,6 @@ def _cell(cell: Any) -> Any:
         if _ZERO_FORMAT.fullmatch(fmt):  # "00000", "000000-0000": the leading zeros are meant
             return str(value).zfill(fmt.count("0"))
     return value
-
-
-class _ExcelError(str):
-    """A cell showing an Excel error such as ``#N/A``: reported, and read as empty."""
 
 
 def _xlsx_unpacked_size(data: bytes, name: str, limits: Limits) -> None:
@@ -678,7 +705,7 @@ class _Grid:
 
 
 def _read_table(data: bytes, name: str, sheet: str | int | None, report: Progress,
-                limits: Limits = DEFAULT_LIMITS) -> _Table:
+                limits: Limits = DEFAULT_LIMITS, lazy: bool = False) -> _Table:
     if not data.strip(b" \t\r\n\x00\x1a" + codecs.BOM_UTF8 + codecs.BOM_UTF16_LE):
         raise SourceError(f"{name}: the file is empty")
     if (error := _not_a_spreadsheet(data, name)) is not None:
@@ -686,7 +713,7 @@ def _read_table(data: bytes, name: str, sheet: str | int | None, report: Progres
     if data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         rows, title = _xlsx_rows(data, name, sheet, report, limits)
         return _Table(rows, "xlsx", sheet=title)
-    rows, encoding, delimiter, newline = _csv_rows(data, name, limits)
+    rows, encoding, delimiter, newline = _csv_rows(data, name, limits, lazy)
     return _Table(rows, "csv", encoding=encoding, delimiter=delimiter, newline=newline)
 
 
@@ -697,23 +724,38 @@ def _grid(table: _Table, name: str, mapping: Mapping[str, str | None] | None) ->
     top = _header_index(rows, mapping, table.format == "csv")
     if top is None:
         raise SourceError(f"{name}: the file is empty" + (f" (sheet {table.sheet!r})" if table.sheet else ""))
-    body = [(i + 1, row) for i, row in enumerate(rows)
-            if i > top and not _blank_row(row, table.format == "csv")]
-    width = max(len(rows[top]), 1)
+    header = rows[top]
+    width = max(len(header), 1)
+    plain = rows.columns(top + 1, width) if isinstance(rows, PlainRows) else None
+    if plain is not None:  # every row as wide as the header, none blank: columns from the text
+        return _named(header, width, list(range(top + 2, len(rows) + 1)), plain, top)
+    if table.format == "csv":  # text cells: a row is blank when its text joined is
+        body = [(i, row) for i, row in enumerate(rows[top + 1:], start=top + 2)
+                if "".join(row).strip()]
+    else:
+        body = [(i + 1, row) for i, row in enumerate(rows) if i > top and not _blank_row(row)]
     if table.format == "csv":
         if (error := _csv_structure_errors(name, body, width, table.delimiter)) is not None:
             raise error
     else:
         width = max([width] + [len(r) for _, r in body])
-    headers = _headers(rows[top], width)
-    columns = [list(c) for c in zip(*[(r + [None] * width)[:width] for _, r in body])] \
-        or [[] for _ in headers]
+    cells = [r for _, r in body]
+    if set(map(len, cells)) != {width}:  # rows shorter (or, blank at the end, longer): evened
+        cells = [(r + [None] * width)[:width] for r in cells]
+    columns = [list(c) for c in zip(*cells)] or [[] for _ in range(width)]
+    return _named(header, width, [n for n, _ in body], columns, top)
+
+
+def _named(header: list[Any], width: int, row_numbers: list[int], columns: list[list[Any]],
+           top: int) -> _Grid:
+    """The grid of the columns under ``header``, an unnamed column with nothing in it left out."""
+    headers = _headers(header, width)
     keep = [i for i in range(width)
-            if _header_text(rows[top][i] if i < len(rows[top]) else None)
+            if _header_text(header[i] if i < len(header) else None)
             or not all(_blank(v) for v in columns[i])]
-    written = [_header_text(rows[top][i] if i < len(rows[top]) else None) for i in keep]
-    return _Grid(top + 1, [headers[i] for i in keep], [n for n, _ in body],
-                 [columns[i] for i in keep], written)
+    written = [_header_text(header[i] if i < len(header) else None) for i in keep]
+    return _Grid(top + 1, [headers[i] for i in keep], row_numbers, [columns[i] for i in keep],
+                 written)
 
 
 def read_hr(source: Any, *, name: str | None = None, mapping: Mapping[str, str | None] | None = None,
@@ -740,9 +782,11 @@ def read_hr(source: Any, *, name: str | None = None, mapping: Mapping[str, str |
     report(0.0, "reading the file")
     data, name = _read_bytes(source, name, limits.max_bytes)
     with _gc_paused():
-        table = _read_table(data, name, sheet, report, limits)
+        table = _read_table(data, name, sheet, report, limits, lazy=True)
         report(0.2, "finding the header")
         grid = _grid(table, name, mapping)
+        # the rows are in the grid's columns now: freed here, the collector need not scan them
+        table = _Table([], table.format, table.encoding, table.delimiter, table.sheet, table.newline)
         used = _resolve_mapping(grid.headers, mapping, name)
         if (error := _missing_columns(name, grid.headers, used, grid.header_row)) is not None:
             raise error
@@ -759,18 +803,18 @@ def read_hr(source: Any, *, name: str | None = None, mapping: Mapping[str, str |
                          f"{id_column!r}) is used as the HR id, and becomes Kleer's foreign-id. "
                          "To use another column, map it to HR id.")
         report(0.3, f"checking {len(grid.row_numbers)} rows")
-        records, problems = _records(name, grid.row_numbers, by_header, used,
-                                     excel=table.format == "xlsx", id_column=id_column,
-                                     today=today)
-        raw = pd.DataFrame(by_header, index=pd.Index(grid.row_numbers, name="row"), dtype=object)
+        columns, problems = column_records(name, grid.row_numbers, by_header, used,
+                                           excel=table.format == "xlsx", id_column=id_column,
+                                           today=today)
     shape = FileShape(format=table.format, headers=tuple(grid.written),
                       fields=tuple(used[h] for h in grid.headers),
                       id_header=grid.written[grid.headers.index(id_column)],
                       encoding=table.encoding, delimiter=table.delimiter, newline=table.newline,
                       sheet=table.sheet)
-    report(1.0, f"{len(records)} employees read")
-    return HrFile(name=name, records=records, mapping=used, problems=problems,
-                  encoding=table.encoding, delimiter=table.delimiter, sheet=table.sheet, raw=raw,
+    report(1.0, f"{len(columns)} employees read")
+    return HrFile(name=name, columns=columns, mapping=used, problems=problems,
+                  encoding=table.encoding, delimiter=table.delimiter, sheet=table.sheet,
+                  cells=by_header, cell_rows=grid.row_numbers,
                   format=table.format, header_row=grid.header_row, notes=notes, assumed=assumed,
                   id_column=id_column, shape=shape)
 
@@ -851,138 +895,3 @@ def parse_mapping(pairs: Iterable[str], columns: Sequence[str], *, name: str = "
     if (error := _mapping_error(columns, given, name)) is not None:
         raise error
     return given
-
-
-def _records(name: str, row_numbers: list[int], columns: dict[str, list[Any]],
-             used: dict[str, str | None], *, excel: bool, id_column: str | None = None,
-             today: date | None = None) -> tuple[list[dict[str, Any]], list[RowProblem]]:
-    """Normalise the data rows (``columns``: header → values); raise on duplicate HR ids; list
-    the problems, id-less rows first. With ``excel``, error cells (#N/A) are read as empty and
-    reported."""
-    header_of = {k: h for h, k in used.items() if k}
-    if id_column is not None:
-        header_of["hr_id"] = id_column
-    by_field: dict[str, list[Any]] = {}
-    excel_errors: list[tuple[int, str, str]] = []  # (index in body, field, error text)
-    for key, header in header_of.items():
-        values = columns[header]
-        if excel:
-            excel_errors += [(j, key, str(v)) for j, v in enumerate(values) if isinstance(v, _ExcelError)]
-            values = [None if isinstance(v, _ExcelError) else v for v in values]
-        by_field[key] = values
-    normalized = normalize_text_columns(by_field)  # a CSV's text, canonical cells vectorised
-    if normalized is None:
-        normalized = normalize_columns(by_field)
-    for j, key, text in excel_errors:
-        normalized[j][1][key] = f"the cell shows an Excel error ({text}), not a value"
-    given = set(by_field)
-    today = today or date.today()
-    births = _pnr_births(normalized, today)
-    warnings = [_row_checks(record, row_problems, given, today, births)
-                for record, row_problems in normalized]
-
-    records: list[dict[str, Any]] = []
-    skipped: list[RowProblem] = []
-    problems: list[RowProblem] = []
-    first_row: dict[str, int] = {}
-    duplicates: list[tuple[str, int, int]] = []
-    for row_no, (record, row_problems), row_warnings in zip(row_numbers, normalized, warnings):
-        hr_id = record.get("hr_id")
-        if not hr_id:
-            message = NO_ID if "hr_id" not in row_problems else f"{row_problems['hr_id']}: {NO_ID}"
-            skipped.append(RowProblem(row_no, None, header_of.get("hr_id"), "hr_id", message))
-            continue
-        if hr_id in first_row:
-            duplicates.append((hr_id, first_row[hr_id], row_no))
-            continue
-        first_row[hr_id] = row_no
-        for key, message in row_problems.items():
-            problems.append(RowProblem(row_no, hr_id, header_of.get(key), key, message))
-        for key, message in row_warnings.items():
-            problems.append(RowProblem(row_no, hr_id, header_of.get(key), key, message, "warning"))
-        record["problems"] = row_problems
-        record["source_row"] = row_no
-        records.append(record)
-    column = header_of.get("hr_id")
-    if not records and not duplicates:
-        raise SourceError(
-            f"{name}: no row has an HR id: column {column!r} is empty in all {len(skipped)} rows. "
-            "Map the column that holds the ids in the column mapping editor, or fill them in.",
-            problems=[(p.row, column, "no HR id") for p in skipped])
-    if duplicates:
-        listed = "; ".join(f"{h!r} on rows {a} and {b}" for h, a, b in duplicates[:10])
-        more = f" (and {len(duplicates) - 10} more)" if len(duplicates) > 10 else ""
-        raise SourceError(
-            f"{name}: duplicate HR ids in column {column!r}: {listed}{more}. Each employee needs a "
-            "unique id: correct the file and load it again.",
-            problems=[(b, column, f"duplicate HR id {h!r} (also on row {a})") for h, a, b in duplicates])
-    return records, skipped + problems
-
-
-BLANK_NAME = "{label} is blank (or only spaces): fill it in in the HR system and load again; the row is loaded without it"
-MIN_WORKING_AGE = 16
-
-
-def _years(born: date, on: date) -> int:
-    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
-
-
-def _pnr_births(normalized: list[tuple[dict[str, Any], dict[str, str]]], today: date
-                ) -> dict[str, str]:
-    """The birth date of every canonical personnummer (``YYYYMMDD-NNNN``) in the records that
-    is not after ``today``, by slicing: what :func:`personnummer` gives for it, without parsing
-    each one again (its number was checked when it was normalised)."""
-    canonical = re.compile(r"\d{8}-\d{4}").fullmatch
-    limit = today.isoformat()
-    out: dict[str, str] = {}
-    for record, problems in normalized:
-        ssn = record.get("ssn")
-        if not ssn or "ssn" in problems or type(ssn) is not str or not canonical(ssn):
-            continue
-        day = int(ssn[6:8])
-        iso = f"{ssn[:4]}-{ssn[4:6]}-{day - 60 if day > 60 else day:02d}"
-        if iso <= limit:
-            out[ssn] = iso
-    return out
-
-
-def _row_checks(record: dict[str, Any], problems: dict[str, str], given: set[str], today: date,
-                births: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Checks across a row's fields, after each field is normalised: blank names, a birth date
-    that disagrees with the personnummer, an employment start before birth (errors, added to
-    ``problems``) and before the age of 16 (a warning, returned). The values stay as they are.
-    ``births`` (from :func:`_pnr_births`) spares parsing a canonical personnummer again."""
-    for key in ("first_name", "last_name"):
-        if record.get(key) is None and (key not in problems or problems[key] == "empty name"):
-            problems[key] = BLANK_NAME.format(label=FIELD[key].label)
-    ssn = record.get("ssn")
-    pnr_birth = None  # the personnummer's birth date, when it is valid
-    if ssn and "ssn" not in problems:
-        pnr_birth = births.get(ssn) if births else None
-        if pnr_birth is None:
-            pnr = personnummer(ssn, today=today)
-            pnr_birth = pnr.birth_date.isoformat() if pnr.ok else None
-    birth = record.get("birth_date")
-    if pnr_birth is not None and "birth_date" in given and birth and "birth_date" not in problems \
-            and birth != pnr_birth:
-        problems["birth_date"] = (f"birth date {birth} disagrees with the personnummer, which says "
-                                  f"{pnr_birth}: correct the one that is wrong in the HR system")
-    warnings: dict[str, str] = {}
-    start = record.get("employment_start_date")
-    if not start or "employment_start_date" in problems:
-        return warnings
-    born_text = pnr_birth if pnr_birth is not None else \
-        (birth if birth and "birth_date" not in problems else None)
-    try:
-        born, began = date.fromisoformat(born_text), date.fromisoformat(start)
-    except (TypeError, ValueError):
-        return warnings
-    if began < born:
-        problems["employment_start_date"] = (f"employment starts {start}, before the birth date "
-                                             f"{born_text}: correct the start date (or the birth "
-                                             "date) in the HR system")
-    elif _years(born, began) < MIN_WORKING_AGE:
-        warnings["employment_start_date"] = (f"employment starts {start}, at the age of "
-                                             f"{_years(born, began)} (born {born_text}): check the "
-                                             "start date and the birth date")
-    return warnings

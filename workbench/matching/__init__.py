@@ -25,20 +25,18 @@ pairs against a ground truth; :func:`read_kleer_table` reads a Kleer export CSV 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
 
-from ..canonical import normalize_text_column
 from ..errors import InputError
-from ..fields import FIELD
 from .assign import assign, flags, rank
 from .blocking import BLOCKS, candidate_pairs
 from .comparisons import COMPARISONS, compare, usable_comparisons
 from .explain import waterfall, waterfall_chart
 from .fs import FSModel, random_u, train_on
+from .kleer_table import read_kleer_table
 from .prepare import Side, prepare_hr, prepare_kleer
 from .scoring import evidence, score_pairs
 from .settings import AGREEMENTS, BANDS, SIGNALS, MatchSettings
@@ -333,52 +331,3 @@ def evaluate(suggestions: pd.DataFrame, truth: pd.DataFrame) -> Evaluation:
     wrong = hit.loc[~correct, "band"].value_counts()
     return Evaluation(precision, recall, f1, tp, fp, fn,
                       {b: int(wrong.get(b, 0)) for b in BANDS if wrong.get(b, 0)})
-
-
-# --------------------------------------------------------------------------- Kleer CSV
-
-def read_kleer_table(path: str | Path) -> pd.DataFrame:
-    """A Kleer export as a CSV file: ``kleer_id``, ``name``, ``email``, ``active`` and any other
-    canonical field (``ssn``, ``phone``, ``employee_number``, …; ``hr_id`` = foreign-id).
-
-    Every field is normalised by the field table; empty cells are missing values. Raises
-    :class:`InputError` naming the file and what is wrong.
-    """
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except FileNotFoundError:
-        raise InputError(f"Kleer file {path} not found") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as e:
-        raise InputError(f"cannot read Kleer file {path} as CSV: {e}") from None
-    raw.columns = [str(c).strip() for c in raw.columns]
-    if "kleer_id" not in raw.columns or "name" not in raw.columns:
-        raise InputError(f"Kleer file {path} needs the columns kleer_id and name "
-                         f"(found: {', '.join(raw.columns)})")
-    text_ids = raw["kleer_id"].str.strip()
-    empty = raw.index[text_ids == ""]
-    if len(empty):
-        raise InputError(f"Kleer file {path}, row {int(empty[0]) + 2}, column kleer_id: "
-                         f"the id is empty")
-    ids = pd.to_numeric(text_ids, errors="coerce")
-    # Kleer's user ids are whole numbers; any other id (another system's, a benchmark's
-    # "rec-561-dup-0") is kept as an opaque string: matching files offline needs no Kleer
-    if bool((ids.notna() & (ids == ids.round())).all()):
-        ids = ids.astype("int64")
-    else:
-        ids = text_ids.astype(object)
-    out: dict[str, Any] = {"kleer_id": ids,
-                           "name": pd.Series([v.strip() or None for v in raw["name"].tolist()],
-                                             dtype=object)}
-    if "email" in raw.columns:  # Kleer's one email: normalised like any HR email
-        out["email"] = _normalised_column(FIELD["private_email"], raw["email"])
-    for key in raw.columns:
-        if key in FIELD and key not in out:
-            out[key] = _normalised_column(FIELD[key], raw[key])
-    return pd.DataFrame(out)
-
-
-def _normalised_column(f: Any, values: pd.Series) -> pd.Series:
-    """Canonical values (as Python objects); an invalid value is kept as written (stripped).
-    Each distinct value is decided once, canonical ones vectorised (:mod:`workbench.canonical`)."""
-    done, _ = normalize_text_column(f, values.astype(str).tolist())
-    return pd.Series(done, dtype=object)
