@@ -198,8 +198,9 @@ LONG_FOR_A_REASON = {
     "workbench/demo.py": "one generator of the deterministic demo data; data tables, not logic",
     "workbench/kleer/simulator.py": "a separate program (a local Kleer); its split into kleer/sim/ "
                                     "is planned with the Kleer-fidelity work",
-    "workbench/sources.py": "the HR file reader: encodings, bounded CSV/XLSX readers, mapping and row "
-                            "checks, one pass over a file",
+    "workbench/sources.py": "the HR file reader: encodings, bounded CSV/XLSX readers, header and "
+                            "mapping, one pass over a file (its records and row checks are in "
+                            "hr_records.py)",
     "workbench/fields.py": "THE field table: every field defined once, mostly data (aliases, Kleer paths)",
     "workbench/kleer/leave_sim.py": "part of the simulator program (Kleer's leave endpoints)",
 }
