@@ -215,12 +215,17 @@ def _shown_first(side: Side, idx: np.ndarray, seen: dict | None = None) -> np.nd
     uniq, inverse = np.unique(idx, return_inverse=True)
     seen = {} if seen is None else seen
     shown = np.empty(len(uniq), dtype=object)
-    names, first = side.names, side.first
-    for j, i in enumerate(uniq.tolist()):
-        if not first[i]:
+    names = side.names
+    by_name: dict[int, str] = {}  # prepare makes one NameParts per distinct name: once per name
+    for j, (i, has_first) in enumerate(zip(uniq.tolist(), side.first[uniq].tolist())):
+        if not has_first:
             shown[j] = ""
             continue
         p = names[i]
+        hit = by_name.get(id(p))
+        if hit is not None:
+            shown[j] = hit
+            continue
         # the display name up to its last name, or None where the last name does not end
         # it as whole words (inline: this runs once per record)
         display, last = p.display, p.last_display
@@ -236,7 +241,7 @@ def _shown_first(side: Side, idx: np.ndarray, seen: dict | None = None) -> np.nd
                 hit = p.shown_first()
             elif head is not None:
                 seen[key] = hit
-        shown[j] = hit
+        shown[j] = by_name[id(p)] = hit
     return shown[inverse.reshape(-1)] if len(idx) else np.array([], dtype=object)
 def _written_first(head: str, first_tokens: tuple[str, ...]) -> str | None:
     """:meth:`NameParts.shown_first` from the words of ``head`` only; None unless every token is
@@ -262,16 +267,20 @@ def _hr_emails(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarra
     """Vectorised :func:`_hr_email`: which HR email each Kleer email was compared with."""
     e = kleer.emails["email"][k]
     priv, work = hr.emails["private_email"][h], hr.emails["work_email"][h]
-    local_e = np.array([x.rpartition("@")[0] for x in e], dtype=object)
-    local_p = np.array([x.rpartition("@")[0] for x in priv], dtype=object)
-    local_w = np.array([x.rpartition("@")[0] for x in work], dtype=object)
     has_e = e != ""
-    key = np.select(
-        [has_e & (priv == e), has_e & (work == e),
-         has_e & (priv != "") & (local_p == local_e), has_e & (work != "") & (local_w == local_e),
-         priv != ""],
-        ["private_email", "work_email", "private_email", "work_email", "private_email"],
-        "work_email")
+    same_p, same_w = has_e & (priv == e), has_e & (work == e)
+    # the local parts decide only where neither HR email is the Kleer email
+    rest = np.flatnonzero(has_e & ~same_p & ~same_w)
+    local_p, local_w = np.zeros(len(e), dtype=bool), np.zeros(len(e), dtype=bool)
+    if len(rest):
+        local_e = [x.rpartition("@")[0] for x in e[rest].tolist()]
+        local_p[rest] = [x != "" and x.rpartition("@")[0] == y
+                         for x, y in zip(priv[rest].tolist(), local_e)]
+        local_w[rest] = [x != "" and x.rpartition("@")[0] == y
+                         for x, y in zip(work[rest].tolist(), local_e)]
+    key = np.select([same_p, same_w, local_p, local_w, priv != ""],
+                    ["private_email", "work_email", "private_email", "work_email", "private_email"],
+                    "work_email")
     return key.astype(object)
 
 
