@@ -243,13 +243,20 @@ def suggest(hr: pd.DataFrame, kleer: pd.DataFrame, settings: MatchSettings = Mat
         "namesake": kept["namesake"].to_numpy(),
         **({"evidence": evidence(scores, kept["row"].to_numpy(), h_side, k_side)}
            if explain == "evidence" else
-           {"why": why_texts(scores, kept["row"].to_numpy(), h_side, k_side)}),
-        "kleer_name": [k_side.names[i].display for i in kept_k],
-        "hr_name": [h_side.names[i].display for i in kept_h],
+           {"why": pd.Series(why_texts(scores, kept["row"].to_numpy(), h_side, k_side),
+                             dtype=object)}),  # object: no round trip through arrow strings
+        "kleer_name": _displays(k_side, kept_k),
+        "hr_name": _displays(h_side, kept_h),
     })
     out.attrs["model"] = model
     report(STEPS, STEPS, f"explained {len(out)} suggestions")
     return out
+
+
+def _displays(side: Side, idx: np.ndarray) -> list[str]:
+    """The display names of the records at ``idx`` (Python ints index a list fastest)."""
+    names = side.names
+    return [names[i].display for i in idx.tolist()]
 
 
 def _bands(percent: np.ndarray, settings: MatchSettings) -> list:
@@ -268,8 +275,9 @@ def as_table(suggestions: pd.DataFrame, *, assigned_only: bool = False) -> pd.Da
     out = frame.reindex(columns=[c for c in COLUMNS if c != "evidence"]).copy()
     for flag in ("assigned", "tie", "contested", "namesake"):
         out[flag] = out[flag].astype(bool)
-    out["evidence"] = (frame["why"].tolist() if "evidence" not in frame.columns and
-                       "why" in frame.columns else _why_column(frame["evidence"].tolist()))
+    why = (frame["why"].tolist() if "evidence" not in frame.columns and "why" in frame.columns
+           else _why_column(frame["evidence"].tolist()))
+    out["evidence"] = pd.Series(why, index=out.index, dtype=object)
     return out.reset_index(drop=True)
 
 

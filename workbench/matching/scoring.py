@@ -212,22 +212,19 @@ def _shown_first(side: Side, idx: np.ndarray, seen: dict | None = None) -> np.nd
     ``seen`` (shared by both sides) holds the shown first name by the display name's words
     before the last name and the first-name tokens: when each first-name token is written as
     one of those words, the rest of the name cannot change the result (the first word wins)."""
+    if not len(idx):
+        return np.array([], dtype=object)
     uniq, inverse = np.unique(idx, return_inverse=True)
     seen = {} if seen is None else seen
-    shown = np.empty(len(uniq), dtype=object)
-    names = side.names
-    by_name: dict[int, str] = {}  # prepare makes one NameParts per distinct name: once per name
-    for j, (i, has_first) in enumerate(zip(uniq.tolist(), side.first[uniq].tolist())):
-        if not has_first:
-            shown[j] = ""
-            continue
-        p = names[i]
-        hit = by_name.get(id(p))
-        if hit is not None:
-            shown[j] = hit
-            continue
+    # prepare makes one NameParts per distinct name: the work is done once per name
+    parts = [side.names[i] for i in uniq.tolist()]
+    first_at, codes = np.unique(np.array([id(p) for p in parts], dtype=np.int64),
+                                return_inverse=True, return_index=True)[1:]
+    shown = np.empty(len(first_at), dtype=object)
+    for j, at in enumerate(first_at.tolist()):
+        p = parts[at]
         # the display name up to its last name, or None where the last name does not end
-        # it as whole words (inline: this runs once per record)
+        # it as whole words (inline: this runs once per name)
         display, last = p.display, p.last_display
         head = display[:len(display) - len(last)] if last else display
         if last and (not display.endswith(last) or
@@ -241,8 +238,12 @@ def _shown_first(side: Side, idx: np.ndarray, seen: dict | None = None) -> np.nd
                 hit = p.shown_first()
             elif head is not None:
                 seen[key] = hit
-        shown[j] = by_name[id(p)] = hit
-    return shown[inverse.reshape(-1)] if len(idx) else np.array([], dtype=object)
+        shown[j] = hit
+    has_first = side.first[uniq] != ""
+    out = np.where(has_first, shown[codes.reshape(-1)], "").astype(object)
+    return out[inverse.reshape(-1)]
+
+
 def _written_first(head: str, first_tokens: tuple[str, ...]) -> str | None:
     """:meth:`NameParts.shown_first` from the words of ``head`` only; None unless every token is
     written as one of them (then the words after ``head`` could decide it)."""

@@ -37,18 +37,27 @@ def why_texts(scores: Scores, rows: np.ndarray, hr: Side, kleer: Side) -> list[s
     with _gc_paused():
         h, k = scores.h[rows].astype(np.int64), scores.k[rows].astype(np.int64)
         email_key = _hr_emails(hr, kleer, h, k) if "email" in scores.comparisons else None
-        table = np.full((n, max(len(scores.comparisons), 1)), "", dtype=object)
+        columns = []
+        levels, weights = scores.levels[rows], scores.weights[rows]
         for j, c in enumerate(scores.comparisons):
-            li = scores.levels[rows, j].astype(np.int64)
+            li = levels[:, j].astype(np.int64)
             hv, kv = _column_values(c, hr, kleer, h, k, email_key)
-            has_h, has_k = hv != "", kv != ""
-            shown = has_k if c == "foreign_id" else (has_h | has_k)
+            shown = (kv != "") if c == "foreign_id" else ((hv != "") | (kv != ""))
             todo = np.flatnonzero(shown | (li != 0))
             if not len(todo):
                 continue
-            sentences = _sentences(c, li[todo], hv[todo], kv[todo], h[todo], k[todo], hr, kleer,
-                                   email_key[todo] if email_key is not None else None)
-            bits = _bits(scores.weights[rows[todo], j])
-            table[todo, j] = [s + b for s, b in zip(sentences, bits)]
-        return ["; ".join(filter(None, row)) for row in table.tolist()]
+            every = len(todo) == n  # the usual case: no indexing needed
+            pick = (lambda a: a) if every else (lambda a: a[todo])  # noqa: E731
+            sentences = _sentences(c, pick(li), pick(hv), pick(kv), pick(h), pick(k), hr, kleer,
+                                   pick(email_key) if email_key is not None else None)
+            pieces = [s + b for s, b in zip(sentences, _bits(pick(weights[:, j])))]
+            if not every:
+                column = [""] * n
+                for i, piece in zip(todo.tolist(), pieces):
+                    column[i] = piece
+                pieces = column
+            columns.append(pieces)
+        if not columns:
+            return [""] * n
+        return ["; ".join(filter(None, row)) for row in zip(*columns)]
 
