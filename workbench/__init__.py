@@ -33,7 +33,9 @@ if TYPE_CHECKING:  # what the names below are, for type checkers and readers
 
 __version__ = "0.1.0"
 
-#: Where each lazily imported public name lives.
+#: Where each lazily imported public name lives; ``match_files`` and ``suggestions_csv``
+#: (:mod:`workbench.offline_match`) are there for the CLI's ``match`` (not in :data:`__all__`:
+#: ``Workbench.match_files`` is the same function).
 _LAZY = {
     "Workbench": ".api", "Settings": ".api_types", "LoadResult": ".api_types",
     "FetchResult": ".api_types",
@@ -52,8 +54,6 @@ __all__ = [
     "ApplyResult",
     "MatchSettings",
     "Progress",
-    "match_files",
-    "suggestions_csv",
     "WorkbenchError",
     "InputError",
     "SourceError",
