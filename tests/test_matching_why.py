@@ -44,10 +44,11 @@ def _person(rng: random.Random, i: int) -> dict:
     last = rng.choice(LAST) + (" " + rng.choice(LAST) if rng.random() < 0.15 else "")
     born = date(1960, 1, 1) + timedelta(days=rng.randrange(15000))
     local = f"{first.split()[0]}.{last.split()[0]}".lower()
+    maiden = f"{first.split()[0]}.{rng.choice(LAST)}".lower() if rng.random() < 0.3 else local
     return {"hr_id": f"E{i}", "first_name": first, "last_name": last,
             "ssn": make_personnummer(born, rng.randrange(100, 999)),
             "birth_date": born.isoformat(), "private_email": f"{local}{i}@home.se",
-            "work_email": f"{local}@firma.se" if rng.random() < 0.7 else None,
+            "work_email": f"{maiden}@firma.se" if rng.random() < 0.7 else None,
             "phone": f"+4670{rng.randrange(10 ** 6, 10 ** 7)}",
             "employee_number": str(1000 + i), "employment_start_date":
                 (date(2000, 1, 1) + timedelta(days=rng.randrange(8000))).isoformat(),
@@ -58,7 +59,7 @@ def _person(rng: random.Random, i: int) -> dict:
 
 def _kleer_name(rng: random.Random, p: dict) -> str:
     first, last = p["first_name"], p["last_name"]
-    how = rng.randrange(11)
+    how = rng.randrange(12)
     if how == 1:
         g = next((g for g in NICK if g.formal == first), None)
         first = rng.choice(g.nicknames) if g else first.lower()
@@ -78,6 +79,9 @@ def _kleer_name(rng: random.Random, p: dict) -> str:
         first, last = first.upper(), last.lower()                         # case and accents
     elif how == 9:
         first = rng.choice(FIRST)                                         # another first name
+    elif how == 10:  # the name of the old work address (a maiden name), or another one
+        work = (p["work_email"] or "").split("@")[0].split(".")
+        last = work[1].title() if len(work) == 2 else rng.choice(LAST)
     return f"{first} {last}"
 
 
@@ -92,11 +96,13 @@ def _kleer_record(rng: random.Random, p: dict, j: int, others: list[dict]) -> di
     ssn = rng.choice([p["ssn"], pnr[2:], pnr[:-2] + pnr[-1] + pnr[-2],
                       pnr[:-1] + str((int(pnr[-1]) + 3) % 10), rng.choice(others)["ssn"], None])
     local = p["private_email"].split("@")[0]
+    name = _kleer_name(rng, p)
     email = rng.choice([p["private_email"], p["work_email"], f"{local}@elsewhere.se",
                         f"{p['first_name'].split()[0].lower()}.{p['last_name'].split()[0].lower()}"
-                        "@kleer.se", f"someone{j}@x.se", None])
+                        "@kleer.se", ".".join(name.lower().split()[:2]) + "@kleer.se",  # names
+                        f"someone{j}@x.se", None])
     maybe = lambda v, other: rng.choice([v, v, other, None])  # noqa: E731
-    return {"kleer_id": 500 + j, "name": _kleer_name(rng, p), "ssn": ssn, "email": email,
+    return {"kleer_id": 500 + j, "name": name, "ssn": ssn, "email": email,
             "hr_id": rng.choice([None, None, None, p["hr_id"], rng.choice(others)["hr_id"]]),
             "birth_date": rng.choice([p["birth_date"], None, None, _shifted(rng, p["birth_date"]),
                                       rng.choice(others)["birth_date"]]),
