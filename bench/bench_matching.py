@@ -57,7 +57,6 @@ _STEPS_CHILD = r"""
 import json, sys, time
 t0 = time.perf_counter()
 import pandas as pd
-from workbench.api import Workbench
 from workbench import matching
 from workbench.downloads import to_csv_bytes
 from workbench.sources import read_hr, Limits
@@ -68,7 +67,8 @@ t2 = time.perf_counter()
 kleer = matching.read_kleer_table(sys.argv[2])
 t3 = time.perf_counter()
 marks = []
-s = matching.suggest(hr, kleer, on_progress=lambda d, n, m: marks.append((m, time.perf_counter())))
+s = matching.suggest(hr, kleer, on_progress=lambda d, n, m: marks.append((m, time.perf_counter())),
+                     explain="text")  # as `workbench match --hr --kleer` does
 t4 = time.perf_counter()
 data = to_csv_bytes(matching.as_table(s))
 t5 = time.perf_counter()

@@ -24,7 +24,7 @@ from typing import Any, Iterator, Mapping
 import pandas as pd
 
 from . import apply as applying
-from . import audit, defaults, display, downloads, matching, planning
+from . import audit, defaults, display, downloads, matching, offline_match, planning
 from . import decisions as deciding
 from .api_hr import HrSide, ReloadPreview
 from .api_leave import LeaveApi
@@ -47,12 +47,9 @@ from .model import ApplyResult, Plan
 from .planning import Scope
 from .progress import OnProgress
 from .readmodels import pair_details
-from .sources import Limits, read_hr
 from .store import Workspace
 
-#: Offline matching of two files (``workbench match --hr --kleer``) reads the user's own export
-#: on their own machine: up to a million rows (the upload limits stay as they are).
-MATCH_FILE_LIMITS = Limits(max_bytes=1 << 31, max_rows=1_000_000, max_cells=50_000_000)
+from .offline_match import MATCH_FILE_LIMITS  # noqa: E402,F401 (where it was)
 
 __all__ = ["Workbench", "Settings", "LoadResult", "FetchResult", "ReloadPreview",
            "default_workspace_path"]
@@ -330,15 +327,8 @@ class Workbench(HrSide, Reads, LeaveApi, BackgroundApplies, LinksInKleer):
             return str(assigned["hr_id"]), int(assigned["kleer_id"]), "suggested"
         return hr_id, kleer_id, "unpaired"
 
-    @staticmethod
-    def match_files(hr: Any, kleer: str | Path, settings: MatchSettings | None = None,
-                    on_progress: OnProgress | None = None) -> pd.DataFrame:
-        """Suggestions between an HR file (CSV/XLSX, canonical or aliased headers) and a Kleer
-        CSV (``kleer_id``, ``name``, ``email``, ``active``, other canonical fields), without a
-        workspace: nothing is stored."""
-        hr_frame = read_hr(hr, limits=MATCH_FILE_LIMITS).frame()  # column-wise, no dict per row
-        return matching.suggest(hr_frame, matching.read_kleer_table(kleer),
-                                settings or MatchSettings(), on_progress=on_progress)
+    #: Suggestions between an HR file and a Kleer CSV, nothing stored (:mod:`.offline_match`).
+    match_files = staticmethod(offline_match.match_files)
 
     def evaluate(self, truth: str | Path | pd.DataFrame,
                  suggestions: pd.DataFrame | None = None) -> Evaluation:

@@ -14,7 +14,7 @@ import argparse
 import sys
 from typing import Callable, Sequence
 
-from . import MatchSettings, Plan, Settings, Workbench, cli_hr, cli_leave, cli_links, defaults
+from . import cli_hr, cli_leave, cli_links, cli_match, defaults
 from .errors import InputError, WorkbenchError
 
 __all__ = ["main", "build_parser", "COMMANDS", "command"]
@@ -41,6 +41,7 @@ def _workspace_arg(p: argparse.ArgumentParser) -> None:
 def open_workbench(args: argparse.Namespace):
     import getpass
 
+    from . import Workbench
 
     analyst = args.analyst
     if not analyst:
@@ -53,7 +54,10 @@ def open_workbench(args: argparse.Namespace):
     return Workbench(args.workspace, analyst=analyst)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command; with ``only``, only that command's arguments are set up (a
+    command's arguments may need a module the others do not: ``settings`` reads the settings'
+    names from the API)."""
     parser = argparse.ArgumentParser(
         prog="workbench",
         description="Kleer Workbench: reconcile HR employees with Kleer from the terminal.")
@@ -61,8 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     for name, (help_text, configure, fn) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
-        _workspace_arg(p)
-        configure(p)
+        if only is None or only == name:
+            _workspace_arg(p)
+            configure(p)
         p.set_defaults(handler=fn)
     return parser
 
@@ -96,6 +101,7 @@ _SETTING_HELP = {
 
 
 def _settings_args(p: argparse.ArgumentParser) -> None:
+    from . import Settings
 
     for name in Settings.keys():
         p.add_argument(f"--{name.replace('_', '-')}", dest=name, default=None, metavar="VALUE",
@@ -119,6 +125,7 @@ def _setting_value(name: str, text: str):
                      "https://api.kleer.se/v1 --kleer-company-id 12345). The token is never a setting.",
          _settings_args)
 def _settings(args: argparse.Namespace) -> int:
+    from . import Settings
 
     with open_workbench(args) as wb:
         changes = {k: _setting_value(k, getattr(args, k)) for k in Settings.keys()
@@ -287,6 +294,8 @@ def _plan(args: argparse.Namespace) -> int:
         print(dry_run.drop(columns=["kleer_id"]).fillna("").to_string(index=False, max_colwidth=60))
     print(f"plan written to {args.out}")
     if args.csv:
+        from . import Workbench
+
         _write(args.csv, Workbench.csv_bytes(plan.operations_frame(reveal=args.reveal)))
         print(f"operations written to {args.csv}" + ("" if args.reveal else " (personal numbers masked)"))
     return 0
@@ -338,6 +347,8 @@ def _apply_args(p: argparse.ArgumentParser) -> None:
          _apply_args)
 def _apply(args: argparse.Namespace) -> int:
     from pathlib import Path
+
+    from . import Plan
 
     try:
         text = Path(args.plan).read_text(encoding="utf-8")
@@ -392,98 +403,15 @@ def _audit(args: argparse.Namespace) -> int:
     return 0
 
 
-def _match_inputs(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--hr", metavar="FILE", default=None,
-                   help="match this HR file (CSV/XLSX) instead of the workspace; needs --kleer")
-    p.add_argument("--kleer", metavar="FILE", default=None,
-                   help="a Kleer CSV: kleer_id, name, email, active and any canonical field "
-                        "(ssn, phone, employee_number, hr_id = foreign-id, …); needs --hr")
-    p.add_argument("--settings", metavar="JSON", default=None,
-                   help="match settings as a JSON file (default: the workspace's, else built-in)")
-
-
-def _match_args(p: argparse.ArgumentParser) -> None:
-    _match_inputs(p)
-    p.add_argument("--out", metavar="FILE", default=None,
-                   help="write the suggestions as CSV here (default: standard output)")
-    p.add_argument("--assigned-only", action="store_true",
-                   help="only the pairs the one-to-one assignment picked")
-
-
-def _suggestions(args: argparse.Namespace):
-    """Suggestions from --hr/--kleer files, or from (and stored in) the workspace."""
-    from pathlib import Path
-
-
-    if bool(args.hr) != bool(args.kleer):
-        raise InputError("give both --hr FILE and --kleer FILE, or neither to use the workspace")
-    settings = None
-    if args.settings:
-        try:
-            settings = MatchSettings.from_json(Path(args.settings).read_text(encoding="utf-8"))
-        except OSError as e:
-            raise InputError(f"cannot read match settings {args.settings}: {e.strerror}") from None
-    progress = lambda done, total, message: print(f"[{done}/{total}] {message}",  # noqa: E731
-                                                  file=sys.stderr, flush=True)
-    if args.hr:
-        return Workbench.match_files(args.hr, args.kleer, settings, on_progress=progress)
-    with open_workbench(args) as wb:
-        return wb.suggest(settings, on_progress=progress)
-
-
-@command("match", "Suggest ranked, explained HR matches for every unlinked Kleer employee "
-                  "(stored in the workspace) and write them as CSV.", _match_args)
-def _match(args: argparse.Namespace) -> int:
-    frame = _suggestions(args)
-    table = Workbench.suggestions_table(frame, assigned_only=args.assigned_only)
-    data = Workbench.csv_bytes(table)
-    if args.out:
-        with open(args.out, "wb") as fh:
-            fh.write(data)
-    else:
-        sys.stdout.write(data.decode("utf-8-sig"))
-    chosen = frame[frame["assigned"].astype(bool)]
-    bands = ", ".join(f"{b} {n}" for b, n in chosen["band"].value_counts().items())
-    print(f"{frame['kleer_id'].nunique()} Kleer employees with suggestions, {len(chosen)} assigned"
-          + (f" ({bands})" if bands else "") + (f"; written to {args.out}" if args.out else ""),
-          file=sys.stderr)
-    return 0
-
-
-def _evaluate_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--truth", metavar="FILE", required=True,
-                   help="the ground truth: a CSV with hr_id and kleer_id of the true pairs")
-    _match_inputs(p)
-
-
-@command("evaluate", "Precision, recall and F1 of the assigned suggestions against a ground "
-                     "truth (the workspace's, or matched afresh from --hr/--kleer).", _evaluate_args)
-def _evaluate(args: argparse.Namespace) -> int:
-
-    suggestions = _suggestions(args) if args.hr or args.kleer else None
-    if suggestions is None:
-        with open_workbench(args) as wb:
-            result = wb.evaluate(args.truth)
-    else:
-        with Workbench(":memory:") as scratch:
-            result = scratch.evaluate(args.truth, suggestions)
-    print(f"precision {result.precision:.4f}")
-    print(f"recall    {result.recall:.4f}")
-    print(f"F1        {result.f1:.4f}")
-    print(f"correct {result.true_positives}, wrong {result.false_positives}, "
-          f"missed {result.false_negatives}")
-    for band, n in result.wrong_by_band.items():
-        print(f"wrong in band {band}: {n}")
-    return 0
-
-
+cli_match.register(command, open_workbench)  # match, evaluate
 cli_leave.register(command, open_workbench)
 cli_links.register(command, open_workbench, _write)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(words[0] if words and words[0] in COMMANDS else None)
+    args = parser.parse_args(words)
     try:
         return int(args.handler(args) or 0)
     except WorkbenchError as e:

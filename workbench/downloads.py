@@ -22,7 +22,6 @@ import numpy as np
 import pandas as pd
 
 from .cells import csv_safe, xlsx_text_cells
-from .store import to_json
 
 __all__ = ["FORMULA_PREFIXES", "safe_cell", "safe_frame", "to_csv_bytes", "to_json_bytes", "to_xlsx_bytes"]
 
@@ -36,14 +35,22 @@ def safe_cell(value: Any) -> Any:
     formula (:func:`workbench.cells.is_formula`); everything else exactly as it was. A dict,
     list, tuple or set (evidence, before/after values) becomes JSON text first."""
     if isinstance(value, (dict, list, tuple, set, frozenset)):
-        value = to_json(value)
+        value = _to_json(value)
     return csv_safe(value)
 
 
 def _as_text(value: Any) -> Any:
     if isinstance(value, (dict, list, tuple, set, frozenset)):
-        return to_json(value)
+        return _to_json(value)
     return value
+
+
+def _to_json(value: Any) -> str:
+    """:func:`workbench.store.to_json`, imported when first needed (the store is a big import
+    that writing a table of text never needs)."""
+    from .store import to_json
+
+    return to_json(value)
 
 
 #: A text cell can only be a formula when its first character is one of these
@@ -59,14 +66,19 @@ def _safe_values(values: list[Any]) -> list[Any]:
             for v in values]
 
 
+def _left_alone(column: pd.Series) -> bool:
+    """Whether :func:`safe_frame` keeps the column as it is (numbers, dates, booleans)."""
+    return (pd.api.types.is_numeric_dtype(column) or pd.api.types.is_datetime64_any_dtype(column)
+            or isinstance(column.dtype, pd.BooleanDtype))
+
+
 def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``frame`` with every text cell and column header passed through :func:`safe_cell`."""
     out = frame.copy()
     out.columns = [safe_cell(str(c)) for c in out.columns]
     for i in range(out.shape[1]):
         column = out.iloc[:, i]
-        if not (pd.api.types.is_numeric_dtype(column) or pd.api.types.is_datetime64_any_dtype(column)
-                or isinstance(column.dtype, pd.BooleanDtype)):
+        if not _left_alone(column):
             out.isetitem(i, pd.Series(_safe_values(column.tolist()), index=column.index,
                                       dtype=object))
     return out
@@ -79,11 +91,11 @@ def to_json_bytes(frame: pd.DataFrame) -> bytes:
 
 def to_csv_bytes(frame: pd.DataFrame, *, sep: str = ",") -> bytes:
     """``frame`` as CSV in UTF-8 with a BOM (so Excel reads å, ä, ö right), formulas neutralised."""
-    safe = safe_frame(frame)
-    fast = _csv_text(safe, sep)
+    fast = _csv_text(frame, sep)
     if fast is not None:
         return fast.encode("utf-8-sig")
-    return safe.to_csv(index=False, sep=sep, lineterminator="\r\n").encode("utf-8-sig")
+    return safe_frame(frame).to_csv(index=False, sep=sep, lineterminator="\r\n"
+                                    ).encode("utf-8-sig")
 
 
 def _csv_cells(column: pd.Series) -> list[str] | None:
@@ -101,12 +113,29 @@ def _csv_cells(column: pd.Series) -> list[str] | None:
         return text.tolist()
     if dtype == object or isinstance(dtype, pd.StringDtype):
         values = column.to_numpy(dtype=object, na_value=None) if dtype != object else column.tolist()
-        if not all(type(v) is str or v is None for v in values):
-            values = [None if v is pd.NA or (type(v) is float and v != v) else v for v in values]
-            if not all(type(v) is str or v is None for v in values):
-                return None  # numbers, dates … among text: to_csv's own formatting
-        return ["" if v is None else v for v in values]
+        return _text_cells(values)
     return None
+
+
+def _text_cells(values: list[Any]) -> list[str] | None:
+    """Text cells (missing as ""), or None when there are numbers, dates … among the text."""
+    if not all(type(v) is str or v is None for v in values):
+        values = [None if v is pd.NA or (type(v) is float and v != v) else v for v in values]
+        if not all(type(v) is str or v is None for v in values):
+            return None  # numbers, dates … among text: to_csv's own formatting
+    return ["" if v is None else v for v in values]
+
+
+def _safe_cells(column: pd.Series) -> list[str] | None:
+    """:func:`_csv_cells` of the column as :func:`safe_frame` makes it, without the copy."""
+    if _left_alone(column):
+        return _csv_cells(column)
+    values = _safe_values(column.tolist())
+    try:
+        "".join(values)  # only text (the usual case), checked at C speed
+    except TypeError:
+        return _text_cells(values)
+    return values
 
 
 def _csv_text(frame: pd.DataFrame, sep: str) -> str | None:
@@ -114,17 +143,23 @@ def _csv_text(frame: pd.DataFrame, sep: str) -> str | None:
     column by column (quoting as the csv module's QUOTE_MINIMAL: a cell holding the delimiter,
     a quote or a line break is quoted, its quotes doubled); None when a column is of a kind
     :func:`_csv_cells` leaves to pandas. Three times as fast as pandas on a wide text table."""
-    if frame.shape[1] < 2 or len(sep) != 1 or sep in '"\r\n':
+    if frame.shape[1] < 2 or len(sep) != 1 or sep in '"\r\n\0':
         return None  # one column: the csv module quotes an empty row ('""'); keep its rules
-    cells = [_csv_cells(frame.iloc[:, i]) for i in range(frame.shape[1])]
-    if any(c is None for c in cells):
-        return None
+    cells = []
+    for i in range(frame.shape[1]):
+        column = _safe_cells(frame.iloc[:, i])
+        if column is None:
+            return None
+        cells.append(column)
 
     def quoted(values: list[str]) -> list[str]:
+        every = "\0".join(values)  # one look at the whole column: most need no quotes
+        if sep not in every and '"' not in every and "\n" not in every and "\r" not in every:
+            return values
         return ['"' + v.replace('"', '""') + '"'
                 if sep in v or '"' in v or "\n" in v or "\r" in v else v for v in values]
 
-    header = sep.join(quoted([str(c) for c in frame.columns]))
+    header = sep.join(quoted([safe_cell(str(c)) for c in frame.columns]))
     rows = zip(*map(quoted, cells))
     return "\r\n".join([header, *[sep.join(row) for row in rows]]) + "\r\n"
 

@@ -39,6 +39,7 @@ from .fs import FSModel, random_u, train_on
 from .kleer_table import read_kleer_table
 from .prepare import Side, prepare_hr, prepare_kleer
 from .scoring import evidence, score_pairs
+from .why import why_texts
 from .settings import AGREEMENTS, BANDS, SIGNALS, MatchSettings
 
 __all__ = [
@@ -124,8 +125,9 @@ def _name_counts(side: Side) -> np.ndarray:
     return np.where(codes >= 0, counts[np.maximum(codes, 0)], 0)
 
 
-def _empty() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=object) for c in COLUMNS})
+def _empty(explain: str = "evidence") -> pd.DataFrame:
+    return pd.DataFrame({("why" if c == "evidence" and explain == "text" else c):
+                         pd.Series(dtype=object) for c in COLUMNS})
 
 
 def _labelled(hr: pd.DataFrame, kleer: pd.DataFrame, labels: pd.DataFrame | None,
@@ -181,7 +183,8 @@ def _train(h_side: Side, k_side: Side, levels: np.ndarray, comparisons: list[str
 
 def suggest(hr: pd.DataFrame, kleer: pd.DataFrame, settings: MatchSettings = MatchSettings(), *,
             links: pd.DataFrame | None = None, on_progress: Progress | None = None,
-            model: FSModel | None = None, labels: pd.DataFrame | None = None) -> pd.DataFrame:
+            model: FSModel | None = None, labels: pd.DataFrame | None = None,
+            explain: str = "evidence") -> pd.DataFrame:
     """Ranked, explained HR candidates for every Kleer employee (see :data:`COLUMNS`).
 
     One row per kept candidate: at most ``settings.top_k`` per Kleer employee, each reaching the
@@ -192,7 +195,13 @@ def suggest(hr: pd.DataFrame, kleer: pd.DataFrame, settings: MatchSettings = Mat
     in bits, contribution, sentence), the prior first, with the personnummer masked; the
     weights add up to the match weight, ``log2(p / (1 − p))`` of the score's probability p.
     The model used is in ``frame.attrs["model"]``.
+
+    ``explain="text"`` gives, in place of ``evidence``, a column ``why`` with the one line
+    :func:`as_table` writes for it (:mod:`~workbench.matching.why`: the same text, without
+    building the dicts) — for a caller that only writes the table.
     """
+    if explain not in ("evidence", "text"):
+        raise ValueError(f"explain must be 'evidence' or 'text', not {explain!r}")
     report = on_progress or (lambda done, total, message: None)
     h_side, k_side, comparisons = _prepared(hr, kleer, settings, links)
     report(1, STEPS, f"prepared {len(h_side)} HR and {len(k_side)} Kleer employees")
@@ -216,7 +225,7 @@ def suggest(hr: pd.DataFrame, kleer: pd.DataFrame, settings: MatchSettings = Mat
     report(5, STEPS, f"assigned {int(kept['assigned'].sum())} pairs one-to-one")
     if kept.empty:
         report(STEPS, STEPS, "no suggestions")
-        out = _empty()
+        out = _empty(explain)
         out.attrs["model"] = model
         return out
     kept_h, kept_k = kept["h"].to_numpy(), kept["k"].to_numpy()
@@ -230,13 +239,22 @@ def suggest(hr: pd.DataFrame, kleer: pd.DataFrame, settings: MatchSettings = Mat
         "tie": kept["tie"].to_numpy(),
         "contested": kept["contested"].to_numpy(),
         "namesake": kept["namesake"].to_numpy(),
-        "evidence": evidence(scores, kept["row"].to_numpy(), h_side, k_side),
-        "kleer_name": [k_side.names[i].display for i in kept_k],
-        "hr_name": [h_side.names[i].display for i in kept_h],
+        **({"evidence": evidence(scores, kept["row"].to_numpy(), h_side, k_side)}
+           if explain == "evidence" else
+           {"why": pd.Series(why_texts(scores, kept["row"].to_numpy(), h_side, k_side),
+                             dtype=object)}),  # object: no round trip through arrow strings
+        "kleer_name": _displays(k_side, kept_k),
+        "hr_name": _displays(h_side, kept_h),
     })
     out.attrs["model"] = model
     report(STEPS, STEPS, f"explained {len(out)} suggestions")
     return out
+
+
+def _displays(side: Side, idx: np.ndarray) -> list[str]:
+    """The display names of the records at ``idx`` (Python ints index a list fastest)."""
+    names = side.names
+    return [names[i].display for i in idx.tolist()]
 
 
 def _bands(percent: np.ndarray, settings: MatchSettings) -> list:
@@ -247,14 +265,17 @@ def _bands(percent: np.ndarray, settings: MatchSettings) -> list:
 
 def as_table(suggestions: pd.DataFrame, *, assigned_only: bool = False) -> pd.DataFrame:
     """Suggestions as a flat table for a CSV file: the evidence as one line of sentences with
-    their weight ("Personnummer identical (+16.6 bits); …"), flags as true/false."""
+    their weight ("Personnummer identical (+16.6 bits); …"), flags as true/false. A frame of
+    ``suggest(..., explain="text")`` has that line already (its ``why`` column)."""
     frame = suggestions
     if assigned_only:
         frame = frame[frame["assigned"].astype(bool)]
     out = frame.reindex(columns=[c for c in COLUMNS if c != "evidence"]).copy()
     for flag in ("assigned", "tie", "contested", "namesake"):
         out[flag] = out[flag].astype(bool)
-    out["evidence"] = _why_column(frame["evidence"].tolist())
+    why = (frame["why"].tolist() if "evidence" not in frame.columns and "why" in frame.columns
+           else _why_column(frame["evidence"].tolist()))
+    out["evidence"] = pd.Series(why, index=out.index, dtype=object)
     return out.reset_index(drop=True)
 
 

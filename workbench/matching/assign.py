@@ -22,10 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linear_sum_assignment
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
+from .lsap import linear_sum_assignment  # scipy's, without importing all of scipy.optimize
 from .settings import MatchSettings
 
 __all__ = ["rank", "flags", "assign"]
@@ -67,13 +65,28 @@ def flags(kept: pd.DataFrame, settings: MatchSettings, hr_name_count: np.ndarray
 
 
 def _components(k: np.ndarray, h: np.ndarray) -> np.ndarray:
-    """The connected component of every edge of the bipartite candidate graph."""
+    """The connected component of every edge of the bipartite candidate graph (a label per
+    component; only which edges share one matters).
+
+    Min-label propagation with pointer jumping, in numpy (scipy.sparse.csgraph would cost a
+    third of a second of import for this): every node points at the smallest node it is known
+    to be connected to, until both ends of every edge point at the same node."""
     ki, ku = pd.factorize(k)
     hi, hu = pd.factorize(h)
-    n = len(ku) + len(hu)
-    graph = coo_matrix((np.ones(len(k)), (ki, hi + len(ku))), shape=(n, n))
-    _, labels = connected_components(graph, directed=False)
-    return labels[ki]
+    hi = hi + len(ku)
+    labels = np.arange(len(ku) + len(hu))
+    while True:
+        a, b = labels[ki], labels[hi]
+        if np.array_equal(a, b):
+            return a
+        low = np.minimum(a, b)
+        np.minimum.at(labels, a, low)  # hook each end's root onto the smaller one
+        np.minimum.at(labels, b, low)
+        while True:  # pointer jumping: every node straight to its root
+            up = labels[labels]
+            if np.array_equal(up, labels):
+                break
+            labels = up
 
 
 def assign(kept: pd.DataFrame, settings: MatchSettings) -> np.ndarray:

@@ -212,17 +212,19 @@ def _shown_first(side: Side, idx: np.ndarray, seen: dict | None = None) -> np.nd
     ``seen`` (shared by both sides) holds the shown first name by the display name's words
     before the last name and the first-name tokens: when each first-name token is written as
     one of those words, the rest of the name cannot change the result (the first word wins)."""
+    if not len(idx):
+        return np.array([], dtype=object)
     uniq, inverse = np.unique(idx, return_inverse=True)
     seen = {} if seen is None else seen
-    shown = np.empty(len(uniq), dtype=object)
-    names, first = side.names, side.first
-    for j, i in enumerate(uniq.tolist()):
-        if not first[i]:
-            shown[j] = ""
-            continue
-        p = names[i]
+    # prepare makes one NameParts per distinct name: the work is done once per name
+    parts = [side.names[i] for i in uniq.tolist()]
+    first_at, codes = np.unique(np.array([id(p) for p in parts], dtype=np.int64),
+                                return_inverse=True, return_index=True)[1:]
+    shown = np.empty(len(first_at), dtype=object)
+    for j, at in enumerate(first_at.tolist()):
+        p = parts[at]
         # the display name up to its last name, or None where the last name does not end
-        # it as whole words (inline: this runs once per record)
+        # it as whole words (inline: this runs once per name)
         display, last = p.display, p.last_display
         head = display[:len(display) - len(last)] if last else display
         if last and (not display.endswith(last) or
@@ -237,7 +239,11 @@ def _shown_first(side: Side, idx: np.ndarray, seen: dict | None = None) -> np.nd
             elif head is not None:
                 seen[key] = hit
         shown[j] = hit
-    return shown[inverse.reshape(-1)] if len(idx) else np.array([], dtype=object)
+    has_first = side.first[uniq] != ""
+    out = np.where(has_first, shown[codes.reshape(-1)], "").astype(object)
+    return out[inverse.reshape(-1)]
+
+
 def _written_first(head: str, first_tokens: tuple[str, ...]) -> str | None:
     """:meth:`NameParts.shown_first` from the words of ``head`` only; None unless every token is
     written as one of them (then the words after ``head`` could decide it)."""
@@ -262,16 +268,20 @@ def _hr_emails(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarra
     """Vectorised :func:`_hr_email`: which HR email each Kleer email was compared with."""
     e = kleer.emails["email"][k]
     priv, work = hr.emails["private_email"][h], hr.emails["work_email"][h]
-    local_e = np.array([x.rpartition("@")[0] for x in e], dtype=object)
-    local_p = np.array([x.rpartition("@")[0] for x in priv], dtype=object)
-    local_w = np.array([x.rpartition("@")[0] for x in work], dtype=object)
     has_e = e != ""
-    key = np.select(
-        [has_e & (priv == e), has_e & (work == e),
-         has_e & (priv != "") & (local_p == local_e), has_e & (work != "") & (local_w == local_e),
-         priv != ""],
-        ["private_email", "work_email", "private_email", "work_email", "private_email"],
-        "work_email")
+    same_p, same_w = has_e & (priv == e), has_e & (work == e)
+    # the local parts decide only where neither HR email is the Kleer email
+    rest = np.flatnonzero(has_e & ~same_p & ~same_w)
+    local_p, local_w = np.zeros(len(e), dtype=bool), np.zeros(len(e), dtype=bool)
+    if len(rest):
+        local_e = [x.rpartition("@")[0] for x in e[rest].tolist()]
+        local_p[rest] = [x != "" and x.rpartition("@")[0] == y
+                         for x, y in zip(priv[rest].tolist(), local_e)]
+        local_w[rest] = [x != "" and x.rpartition("@")[0] == y
+                         for x, y in zip(work[rest].tolist(), local_e)]
+    key = np.select([same_p, same_w, local_p, local_w, priv != ""],
+                    ["private_email", "work_email", "private_email", "work_email", "private_email"],
+                    "work_email")
     return key.astype(object)
 
 
