@@ -47,7 +47,7 @@ from rapidfuzz.distance import JaroWinkler, Levenshtein
 
 from .. import nicknames
 from . import names as nm
-from .prepare import Side
+from .prepare import Side, shared_codes, value_codes
 
 __all__ = ["Comparison", "COMPARISONS", "compare", "usable_comparisons"]
 
@@ -113,10 +113,6 @@ def usable_comparisons(hr_columns, kleer_columns) -> list[str]:
 
 # --------------------------------------------------------------------------- helpers
 
-def _both(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return (a != "") & (b != "")
-
-
 def _pairwise_at(scorer: Callable, a: np.ndarray, h: np.ndarray, b: np.ndarray, k: np.ndarray
                  ) -> np.ndarray:
     """``scorer(a[h[i]], b[k[i]])`` for every i, computed once per distinct pair of values.
@@ -124,34 +120,31 @@ def _pairwise_at(scorer: Callable, a: np.ndarray, h: np.ndarray, b: np.ndarray, 
     Candidate pairs repeat values a lot (a first name, a city, a surname among namesakes), so
     the values of each side are numbered once and the scorer runs on the distinct pairs of
     numbers only."""
-    if len(h) == 0:
-        return np.zeros(0)
     ca, ua = pd.factorize(a)
     cb, ub = pd.factorize(b)
+    return _pairwise_codes(scorer, (ca.astype(np.int64), np.asarray(ua, dtype=object)), h,
+                           (cb.astype(np.int64), np.asarray(ub, dtype=object)), k)
+
+
+def _pairwise(scorer: Callable, hr: Side, kleer: Side, name: str, h: np.ndarray, k: np.ndarray
+              ) -> np.ndarray:
+    """:func:`_pairwise_at` of the column ``name`` of both sides, on the sides' own numbering
+    of their values (:func:`~workbench.matching.prepare.value_codes`, once per run)."""
+    return _pairwise_codes(scorer, value_codes(hr, name), h, value_codes(kleer, name), k)
+
+
+def _pairwise_codes(scorer: Callable, a: tuple[np.ndarray, np.ndarray], h: np.ndarray,
+                    b: tuple[np.ndarray, np.ndarray], k: np.ndarray) -> np.ndarray:
+    """``scorer`` of every pair of values (codes, distinct values), once per distinct pair."""
+    if len(h) == 0:
+        return np.zeros(0)
+    (ca, ua), (cb, ub) = a, b
     width = max(len(ub), 1)
-    codes, distinct = pd.factorize(ca[h].astype(np.int64) * width + cb[k])
+    codes, distinct = pd.factorize(ca[h] * width + cb[k])
     distinct = np.asarray(distinct, dtype=np.int64)
-    ua, ub = np.asarray(ua, dtype=object), np.asarray(ub, dtype=object)
     scores = process.cpdist(ua[distinct // width].tolist(), ub[distinct % width].tolist(),
                             scorer=scorer, workers=-1)
     return scores[codes]
-
-
-def _codes(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Two sides' text values numbered in one vocabulary, ``-1`` for "": codes compare like
-    the texts, and gathering small integers for a million pairs is much cheaper than
-    comparing the strings they point to."""
-    codes, uniques = pd.factorize(np.concatenate([np.asarray(a, dtype=object),
-                                                  np.asarray(b, dtype=object)]))
-    codes = codes.astype(np.int32)
-    empty = np.flatnonzero(np.asarray(uniques, dtype=object) == "")
-    if len(empty):
-        codes[codes == empty[0]] = -1
-    return codes[:len(a)], codes[len(a):]
-
-
-def _initials(values: np.ndarray) -> np.ndarray:
-    return np.array([x[:1] for x in values], dtype=object)
 
 
 def _levels(present: np.ndarray, conditions: list[np.ndarray]) -> np.ndarray:
@@ -174,20 +167,25 @@ def _dates(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return exact, one_off & ~exact
 
 
-def _date_levels(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    present = _both(a, b)
-    out = np.zeros(len(a), dtype=np.int8)
-    if present.any():
-        exact, near = _dates(a[present], b[present])
-        out[present] = np.select([exact, near], [1, 2], 3)
+def _date_levels_at(hr: Side, kleer: Side, name: str, h: np.ndarray, k: np.ndarray
+                    ) -> np.ndarray:
+    """Levels exact · one component off · differs of the date column ``name`` at the pairs (0
+    where either is missing): presence and equality on codes, the dates' components read only
+    for the pairs that differ."""
+    ch, ck, _ = shared_codes(hr, kleer, name)
+    x, y = ch[h], ck[k]
+    out = np.where((x >= 0) & (y >= 0), np.where(x == y, 1, 3), 0).astype(np.int8)
+    differ = np.flatnonzero(out == 3)
+    if len(differ):
+        _, near = _dates(getattr(hr, name)[h[differ]], getattr(kleer, name)[k[differ]])
+        out[differ[near]] = 2
     return out
 
 
 # --------------------------------------------------------------------------- per field
 
 def _ssn(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
-    a, b = hr.pnr[h], kleer.pnr[k]
-    present = _both(a, b)
+    present = (hr.pnr_digits[h, 0] != 255) & (kleer.pnr_digits[k, 0] != 255)  # pnr != ""
     out = np.zeros(len(h), dtype=np.int8)
     idx = np.flatnonzero(present)
     if len(idx):
@@ -204,24 +202,31 @@ def _ssn(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
 
 
 def _first(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
-    a, b = hr.first[h], kleer.first[k]
-    present = _both(a, b)
+    # every test on integer codes of the texts (prepare.shared_codes): "" is -1 on both sides,
+    # so codes are equal exactly where the texts are
+    fh, fk, _ = shared_codes(hr, kleer, "first")
+    a, b = fh[h], fk[k]
+    present = (a >= 0) & (b >= 0)
     out = np.zeros(len(h), dtype=np.int8)
     idx = np.flatnonzero(present)
     if len(idx):
         hh, kk = h[idx], k[idx]
         a, b = a[idx], b[idx]
-        ca, cb = hr.first_key[hh], kleer.first_key[kk]
-        swapped = (ca == kleer.last_key[kk]) & (hr.last_key[hh] == cb) & (ca != cb)
-        part = _pairwise_at(fuzz.token_set_ratio, hr.first_key, hh, kleer.first_key, kk) == 100
-        jw = _pairwise_at(JaroWinkler.normalized_similarity, hr.first, hh, kleer.first, kk)
-        initial = (hr.has_initial[hh] | kleer.has_initial[kk]) & \
-            (_initials(hr.first)[hh] == _initials(kleer.first)[kk])
+        xh, xk, _ = shared_codes(hr, kleer, "first_key")
+        ca, cb = xh[hh], xk[kk]
+        fl_h, fl_k, _ = shared_codes(hr, kleer, "first_key", "last_key")
+        lf_h, lf_k, _ = shared_codes(hr, kleer, "last_key", "first_key")
+        swapped = (fl_h[hh] == fl_k[kk]) & (lf_h[hh] == lf_k[kk]) & (ca != cb)
+        part = _pairwise(fuzz.token_set_ratio, hr, kleer, "first_key", hh, kk) == 100
+        jw = _pairwise(JaroWinkler.normalized_similarity, hr, kleer, "first", hh, kk)
+        ih, ik, _ = shared_codes(hr, kleer, "first_initial")
+        initial = (hr.has_initial[hh] | kleer.has_initial[kk]) & (ih[hh] == ik[kk])
         level = np.select([a == b, ca == cb, swapped, part, initial, jw >= 0.92, jw >= 0.80],
                           [1, 2, 3, 4, 5, 6, 7], 8)
         rest = np.flatnonzero(level >= 6)
         if len(rest):
-            level[rest[_short_forms(a[rest], b[rest])]] = 2
+            (ch, uh), (ck, uk) = value_codes(hr, "first"), value_codes(kleer, "first")
+            level[rest[_short_form_codes(ch[hh[rest]], uh, ck[kk[rest]], uk, hr, kleer)]] = 2
         out[idx] = level
     return out
 
@@ -239,11 +244,20 @@ def _short_forms(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.zeros(0, dtype=bool)
     ca, ua = pd.factorize(a)
     cb, ub = pd.factorize(b)
-    ua, ub = np.asarray(ua, dtype=object), np.asarray(ub, dtype=object)
-    codes, pairs = pd.factorize(ca.astype(np.int64) * len(ub) + cb)
+    return _short_form_codes(ca.astype(np.int64), np.asarray(ua, dtype=object),
+                             cb.astype(np.int64), np.asarray(ub, dtype=object))
+
+
+def _short_form_codes(ca: np.ndarray, ua: np.ndarray, cb: np.ndarray, ub: np.ndarray,
+                      hr: Side | None = None, kleer: Side | None = None) -> np.ndarray:
+    """:func:`_short_forms` of the names ``ua[ca]`` and ``ub[cb]`` (codes among distinct
+    names); with the sides, the spelling keys of their names are kept for the run."""
+    if len(ca) == 0:
+        return np.zeros(0, dtype=bool)
+    codes, pairs = pd.factorize(ca * len(ub) + cb)
     pairs = np.asarray(pairs, dtype=np.int64)
     pa, pb = pairs // len(ub), pairs % len(ub)
-    ka, kb = _spelling(ua), _spelling(ub)
+    ka, kb = _spelling_of(hr, ua), _spelling_of(kleer, ub)
     both_one_word = ka["one_word"][pa] & kb["one_word"][pb]
     first3 = _shared(ka["first3"], kb["first3"])
     last4 = _shared(ka["last4"], kb["last4"])
@@ -257,6 +271,17 @@ def _short_forms(a: np.ndarray, b: np.ndarray) -> np.ndarray:
                                                or nicknames.hypocoristic(q, p))
                       for p in x.split() for q in y.split())
     return hits[codes]
+
+
+def _spelling_of(side: Side | None, names: np.ndarray) -> dict[str, np.ndarray]:
+    """:func:`_spelling` of a side's distinct first names, once per run (of ``names`` without
+    a side)."""
+    if side is None:
+        return _spelling(names)
+    got = side.memo.get("spelling")
+    if got is None or got[0] is not names:
+        got = side.memo["spelling"] = (names, _spelling(names))
+    return got[1]
 
 
 def _spelling(names: np.ndarray) -> dict[str, np.ndarray]:
@@ -293,24 +318,26 @@ def _may_be_short(p: str, q: str) -> bool:
 
 
 def _last(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
-    a, b = hr.last[h], kleer.last[k]
-    present = _both(a, b)
+    lh, lk, _ = shared_codes(hr, kleer, "last")
+    a, b = lh[h], lk[k]
+    present = (a >= 0) & (b >= 0)
     out = np.zeros(len(h), dtype=np.int8)
     idx = np.flatnonzero(present)
     if len(idx):
         hh, kk = h[idx], k[idx]
         a, b = a[idx], b[idx]
-        swapped = (a == kleer.first[kk]) & (hr.first[hh] == b) & (a != b)
-        part = _pairwise_at(fuzz.token_set_ratio, hr.last, hh, kleer.last, kk) == 100
-        jw = _pairwise_at(JaroWinkler.normalized_similarity, hr.last, hh, kleer.last, kk)
+        lf_h, lf_k, _ = shared_codes(hr, kleer, "last", "first")
+        fl_h, fl_k, _ = shared_codes(hr, kleer, "first", "last")
+        swapped = (lf_h[hh] == lf_k[kk]) & (fl_h[hh] == fl_k[kk]) & (a != b)
+        part = _pairwise(fuzz.token_set_ratio, hr, kleer, "last", hh, kk) == 100
+        jw = _pairwise(JaroWinkler.normalized_similarity, hr, kleer, "last", hh, kk)
         out[idx] = np.select([a == b, swapped, part, jw >= 0.92, jw >= 0.80], [1, 2, 3, 4, 5], 6)
     return out
 
 
 def _birth(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
-    a, b = hr.birth_date[h], kleer.birth_date[k]
-    both_pnr = (hr.pnr[h] != "") & (kleer.pnr[k] != "")
-    out = _date_levels(a, b)
+    both_pnr = (hr.pnr_digits[h, 0] != 255) & (kleer.pnr_digits[k, 0] != 255)
+    out = _date_levels_at(hr, kleer, "birth_date", h, k)
     derived = hr.birth_from_pnr[h] | kleer.birth_from_pnr[k]
     out = np.where((out == 1) & derived, 2, np.where(out >= 2, out + 1, out)).astype(np.int8)
     return np.where(both_pnr, 0, out).astype(np.int8)
@@ -319,14 +346,16 @@ def _birth(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
 def _email(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
     best = np.full(len(h), 9, dtype=np.int8)
     hr_any = np.zeros(len(h), dtype=bool)
-    has_e = kleer.emails["email"][k] != ""
+    has_e = None
     for key in ("private_email", "work_email"):
-        ch, ck = _codes(hr.emails[key], kleer.emails["email"])
+        ch, ck, _ = shared_codes(hr, kleer, f"emails.{key}", "emails.email")
         v, e = ch[h], ck[k]
+        if has_e is None:
+            has_e = e >= 0
         hr_any |= v >= 0
         both = (v >= 0) & (e >= 0)
         exact = both & (v == e)
-        lh, lk = _codes(hr.locals[key], kleer.locals["email"])
+        lh, lk, _ = shared_codes(hr, kleer, f"locals.{key}", "locals.email")
         local_k = lk[k]
         local = both & ~exact & (local_k >= 0) & (lh[h] == local_k)
         best = np.minimum(best, np.where(exact, 1, np.where(local, 2, 9))).astype(np.int8)
@@ -339,63 +368,64 @@ def _email(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
     return out
 
 
-def _equal_at(a: np.ndarray, h: np.ndarray, b: np.ndarray, k: np.ndarray) -> np.ndarray:
-    """Levels exact · differs of ``a[h]`` against ``b[k]`` (0 where either is missing), on
-    codes."""
-    ca, cb = _codes(a, b)
+def _equal_at(hr: Side, kleer: Side, name: str, h: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Levels exact · differs of the column ``name`` (0 where either is missing), on codes."""
+    ca, cb, _ = shared_codes(hr, kleer, name)
     x, y = ca[h], cb[k]
     return _levels((x >= 0) & (y >= 0), [x == y])
 
 
 def _street(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
-    a, b = hr.street[h], kleer.street[k]
-    present = _both(a, b)
+    sh, sk, _ = shared_codes(hr, kleer, "street")
+    a, b = sh[h], sk[k]
+    present = (a >= 0) & (b >= 0)
     out = np.zeros(len(h), dtype=np.int8)
     idx = np.flatnonzero(present)
     if len(idx):
         a, b = a[idx], b[idx]
-        same_no = hr.street_no[h[idx]] == kleer.street_no[k[idx]]
-        jw = _pairwise_at(JaroWinkler.normalized_similarity, hr.street, h[idx], kleer.street,
-                          k[idx])
+        nh, nk, _ = shared_codes(hr, kleer, "street_no")
+        same_no = nh[h[idx]] == nk[k[idx]]
+        jw = _pairwise(JaroWinkler.normalized_similarity, hr, kleer, "street", h[idx], k[idx])
         out[idx] = np.select([a == b, same_no & (jw >= 0.85)], [1, 2], 3)
     return out
 
 
 def _zip(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
-    ca, cb = _codes(hr.zip_code, kleer.zip_code)
+    ca, cb, _ = shared_codes(hr, kleer, "zip_code")
     a, b = ca[h], cb[k]
-    a3, b3 = _codes(np.array([x[:3] for x in hr.zip_code], dtype=object),
-                    np.array([x[:3] for x in kleer.zip_code], dtype=object))
+    a3, b3, _ = shared_codes(hr, kleer, "zip3")
     return _levels((a >= 0) & (b >= 0), [a == b, a3[h] == b3[k]])
 
 
 def _city(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
-    ca, cb = _codes(hr.city, kleer.city)
+    ca, cb, _ = shared_codes(hr, kleer, "city")
     a, b = ca[h], cb[k]
     present = (a >= 0) & (b >= 0)
     out = np.zeros(len(h), dtype=np.int8)
     idx = np.flatnonzero(present)
     if len(idx):
-        jw = _pairwise_at(JaroWinkler.normalized_similarity, hr.city, h[idx], kleer.city, k[idx])
+        jw = _pairwise(JaroWinkler.normalized_similarity, hr, kleer, "city", h[idx], k[idx])
         out[idx] = np.select([a[idx] == b[idx], jw >= 0.9], [1, 2], 3)
     return out
 
 
 def _employee_number(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
-    a, b = hr.employee_number[h], kleer.employee_number[k]
-    present = _both(a, b)
+    ch, ck, _ = shared_codes(hr, kleer, "employee_number")
+    a, b = ch[h], ck[k]
+    present = (a >= 0) & (b >= 0)
     out = np.zeros(len(h), dtype=np.int8)
     idx = np.flatnonzero(present)
     if len(idx):
-        off = _pairwise_at(Levenshtein.distance, hr.employee_number, h[idx],
-                           kleer.employee_number, k[idx]) == 1
+        off = _pairwise(Levenshtein.distance, hr, kleer, "employee_number", h[idx],
+                        k[idx]) == 1
         out[idx] = np.select([a[idx] == b[idx], off], [1, 2], 3)
     return out
 
 
 def _foreign(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
-    f = kleer.foreign_id[k]
-    return _levels(f != "", [f == hr.ids[h].astype(str).astype(object)])
+    ih, fk, _ = shared_codes(hr, kleer, "id_text", "foreign_id")
+    f = fk[k]
+    return _levels(f >= 0, [f == ih[h]])
 
 
 _COMPARE: Mapping[str, Callable[[Side, Side, np.ndarray, np.ndarray], np.ndarray]] = {
@@ -405,12 +435,12 @@ _COMPARE: Mapping[str, Callable[[Side, Side, np.ndarray, np.ndarray], np.ndarray
     "last_name": _last,
     "birth_date": _birth,
     "email": _email,
-    "phone": lambda hr, kl, h, k: _equal_at(hr.phone, h, kl.phone, k),
+    "phone": lambda hr, kl, h, k: _equal_at(hr, kl, "phone", h, k),
     "street": _street,
     "zip_code": _zip,
     "city": _city,
     "employee_number": _employee_number,
-    "employment_start_date": lambda hr, kl, h, k: _date_levels(hr.start[h], kl.start[k]),
+    "employment_start_date": lambda hr, kl, h, k: _date_levels_at(hr, kl, "start", h, k),
 }
 
 

@@ -45,6 +45,7 @@ import pandas as pd
 
 from ..errors import InputError
 from .comparisons import COMPARISONS, compare
+from .prepare import shared_codes
 
 __all__ = ["FSModel", "DEFAULT_M", "DEFAULT_U", "TF_CAP", "TF_COMPARISONS", "U_PAIRS",
            "U_PAIRS_PER_RECORD", "EXACT_COLUMNS", "em", "train_on", "random_pairs", "random_u",
@@ -249,10 +250,14 @@ def _collisions(a: np.ndarray, b: np.ndarray) -> float:
     both = np.concatenate([a, b]).astype(object)
     codes, uniques = pd.factorize(both)
     codes = np.where(both == "", -1, codes)
-    ca, cb = codes[:len(a)], codes[len(a):]
-    na = np.bincount(ca[ca >= 0], minlength=len(uniques)).astype(float)
-    nb = np.bincount(cb[cb >= 0], minlength=len(uniques)).astype(float)
-    return float((na * nb - np.minimum(na, nb)).sum())
+    return _collision_count(codes[:len(a)], codes[len(a):], len(uniques))
+
+
+def _collision_count(ca: np.ndarray, cb: np.ndarray, n_values: int) -> float:
+    """:func:`_collisions` of two sides' values as codes in one vocabulary (``-1``: none)."""
+    na = np.bincount(ca[ca >= 0], minlength=n_values).astype(float)
+    nb = np.bincount(cb[cb >= 0], minlength=n_values).astype(float)
+    return float((na * nb - np.minimum(na, nb)).sum())  # whole numbers: exact in any order
 
 
 def random_u(hr: Any, kleer: Any, comparisons: list[str], max_pairs: int | None = None,
@@ -292,10 +297,10 @@ def random_u(hr: Any, kleer: Any, comparisons: list[str], max_pairs: int | None 
         net[c] = np.zeros(len(n), dtype=bool)
         column = EXACT_COLUMNS.get(c)
         if column is not None:
-            a, b = getattr(hr, column), getattr(kleer, column)
-            same = (a[h] == b[k]) & (a[h] != "") & (b[k] != "")
+            ch, ck, n_values = shared_codes(hr, kleer, column)  # "" is -1
+            same = (ch[h] >= 0) & (ch[h] == ck[k])
             if bool(np.array_equal(same, levels == 1)):
-                counts[c][0] = _collisions(a, b)
+                counts[c][0] = _collision_count(ch, ck, n_values)
                 pseudo[c][0] = 0.0
                 net[c][0] = True
     return {"u_counts": counts, "u_pseudo": pseudo, "u_net": net, "u_pairs": len(h),

@@ -10,7 +10,8 @@ typo keeps its digits so "one digit off" can be seen), and the name as
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -20,7 +21,8 @@ from ..fields import mask
 from ..normalize import birth_date_from_personnummer
 from .names import NameParts, hr_names, kleer_names
 
-__all__ = ["Side", "prepare_hr", "prepare_kleer", "text_column", "digit_matrix", "luhn_valid"]
+__all__ = ["Side", "prepare_hr", "prepare_kleer", "text_column", "digit_matrix", "luhn_valid",
+           "value_codes", "shared_codes"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,9 +58,68 @@ class Side:
     street_no: np.ndarray = None   # the house number in it ("12"), "" without one
     zip_code: np.ndarray = None
     city: np.ndarray = None        # folded
+    memo: dict = field(default_factory=dict, repr=False)  # value_codes, shared_codes
 
     def __len__(self) -> int:
         return len(self.ids)
+
+
+#: Columns derived from a side's arrays that comparisons number like the arrays themselves.
+_DERIVED: dict[str, Callable[[Side], np.ndarray]] = {
+    "zip3": lambda s: np.array([x[:3] for x in s.zip_code.tolist()], dtype=object),
+    "first_initial": lambda s: np.array([x[:1] for x in s.first.tolist()], dtype=object),
+    "id_text": lambda s: s.ids.astype(str).astype(object),
+}
+
+
+def _column(side: Side, name: str) -> np.ndarray:
+    """A side's array by name: an attribute, ``"emails.work_email"`` (one of a dict's arrays) or
+    one of :data:`_DERIVED`."""
+    if name in _DERIVED:
+        return _DERIVED[name](side)
+    attr, _, key = name.partition(".")
+    return getattr(side, attr)[key] if key else getattr(side, attr)
+
+
+def value_codes(side: Side, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Each record's value of the column ``name`` (:func:`_column`) as a code among the side's
+    distinct values, and those values (``""`` among them when present): worked out once per
+    side and column, so blocking, the comparisons and the u sample hash the texts once."""
+    key = ("codes", name)
+    got = side.memo.get(key)
+    if got is None:
+        codes, uniques = pd.factorize(np.asarray(_column(side, name), dtype=object))
+        got = side.memo[key] = (codes.astype(np.int64), np.asarray(uniques, dtype=object))
+    return got
+
+
+def shared_codes(hr: Side, kleer: Side, h_name: str, k_name: str | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, int]:
+    """The HR column ``h_name`` and the Kleer column ``k_name`` (the same name by default)
+    numbered in one vocabulary: (HR codes, Kleer codes, vocabulary size), ``-1`` for ``""``, so
+    codes compare like the texts. Each side's values are hashed once (:func:`value_codes`),
+    the two vocabularies joined on their distinct values only; kept for the run."""
+    k_name = k_name or h_name
+    key = ("shared", h_name, k_name)
+    got = hr.memo.get(key)
+    if got is not None and got[0] is kleer:
+        return got[1]
+    hc, hu = value_codes(hr, h_name)
+    kc, ku = value_codes(kleer, k_name)
+    h_map = np.arange(len(hu), dtype=np.int64)
+    h_empty = np.flatnonzero(hu == "") if len(hu) else np.zeros(0, dtype=np.int64)
+    if len(h_empty):
+        h_map[h_empty[0]] = -1
+    at = pd.Index(hu, dtype=object).get_indexer(ku) if len(hu) else np.full(len(ku), -1, dtype=np.int64)
+    at = np.asarray(at, dtype=np.int64)
+    new = at < 0
+    at[new] = len(hu) + np.arange(int(new.sum()), dtype=np.int64)
+    k_map = np.where(ku == "", -1, at) if len(ku) else at
+    h_out = h_map[hc] if len(hc) else hc
+    k_out = k_map[kc] if len(kc) else kc
+    result = (h_out, k_out, len(hu) + int(new.sum()))
+    hr.memo[key] = (kleer, result)
+    return result
 
 
 def text_column(frame: pd.DataFrame, key: str) -> np.ndarray:
