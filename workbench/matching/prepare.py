@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Callable
 
 import numpy as np
@@ -22,7 +23,7 @@ from ..normalize import birth_date_from_personnummer
 from .names import NameParts, hr_names, kleer_names
 
 __all__ = ["Side", "prepare_hr", "prepare_kleer", "text_column", "digit_matrix", "luhn_valid",
-           "value_codes", "shared_codes"]
+           "value_codes", "shared_codes", "column", "token_codes"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,26 +70,60 @@ _DERIVED: dict[str, Callable[[Side], np.ndarray]] = {
     "zip3": lambda s: np.array([x[:3] for x in s.zip_code.tolist()], dtype=object),
     "first_initial": lambda s: np.array([x[:1] for x in s.first.tolist()], dtype=object),
     "id_text": lambda s: s.ids.astype(str).astype(object),
+    "street_cut": lambda s: np.array([v[:100] for v in s.street.tolist()], dtype=object),
+    "first_key_initial": lambda s: np.array([v[:1] for v in s.first_key.tolist()], dtype=object),
+    "last_key_initial": lambda s: np.array([v[:1] for v in s.last_key.tolist()], dtype=object),
 }
 
 
-def _column(side: Side, name: str) -> np.ndarray:
+def column(side: Side, name: str) -> np.ndarray:
     """A side's array by name: an attribute, ``"emails.work_email"`` (one of a dict's arrays) or
-    one of :data:`_DERIVED`."""
+    one of :data:`_DERIVED` (worked out once per side)."""
     if name in _DERIVED:
-        return _DERIVED[name](side)
+        key = ("column", name)
+        if key not in side.memo:
+            side.memo[key] = _DERIVED[name](side)
+        return side.memo[key]
     attr, _, key = name.partition(".")
     return getattr(side, attr)[key] if key else getattr(side, attr)
 
 
+
+def token_codes(side: Side, attr: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every token of every record's name, repeats included, in record order: (record
+    position, token code, the distinct tokens); ``attr`` "tokens" (folded, as written) or
+    "canon" (nickname-canonical). Read once per distinct name and spread to the records."""
+    key = ("tokens", attr)
+    got = side.memo.get(key)
+    if got is not None:
+        return got
+    uniq, records = side.memo["names"]
+    groups = [getattr(p, attr) for p in uniq]
+    lengths_u = np.fromiter(map(len, groups), dtype=np.int64, count=len(groups))
+    flat = np.asarray(list(chain.from_iterable(groups)), dtype=object)
+    if len(flat):
+        codes_u, vocab = pd.factorize(flat)
+        codes_u, vocab = codes_u.astype(np.int64), np.asarray(vocab, dtype=object)
+    else:
+        codes_u, vocab = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object)
+    lengths = lengths_u[records] if len(records) else np.zeros(0, dtype=np.int64)
+    total = int(lengths.sum())
+    pos = np.repeat(np.arange(len(records), dtype=np.int64), lengths)
+    starts = np.cumsum(lengths) - lengths
+    offsets = (np.cumsum(lengths_u) - lengths_u)[records] if len(records) else lengths
+    at = np.repeat(offsets - starts, lengths) + np.arange(total, dtype=np.int64)
+    got = side.memo[key] = (pos, codes_u[at], vocab)
+    return got
+
+
 def value_codes(side: Side, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """Each record's value of the column ``name`` (:func:`_column`) as a code among the side's
+    """Each record's value of the column ``name`` (:func:`column`) as a code among the side's
     distinct values, and those values (``""`` among them when present): worked out once per
     side and column, so blocking, the comparisons and the u sample hash the texts once."""
     key = ("codes", name)
     got = side.memo.get(key)
     if got is None:
-        codes, uniques = pd.factorize(np.asarray(_column(side, name), dtype=object))
+        codes, uniques = pd.factorize(np.asarray(column(side, name), dtype=object))
         got = side.memo[key] = (codes.astype(np.int64), np.asarray(uniques, dtype=object))
     return got
 
@@ -304,6 +339,7 @@ def _side(frame: pd.DataFrame, ids: np.ndarray, distinct: tuple[list[NameParts],
         street=street, street_no=_house_number(street),
         zip_code=text_column(frame, "zip_code"),
         city=folded_column(text_column(frame, "city")),
+        memo={"names": (uniq, codes)},
     )
 
 
