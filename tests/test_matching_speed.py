@@ -152,3 +152,41 @@ def test_names_with_nothing_in_common_give_no_name_pairs():
     assert candidates(hr, kleer, MatchSettings()).empty
     kleer = pd.DataFrame({"kleer_id": [1, 2], "name": ["Anna Svensson", "Qwerty Zxcvb"]})
     assert candidates(hr, kleer, MatchSettings())["kleer_id"].tolist() == [2]
+
+
+def test_objects_made_while_the_collector_is_paused_skip_the_young_generation_but_not_collection():
+    import gc
+    import weakref
+
+    from workbench.bulk import cycle_collector_paused
+
+    class Node:
+        pass
+
+    assert gc.isenabled()
+    collections: list[int] = []
+
+    def seen(phase, info):
+        if phase == "start":
+            collections.append(info["generation"])
+
+    with cycle_collector_paused():
+        assert not gc.isenabled()
+        made = [(i, str(i)) for i in range(50_000)]
+        cyclic = Node()
+        cyclic.self = cyclic  # garbage only the cycle collector can free
+        gone = weakref.ref(cyclic)
+        del cyclic
+        assert gc.get_count()[0] > 10_000
+        gc.callbacks.append(seen)
+    try:
+        assert gc.isenabled()
+        few = [[i] for i in range(100)]  # allocations after the pause start no collection of
+        assert collections == []         # the 50,000 tuples made inside
+        assert any(o is made for o in gc.get_objects(generation=2))
+    finally:
+        gc.callbacks.remove(seen)
+    assert len(made) == 50_000 and len(few) == 100
+    assert gone() is not None
+    gc.collect()  # ...and the collector still sees everything made inside
+    assert gone() is None

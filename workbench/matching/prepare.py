@@ -282,17 +282,23 @@ def folded_column(values: np.ndarray) -> np.ndarray:
     """:func:`workbench.normalize.name_key` of every value, once per distinct value."""
     from ..normalize import name_key
 
-    uniq, inverse = np.unique(values.astype(str), return_inverse=True)
-    folded = np.array([name_key(u) if u else "" for u in uniq], dtype=object)
-    return folded[inverse.reshape(-1)] if len(values) else np.array([], dtype=object)
+    if len(values) == 0:
+        return np.array([], dtype=object)
+    inverse, uniq = pd.factorize(np.asarray(values, dtype=object))
+    folded = np.array([name_key(u) if u else "" for u in uniq.tolist()], dtype=object)
+    return folded[inverse]
 
 
 _HOUSE_NUMBER = re.compile(r"\d+")
 
 
 def _house_number(street: np.ndarray) -> np.ndarray:
-    return np.array([m.group(0) if (m := _HOUSE_NUMBER.search(v)) else "" for v in street],
-                    dtype=object)
+    """The first run of digits of every street, once per distinct street."""
+    if len(street) == 0:
+        return np.array([], dtype=object)
+    inverse, uniq = pd.factorize(np.asarray(street, dtype=object))
+    found = [m.group(0) if (m := _HOUSE_NUMBER.search(v)) else "" for v in uniq.tolist()]
+    return np.array(found, dtype=object)[inverse]
 
 
 def _side(frame: pd.DataFrame, ids: np.ndarray, distinct: tuple[list[NameParts], np.ndarray],
@@ -301,10 +307,18 @@ def _side(frame: pd.DataFrame, ids: np.ndarray, distinct: tuple[list[NameParts],
     worked out once per distinct name, then spread to the records)."""
     uniq, codes = distinct
     names = [uniq[c] for c in codes.tolist()]
+    fields = dict(zip(NameParts._fields, zip(*uniq))) if uniq else {}
 
     def spread(get, dtype=object) -> np.ndarray:
         return np.array([get(p) for p in uniq], dtype=dtype).reshape(-1)[codes] if uniq \
             else np.array([], dtype=dtype)
+
+    def text(name: str) -> np.ndarray:  # a text field of every name, read once per field
+        if not uniq:
+            return np.array([], dtype=object)
+        out = np.empty(len(uniq), dtype=object)
+        out[:] = fields[name]
+        return out[codes]
 
     ssn = text_column(frame, "ssn")
     pnr, raw_digits = _digits10(ssn)
@@ -316,12 +330,12 @@ def _side(frame: pd.DataFrame, ids: np.ndarray, distinct: tuple[list[NameParts],
     street = folded_column(text_column(frame, "street"))
     return Side(
         ids=ids, names=names,
-        folded=spread(lambda p: p.folded),
-        sorted_key=spread(lambda p: p.sorted_key),
-        ordered_key=spread(lambda p: p.ordered_key),
-        initials_key=spread(lambda p: p.initials_key),
-        first_key=spread(lambda p: p.first_key),
-        last_key=spread(lambda p: p.last_key),
+        folded=text("folded"),
+        sorted_key=text("sorted_key"),
+        ordered_key=text("ordered_key"),
+        initials_key=text("initials_key"),
+        first_key=text("first_key"),
+        last_key=text("last_key"),
         has_initial=spread(lambda p: 1 in map(len, p.tokens), bool),
         n_tokens=spread(lambda p: len(set(p.canon)), np.int16),
         pnr=pnr, pnr_digits=digits, pnr_valid=valid, ssn_masked=_masked(ssn, valid, canonical),
