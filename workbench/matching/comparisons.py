@@ -217,12 +217,18 @@ def _first(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
         fl_h, fl_k, _ = shared_codes(hr, kleer, "first_key", "last_key")
         lf_h, lf_k, _ = shared_codes(hr, kleer, "last_key", "first_key")
         swapped = (fl_h[hh] == fl_k[kk]) & (lf_h[hh] == lf_k[kk]) & (ca != cb)
-        part = _pairwise(fuzz.token_set_ratio, hr, kleer, "first_key", hh, kk) == 100
-        jw = _pairwise(JaroWinkler.normalized_similarity, hr, kleer, "first", hh, kk)
+        # the first level that holds, each similarity scored only where no earlier level did
+        level = np.select([a == b, ca == cb, swapped], [1, 2, 3], 0).astype(np.int8)
+        open_ = np.flatnonzero(level == 0)
+        oh, ok_ = hh[open_], kk[open_]
+        part = _pairwise(fuzz.token_set_ratio, hr, kleer, "first_key", oh, ok_) == 100
         ih, ik, _ = shared_codes(hr, kleer, "first_initial")
-        initial = (hr.has_initial[hh] | kleer.has_initial[kk]) & (ih[hh] == ik[kk])
-        level = np.select([a == b, ca == cb, swapped, part, initial, jw >= 0.92, jw >= 0.80],
-                          [1, 2, 3, 4, 5, 6, 7], 8)
+        initial = (hr.has_initial[oh] | kleer.has_initial[ok_]) & (ih[oh] == ik[ok_])
+        level[open_] = np.select([part, initial], [4, 5], 0)
+        fuzzy = open_[~part & ~initial]
+        jw = _pairwise(JaroWinkler.normalized_similarity, hr, kleer, "first", hh[fuzzy],
+                       kk[fuzzy])
+        level[fuzzy] = np.select([jw >= 0.92, jw >= 0.80], [6, 7], 8)
         rest = np.flatnonzero(level >= 6)
         if len(rest):
             (ch, uh), (ck, uk) = value_codes(hr, "first"), value_codes(kleer, "first")
@@ -329,9 +335,16 @@ def _last(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
         lf_h, lf_k, _ = shared_codes(hr, kleer, "last", "first")
         fl_h, fl_k, _ = shared_codes(hr, kleer, "first", "last")
         swapped = (lf_h[hh] == lf_k[kk]) & (fl_h[hh] == fl_k[kk]) & (a != b)
-        part = _pairwise(fuzz.token_set_ratio, hr, kleer, "last", hh, kk) == 100
-        jw = _pairwise(JaroWinkler.normalized_similarity, hr, kleer, "last", hh, kk)
-        out[idx] = np.select([a == b, swapped, part, jw >= 0.92, jw >= 0.80], [1, 2, 3, 4, 5], 6)
+        # the first level that holds, each similarity scored only where no earlier level did
+        level = np.select([a == b, swapped], [1, 2], 0).astype(np.int8)
+        open_ = np.flatnonzero(level == 0)
+        part = _pairwise(fuzz.token_set_ratio, hr, kleer, "last", hh[open_], kk[open_]) == 100
+        level[open_[part]] = 3
+        fuzzy = open_[~part]
+        jw = _pairwise(JaroWinkler.normalized_similarity, hr, kleer, "last", hh[fuzzy],
+                       kk[fuzzy])
+        level[fuzzy] = np.select([jw >= 0.92, jw >= 0.80], [4, 5], 6)
+        out[idx] = level
     return out
 
 
@@ -384,9 +397,12 @@ def _street(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
     if len(idx):
         a, b = a[idx], b[idx]
         nh, nk, _ = shared_codes(hr, kleer, "street_no")
-        same_no = nh[h[idx]] == nk[k[idx]]
-        jw = _pairwise(JaroWinkler.normalized_similarity, hr, kleer, "street", h[idx], k[idx])
-        out[idx] = np.select([a == b, same_no & (jw >= 0.85)], [1, 2], 3)
+        level = np.where(a == b, 1, 3).astype(np.int8)
+        fuzzy = np.flatnonzero((a != b) & (nh[h[idx]] == nk[k[idx]]))  # same house number
+        jw = _pairwise(JaroWinkler.normalized_similarity, hr, kleer, "street", h[idx[fuzzy]],
+                       k[idx[fuzzy]])
+        level[fuzzy[jw >= 0.85]] = 2
+        out[idx] = level
     return out
 
 
@@ -404,8 +420,12 @@ def _city(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
     out = np.zeros(len(h), dtype=np.int8)
     idx = np.flatnonzero(present)
     if len(idx):
-        jw = _pairwise(JaroWinkler.normalized_similarity, hr, kleer, "city", h[idx], k[idx])
-        out[idx] = np.select([a[idx] == b[idx], jw >= 0.9], [1, 2], 3)
+        level = np.where(a[idx] == b[idx], 1, 3).astype(np.int8)
+        fuzzy = np.flatnonzero(level == 3)
+        jw = _pairwise(JaroWinkler.normalized_similarity, hr, kleer, "city", h[idx[fuzzy]],
+                       k[idx[fuzzy]])
+        level[fuzzy[jw >= 0.9]] = 2
+        out[idx] = level
     return out
 
 
@@ -416,9 +436,12 @@ def _employee_number(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.
     out = np.zeros(len(h), dtype=np.int8)
     idx = np.flatnonzero(present)
     if len(idx):
-        off = _pairwise(Levenshtein.distance, hr, kleer, "employee_number", h[idx],
-                        k[idx]) == 1
-        out[idx] = np.select([a[idx] == b[idx], off], [1, 2], 3)
+        level = np.where(a[idx] == b[idx], 1, 3).astype(np.int8)
+        differ = np.flatnonzero(level == 3)
+        off = _pairwise(Levenshtein.distance, hr, kleer, "employee_number", h[idx[differ]],
+                        k[idx[differ]]) == 1
+        level[differ[off]] = 2
+        out[idx] = level
     return out
 
 

@@ -201,7 +201,10 @@ def _patterns(gamma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if len(gamma) == 0:
         return np.zeros((0, gamma.shape[1]), dtype=np.int8), np.zeros(0)
     shifts = (np.arange(gamma.shape[1], dtype=np.int64) * 4)
-    codes = (gamma.astype(np.int64) << shifts).sum(axis=1)
+    # one int64 per row, column by column (no (n, C) int64 copy of the matrix)
+    codes = np.zeros(len(gamma), dtype=np.int64)
+    for j in range(gamma.shape[1]):
+        codes |= gamma[:, j].astype(np.int64) << int(shifts[j])
     inverse, uniques = pd.factorize(codes)
     counts = np.bincount(inverse).astype(float)
     patterns = ((np.asarray(uniques)[:, None] >> shifts) & 15).astype(np.int8)

@@ -145,14 +145,14 @@ def shared_codes(hr: Side, kleer: Side, h_name: str, k_name: str | None = None
     h_empty = np.flatnonzero(hu == "") if len(hu) else np.zeros(0, dtype=np.int64)
     if len(h_empty):
         h_map[h_empty[0]] = -1
-    at = pd.Index(hu, dtype=object).get_indexer(ku) if len(hu) else np.full(len(ku), -1, dtype=np.int64)
-    at = np.asarray(at, dtype=np.int64)
-    new = at < 0
-    at[new] = len(hu) + np.arange(int(new.sum()), dtype=np.int64)
+    # the distinct values of both sides in one numbering: HR's are distinct and come first, so
+    # they keep their codes, and a Kleer value gets its HR value's code or a new one
+    joint, vocabulary = pd.factorize(np.concatenate([hu, ku]))
+    at = joint[len(hu):].astype(np.int64)
     k_map = np.where(ku == "", -1, at) if len(ku) else at
     h_out = h_map[hc] if len(hc) else hc
     k_out = k_map[kc] if len(kc) else kc
-    result = (h_out, k_out, len(hu) + int(new.sum()))
+    result = (h_out, k_out, len(vocabulary))
     hr.memo[key] = (kleer, result)
     return result
 
