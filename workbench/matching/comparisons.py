@@ -264,19 +264,66 @@ def _short_form_codes(ca: np.ndarray, ua: np.ndarray, cb: np.ndarray, ub: np.nda
     pairs = np.asarray(pairs, dtype=np.int64)
     pa, pb = pairs // len(ub), pairs % len(ub)
     ka, kb = _spelling_of(hr, ua), _spelling_of(kleer, ub)
-    both_one_word = ka["one_word"][pa] & kb["one_word"][pb]
+    one = ka["one_word"][pa] & kb["one_word"][pb]
+    hits = np.zeros(len(pairs), dtype=bool)
+    single = np.flatnonzero(one)
+    hits[single] = _one_word_short(pa[single], ua, ka, pb[single], ub, kb)
+    multi = np.flatnonzero(~one)
+    if len(multi):
+        # a name of several words: every word against every word of the other name (a hit
+        # when one pair is a short form), each distinct pair of words decided once
+        (wa, sa, na, va), (wb, sb, nb, vb) = _words_of(hr, ua), _words_of(kleer, ub)
+        xa, xb = pa[multi], pb[multi]
+        reps = na[xa] * nb[xb]
+        total = int(reps.sum())
+        owner = np.repeat(np.arange(len(multi)), reps)
+        within = np.arange(total) - np.repeat(np.cumsum(reps) - reps, reps)
+        width = nb[xb][owner]
+        word_a = wa[sa[xa][owner] + within // width]
+        word_b = wb[sb[xb][owner] + within % width]
+        wcodes, wpairs = pd.factorize(word_a * max(len(vb), 1) + word_b)
+        wpairs = np.asarray(wpairs, dtype=np.int64)
+        word_hits = _one_word_short(wpairs // max(len(vb), 1), va, _spelling(va),
+                                    wpairs % max(len(vb), 1), vb, _spelling(vb))
+        hits[multi] = np.bincount(owner, weights=word_hits[wcodes], minlength=len(multi)) > 0
+    return hits[codes]
+
+
+def _one_word_short(pa: np.ndarray, ua: np.ndarray, ka: dict[str, np.ndarray], pb: np.ndarray,
+                    ub: np.ndarray, kb: dict[str, np.ndarray]) -> np.ndarray:
+    """Whether one of the one-word names ``ua[pa[i]]``, ``ub[pb[i]]`` is a short form of the
+    other (:func:`_spelling` keys ``ka``, ``kb``): a vectorised necessary condition, the rule
+    itself for the few pairs that pass it."""
+    out = np.zeros(len(pa), dtype=bool)
+    if len(pa) == 0:
+        return out
     first3 = _shared(ka["first3"], kb["first3"])
     last4 = _shared(ka["last4"], kb["last4"])
     ends = ka["four"][pa] & kb["four"][pb] & (last4[0][pa] == last4[1][pb])
-    maybe = ~both_one_word | ((ka["length"][pa] != kb["length"][pb]) &
-                              ((first3[0][pa] == first3[1][pb]) | ends))
-    hits = np.zeros(len(pairs), dtype=bool)
+    maybe = (ka["length"][pa] != kb["length"][pb]) & ((first3[0][pa] == first3[1][pb]) | ends)
     for i in np.flatnonzero(maybe).tolist():
-        x, y = ua[pa[i]], ub[pb[i]]
-        hits[i] = any(_may_be_short(p, q) and (nicknames.hypocoristic(p, q)
-                                               or nicknames.hypocoristic(q, p))
-                      for p in x.split() for q in y.split())
-    return hits[codes]
+        p, q = ua[pa[i]], ub[pb[i]]
+        out[i] = _may_be_short(p, q) and (nicknames.hypocoristic(p, q)
+                                          or nicknames.hypocoristic(q, p))
+    return out
+
+
+def _words_of(side: Side | None, names: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The words of every distinct name: (word codes of all names in a row, where each name's
+    start, how many words each has, the distinct words); once per run with a side."""
+    got = side.memo.get("words") if side is not None else None
+    if got is not None and got[0] is names:
+        return got[1]
+    split = [n.split() for n in names.tolist()]
+    count = np.fromiter(map(len, split), dtype=np.int64, count=len(split))
+    flat = np.asarray([w for ws in split for w in ws], dtype=object)
+    codes, vocab = pd.factorize(flat) if len(flat) else (np.zeros(0, dtype=np.int64), [])
+    out = (codes.astype(np.int64), np.cumsum(count) - count, count,
+           np.asarray(vocab, dtype=object))
+    if side is not None:
+        side.memo["words"] = (names, out)
+    return out
 
 
 def _spelling_of(side: Side | None, names: np.ndarray) -> dict[str, np.ndarray]:

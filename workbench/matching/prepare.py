@@ -128,17 +128,34 @@ def value_codes(side: Side, name: str) -> tuple[np.ndarray, np.ndarray]:
     return got
 
 
+#: Columns the comparisons also score pair by pair on each side's own numbering.
+PER_SIDE = frozenset({"first", "last", "first_key", "street", "city", "employee_number"})
+
+
 def shared_codes(hr: Side, kleer: Side, h_name: str, k_name: str | None = None
                  ) -> tuple[np.ndarray, np.ndarray, int]:
     """The HR column ``h_name`` and the Kleer column ``k_name`` (the same name by default)
     numbered in one vocabulary: (HR codes, Kleer codes, vocabulary size), ``-1`` for ``""``, so
-    codes compare like the texts. Each side's values are hashed once (:func:`value_codes`),
-    the two vocabularies joined on their distinct values only; kept for the run."""
+    codes compare like the texts; kept for the run. Columns that are also scored pair by pair
+    (:data:`PER_SIDE`) are numbered per side first (:func:`value_codes`) and the two
+    vocabularies joined on their distinct values; any other column is hashed in one pass over
+    both sides."""
     k_name = k_name or h_name
     key = ("shared", h_name, k_name)
     got = hr.memo.get(key)
     if got is not None and got[0] is kleer:
         return got[1]
+    if h_name not in PER_SIDE or k_name not in PER_SIDE:
+        a, b = column(hr, h_name), column(kleer, k_name)
+        codes, vocabulary = pd.factorize(np.concatenate([np.asarray(a, dtype=object),
+                                                         np.asarray(b, dtype=object)]))
+        codes = codes.astype(np.int64)
+        empty = np.flatnonzero(np.asarray(vocabulary, dtype=object) == "")
+        if len(empty):
+            codes[codes == empty[0]] = -1
+        result = (codes[:len(a)], codes[len(a):], len(vocabulary))
+        hr.memo[key] = (kleer, result)
+        return result
     hc, hu = value_codes(hr, h_name)
     kc, ku = value_codes(kleer, k_name)
     h_map = np.arange(len(hu), dtype=np.int64)
