@@ -190,3 +190,158 @@ def test_objects_made_while_the_collector_is_paused_skip_the_young_generation_bu
     assert gone() is not None
     gc.collect()  # ...and the collector still sees everything made inside
     assert gone() is None
+
+
+# --------------------------------------------------------------------------- codes, patterns
+
+def _awkward_sides(seed: int):
+    """Two prepared sides with repeated values, empty values, one value on many records,
+    values only one side has, diacritics, double names and a personnummer or none."""
+    import pandas as pd
+
+    from workbench.matching.prepare import prepare_hr, prepare_kleer
+
+    rng = np.random.default_rng(seed)
+    firsts = ["Anna", "Anna Maria", "Åsa", "asa", "Per-Olof", "Kalle", "Karl", "", "Bo", "Jessica",
+              "Jessan", "Tobias", "Tobbe", "Mathilda", "Tilda", "Lars Erik", "Sebastian", "Sebbe"]
+    lasts = ["Svensson", "Svenson", "Öberg-Lind", "Oberg", "", "von Essen", "Berg", "Berg"]
+    cities = ["Gävle", "Gavle", "Umeå", "", "Umea", "Lund"]
+    n_h, n_k = int(rng.integers(1, 80)), int(rng.integers(1, 80))
+
+    def pick(values, n):
+        return [values[i] for i in rng.integers(0, len(values), n)]
+
+    hr = pd.DataFrame({
+        "hr_id": [f"E{i}" for i in range(n_h)], "first_name": pick(firsts, n_h),
+        "last_name": pick(lasts, n_h), "city": pick(cities, n_h),
+        "zip_code": pick(["11122", "11133", "", "22211"], n_h),
+        "phone": pick(["+46701234567", "", "+46709999999"], n_h),
+        "birth_date": pick(["1985-03-12", "1985-12-03", "", "1990-01-01"], n_h),
+        "private_email": pick(["anna@x.se", "", "kalle@y.se", "Anna@x.se"], n_h),
+        "work_email": pick(["anna.svensson@firma.se", "", "bo@firma.se"], n_h),
+        "employee_number": pick(["1001", "1002", "", "10001"], n_h)})
+    kleer = pd.DataFrame({
+        "kleer_id": np.arange(n_k), "name": [f"{f} {l}".strip() for f, l in
+                                             zip(pick(firsts, n_k), pick(lasts, n_k))],
+        "hr_id": pick(["E1", "E2", "", "X9"], n_k), "city": pick(cities, n_k),
+        "zip_code": pick(["11122", "", "22299"], n_k),
+        "phone": pick(["+46701234567", "", "+46700000000"], n_k),
+        "birth_date": pick(["1985-03-12", "", "1990-01-01"], n_k),
+        "email": pick(["anna@x.se", "", "bo@firma.se", "annasvensson@x.se"], n_k),
+        "employee_number": pick(["1001", "", "1003"], n_k)})
+    return prepare_hr(hr), prepare_kleer(kleer)
+
+
+def test_shared_codes_are_equal_exactly_where_the_texts_are():
+    from workbench.matching.prepare import column, shared_codes
+
+    for seed in range(12):
+        hr, kleer = _awkward_sides(seed)
+        for h_name, k_name in (("first", "first"), ("last", "first"), ("city", "city"),
+                               ("zip3", "zip3"), ("id_text", "foreign_id"),
+                               ("emails.work_email", "emails.email"), ("first_key", "last_key"),
+                               ("birth_date", "birth_date"), ("employee_number", None)):
+            a, b = column(hr, h_name), column(kleer, k_name or h_name)
+            ch, ck, n = shared_codes(hr, kleer, h_name, k_name)
+            assert shared_codes(hr, kleer, h_name, k_name)[0] is ch  # kept for the run
+            assert ((ch == -1) == (a == "")).all() and ((ck == -1) == (b == "")).all()
+            assert ch.max(initial=-1) < n and ck.max(initial=-1) < n
+            for i in range(len(a)):
+                for j in range(len(b)):
+                    if a[i] and b[j]:
+                        assert (ch[i] == ck[j]) == (a[i] == b[j]), (h_name, a[i], b[j])
+
+
+def test_token_codes_spread_from_distinct_names_equal_each_records_own_tokens():
+    from workbench.matching.prepare import token_codes
+
+    for seed in range(6):
+        for side in _awkward_sides(seed):
+            for attr in ("tokens", "canon"):
+                pos, code, vocab = token_codes(side, attr)
+                want = [(i, t) for i, p in enumerate(side.names) for t in getattr(p, attr)]
+                assert list(zip(pos.tolist(), vocab[code].tolist())) == want
+
+
+def _reference_levels(c, hr, kleer, h, k):
+    """The plain definition of a comparison's levels: every similarity of every pair, on the
+    texts, pair by pair."""
+    from rapidfuzz import fuzz
+
+    def jw(x, y):  # as process.cpdist gives it: a float32
+        return np.float32(JaroWinkler.normalized_similarity(x, y))
+
+    out = []
+    for i, j in zip(h.tolist(), k.tolist()):
+        if c == "first_name":
+            a, b = hr.first[i], kleer.first[j]
+            if not a or not b:
+                out.append(0)
+                continue
+            ca, cb = hr.first_key[i], kleer.first_key[j]
+            swapped = ca == kleer.last_key[j] and hr.last_key[i] == cb and ca != cb
+            initial = (hr.has_initial[i] or kleer.has_initial[j]) and a[:1] == b[:1]
+            conditions = [a == b, ca == cb, swapped, fuzz.token_set_ratio(ca, cb) == 100,
+                          initial, jw(a, b) >= 0.92, jw(a, b) >= 0.80]
+            level = next((n for n, ok in enumerate(conditions, 1) if ok), 8)
+            if level >= 6 and any(nicknames.hypocoristic(p, q) or nicknames.hypocoristic(q, p)
+                                  for p in a.split() for q in b.split()):
+                level = 2
+        elif c == "last_name":
+            a, b = hr.last[i], kleer.last[j]
+            if not a or not b:
+                out.append(0)
+                continue
+            swapped = a == kleer.first[j] and hr.first[i] == b and a != b
+            conditions = [a == b, swapped, fuzz.token_set_ratio(a, b) == 100, jw(a, b) >= 0.92,
+                          jw(a, b) >= 0.80]
+            level = next((n for n, ok in enumerate(conditions, 1) if ok), 6)
+        elif c == "city":
+            a, b = hr.city[i], kleer.city[j]
+            level = 0 if not a or not b else 1 if a == b else 2 if jw(a, b) >= 0.9 else 3
+        else:  # employee_number
+            from rapidfuzz.distance import Levenshtein
+
+            a, b = hr.employee_number[i], kleer.employee_number[j]
+            level = 0 if not a or not b else 1 if a == b else \
+                2 if Levenshtein.distance(a, b) == 1 else 3
+        out.append(level)
+    return np.array(out, dtype=np.int8)
+
+
+def test_comparisons_scoring_only_undecided_pairs_equal_every_pair_scored():
+    """Levels from codes, with a similarity scored only where no stronger level decided, equal
+    the plain definition on every HR × Kleer pair of awkward sides."""
+    for seed in range(8):
+        hr, kleer = _awkward_sides(seed)
+        h, k = np.divmod(np.arange(len(hr) * len(kleer)), len(kleer))
+        for c in ("first_name", "last_name", "city", "employee_number"):
+            got = comparisons.compare(hr, kleer, h, k, [c])[:, 0]
+            assert got.tolist() == _reference_levels(c, hr, kleer, h, k).tolist(), (seed, c)
+
+
+def test_em_patterns_coded_column_by_column_equal_the_distinct_rows_of_the_matrix():
+    from workbench.matching.fs import _patterns
+
+    rng = np.random.default_rng(3)
+    gamma = rng.integers(0, 9, size=(5_000, 9)).astype(np.int8)
+    gamma[:, 2] = rng.integers(0, 2, size=len(gamma))  # few values: many repeated rows
+    gamma[:, 5] = 0
+    patterns, counts = _patterns(gamma)
+    rows, first, want = np.unique(gamma, axis=0, return_index=True, return_counts=True)
+    order = np.argsort(first)  # _patterns: first seen first
+    assert np.array_equal(patterns, rows[order])
+    assert np.array_equal(counts, want[order].astype(float))
+
+
+def test_kleer_names_in_fewer_steps_equal_kleer_name_parts():
+    from workbench.matching import names
+
+    cases = ["Anna Svensson", "  Anna   Maria  Svensson ", "Carl von Essen", "Madonna", "Ö",
+             "Åsa Öberg-Lind", "O'Brien Sean", "e\u0301mile zola", "anna\u00a0berg", "a\tb c",
+             "   ", "", "Jean de la Fontaine", "de Gaulle", "Von", "x von", "A. B.",
+             "\u2003Anna\u2003", None, float("nan"), 12]
+    for name in cases:
+        for first, last in ((None, None), ("Anna", "Berg")):
+            assert names._kleer_name(name, first, last) == \
+                names.kleer_name_parts(name, first, last), repr(name)
