@@ -175,8 +175,15 @@ def hr_names(first: Sequence[Any], last: Sequence[Any]) -> tuple[list[NameParts]
     out = []
     for f, l in pairs:
         pf, pl = _piece(f), _piece(l)
-        out.append(_combine(pf, pl, _joined(pf, pl)))
+        out.append(_named(pf[0], pl[0], _joined(pf, pl)))
     return out, codes
+
+
+@lru_cache(maxsize=1 << 17)
+def _named(first: str | None, last: str | None, display: str | None) -> NameParts:
+    """The name of displayed first and last name pieces: one per distinct name, so a Kleer
+    name written as its HR record has it is worked out once for both sides."""
+    return _combine(_piece(first), _piece(last), display)
 
 
 def kleer_names(name: Sequence[Any], first: Sequence[Any], last: Sequence[Any]
@@ -196,13 +203,13 @@ def _kleer_name(name: Any, first: Any, last: Any) -> NameParts:
     display = " ".join((text if text.isascii() else unicodedata.normalize("NFC", text)).split())
     words = display.split(" ")
     if len(words) == 1:
-        return _combine(_piece(words[0]), _piece(None), display)
+        return _named(words[0], None, display)
     cut = len(words) - 1
     for i in range(1, len(words) - 1):
         if words[i].casefold() in PARTICLES:
             cut = i
             break
-    return _combine(_piece(" ".join(words[:cut])), _piece(" ".join(words[cut:])), display)
+    return _named(" ".join(words[:cut]), " ".join(words[cut:]), display)
 
 
 def made_of_name(text: str, tokens: tuple[str, ...]) -> bool:
