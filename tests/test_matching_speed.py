@@ -345,3 +345,19 @@ def test_kleer_names_in_fewer_steps_equal_kleer_name_parts():
         for first, last in ((None, None), ("Anna", "Berg")):
             assert names._kleer_name(name, first, last) == \
                 names.kleer_name_parts(name, first, last), repr(name)
+
+
+def test_personnummer_digits_without_a_regex_equal_the_regex_on_awkward_numbers():
+    import re
+
+    from workbench.matching.prepare import _digits10
+
+    not_digit = re.compile(r"[^0-9]")
+    ssn = np.array(["19850312-2387", "198503122387", "8503122387", "850312-2387", "",
+                    "19850312+2387", "1985031\u0662-2387", "19850312-238", "abcdefgh-ijkl",
+                    "19850312-23877", "1985-03-12-23", " 19850312-2387", "19850312_2387",
+                    "\uff119850312-2387", "19850312-2387"], dtype=object)
+    digits = [not_digit.sub("", v) for v in ssn]
+    got, count = _digits10(ssn)
+    assert count.tolist() == [len(d) for d in digits]
+    assert got.tolist() == [d[-10:] if len(d) in (10, 12) else "" for d in digits]
