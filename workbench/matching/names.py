@@ -107,7 +107,9 @@ class NameParts(NamedTuple):
         return " ".join(written.get(t) or t.title() for t in self.first_tokens) or "–"
 
 
-Piece = tuple[str | None, tuple[str, ...], tuple[str, ...]]  # (shown, folded tokens, canonical)
+#: (shown, folded tokens, canonical tokens, the folded tokens joined, the canonical joined,
+#: the initials of the folded tokens)
+Piece = tuple[str | None, tuple[str, ...], tuple[str, ...], str, str, tuple[str, ...]]
 
 
 @lru_cache(maxsize=1 << 17)
@@ -117,19 +119,26 @@ def _piece(text: Any) -> Piece:
     already displayed, so a piece of a displayed name is the name's own piece."""
     shown = name_display(text)
     tokens = folded_tokens(shown) if shown else ()
-    return shown, tokens, _canon(tokens)
+    canon = _canon(tokens)
+    return shown, tokens, canon, " ".join(tokens), " ".join(canon), tuple(t[0] for t in tokens)
+
+
+def _space(a: str, b: str) -> str:
+    """``a`` and ``b`` joined by a space, either alone when the other is empty."""
+    return f"{a} {b}" if a and b else a or b
 
 
 def _combine(first: Piece, last: Piece, display: str | None) -> NameParts:
-    _, first_t, first_c = first
-    last_shown, last_t, last_c = last
+    _, first_t, first_c, first_tj, first_cj, first_i = first
+    last_shown, last_t, last_c, last_tj, last_cj, _ = last
     tokens = first_t + last_t
     canon = first_c + last_c
+    # the joined keys from the pieces' own joins (tokens are never empty, so joining the two
+    # joins is joining all tokens)
     return _new(NameParts, (
         display or "", tokens, first_t, last_t, last_shown or "", canon, first_c, last_c,
-        " ".join(tokens), " ".join(sorted(canon)), " ".join(canon),
-        " ".join(sorted([t[0] for t in first_t] + list(last_c))),
-        " ".join(first_c), " ".join(last_c)))
+        _space(first_tj, last_tj), " ".join(sorted(canon)), _space(first_cj, last_cj),
+        " ".join(sorted(first_i + last_c)), first_cj, last_cj))
 
 
 _new = tuple.__new__  # a NameParts from its fields in order, without the keyword call
