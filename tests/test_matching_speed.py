@@ -361,3 +361,14 @@ def test_personnummer_digits_without_a_regex_equal_the_regex_on_awkward_numbers(
     got, count = _digits10(ssn)
     assert count.tolist() == [len(d) for d in digits]
     assert got.tolist() == [d[-10:] if len(d) in (10, 12) else "" for d in digits]
+
+
+def test_folding_word_by_word_equals_name_key_of_the_whole_value():
+    from workbench.matching.prepare import folded_column
+    from workbench.normalize import name_key
+
+    values = ["Storgatan 12 B", "Storgatan 12 b", "Tallvägen\u00a098", "a\u00a8b", "a \u0308b",
+              "ÅSA_öberg", "  ", "", "Ærøvej 3", "Straße 1", "rue de l'Église", "\u3000Gata\u3000",
+              "x\u2028y", "İstanbul cd.", "ﬁlgatan", "Ⅻ gatan", "e\u0301 \u0301e", "--", "D'Arcy"]
+    got = folded_column(np.array(values + values[::-1], dtype=object)).tolist()
+    assert got == [name_key(v) for v in values + values[::-1]]

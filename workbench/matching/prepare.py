@@ -311,14 +311,26 @@ def _birth_dates(frame: pd.DataFrame, ssn: np.ndarray,
 
 
 def folded_column(values: np.ndarray) -> np.ndarray:
-    """:func:`workbench.normalize.name_key` of every value, once per distinct value."""
+    """:func:`workbench.normalize.name_key` of every value, once per distinct word."""
     from ..normalize import name_key
 
     if len(values) == 0:
         return np.array([], dtype=object)
     inverse, uniq = pd.factorize(np.asarray(values, dtype=object))
-    folded = np.array([name_key(u) if u else "" for u in uniq.tolist()], dtype=object)
-    return folded[inverse]
+    # name_key maps every character on its own (whitespace to a space), so a value's key is
+    # its words' keys joined: streets share their words ("storgatan"), not their numbers
+    words: dict[str, str] = {}
+    folded = []
+    for u in uniq.tolist():
+        keys = []
+        for w in u.split():
+            key = words.get(w)
+            if key is None:
+                key = words[w] = name_key(w)
+            if key:
+                keys.append(key)
+        folded.append(" ".join(keys))
+    return np.array(folded, dtype=object)[inverse]
 
 
 _HOUSE_NUMBER = re.compile(r"\d+")
