@@ -224,9 +224,16 @@ def _birth_token_keys(hr: Side, kleer: Side) -> tuple[tuple[np.ndarray, np.ndarr
         keys.append((pos, prefix[at:at + len(vocab)][code]))
         at += len(vocab)
     (hp1, hc1), (hp2, hc2), (kp1, kc1), (kp2, kc2) = keys
-    hp, kp = np.concatenate([hp1, hp2]), np.concatenate([kp1, kp2])
-    return ((hp, _combine(bh[hp], np.concatenate([hc1, hc2]), n)),
-            (kp, _combine(bk[kp], np.concatenate([kc1, kc2]), n)))
+    out = []
+    for p1, c1, p2, c2, born in ((hp1, hc1, hp2, hc2, bh), (kp1, kc1, kp2, kc2, bk)):
+        # a canonical token lines up with its token as written: only one whose first two
+        # letters differ adds a key; records without a birth date add none
+        other = c2 != c1 if len(p2) == len(p1) else np.ones(len(p2), dtype=bool)
+        pos, code = np.concatenate([p1, p2[other]]), np.concatenate([c1, c2[other]])
+        dated = born[pos] >= 0
+        pos, code = pos[dated], code[dated]
+        out.append((pos, _combine(born[pos], code, n)))
+    return out[0], out[1]
 
 
 def _birth_name_pairs(hr: Side, kleer: Side, max_block: int) -> list[tuple[np.ndarray, np.ndarray]]:
