@@ -276,12 +276,12 @@ def _masked(ssn: np.ndarray, valid: np.ndarray, canonical: tuple[np.ndarray, np.
 
 def _local_parts(emails: np.ndarray) -> np.ndarray:
     """The part before the @, or "" when shorter than three characters (too common to count)."""
-    parts = (e.rpartition("@")[0] for e in emails)
-    return np.array([p if len(p) >= 3 else "" for p in parts], dtype=object)
+    return np.array([p if len(p := e.rpartition("@")[0]) >= 3 else "" for e in emails.tolist()],
+                    dtype=object)
 
 
 def _lower(values: np.ndarray) -> np.ndarray:
-    return np.array([v.lower() for v in values], dtype=object)
+    return np.array([v.lower() for v in values.tolist()], dtype=object)
 
 
 def _birth_dates(frame: pd.DataFrame, ssn: np.ndarray,
