@@ -8,7 +8,7 @@ import numpy as np
 from rapidfuzz.distance import JaroWinkler
 
 from workbench import nicknames
-from workbench.matching import blocking, comparisons
+from workbench.matching import blocking, comparisons, shortforms
 from workbench.normalize import name_key
 
 
@@ -80,9 +80,9 @@ def test_the_short_form_prefilter_never_rejects_what_the_rule_accepts():
     for p, q in itertools.product(formal, names):
         if nicknames.hypocoristic(p, q) or nicknames.hypocoristic(q, p):
             accepted += 1
-            assert comparisons._may_be_short(p, q) and comparisons._may_be_short(q, p), (p, q)
+            assert shortforms._may_be_short(p, q) and shortforms._may_be_short(q, p), (p, q)
     assert accepted > 20  # the rule does accept many of the table's short forms
-    assert not comparisons._may_be_short("karl", "bengt")
+    assert not shortforms._may_be_short("karl", "bengt")
 
 
 def test_shown_first_names_read_once_per_first_name_equal_each_records_own():
@@ -116,7 +116,7 @@ def test_short_forms_of_many_name_pairs_equal_the_rule_pair_by_pair():
     b = np.array([q for _, q in pairs], dtype=object)
     want = [any(nicknames.hypocoristic(p, q) or nicknames.hypocoristic(q, p)
                 for p in x.split() for q in y.split()) for x, y in pairs]
-    assert comparisons._short_forms(a, b).tolist() == want
+    assert shortforms._short_forms(a, b).tolist() == want
     assert sum(want) > 20
 
 
