@@ -132,6 +132,27 @@ def _pairwise(scorer: Callable, hr: Side, kleer: Side, name: str, h: np.ndarray,
     return _pairwise_codes(scorer, value_codes(hr, name), h, value_codes(kleer, name), k)
 
 
+def _one_contains_the_other(hr: Side, kleer: Side, name: str, h: np.ndarray, k: np.ndarray
+                            ) -> np.ndarray:
+    """``fuzz.token_set_ratio == 100`` of the column ``name`` at pairs whose values differ: one
+    value's words contain the other's. Two different one-word values never do, so the scorer
+    runs only for pairs with a value of several words."""
+    (ch, uh), (ck, uk) = value_codes(hr, name), value_codes(kleer, name)
+    several = _several_words(hr, name, uh)[ch[h]] | _several_words(kleer, name, uk)[ck[k]]
+    out = np.zeros(len(h), dtype=bool)
+    rows = np.flatnonzero(several)
+    out[rows] = _pairwise(fuzz.token_set_ratio, hr, kleer, name, h[rows], k[rows]) == 100
+    return out
+
+
+def _several_words(side: Side, name: str, values: np.ndarray) -> np.ndarray:
+    """Per distinct value of a side's column: whether it has more than one word."""
+    key = ("several", name)
+    if key not in side.memo:
+        side.memo[key] = np.array([len(v.split()) > 1 for v in values.tolist()], dtype=bool)
+    return side.memo[key]
+
+
 def _pairwise_codes(scorer: Callable, a: tuple[np.ndarray, np.ndarray], h: np.ndarray,
                     b: tuple[np.ndarray, np.ndarray], k: np.ndarray) -> np.ndarray:
     """``scorer`` of every pair of values (codes, distinct values), once per distinct pair."""
@@ -220,7 +241,7 @@ def _first(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
         level = np.select([a == b, ca == cb, swapped], [1, 2, 3], 0).astype(np.int8)
         open_ = np.flatnonzero(level == 0)
         oh, ok_ = hh[open_], kk[open_]
-        part = _pairwise(fuzz.token_set_ratio, hr, kleer, "first_key", oh, ok_) == 100
+        part = _one_contains_the_other(hr, kleer, "first_key", oh, ok_)
         ih, ik, _ = shared_codes(hr, kleer, "first_initial")
         initial = (hr.has_initial[oh] | kleer.has_initial[ok_]) & (ih[oh] == ik[ok_])
         level[open_] = np.select([part, initial], [4, 5], 0)
@@ -251,7 +272,7 @@ def _last(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
         # the first level that holds, each similarity scored only where no earlier level did
         level = np.select([a == b, swapped], [1, 2], 0).astype(np.int8)
         open_ = np.flatnonzero(level == 0)
-        part = _pairwise(fuzz.token_set_ratio, hr, kleer, "last", hh[open_], kk[open_]) == 100
+        part = _one_contains_the_other(hr, kleer, "last", hh[open_], kk[open_])
         level[open_[part]] = 3
         fuzzy = open_[~part]
         jw = _pairwise(JaroWinkler.normalized_similarity, hr, kleer, "last", hh[fuzzy],
