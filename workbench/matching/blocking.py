@@ -351,12 +351,14 @@ def _name_pairs(hr: Side, kleer: Side, settings: MatchSettings, wanted: np.ndarr
     return _join(h_pos, h_key, k_pos, k_key, settings.max_block)
 
 
-def _identified(hr: Side, kleer: Side, found: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-    """Kleer records that an identical personnummer or their foreign-id already identifies."""
+def _identified(hr: Side, kleer: Side, found: list[np.ndarray], width: int) -> np.ndarray:
+    """Kleer records that an identical personnummer or their foreign-id already identifies
+    (``found``: pairs as ``kleer * width + hr``)."""
     out = np.zeros(len(kleer), dtype=bool)
     ph, pk, _ = shared_codes(hr, kleer, "pnr")   # "" is -1
     ih, fk, _ = shared_codes(hr, kleer, "id_text", "foreign_id")
-    for h, k in found:
+    for code in found:
+        h, k = code % width, code // width
         pnr = pk[k]
         hit = ((pnr >= 0) & (ph[h] == pnr)) | (fk[k] == ih[h])
         out[k[hit]] = True
@@ -383,42 +385,46 @@ def candidate_pairs(hr: Side, kleer: Side, settings: MatchSettings, *,
     """Unique candidate pairs as (hr positions, kleer positions), sorted by Kleer then HR."""
     mb = settings.max_block
     split = _refinements(hr, kleer)
-    found: list[tuple[np.ndarray, np.ndarray]] = []
+    width = max(len(hr), 1)
+    found: list[np.ndarray] = []  # each block's pairs as one integer, kleer * width + hr
+
+    def add(*blocks: tuple[np.ndarray, np.ndarray]) -> None:
+        for h, k in blocks:
+            found.append(np.asarray(k, dtype=np.int64) * width + np.asarray(h, dtype=np.int64))
+
     for block in blocks:
         if block == "foreign_id":
-            found.append(_join1(*shared_codes(hr, kleer, "id_text", "foreign_id")[:2], mb))
+            add(_join1(*shared_codes(hr, kleer, "id_text", "foreign_id")[:2], mb))
         elif block == "ssn":
             hp, hk = _deletions(hr.pnr_digits)
             kp, kk = _deletions(kleer.pnr_digits)
-            found.append(_join(hp, hk, kp, kk, mb))
+            add(_join(hp, hk, kp, kk, mb))
         elif block == "birth_date":
-            found.extend(_birth_name_pairs(hr, kleer, mb))
+            add(*_birth_name_pairs(hr, kleer, mb))
         elif block == "address":
-            found.append(_join1(*_pair_keys(hr, kleer, "zip_code", "street_cut"), mb, split))
+            add(_join1(*_pair_keys(hr, kleer, "zip_code", "street_cut"), mb, split))
             # a typo in the street: the house number with the postal code
-            found.append(_join1(*_pair_keys(hr, kleer, "zip_code", "street_no"), mb, split))
+            add(_join1(*_pair_keys(hr, kleer, "zip_code", "street_no"), mb, split))
         elif block in ("email", "email_local"):
             source = "emails" if block == "email" else "locals"
             hp, hk = _long(getattr(hr, source).values())
             kp, kk = _long(getattr(kleer, source).values())
-            found.append(_join(hp, hk, kp, kk, mb, split))
+            add(_join(hp, hk, kp, kk, mb, split))
         elif block == "phone":
-            found.append(_join1(*shared_codes(hr, kleer, "phone")[:2], mb, split))
+            add(_join1(*shared_codes(hr, kleer, "phone")[:2], mb, split))
         elif block == "employee_number":
-            found.append(_join1(*shared_codes(hr, kleer, "employee_number")[:2], mb, split))
+            add(_join1(*shared_codes(hr, kleer, "employee_number")[:2], mb, split))
             hp, hk = _digit_deletions(hr.employee_number, len(kleer))
             kp, kk = _digit_deletions(kleer.employee_number, len(hr))
             if len(hp) and len(kp):
-                found.append(_join(hp, hk, kp, kk, mb))
+                add(_join(hp, hk, kp, kk, mb))
         elif block == "initials":
-            found.append(_initial_pairs(hr, kleer, mb))
+            add(_initial_pairs(hr, kleer, mb))
         elif block == "name":
-            found.append(_name_pairs(hr, kleer, settings, ~_identified(hr, kleer, found)))
+            add(_name_pairs(hr, kleer, settings, ~_identified(hr, kleer, found, width)))
         else:
             raise ValueError(f"unknown block {block!r}; known: {', '.join(BLOCKS)}")
     if not found:
         return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
-    h = np.concatenate([f[0] for f in found]).astype(np.int64)
-    k = np.concatenate([f[1] for f in found]).astype(np.int64)
-    code = unique_ints(k * max(len(hr), 1) + h)
-    return code % max(len(hr), 1), code // max(len(hr), 1)
+    code = unique_ints(np.concatenate(found))
+    return code % width, code // width
