@@ -16,11 +16,19 @@ __all__ = ["cycle_collector_paused"]
 
 @contextmanager
 def cycle_collector_paused() -> Iterator[None]:
-    """The cycle collector off inside; back on afterwards, unless something else had paused it."""
+    """The cycle collector off inside; back on afterwards, unless something else had paused it.
+
+    What was made inside goes straight to the oldest generation (``gc.freeze`` then
+    ``gc.unfreeze``) instead of being traversed by the young-generation collection the first
+    allocation after ``gc.enable`` would start: at 200,000 records that one collection of
+    millions of new objects cost half a second. Nothing leaves the collector's view; the
+    objects are examined at the next full collection like any long-lived object."""
     was_on = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if was_on:
+            gc.freeze()
+            gc.unfreeze()
             gc.enable()

@@ -32,14 +32,13 @@ on integer codes, no Python loop over pairs.
 
 from __future__ import annotations
 
-from itertools import chain
 from typing import Iterable
 
 import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
-from .prepare import Side
+from .prepare import Side, column, shared_codes, token_codes
 from .settings import MatchSettings
 
 __all__ = ["candidate_pairs", "BLOCKS", "unique_ints"]
@@ -196,79 +195,53 @@ def _deletions(digits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.tile(pos, 10), np.concatenate(keys)
 
 
-def _codes(h_values: np.ndarray, k_values: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """Both sides' values numbered in one vocabulary: (HR codes, Kleer codes, vocabulary size),
-    ``-1`` for a missing value ("")."""
-    values = np.concatenate([np.asarray(h_values, dtype=object),
-                             np.asarray(k_values, dtype=object)])
-    codes, uniques = pd.factorize(np.where(values == "", None, values))
-    codes = codes.astype(np.int64)
-    return codes[:len(h_values)], codes[len(h_values):], len(uniques)
-
-
 def _combine(a: np.ndarray, b: np.ndarray, n_b: int) -> np.ndarray:
     """Two integer keys as one (``a`` major), ``-1`` (no key) where either is missing."""
     return np.where((a >= 0) & (b >= 0), a * max(n_b, 1) + b, -1)
 
 
-def _pair_keys(hr_a: np.ndarray, hr_b: np.ndarray, kleer_a: np.ndarray, kleer_b: np.ndarray,
-               n: int) -> tuple[np.ndarray, np.ndarray]:
-    """The key ``a`` + ``b[:n]`` of each side as integers; no key where either is missing."""
-    ah, ak, _ = _codes(hr_a, kleer_a)
-    bh, bk, nb = _codes(_cut(hr_b, n), _cut(kleer_b, n))
+def _pair_keys(hr: Side, kleer: Side, a: str, b: str) -> tuple[np.ndarray, np.ndarray]:
+    """The key of the columns ``a`` + ``b`` of each side as integers; no key where either is
+    missing."""
+    ah, ak, _ = shared_codes(hr, kleer, a)
+    bh, bk, nb = shared_codes(hr, kleer, b)
     return _combine(ah, bh, nb), _combine(ak, bk, nb)
 
 
-def _cut(values: np.ndarray, n: int) -> np.ndarray:
-    return np.array([v if len(v) <= n else v[:n] for v in values], dtype=object)
-
-
-def _flat_tokens(side: Side, attr: str, memo: dict | None = None
-                 ) -> tuple[np.ndarray, list[str]]:
-    """(record position, token) for every token of every record's name: ``attr`` "tokens"
-    (folded, as written) or "canon" (nickname-canonical), repeats included; ``memo`` keeps
-    them for the other blocks of one run."""
-    key = (id(side), attr)
-    if memo is not None and key in memo:
-        return memo[key]
-    groups = [getattr(p, attr) for p in side.names]
-    lengths = np.fromiter(map(len, groups), dtype=np.int64, count=len(groups))
-    out = (np.repeat(np.arange(len(groups), dtype=np.int64), lengths),
-           list(chain.from_iterable(groups)))
-    if memo is not None:
-        memo[key] = out
-    return out
-
-
-def _both_flat(side: Side, memo: dict | None) -> tuple[np.ndarray, list[str]]:
-    """:func:`_flat_tokens` of the folded and of the canonical tokens together."""
-    tp, tt = _flat_tokens(side, "tokens", memo)
-    cp, ct = _flat_tokens(side, "canon", memo)
-    return np.concatenate([tp, cp]), tt + ct
-
-
-def _birth_token_keys(hr: Side, kleer: Side, memo: dict | None = None) -> tuple[tuple[np.ndarray, np.ndarray],
+def _birth_token_keys(hr: Side, kleer: Side) -> tuple[tuple[np.ndarray, np.ndarray],
                                                       tuple[np.ndarray, np.ndarray]]:
     """Per side: (record position, birth date + the first two letters of one of its name
     tokens, as one integer) for the tokens, as written (folded) and nickname-canonical, of a
     record with a birth date; repeats are removed by the join."""
-    bh, bk, _ = _codes(hr.birth_date, kleer.birth_date)
-    hp, ht = _both_flat(hr, memo)
-    kp, kt = _both_flat(kleer, memo)
-    tok, vocab = pd.factorize(np.asarray(ht + kt, dtype=object))
-    prefix, prefixes = pd.factorize(np.asarray([t[:2] for t in vocab], dtype=object))
-    code = prefix[tok].astype(np.int64) if len(tok) else np.zeros(0, dtype=np.int64)
-    n = len(prefixes)
-    return ((hp, _combine(bh[hp], code[:len(ht)], n)),
-            (kp, _combine(bk[kp], code[len(ht):], n)))
+    bh, bk, _ = shared_codes(hr, kleer, "birth_date")
+    tables = [token_codes(side, attr) for side in (hr, kleer) for attr in ("tokens", "canon")]
+    # the first two letters of every distinct token, numbered in one vocabulary
+    prefix, prefixes = pd.factorize(np.asarray([t[:2] for _, _, vocab in tables for t in vocab],
+                                               dtype=object))
+    prefix = prefix.astype(np.int64)
+    n, at, keys = len(prefixes), 0, []
+    for pos, code, vocab in tables:
+        keys.append((pos, prefix[at:at + len(vocab)][code]))
+        at += len(vocab)
+    (hp1, hc1), (hp2, hc2), (kp1, kc1), (kp2, kc2) = keys
+    out = []
+    for p1, c1, p2, c2, born in ((hp1, hc1, hp2, hc2, bh), (kp1, kc1, kp2, kc2, bk)):
+        # a canonical token lines up with its token as written: only one whose first two
+        # letters differ adds a key; records without a birth date add none
+        other = c2 != c1 if len(p2) == len(p1) else np.ones(len(p2), dtype=bool)
+        pos, code = np.concatenate([p1, p2[other]]), np.concatenate([c1, c2[other]])
+        dated = born[pos] >= 0
+        pos, code = pos[dated], code[dated]
+        out.append((pos, _combine(born[pos], code, n)))
+    return out[0], out[1]
 
 
-def _birth_name_pairs(hr: Side, kleer: Side, max_block: int, memo: dict | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+def _birth_name_pairs(hr: Side, kleer: Side, max_block: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """Birth date + the first two letters of any name token: the first name, the last name or
     one of several, so a changed surname, a typo in one name, a name given in one part only
     ("Webb" for Amber Webb) or split differently ("Alexander Georg E") still meets its record;
     an oversized key (a placeholder date, a very common name) is split by the postal code."""
-    (hp, hk), (kp, kk) = _birth_token_keys(hr, kleer, memo)
+    (hp, hk), (kp, kk) = _birth_token_keys(hr, kleer)
     return [_join(hp, hk, kp, kk, max_block, [(hr.zip_code, kleer.zip_code)])]
 
 
@@ -312,17 +285,19 @@ def _similar_tokens(kleer_vocab: np.ndarray, hr_vocab: np.ndarray, cutoff: float
     return np.concatenate(ks), np.concatenate(hs)
 
 
-def _token_table(side: Side, wanted: np.ndarray | None, memo: dict | None
+def _token_table(side: Side, wanted: np.ndarray | None
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(record position, token code) for every distinct canonical token of length ≥ 2 of the
     records in ``wanted`` (all without it), sorted by position, and the token vocabulary."""
-    pos, flat = _flat_tokens(side, "canon", memo)
-    tok = np.asarray(flat, dtype=object)
-    keep = np.fromiter(map(len, flat), dtype=np.int64, count=len(flat)) > 1
+    pos, code, vocab = token_codes(side, "canon")
+    long_ = np.fromiter(map(len, vocab.tolist()), dtype=np.int64, count=len(vocab)) > 1
+    keep = long_[code] if len(code) else np.zeros(0, dtype=bool)
     if wanted is not None:
         keep &= wanted[pos]
-    pos, tok = pos[keep], tok[keep]
-    codes, vocab = pd.factorize(tok)
+    pos, code = pos[keep], code[keep]
+    used = unique_ints(code)  # the vocabulary of these records only
+    codes = np.searchsorted(used, code)
+    vocab = vocab[used]
     width = max(len(vocab), 1)
     distinct = unique_ints(pos * width + codes.astype(np.int64))
     return distinct // width, distinct % width, np.asarray(vocab, dtype=object)
@@ -340,12 +315,12 @@ def _group_pairs(sorted_key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return x[keep], y[keep]
 
 
-def _name_pairs(hr: Side, kleer: Side, settings: MatchSettings, wanted: np.ndarray,
-                memo: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+def _name_pairs(hr: Side, kleer: Side, settings: MatchSettings, wanted: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
     """Records sharing a pair of name tokens, one of them the same, the other the same or
     similar; only for the Kleer records in ``wanted``."""
-    hp, hc, hr_vocab = _token_table(hr, None, memo)
-    kp, kc, kleer_vocab = _token_table(kleer, wanted, memo)
+    hp, hc, hr_vocab = _token_table(hr, None)
+    kp, kc, kleer_vocab = _token_table(kleer, wanted)
     if len(hp) == 0 or len(kp) == 0:
         return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
     v = len(hr_vocab)
@@ -376,34 +351,33 @@ def _name_pairs(hr: Side, kleer: Side, settings: MatchSettings, wanted: np.ndarr
     return _join(h_pos, h_key, k_pos, k_key, settings.max_block)
 
 
-def _identified(hr: Side, kleer: Side, found: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-    """Kleer records that an identical personnummer or their foreign-id already identifies."""
+def _identified(hr: Side, kleer: Side, found: list[np.ndarray], width: int) -> np.ndarray:
+    """Kleer records that an identical personnummer or their foreign-id already identifies
+    (``found``: pairs as ``kleer * width + hr``)."""
     out = np.zeros(len(kleer), dtype=bool)
-    for h, k in found:
-        pnr = kleer.pnr[k]
-        hit = ((pnr != "") & (hr.pnr[h] == pnr)) | (kleer.foreign_id[k] == hr.ids[h].astype(object))
+    ph, pk, _ = shared_codes(hr, kleer, "pnr")   # "" is -1
+    ih, fk, _ = shared_codes(hr, kleer, "id_text", "foreign_id")
+    for code in found:
+        h, k = code % width, code // width
+        pnr = pk[k]
+        hit = ((pnr >= 0) & (ph[h] == pnr)) | (fk[k] == ih[h])
         out[k[hit]] = True
     return out
 
 
 def _initial_pairs(hr: Side, kleer: Side, max_block: int) -> tuple[np.ndarray, np.ndarray]:
     """Names with an initial against the initials key of the other side ("A. Svensson")."""
-    hk = np.where(hr.has_initial, hr.initials_key, "")
-    kk = np.where(kleer.has_initial, kleer.initials_key, "")
-    h1, k1 = _join1(hr.initials_key, kk.astype(object), max_block)
-    h2, k2 = _join1(hk.astype(object), kleer.initials_key, max_block)
+    ih, ik, _ = shared_codes(hr, kleer, "initials_key")  # "" is -1
+    h1, k1 = _join1(ih, np.where(kleer.has_initial, ik, -1), max_block)
+    h2, k2 = _join1(np.where(hr.has_initial, ih, -1), ik, max_block)
     return np.concatenate([h1, h2]), np.concatenate([k1, k2])
-
-
-def _initial(values: np.ndarray) -> np.ndarray:
-    return np.array([str(v)[:1] for v in values], dtype=object)
 
 
 def _refinements(hr: Side, kleer: Side) -> _Refine:
     """The components an oversized key is split by: the first letter of the (nickname-
     canonical) first name, and that of the last name."""
-    return [(_initial(hr.first_key), _initial(kleer.first_key)),
-            (_initial(hr.last_key), _initial(kleer.last_key))]
+    return [(column(hr, "first_key_initial"), column(kleer, "first_key_initial")),
+            (column(hr, "last_key_initial"), column(kleer, "last_key_initial"))]
 
 
 def candidate_pairs(hr: Side, kleer: Side, settings: MatchSettings, *,
@@ -411,45 +385,46 @@ def candidate_pairs(hr: Side, kleer: Side, settings: MatchSettings, *,
     """Unique candidate pairs as (hr positions, kleer positions), sorted by Kleer then HR."""
     mb = settings.max_block
     split = _refinements(hr, kleer)
-    memo: dict = {}  # name tokens, read once for the birth date and the name blocks
-    found: list[tuple[np.ndarray, np.ndarray]] = []
+    width = max(len(hr), 1)
+    found: list[np.ndarray] = []  # each block's pairs as one integer, kleer * width + hr
+
+    def add(*blocks: tuple[np.ndarray, np.ndarray]) -> None:
+        for h, k in blocks:
+            found.append(np.asarray(k, dtype=np.int64) * width + np.asarray(h, dtype=np.int64))
+
     for block in blocks:
         if block == "foreign_id":
-            found.append(_join1(hr.ids.astype(object), kleer.foreign_id, mb))
+            add(_join1(*shared_codes(hr, kleer, "id_text", "foreign_id")[:2], mb))
         elif block == "ssn":
             hp, hk = _deletions(hr.pnr_digits)
             kp, kk = _deletions(kleer.pnr_digits)
-            found.append(_join(hp, hk, kp, kk, mb))
+            add(_join(hp, hk, kp, kk, mb))
         elif block == "birth_date":
-            found.extend(_birth_name_pairs(hr, kleer, mb, memo))
+            add(*_birth_name_pairs(hr, kleer, mb))
         elif block == "address":
-            found.append(_join1(*_pair_keys(hr.zip_code, hr.street, kleer.zip_code,
-                                            kleer.street, 100), mb, split))
+            add(_join1(*_pair_keys(hr, kleer, "zip_code", "street_cut"), mb, split))
             # a typo in the street: the house number with the postal code
-            found.append(_join1(*_pair_keys(hr.zip_code, hr.street_no, kleer.zip_code,
-                                            kleer.street_no, 100), mb, split))
+            add(_join1(*_pair_keys(hr, kleer, "zip_code", "street_no"), mb, split))
         elif block in ("email", "email_local"):
             source = "emails" if block == "email" else "locals"
             hp, hk = _long(getattr(hr, source).values())
             kp, kk = _long(getattr(kleer, source).values())
-            found.append(_join(hp, hk, kp, kk, mb, split))
+            add(_join(hp, hk, kp, kk, mb, split))
         elif block == "phone":
-            found.append(_join1(hr.phone, kleer.phone, mb, split))
+            add(_join1(*shared_codes(hr, kleer, "phone")[:2], mb, split))
         elif block == "employee_number":
-            found.append(_join1(hr.employee_number, kleer.employee_number, mb, split))
+            add(_join1(*shared_codes(hr, kleer, "employee_number")[:2], mb, split))
             hp, hk = _digit_deletions(hr.employee_number, len(kleer))
             kp, kk = _digit_deletions(kleer.employee_number, len(hr))
             if len(hp) and len(kp):
-                found.append(_join(hp, hk, kp, kk, mb))
+                add(_join(hp, hk, kp, kk, mb))
         elif block == "initials":
-            found.append(_initial_pairs(hr, kleer, mb))
+            add(_initial_pairs(hr, kleer, mb))
         elif block == "name":
-            found.append(_name_pairs(hr, kleer, settings, ~_identified(hr, kleer, found), memo))
+            add(_name_pairs(hr, kleer, settings, ~_identified(hr, kleer, found, width)))
         else:
             raise ValueError(f"unknown block {block!r}; known: {', '.join(BLOCKS)}")
     if not found:
         return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
-    h = np.concatenate([f[0] for f in found]).astype(np.int64)
-    k = np.concatenate([f[1] for f in found]).astype(np.int64)
-    code = unique_ints(k * max(len(hr), 1) + h)
-    return code % max(len(hr), 1), code // max(len(hr), 1)
+    code = unique_ints(np.concatenate(found))
+    return code % width, code // width

@@ -38,7 +38,6 @@ between two Anna Bergs) is neutral: the name comparisons already hold it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from types import MappingProxyType
 from typing import Callable, Mapping
 
@@ -47,9 +46,9 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
-from .. import nicknames
 from . import names as nm
-from .prepare import Side
+from .prepare import Side, shared_codes, value_codes
+from .shortforms import _short_form_codes
 
 __all__ = ["Comparison", "COMPARISONS", "compare", "usable_comparisons"]
 
@@ -115,10 +114,6 @@ def usable_comparisons(hr_columns, kleer_columns) -> list[str]:
 
 # --------------------------------------------------------------------------- helpers
 
-def _both(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return (a != "") & (b != "")
-
-
 def _pairwise_at(scorer: Callable, a: np.ndarray, h: np.ndarray, b: np.ndarray, k: np.ndarray
                  ) -> np.ndarray:
     """``scorer(a[h[i]], b[k[i]])`` for every i, computed once per distinct pair of values.
@@ -126,34 +121,52 @@ def _pairwise_at(scorer: Callable, a: np.ndarray, h: np.ndarray, b: np.ndarray, 
     Candidate pairs repeat values a lot (a first name, a city, a surname among namesakes), so
     the values of each side are numbered once and the scorer runs on the distinct pairs of
     numbers only."""
-    if len(h) == 0:
-        return np.zeros(0)
     ca, ua = pd.factorize(a)
     cb, ub = pd.factorize(b)
+    return _pairwise_codes(scorer, (ca.astype(np.int64), np.asarray(ua, dtype=object)), h,
+                           (cb.astype(np.int64), np.asarray(ub, dtype=object)), k)
+
+
+def _pairwise(scorer: Callable, hr: Side, kleer: Side, name: str, h: np.ndarray, k: np.ndarray
+              ) -> np.ndarray:
+    """:func:`_pairwise_at` of the column ``name`` of both sides, on the sides' own numbering
+    of their values (:func:`~workbench.matching.prepare.value_codes`, once per run)."""
+    return _pairwise_codes(scorer, value_codes(hr, name), h, value_codes(kleer, name), k)
+
+
+def _one_contains_the_other(hr: Side, kleer: Side, name: str, h: np.ndarray, k: np.ndarray
+                            ) -> np.ndarray:
+    """``fuzz.token_set_ratio == 100`` of the column ``name`` at pairs whose values differ: one
+    value's words contain the other's. Two different one-word values never do, so the scorer
+    runs only for pairs with a value of several words."""
+    (ch, uh), (ck, uk) = value_codes(hr, name), value_codes(kleer, name)
+    several = _several_words(hr, name, uh)[ch[h]] | _several_words(kleer, name, uk)[ck[k]]
+    out = np.zeros(len(h), dtype=bool)
+    rows = np.flatnonzero(several)
+    out[rows] = _pairwise(fuzz.token_set_ratio, hr, kleer, name, h[rows], k[rows]) == 100
+    return out
+
+
+def _several_words(side: Side, name: str, values: np.ndarray) -> np.ndarray:
+    """Per distinct value of a side's column: whether it has more than one word."""
+    key = ("several", name)
+    if key not in side.memo:
+        side.memo[key] = np.array([len(v.split()) > 1 for v in values.tolist()], dtype=bool)
+    return side.memo[key]
+
+
+def _pairwise_codes(scorer: Callable, a: tuple[np.ndarray, np.ndarray], h: np.ndarray,
+                    b: tuple[np.ndarray, np.ndarray], k: np.ndarray) -> np.ndarray:
+    """``scorer`` of every pair of values (codes, distinct values), once per distinct pair."""
+    if len(h) == 0:
+        return np.zeros(0)
+    (ca, ua), (cb, ub) = a, b
     width = max(len(ub), 1)
-    codes, distinct = pd.factorize(ca[h].astype(np.int64) * width + cb[k])
+    codes, distinct = pd.factorize(ca[h] * width + cb[k])
     distinct = np.asarray(distinct, dtype=np.int64)
-    ua, ub = np.asarray(ua, dtype=object), np.asarray(ub, dtype=object)
     scores = process.cpdist(ua[distinct // width].tolist(), ub[distinct % width].tolist(),
                             scorer=scorer, workers=-1)
     return scores[codes]
-
-
-def _codes(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Two sides' text values numbered in one vocabulary, ``-1`` for "": codes compare like
-    the texts, and gathering small integers for a million pairs is much cheaper than
-    comparing the strings they point to."""
-    codes, uniques = pd.factorize(np.concatenate([np.asarray(a, dtype=object),
-                                                  np.asarray(b, dtype=object)]))
-    codes = codes.astype(np.int32)
-    empty = np.flatnonzero(np.asarray(uniques, dtype=object) == "")
-    if len(empty):
-        codes[codes == empty[0]] = -1
-    return codes[:len(a)], codes[len(a):]
-
-
-def _initials(values: np.ndarray) -> np.ndarray:
-    return np.array([x[:1] for x in values], dtype=object)
 
 
 def _levels(present: np.ndarray, conditions: list[np.ndarray]) -> np.ndarray:
@@ -176,20 +189,25 @@ def _dates(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return exact, one_off & ~exact
 
 
-def _date_levels(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    present = _both(a, b)
-    out = np.zeros(len(a), dtype=np.int8)
-    if present.any():
-        exact, near = _dates(a[present], b[present])
-        out[present] = np.select([exact, near], [1, 2], 3)
+def _date_levels_at(hr: Side, kleer: Side, name: str, h: np.ndarray, k: np.ndarray
+                    ) -> np.ndarray:
+    """Levels exact · one component off · differs of the date column ``name`` at the pairs (0
+    where either is missing): presence and equality on codes, the dates' components read only
+    for the pairs that differ."""
+    ch, ck, _ = shared_codes(hr, kleer, name)
+    x, y = ch[h], ck[k]
+    out = np.where((x >= 0) & (y >= 0), np.where(x == y, 1, 3), 0).astype(np.int8)
+    differ = np.flatnonzero(out == 3)
+    if len(differ):
+        _, near = _dates(getattr(hr, name)[h[differ]], getattr(kleer, name)[k[differ]])
+        out[differ[near]] = 2
     return out
 
 
 # --------------------------------------------------------------------------- per field
 
 def _ssn(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
-    a, b = hr.pnr[h], kleer.pnr[k]
-    present = _both(a, b)
+    present = (hr.pnr_digits[h, 0] != 255) & (kleer.pnr_digits[k, 0] != 255)  # pnr != ""
     out = np.zeros(len(h), dtype=np.int8)
     idx = np.flatnonzero(present)
     if len(idx):
@@ -206,113 +224,69 @@ def _ssn(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
 
 
 def _first(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
-    a, b = hr.first[h], kleer.first[k]
-    present = _both(a, b)
+    # every test on integer codes of the texts (prepare.shared_codes): "" is -1 on both sides,
+    # so codes are equal exactly where the texts are
+    fh, fk, _ = shared_codes(hr, kleer, "first")
+    a, b = fh[h], fk[k]
+    present = (a >= 0) & (b >= 0)
     out = np.zeros(len(h), dtype=np.int8)
     idx = np.flatnonzero(present)
     if len(idx):
         hh, kk = h[idx], k[idx]
         a, b = a[idx], b[idx]
-        ca, cb = hr.first_key[hh], kleer.first_key[kk]
-        swapped = (ca == kleer.last_key[kk]) & (hr.last_key[hh] == cb) & (ca != cb)
-        part = _pairwise_at(fuzz.token_set_ratio, hr.first_key, hh, kleer.first_key, kk) == 100
-        jw = _pairwise_at(JaroWinkler.normalized_similarity, hr.first, hh, kleer.first, kk)
-        initial = (hr.has_initial[hh] | kleer.has_initial[kk]) & \
-            (_initials(hr.first)[hh] == _initials(kleer.first)[kk])
-        level = np.select([a == b, ca == cb, swapped, part, initial, jw >= 0.92, jw >= 0.80],
-                          [1, 2, 3, 4, 5, 6, 7], 8)
+        xh, xk, _ = shared_codes(hr, kleer, "first_key")
+        ca, cb = xh[hh], xk[kk]
+        fl_h, fl_k, _ = shared_codes(hr, kleer, "first_key", "last_key")
+        lf_h, lf_k, _ = shared_codes(hr, kleer, "last_key", "first_key")
+        swapped = (fl_h[hh] == fl_k[kk]) & (lf_h[hh] == lf_k[kk]) & (ca != cb)
+        # the first level that holds, each similarity scored only where no earlier level did
+        level = np.select([a == b, ca == cb, swapped], [1, 2, 3], 0).astype(np.int8)
+        open_ = np.flatnonzero(level == 0)
+        oh, ok_ = hh[open_], kk[open_]
+        part = _one_contains_the_other(hr, kleer, "first_key", oh, ok_)
+        ih, ik, _ = shared_codes(hr, kleer, "first_initial")
+        initial = (hr.has_initial[oh] | kleer.has_initial[ok_]) & (ih[oh] == ik[ok_])
+        level[open_] = np.select([part, initial], [4, 5], 0)
+        fuzzy = open_[~part & ~initial]
+        jw = _pairwise(JaroWinkler.normalized_similarity, hr, kleer, "first", hh[fuzzy],
+                       kk[fuzzy])
+        level[fuzzy] = np.select([jw >= 0.92, jw >= 0.80], [6, 7], 8)
         rest = np.flatnonzero(level >= 6)
         if len(rest):
-            level[rest[_short_forms(a[rest], b[rest])]] = 2
+            (ch, uh), (ck, uk) = value_codes(hr, "first"), value_codes(kleer, "first")
+            level[rest[_short_form_codes(ch[hh[rest]], uh, ck[kk[rest]], uk, hr, kleer)]] = 2
         out[idx] = level
     return out
 
 
-def _short_forms(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Whether one first name is a short form of the other by the Swedish rule
-    (:func:`workbench.nicknames.hypocoristic`), once per distinct pair of names.
-
-    Most pairs asked here are two unrelated names: a vectorised necessary condition for
-    one-word names leaves few pairs for the rule itself — the rule's short form is shorter and
-    either a stem of at least three letters that begins the formal name (the spelling keys,
-    ``nicknames._sound``, share their first three letters) or, four letters or more, the formal
-    name's end (the keys share their last four)."""
-    if len(a) == 0:
-        return np.zeros(0, dtype=bool)
-    ca, ua = pd.factorize(a)
-    cb, ub = pd.factorize(b)
-    ua, ub = np.asarray(ua, dtype=object), np.asarray(ub, dtype=object)
-    codes, pairs = pd.factorize(ca.astype(np.int64) * len(ub) + cb)
-    pairs = np.asarray(pairs, dtype=np.int64)
-    pa, pb = pairs // len(ub), pairs % len(ub)
-    ka, kb = _spelling(ua), _spelling(ub)
-    both_one_word = ka["one_word"][pa] & kb["one_word"][pb]
-    first3 = _shared(ka["first3"], kb["first3"])
-    last4 = _shared(ka["last4"], kb["last4"])
-    ends = ka["four"][pa] & kb["four"][pb] & (last4[0][pa] == last4[1][pb])
-    maybe = ~both_one_word | ((ka["length"][pa] != kb["length"][pb]) &
-                              ((first3[0][pa] == first3[1][pb]) | ends))
-    hits = np.zeros(len(pairs), dtype=bool)
-    for i in np.flatnonzero(maybe).tolist():
-        x, y = ua[pa[i]], ub[pb[i]]
-        hits[i] = any(_may_be_short(p, q) and (nicknames.hypocoristic(p, q)
-                                               or nicknames.hypocoristic(q, p))
-                      for p in x.split() for q in y.split())
-    return hits[codes]
-
-
-def _spelling(names: np.ndarray) -> dict[str, np.ndarray]:
-    """Per name: one word or not, its length, and its spelling key's first three and last four
-    letters, and whether the key has four (for one-word names)."""
-    keys = [_sound(n) if " " not in n else "" for n in names.tolist()]
-    return {"one_word": np.array([" " not in n for n in names.tolist()], dtype=bool),
-            "length": np.fromiter(map(len, names.tolist()), dtype=np.int64, count=len(names)),
-            "first3": np.array([k[:3] for k in keys], dtype=object),
-            "last4": np.array([k[-4:] for k in keys], dtype=object),
-            "four": np.array([len(k) >= 4 for k in keys], dtype=bool)}
-
-
-def _shared(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Two text arrays numbered in one vocabulary, so codes compare like the texts."""
-    codes, _ = pd.factorize(np.concatenate([a, b]))
-    return codes[:len(a)], codes[len(a):]
-
-
-@lru_cache(maxsize=1 << 16)
-def _sound(token: str) -> str:
-    return nicknames._sound(token)
-
-
-def _may_be_short(p: str, q: str) -> bool:
-    """A necessary condition for :func:`workbench.nicknames.hypocoristic` either way round: the
-    rule's short form is a stem of at least three letters that begins the formal name (so the
-    two spelling keys share their first three letters) or the formal name's end (so one key
-    ends with the other). tests/test_matching_model.py checks it never rejects a short form."""
-    if p == q or len(p) == len(q):
-        return False
-    sp, sq = _sound(p), _sound(q)
-    return sp[:3] == sq[:3] or sp.endswith(sq) or sq.endswith(sp)
-
-
 def _last(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
-    a, b = hr.last[h], kleer.last[k]
-    present = _both(a, b)
+    lh, lk, _ = shared_codes(hr, kleer, "last")
+    a, b = lh[h], lk[k]
+    present = (a >= 0) & (b >= 0)
     out = np.zeros(len(h), dtype=np.int8)
     idx = np.flatnonzero(present)
     if len(idx):
         hh, kk = h[idx], k[idx]
         a, b = a[idx], b[idx]
-        swapped = (a == kleer.first[kk]) & (hr.first[hh] == b) & (a != b)
-        part = _pairwise_at(fuzz.token_set_ratio, hr.last, hh, kleer.last, kk) == 100
-        jw = _pairwise_at(JaroWinkler.normalized_similarity, hr.last, hh, kleer.last, kk)
-        out[idx] = np.select([a == b, swapped, part, jw >= 0.92, jw >= 0.80], [1, 2, 3, 4, 5], 6)
+        lf_h, lf_k, _ = shared_codes(hr, kleer, "last", "first")
+        fl_h, fl_k, _ = shared_codes(hr, kleer, "first", "last")
+        swapped = (lf_h[hh] == lf_k[kk]) & (fl_h[hh] == fl_k[kk]) & (a != b)
+        # the first level that holds, each similarity scored only where no earlier level did
+        level = np.select([a == b, swapped], [1, 2], 0).astype(np.int8)
+        open_ = np.flatnonzero(level == 0)
+        part = _one_contains_the_other(hr, kleer, "last", hh[open_], kk[open_])
+        level[open_[part]] = 3
+        fuzzy = open_[~part]
+        jw = _pairwise(JaroWinkler.normalized_similarity, hr, kleer, "last", hh[fuzzy],
+                       kk[fuzzy])
+        level[fuzzy] = np.select([jw >= 0.92, jw >= 0.80], [4, 5], 6)
+        out[idx] = level
     return out
 
 
 def _birth(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
-    a, b = hr.birth_date[h], kleer.birth_date[k]
-    both_pnr = (hr.pnr[h] != "") & (kleer.pnr[k] != "")
-    out = _date_levels(a, b)
+    both_pnr = (hr.pnr_digits[h, 0] != 255) & (kleer.pnr_digits[k, 0] != 255)
+    out = _date_levels_at(hr, kleer, "birth_date", h, k)
     derived = hr.birth_from_pnr[h] | kleer.birth_from_pnr[k]
     out = np.where((out == 1) & derived, 2, np.where(out >= 2, out + 1, out)).astype(np.int8)
     return np.where(both_pnr, 0, out).astype(np.int8)
@@ -321,14 +295,16 @@ def _birth(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
 def _email(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
     best = np.full(len(h), 9, dtype=np.int8)
     hr_any = np.zeros(len(h), dtype=bool)
-    has_e = kleer.emails["email"][k] != ""
+    has_e = None
     for key in ("private_email", "work_email"):
-        ch, ck = _codes(hr.emails[key], kleer.emails["email"])
+        ch, ck, _ = shared_codes(hr, kleer, f"emails.{key}", "emails.email")
         v, e = ch[h], ck[k]
+        if has_e is None:
+            has_e = e >= 0
         hr_any |= v >= 0
         both = (v >= 0) & (e >= 0)
         exact = both & (v == e)
-        lh, lk = _codes(hr.locals[key], kleer.locals["email"])
+        lh, lk, _ = shared_codes(hr, kleer, f"locals.{key}", "locals.email")
         local_k = lk[k]
         local = both & ~exact & (local_k >= 0) & (lh[h] == local_k)
         best = np.minimum(best, np.where(exact, 1, np.where(local, 2, 9))).astype(np.int8)
@@ -350,63 +326,74 @@ def _email(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
     return out
 
 
-def _equal_at(a: np.ndarray, h: np.ndarray, b: np.ndarray, k: np.ndarray) -> np.ndarray:
-    """Levels exact · differs of ``a[h]`` against ``b[k]`` (0 where either is missing), on
-    codes."""
-    ca, cb = _codes(a, b)
+def _equal_at(hr: Side, kleer: Side, name: str, h: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Levels exact · differs of the column ``name`` (0 where either is missing), on codes."""
+    ca, cb, _ = shared_codes(hr, kleer, name)
     x, y = ca[h], cb[k]
     return _levels((x >= 0) & (y >= 0), [x == y])
 
 
 def _street(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
-    a, b = hr.street[h], kleer.street[k]
-    present = _both(a, b)
+    sh, sk, _ = shared_codes(hr, kleer, "street")
+    a, b = sh[h], sk[k]
+    present = (a >= 0) & (b >= 0)
     out = np.zeros(len(h), dtype=np.int8)
     idx = np.flatnonzero(present)
     if len(idx):
         a, b = a[idx], b[idx]
-        same_no = hr.street_no[h[idx]] == kleer.street_no[k[idx]]
-        jw = _pairwise_at(JaroWinkler.normalized_similarity, hr.street, h[idx], kleer.street,
-                          k[idx])
-        out[idx] = np.select([a == b, same_no & (jw >= 0.85)], [1, 2], 3)
+        nh, nk, _ = shared_codes(hr, kleer, "street_no")
+        level = np.where(a == b, 1, 3).astype(np.int8)
+        fuzzy = np.flatnonzero((a != b) & (nh[h[idx]] == nk[k[idx]]))  # same house number
+        jw = _pairwise(JaroWinkler.normalized_similarity, hr, kleer, "street", h[idx[fuzzy]],
+                       k[idx[fuzzy]])
+        level[fuzzy[jw >= 0.85]] = 2
+        out[idx] = level
     return out
 
 
 def _zip(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
-    ca, cb = _codes(hr.zip_code, kleer.zip_code)
+    ca, cb, _ = shared_codes(hr, kleer, "zip_code")
     a, b = ca[h], cb[k]
-    a3, b3 = _codes(np.array([x[:3] for x in hr.zip_code], dtype=object),
-                    np.array([x[:3] for x in kleer.zip_code], dtype=object))
+    a3, b3, _ = shared_codes(hr, kleer, "zip3")
     return _levels((a >= 0) & (b >= 0), [a == b, a3[h] == b3[k]])
 
 
 def _city(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
-    ca, cb = _codes(hr.city, kleer.city)
+    ca, cb, _ = shared_codes(hr, kleer, "city")
     a, b = ca[h], cb[k]
     present = (a >= 0) & (b >= 0)
     out = np.zeros(len(h), dtype=np.int8)
     idx = np.flatnonzero(present)
     if len(idx):
-        jw = _pairwise_at(JaroWinkler.normalized_similarity, hr.city, h[idx], kleer.city, k[idx])
-        out[idx] = np.select([a[idx] == b[idx], jw >= 0.9], [1, 2], 3)
+        level = np.where(a[idx] == b[idx], 1, 3).astype(np.int8)
+        fuzzy = np.flatnonzero(level == 3)
+        jw = _pairwise(JaroWinkler.normalized_similarity, hr, kleer, "city", h[idx[fuzzy]],
+                       k[idx[fuzzy]])
+        level[fuzzy[jw >= 0.9]] = 2
+        out[idx] = level
     return out
 
 
 def _employee_number(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
-    a, b = hr.employee_number[h], kleer.employee_number[k]
-    present = _both(a, b)
+    ch, ck, _ = shared_codes(hr, kleer, "employee_number")
+    a, b = ch[h], ck[k]
+    present = (a >= 0) & (b >= 0)
     out = np.zeros(len(h), dtype=np.int8)
     idx = np.flatnonzero(present)
     if len(idx):
-        off = _pairwise_at(Levenshtein.distance, hr.employee_number, h[idx],
-                           kleer.employee_number, k[idx]) == 1
-        out[idx] = np.select([a[idx] == b[idx], off], [1, 2], 3)
+        level = np.where(a[idx] == b[idx], 1, 3).astype(np.int8)
+        differ = np.flatnonzero(level == 3)
+        off = _pairwise(Levenshtein.distance, hr, kleer, "employee_number", h[idx[differ]],
+                        k[idx[differ]]) == 1
+        level[differ[off]] = 2
+        out[idx] = level
     return out
 
 
 def _foreign(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
-    f = kleer.foreign_id[k]
-    return _levels(f != "", [f == hr.ids[h].astype(str).astype(object)])
+    ih, fk, _ = shared_codes(hr, kleer, "id_text", "foreign_id")
+    f = fk[k]
+    return _levels(f >= 0, [f == ih[h]])
 
 
 _COMPARE: Mapping[str, Callable[[Side, Side, np.ndarray, np.ndarray], np.ndarray]] = {
@@ -416,12 +403,12 @@ _COMPARE: Mapping[str, Callable[[Side, Side, np.ndarray, np.ndarray], np.ndarray
     "last_name": _last,
     "birth_date": _birth,
     "email": _email,
-    "phone": lambda hr, kl, h, k: _equal_at(hr.phone, h, kl.phone, k),
+    "phone": lambda hr, kl, h, k: _equal_at(hr, kl, "phone", h, k),
     "street": _street,
     "zip_code": _zip,
     "city": _city,
     "employee_number": _employee_number,
-    "employment_start_date": lambda hr, kl, h, k: _date_levels(hr.start[h], kl.start[k]),
+    "employment_start_date": lambda hr, kl, h, k: _date_levels_at(hr, kl, "start", h, k),
 }
 
 

@@ -45,6 +45,7 @@ import pandas as pd
 
 from ..errors import InputError
 from .comparisons import COMPARISONS, compare
+from .prepare import shared_codes
 
 __all__ = ["FSModel", "DEFAULT_M", "DEFAULT_U", "TF_CAP", "TF_COMPARISONS", "U_PAIRS",
            "U_PAIRS_PER_RECORD", "EXACT_COLUMNS", "em", "train_on", "random_pairs", "random_u",
@@ -200,7 +201,10 @@ def _patterns(gamma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if len(gamma) == 0:
         return np.zeros((0, gamma.shape[1]), dtype=np.int8), np.zeros(0)
     shifts = (np.arange(gamma.shape[1], dtype=np.int64) * 4)
-    codes = (gamma.astype(np.int64) << shifts).sum(axis=1)
+    # one int64 per row, column by column (no (n, C) int64 copy of the matrix)
+    codes = np.zeros(len(gamma), dtype=np.int64)
+    for j in range(gamma.shape[1]):
+        codes |= gamma[:, j].astype(np.int64) << int(shifts[j])
     inverse, uniques = pd.factorize(codes)
     counts = np.bincount(inverse).astype(float)
     patterns = ((np.asarray(uniques)[:, None] >> shifts) & 15).astype(np.int8)
@@ -249,10 +253,14 @@ def _collisions(a: np.ndarray, b: np.ndarray) -> float:
     both = np.concatenate([a, b]).astype(object)
     codes, uniques = pd.factorize(both)
     codes = np.where(both == "", -1, codes)
-    ca, cb = codes[:len(a)], codes[len(a):]
-    na = np.bincount(ca[ca >= 0], minlength=len(uniques)).astype(float)
-    nb = np.bincount(cb[cb >= 0], minlength=len(uniques)).astype(float)
-    return float((na * nb - np.minimum(na, nb)).sum())
+    return _collision_count(codes[:len(a)], codes[len(a):], len(uniques))
+
+
+def _collision_count(ca: np.ndarray, cb: np.ndarray, n_values: int) -> float:
+    """:func:`_collisions` of two sides' values as codes in one vocabulary (``-1``: none)."""
+    na = np.bincount(ca[ca >= 0], minlength=n_values).astype(float)
+    nb = np.bincount(cb[cb >= 0], minlength=n_values).astype(float)
+    return float((na * nb - np.minimum(na, nb)).sum())  # whole numbers: exact in any order
 
 
 def random_u(hr: Any, kleer: Any, comparisons: list[str], max_pairs: int | None = None,
@@ -292,10 +300,10 @@ def random_u(hr: Any, kleer: Any, comparisons: list[str], max_pairs: int | None 
         net[c] = np.zeros(len(n), dtype=bool)
         column = EXACT_COLUMNS.get(c)
         if column is not None:
-            a, b = getattr(hr, column), getattr(kleer, column)
-            same = (a[h] == b[k]) & (a[h] != "") & (b[k] != "")
+            ch, ck, n_values = shared_codes(hr, kleer, column)  # "" is -1
+            same = (ch[h] >= 0) & (ch[h] == ck[k])
             if bool(np.array_equal(same, levels == 1)):
-                counts[c][0] = _collisions(a, b)
+                counts[c][0] = _collision_count(ch, ck, n_values)
                 pseudo[c][0] = 0.0
                 net[c][0] = True
     return {"u_counts": counts, "u_pseudo": pseudo, "u_net": net, "u_pairs": len(h),

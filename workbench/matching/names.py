@@ -11,13 +11,14 @@ e.g. "First name Kalle is a nickname of Karl".
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 from typing import Any, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
 from .. import nicknames
-from ..fields import join_name, split_name
+from ..fields import PARTICLES, join_name, split_name
 from ..normalize import is_missing, name_display, name_key
 
 __all__ = ["NameParts", "KINDS", "AGREEMENT", "hr_name_parts", "kleer_name_parts", "explain",
@@ -106,7 +107,9 @@ class NameParts(NamedTuple):
         return " ".join(written.get(t) or t.title() for t in self.first_tokens) or "–"
 
 
-Piece = tuple[str | None, tuple[str, ...], tuple[str, ...]]  # (shown, folded tokens, canonical)
+#: (shown, folded tokens, canonical tokens, the folded tokens joined, the canonical joined,
+#: the initials of the folded tokens)
+Piece = tuple[str | None, tuple[str, ...], tuple[str, ...], str, str, tuple[str, ...]]
 
 
 @lru_cache(maxsize=1 << 17)
@@ -116,19 +119,26 @@ def _piece(text: Any) -> Piece:
     already displayed, so a piece of a displayed name is the name's own piece."""
     shown = name_display(text)
     tokens = folded_tokens(shown) if shown else ()
-    return shown, tokens, _canon(tokens)
+    canon = _canon(tokens)
+    return shown, tokens, canon, " ".join(tokens), " ".join(canon), tuple(t[0] for t in tokens)
+
+
+def _space(a: str, b: str) -> str:
+    """``a`` and ``b`` joined by a space, either alone when the other is empty."""
+    return f"{a} {b}" if a and b else a or b
 
 
 def _combine(first: Piece, last: Piece, display: str | None) -> NameParts:
-    _, first_t, first_c = first
-    last_shown, last_t, last_c = last
+    _, first_t, first_c, first_tj, first_cj, first_i = first
+    last_shown, last_t, last_c, last_tj, last_cj, _ = last
     tokens = first_t + last_t
     canon = first_c + last_c
+    # the joined keys from the pieces' own joins (tokens are never empty, so joining the two
+    # joins is joining all tokens)
     return _new(NameParts, (
         display or "", tokens, first_t, last_t, last_shown or "", canon, first_c, last_c,
-        " ".join(tokens), " ".join(sorted(canon)), " ".join(canon),
-        " ".join(sorted([t[0] for t in first_t] + list(last_c))),
-        " ".join(first_c), " ".join(last_c)))
+        _space(first_tj, last_tj), " ".join(sorted(canon)), _space(first_cj, last_cj),
+        " ".join(sorted(first_i + last_c)), first_cj, last_cj))
 
 
 _new = tuple.__new__  # a NameParts from its fields in order, without the keyword call
@@ -174,8 +184,15 @@ def hr_names(first: Sequence[Any], last: Sequence[Any]) -> tuple[list[NameParts]
     out = []
     for f, l in pairs:
         pf, pl = _piece(f), _piece(l)
-        out.append(_combine(pf, pl, _joined(pf, pl)))
+        out.append(_named(pf[0], pl[0], _joined(pf, pl)))
     return out, codes
+
+
+@lru_cache(maxsize=1 << 17)
+def _named(first: str | None, last: str | None, display: str | None) -> NameParts:
+    """The name of displayed first and last name pieces: one per distinct name, so a Kleer
+    name written as its HR record has it is worked out once for both sides."""
+    return _combine(_piece(first), _piece(last), display)
 
 
 def kleer_names(name: Sequence[Any], first: Sequence[Any], last: Sequence[Any]
@@ -183,7 +200,25 @@ def kleer_names(name: Sequence[Any], first: Sequence[Any], last: Sequence[Any]
     """:func:`kleer_name_parts` of every (name, first, last), once per distinct triple: the
     distinct names and each row's index among them."""
     triples, codes = _distinct(name, first, last)
-    return [kleer_name_parts(*t) for t in triples], codes
+    return [_kleer_name(*t) for t in triples], codes
+
+
+def _kleer_name(name: Any, first: Any, last: Any) -> NameParts:
+    """:func:`kleer_name_parts`, with the common case (the name is text) in fewer steps: the
+    name displayed once (:func:`name_display` gives a displayed name back unchanged, so
+    :func:`~workbench.fields.split_name` need not display it again) and split in place."""
+    if type(name) is not str or not (text := name.strip()):
+        return kleer_name_parts(name, first, last)
+    display = " ".join((text if text.isascii() else unicodedata.normalize("NFC", text)).split())
+    words = display.split(" ")
+    if len(words) == 1:
+        return _named(words[0], None, display)
+    cut = len(words) - 1
+    for i in range(1, len(words) - 1):
+        if words[i].casefold() in PARTICLES:
+            cut = i
+            break
+    return _named(" ".join(words[:cut]), " ".join(words[cut:]), display)
 
 
 def made_of_name(text: str, tokens: tuple[str, ...]) -> bool:

@@ -10,7 +10,9 @@ typo keeps its digits so "one digit off" can be seen), and the name as
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from itertools import chain
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -20,7 +22,8 @@ from ..fields import mask
 from ..normalize import birth_date_from_personnummer
 from .names import NameParts, hr_names, kleer_names
 
-__all__ = ["Side", "prepare_hr", "prepare_kleer", "text_column", "digit_matrix", "luhn_valid"]
+__all__ = ["Side", "prepare_hr", "prepare_kleer", "text_column", "digit_matrix", "luhn_valid",
+           "value_codes", "shared_codes", "column", "token_codes"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,9 +59,119 @@ class Side:
     street_no: np.ndarray = None   # the house number in it ("12"), "" without one
     zip_code: np.ndarray = None
     city: np.ndarray = None        # folded
+    memo: dict = field(default_factory=dict, repr=False)  # value_codes, shared_codes
 
     def __len__(self) -> int:
         return len(self.ids)
+
+
+#: Columns derived from a side's arrays that comparisons number like the arrays themselves.
+_DERIVED: dict[str, Callable[[Side], np.ndarray]] = {
+    "zip3": lambda s: np.array([x[:3] for x in s.zip_code.tolist()], dtype=object),
+    "first_initial": lambda s: np.array([x[:1] for x in s.first.tolist()], dtype=object),
+    "id_text": lambda s: s.ids.astype(str).astype(object),
+    "street_cut": lambda s: np.array([v[:100] for v in s.street.tolist()], dtype=object),
+    "first_key_initial": lambda s: np.array([v[:1] for v in s.first_key.tolist()], dtype=object),
+    "last_key_initial": lambda s: np.array([v[:1] for v in s.last_key.tolist()], dtype=object),
+}
+
+
+def column(side: Side, name: str) -> np.ndarray:
+    """A side's array by name: an attribute, ``"emails.work_email"`` (one of a dict's arrays) or
+    one of :data:`_DERIVED` (worked out once per side)."""
+    if name in _DERIVED:
+        key = ("column", name)
+        if key not in side.memo:
+            side.memo[key] = _DERIVED[name](side)
+        return side.memo[key]
+    attr, _, key = name.partition(".")
+    return getattr(side, attr)[key] if key else getattr(side, attr)
+
+
+
+def token_codes(side: Side, attr: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every token of every record's name, repeats included, in record order: (record
+    position, token code, the distinct tokens); ``attr`` "tokens" (folded, as written) or
+    "canon" (nickname-canonical). Read once per distinct name and spread to the records."""
+    key = ("tokens", attr)
+    got = side.memo.get(key)
+    if got is not None:
+        return got
+    uniq, records = side.memo["names"]
+    groups = [getattr(p, attr) for p in uniq]
+    lengths_u = np.fromiter(map(len, groups), dtype=np.int64, count=len(groups))
+    flat = np.asarray(list(chain.from_iterable(groups)), dtype=object)
+    if len(flat):
+        codes_u, vocab = pd.factorize(flat)
+        codes_u, vocab = codes_u.astype(np.int64), np.asarray(vocab, dtype=object)
+    else:
+        codes_u, vocab = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object)
+    lengths = lengths_u[records] if len(records) else np.zeros(0, dtype=np.int64)
+    total = int(lengths.sum())
+    pos = np.repeat(np.arange(len(records), dtype=np.int64), lengths)
+    starts = np.cumsum(lengths) - lengths
+    offsets = (np.cumsum(lengths_u) - lengths_u)[records] if len(records) else lengths
+    at = np.repeat(offsets - starts, lengths) + np.arange(total, dtype=np.int64)
+    got = side.memo[key] = (pos, codes_u[at], vocab)
+    return got
+
+
+def value_codes(side: Side, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Each record's value of the column ``name`` (:func:`column`) as a code among the side's
+    distinct values, and those values (``""`` among them when present): worked out once per
+    side and column, so blocking, the comparisons and the u sample hash the texts once."""
+    key = ("codes", name)
+    got = side.memo.get(key)
+    if got is None:
+        codes, uniques = pd.factorize(np.asarray(column(side, name), dtype=object))
+        got = side.memo[key] = (codes.astype(np.int64), np.asarray(uniques, dtype=object))
+    return got
+
+
+#: Columns the comparisons also score pair by pair on each side's own numbering.
+PER_SIDE = frozenset({"first", "last", "first_key", "street", "city", "employee_number"})
+
+
+def shared_codes(hr: Side, kleer: Side, h_name: str, k_name: str | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, int]:
+    """The HR column ``h_name`` and the Kleer column ``k_name`` (the same name by default)
+    numbered in one vocabulary: (HR codes, Kleer codes, vocabulary size), ``-1`` for ``""``, so
+    codes compare like the texts; kept for the run. Columns that are also scored pair by pair
+    (:data:`PER_SIDE`) are numbered per side first (:func:`value_codes`) and the two
+    vocabularies joined on their distinct values; any other column is hashed in one pass over
+    both sides."""
+    k_name = k_name or h_name
+    key = ("shared", h_name, k_name)
+    got = hr.memo.get(key)
+    if got is not None and got[0] is kleer:
+        return got[1]
+    if h_name not in PER_SIDE or k_name not in PER_SIDE:
+        a, b = column(hr, h_name), column(kleer, k_name)
+        codes, vocabulary = pd.factorize(np.concatenate([np.asarray(a, dtype=object),
+                                                         np.asarray(b, dtype=object)]))
+        codes = codes.astype(np.int64)
+        empty = np.flatnonzero(np.asarray(vocabulary, dtype=object) == "")
+        if len(empty):
+            codes[codes == empty[0]] = -1
+        result = (codes[:len(a)], codes[len(a):], len(vocabulary))
+        hr.memo[key] = (kleer, result)
+        return result
+    hc, hu = value_codes(hr, h_name)
+    kc, ku = value_codes(kleer, k_name)
+    h_map = np.arange(len(hu), dtype=np.int64)
+    h_empty = np.flatnonzero(hu == "") if len(hu) else np.zeros(0, dtype=np.int64)
+    if len(h_empty):
+        h_map[h_empty[0]] = -1
+    # the distinct values of both sides in one numbering: HR's are distinct and come first, so
+    # they keep their codes, and a Kleer value gets its HR value's code or a new one
+    joint, vocabulary = pd.factorize(np.concatenate([hu, ku]))
+    at = joint[len(hu):].astype(np.int64)
+    k_map = np.where(ku == "", -1, at) if len(ku) else at
+    h_out = h_map[hc] if len(hc) else hc
+    k_out = k_map[kc] if len(kc) else kc
+    result = (h_out, k_out, len(vocabulary))
+    hr.memo[key] = (kleer, result)
+    return result
 
 
 def text_column(frame: pd.DataFrame, key: str) -> np.ndarray:
@@ -87,10 +200,25 @@ def text_column(frame: pd.DataFrame, key: str) -> np.ndarray:
 def _digits10(ssn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The last ten digits of every 10- or 12-digit personnummer ("" otherwise), and how many
     digits each one has as written."""
-    digits = [_NOT_DIGIT.sub("", v) if v else "" for v in ssn]
-    count = np.fromiter(map(len, digits), dtype=np.int16, count=len(digits))
-    out = np.array([d[-10:] if n in (10, 12) else "" for d, n in zip(digits, count.tolist())],
-                   dtype=object)
+    out = np.full(len(ssn), "", dtype=object)
+    count = np.zeros(len(ssn), dtype=np.int16)
+    lengths = np.fromiter(map(len, ssn.tolist()), dtype=np.int64, count=len(ssn))
+    fast = lengths == 13
+    if fast.any():  # the canonical YYYYMMDD-NNNN: its twelve digits without a regex
+        codes = ssn[fast].astype("U13").view(np.uint32).reshape(-1, 13)
+        digit = (codes >= 48) & (codes <= 57)
+        fits = (codes[:, 8] == 45) & digit[:, :8].all(axis=1) & digit[:, 9:].all(axis=1)
+        rows = np.flatnonzero(fast)[fits]
+        ten = np.ascontiguousarray(np.concatenate([codes[fits][:, 2:8], codes[fits][:, 9:]],
+                                                  axis=1))
+        out[rows] = ten.view("U10").reshape(-1).tolist()
+        count[rows] = 12
+        fast[np.flatnonzero(fast)[~fits]] = False
+    for i in np.flatnonzero(~fast & (lengths > 0)).tolist():
+        d = _NOT_DIGIT.sub("", ssn[i])
+        count[i] = len(d)
+        if len(d) in (10, 12):
+            out[i] = d[-10:]
     return out, count
 
 
@@ -148,12 +276,12 @@ def _masked(ssn: np.ndarray, valid: np.ndarray, canonical: tuple[np.ndarray, np.
 
 def _local_parts(emails: np.ndarray) -> np.ndarray:
     """The part before the @, or "" when shorter than three characters (too common to count)."""
-    parts = (e.rpartition("@")[0] for e in emails)
-    return np.array([p if len(p) >= 3 else "" for p in parts], dtype=object)
+    return np.array([p if len(p := e.rpartition("@")[0]) >= 3 else "" for e in emails.tolist()],
+                    dtype=object)
 
 
 def _lower(values: np.ndarray) -> np.ndarray:
-    return np.array([v.lower() for v in values], dtype=object)
+    return np.array([v.lower() for v in values.tolist()], dtype=object)
 
 
 def _birth_dates(frame: pd.DataFrame, ssn: np.ndarray,
@@ -183,20 +311,38 @@ def _birth_dates(frame: pd.DataFrame, ssn: np.ndarray,
 
 
 def folded_column(values: np.ndarray) -> np.ndarray:
-    """:func:`workbench.normalize.name_key` of every value, once per distinct value."""
+    """:func:`workbench.normalize.name_key` of every value, once per distinct word."""
     from ..normalize import name_key
 
-    uniq, inverse = np.unique(values.astype(str), return_inverse=True)
-    folded = np.array([name_key(u) if u else "" for u in uniq], dtype=object)
-    return folded[inverse.reshape(-1)] if len(values) else np.array([], dtype=object)
+    if len(values) == 0:
+        return np.array([], dtype=object)
+    inverse, uniq = pd.factorize(np.asarray(values, dtype=object))
+    # name_key maps every character on its own (whitespace to a space), so a value's key is
+    # its words' keys joined: streets share their words ("storgatan"), not their numbers
+    words: dict[str, str] = {}
+    folded = []
+    for u in uniq.tolist():
+        keys = []
+        for w in u.split():
+            key = words.get(w)
+            if key is None:
+                key = words[w] = name_key(w)
+            if key:
+                keys.append(key)
+        folded.append(" ".join(keys))
+    return np.array(folded, dtype=object)[inverse]
 
 
 _HOUSE_NUMBER = re.compile(r"\d+")
 
 
 def _house_number(street: np.ndarray) -> np.ndarray:
-    return np.array([m.group(0) if (m := _HOUSE_NUMBER.search(v)) else "" for v in street],
-                    dtype=object)
+    """The first run of digits of every street, once per distinct street."""
+    if len(street) == 0:
+        return np.array([], dtype=object)
+    inverse, uniq = pd.factorize(np.asarray(street, dtype=object))
+    found = [m.group(0) if (m := _HOUSE_NUMBER.search(v)) else "" for v in uniq.tolist()]
+    return np.array(found, dtype=object)[inverse]
 
 
 def _side(frame: pd.DataFrame, ids: np.ndarray, distinct: tuple[list[NameParts], np.ndarray],
@@ -205,10 +351,18 @@ def _side(frame: pd.DataFrame, ids: np.ndarray, distinct: tuple[list[NameParts],
     worked out once per distinct name, then spread to the records)."""
     uniq, codes = distinct
     names = [uniq[c] for c in codes.tolist()]
+    fields = dict(zip(NameParts._fields, zip(*uniq))) if uniq else {}
 
     def spread(get, dtype=object) -> np.ndarray:
         return np.array([get(p) for p in uniq], dtype=dtype).reshape(-1)[codes] if uniq \
             else np.array([], dtype=dtype)
+
+    def text(name: str) -> np.ndarray:  # a text field of every name, read once per field
+        if not uniq:
+            return np.array([], dtype=object)
+        out = np.empty(len(uniq), dtype=object)
+        out[:] = fields[name]
+        return out[codes]
 
     ssn = text_column(frame, "ssn")
     pnr, raw_digits = _digits10(ssn)
@@ -220,12 +374,12 @@ def _side(frame: pd.DataFrame, ids: np.ndarray, distinct: tuple[list[NameParts],
     street = folded_column(text_column(frame, "street"))
     return Side(
         ids=ids, names=names,
-        folded=spread(lambda p: p.folded),
-        sorted_key=spread(lambda p: p.sorted_key),
-        ordered_key=spread(lambda p: p.ordered_key),
-        initials_key=spread(lambda p: p.initials_key),
-        first_key=spread(lambda p: p.first_key),
-        last_key=spread(lambda p: p.last_key),
+        folded=text("folded"),
+        sorted_key=text("sorted_key"),
+        ordered_key=text("ordered_key"),
+        initials_key=text("initials_key"),
+        first_key=text("first_key"),
+        last_key=text("last_key"),
         has_initial=spread(lambda p: 1 in map(len, p.tokens), bool),
         n_tokens=spread(lambda p: len(set(p.canon)), np.int16),
         pnr=pnr, pnr_digits=digits, pnr_valid=valid, ssn_masked=_masked(ssn, valid, canonical),
@@ -243,6 +397,7 @@ def _side(frame: pd.DataFrame, ids: np.ndarray, distinct: tuple[list[NameParts],
         street=street, street_no=_house_number(street),
         zip_code=text_column(frame, "zip_code"),
         city=folded_column(text_column(frame, "city")),
+        memo={"names": (uniq, codes)},
     )
 
 
