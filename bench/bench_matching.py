@@ -5,8 +5,8 @@ and normalise both files, block, compare, train the model by EM, score, assign o
 explain, write the CSV — timed from outside (median of ``--runs`` runs, each a new Python), with
 the child's peak RSS (``/usr/bin/time -v``, else ``RUSAGE_CHILDREN``). Then, from the written
 file and in this process: precision, recall, F1 and wrong links per band against the truth, the
-blocking recall (true pairs among the candidate pairs) and, in one more child, where the time
-goes (read, each matching step, write).
+blocking recall (true pairs among the candidate pairs) and, in ``--runs`` more children, where the
+time goes (read, each matching step, write; medians).
 
 Data:
 
@@ -114,7 +114,7 @@ def run_command(hr: Path, kleer: Path, out: Path, runs: int) -> dict:
             "cpu_seconds_median": round(statistics.median(cpu), 3) if cpu else None}
 
 
-def steps(hr: Path, kleer: Path) -> dict:
+def _steps_once(hr: Path, kleer: Path) -> dict:
     proc = subprocess.run([sys.executable, "-c", _STEPS_CHILD, str(hr), str(kleer)],
                           capture_output=True, text=True)
     if proc.returncode != 0:
@@ -126,6 +126,18 @@ def steps(hr: Path, kleer: Path) -> dict:
     return data
 
 
+def steps(hr: Path, kleer: Path, runs: int = 1) -> dict:
+    """Where the time goes, in ``runs`` fresh children: each figure's median (and the matching
+    step's every run, under ``matching_all``), as one child's figures jump with the machine."""
+    done = [_steps_once(hr, kleer) for _ in range(max(runs, 1))]
+    med = lambda values: round(statistics.median(values), 3)  # noqa: E731
+    out = {key: med([d[key] for d in done]) for key in done[0] if key != "matching_steps"}
+    out["matching_steps"] = {key: med([d["matching_steps"][key] for d in done])
+                             for key in done[0]["matching_steps"]}
+    out["matching_all"] = [d["matching"] for d in done]
+    return out
+
+
 def measure(name: str, hr: Path, kleer: Path, truth: pd.DataFrame, runs: int, tmp: Path) -> dict:
     out = tmp / f"{name}-suggestions.csv"
     figures: dict = {"data": name, "true_pairs": len(truth), **run_command(hr, kleer, out, runs)}
@@ -133,7 +145,7 @@ def measure(name: str, hr: Path, kleer: Path, truth: pd.DataFrame, runs: int, tm
     figures.update(quality)
     figures["wrong_certain"] = quality["wrong_by_band"].get("certain", 0)
     figures.update(febrl.blocking_recall(hr, kleer, truth))
-    figures["where_the_time_goes"] = steps(hr, kleer)
+    figures["where_the_time_goes"] = steps(hr, kleer, runs)
     figures["matching_seconds"] = figures["where_the_time_goes"]["matching"]
     target = TARGETS.get(name, {})
     figures["target"] = target

@@ -76,6 +76,29 @@ def test_the_match_command_runs_without_the_api_and_writes_what_the_api_path_wri
     assert len(pd.read_csv(out)) == len(frame) > 100
 
 
+def test_the_match_program_ends_without_freeing_its_heap_but_with_every_byte_written(tmp_path):
+    """Run as a program, the offline match ends at once after writing (cli._exit_now): its
+    standard output (a pipe) and its file still hold every byte, and the exit code is 0; called
+    from Python, main() returns (the test above)."""
+    import subprocess
+    import sys
+
+    hr, kleer = generated(300, seed=6)
+    hr.to_csv(tmp_path / "hr.csv", index=False)
+    kleer.to_csv(tmp_path / "kleer.csv", index=False)
+    args = [sys.executable, "-m", "workbench", "match", "--hr", str(tmp_path / "hr.csv"),
+            "--kleer", str(tmp_path / "kleer.csv")]
+    piped = subprocess.run(args, capture_output=True)
+    to_file = subprocess.run(args + ["--out", str(tmp_path / "out.csv")], capture_output=True)
+    assert piped.returncode == to_file.returncode == 0
+    written = (tmp_path / "out.csv").read_bytes()
+    want = Workbench.csv_bytes(as_table(Workbench.match_files(tmp_path / "hr.csv",
+                                                              tmp_path / "kleer.csv")))
+    assert written == want and len(pd.read_csv(tmp_path / "out.csv")) > 100
+    assert piped.stdout == want.decode("utf-8-sig").encode("utf-8")  # all of it, no BOM
+    assert b"assigned" in piped.stderr.splitlines()[-1]  # the summary line, flushed
+
+
 def _scipy_components(k: np.ndarray, h: np.ndarray) -> np.ndarray:
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components

@@ -11,6 +11,7 @@ what the README's CLI section is checked against.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Callable, Sequence
 
@@ -413,13 +414,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(words[0] if words and words[0] in COMMANDS else None)
     args = parser.parse_args(words)
     try:
-        return int(args.handler(args) or 0)
+        code = int(args.handler(args) or 0)
     except WorkbenchError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    if argv is None and getattr(args, "exit_now", False):
+        _exit_now(code)
+    return code
+
+
+def _exit_now(code: int) -> None:
+    """End the program without freeing its heap, once a command that holds nothing open (the
+    offline match: files read, the CSV written and closed, no workspace) is done: freeing the
+    millions of objects of 50,000 matched employees one by one takes longer than writing them
+    (0.4 s of a 5 s run). Only for a program run (``argv`` None), never for a call from Python."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing more can reach it anyway
+            pass
+    os._exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

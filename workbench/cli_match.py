@@ -89,6 +89,7 @@ def register(command: Callable, open_workbench: Callable[[argparse.Namespace], A
         print(f"{frame['kleer_id'].nunique()} Kleer employees with suggestions, "
               f"{len(chosen)} assigned" + (f" ({bands})" if bands else "")
               + (f"; written to {args.out}" if args.out else ""), file=sys.stderr)
+        args.exit_now = bool(args.hr)  # offline: nothing stored, nothing left open (cli._exit_now)
         return 0
 
     @command("evaluate", "Precision, recall and F1 of the assigned suggestions against a "
