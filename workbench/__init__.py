@@ -28,13 +28,13 @@ if TYPE_CHECKING:  # what the names below are, for type checkers and readers
     from .api_types import FetchResult, LoadResult, Settings
     from .matching.settings import MatchSettings
     from .model import ApplyResult, Operation, Plan
-    from .offline_match import match_files, suggestions_csv
+    from .offline_match import keep_freed_memory, match_files, suggestions_csv
     from .progress import Progress
 
 __version__ = "0.1.0"
 
-#: Where each lazily imported public name lives; ``match_files`` and ``suggestions_csv``
-#: (:mod:`workbench.offline_match`) are there for the CLI's ``match`` (not in :data:`__all__`:
+#: Where each lazily imported public name lives; ``match_files``, ``suggestions_csv`` and
+#: ``keep_freed_memory`` (:mod:`workbench.offline_match`) are there for the CLI's ``match`` (not in :data:`__all__`:
 #: ``Workbench.match_files`` is the same function).
 _LAZY = {
     "Workbench": ".api", "Settings": ".api_types", "LoadResult": ".api_types",
@@ -42,6 +42,7 @@ _LAZY = {
     "Plan": ".model", "Operation": ".model", "ApplyResult": ".model",
     "MatchSettings": ".matching.settings", "Progress": ".progress",
     "match_files": ".offline_match", "suggestions_csv": ".offline_match",
+    "keep_freed_memory": ".offline_match",
 }
 
 __all__ = [

@@ -413,6 +413,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(words[0] if words and words[0] in COMMANDS else None)
     args = parser.parse_args(words)
+    args.program = argv is None  # run as the workbench program, not called from Python
     try:
         code = int(args.handler(args) or 0)
     except WorkbenchError as e:

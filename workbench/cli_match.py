@@ -55,6 +55,10 @@ def _suggested(args: argparse.Namespace, open_workbench: Callable[[argparse.Name
     progress = lambda done, total, message: print(f"[{done}/{total}] {message}",  # noqa: E731
                                                   file=sys.stderr, flush=True)
     if args.hr:
+        if getattr(args, "program", False):  # a program run that ends after writing
+            from . import keep_freed_memory
+
+            keep_freed_memory()
         return match_files(args.hr, args.kleer, settings, on_progress=progress, explain="text")
     with open_workbench(args) as wb:
         return wb.suggest(settings, on_progress=progress)

@@ -15,12 +15,13 @@ from typing import Any
 import pandas as pd
 
 from . import matching
+from .bulk import keep_freed_memory
 from .downloads import to_csv_bytes
 from .matching.settings import MatchSettings
 from .progress import OnProgress
 from .sources import Limits, read_hr
 
-__all__ = ["MATCH_FILE_LIMITS", "match_files", "suggestions_csv"]
+__all__ = ["MATCH_FILE_LIMITS", "match_files", "suggestions_csv", "keep_freed_memory"]
 
 #: Offline matching of two files (``workbench match --hr --kleer``) reads the user's own export
 #: on their own machine: up to a million rows (the upload limits stay as they are).
