@@ -60,6 +60,8 @@ import pandas as pd
 from workbench import matching
 from workbench.downloads import to_csv_bytes
 from workbench.sources import read_hr, Limits
+from workbench.bulk import keep_freed_memory
+keep_freed_memory()  # as the match program does
 t1 = time.perf_counter()
 hr = read_hr(sys.argv[1], limits=Limits(max_bytes=1 << 31, max_rows=10**7,
                                         max_cells=10**9)).frame()

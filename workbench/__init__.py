@@ -34,8 +34,8 @@ if TYPE_CHECKING:  # what the names below are, for type checkers and readers
 __version__ = "0.1.0"
 
 #: Where each lazily imported public name lives; ``match_files``, ``suggestions_csv`` and
-#: ``keep_freed_memory`` (:mod:`workbench.offline_match`) are there for the CLI's ``match`` (not in :data:`__all__`:
-#: ``Workbench.match_files`` is the same function).
+#: ``keep_freed_memory`` (:mod:`workbench.offline_match`) are there for the CLI's ``match``
+#: (not in :data:`__all__`: ``Workbench.match_files`` is the same function).
 _LAZY = {
     "Workbench": ".api", "Settings": ".api_types", "LoadResult": ".api_types",
     "FetchResult": ".api_types",
