@@ -279,10 +279,24 @@ def _similar_tokens(kleer_vocab: np.ndarray, hr_vocab: np.ndarray, cutoff: float
     for start in range(0, len(kleer_vocab), step):
         block = process.cdist(kleer_vocab[start:start + step], hr_vocab, scorer=fuzz.ratio,
                               score_cutoff=cutoff, dtype=np.uint8, workers=-1)
-        k, h = np.nonzero(block)
+        k, h = _nonzero(block)
         ks.append(k + start)
         hs.append(h)
     return np.concatenate(ks), np.concatenate(hs)
+
+
+def _nonzero(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.nonzero`` of a C-contiguous 2-d uint8 matrix that is nearly all zeros (the token
+    similarity matrix: a few thousand hits among millions of cells), eight cells at a time:
+    the nonzero 8-byte words first, then the cells inside them; the same indices, in the same
+    (row-major) order, several times faster."""
+    flat = np.ascontiguousarray(block).reshape(-1)
+    whole = len(flat) // 8 * 8
+    words = np.flatnonzero(flat[:whole].view(np.uint64))
+    cells = (words[:, None] * 8 + np.arange(8)).reshape(-1)
+    cells = np.concatenate([cells[flat[cells] != 0], np.flatnonzero(flat[whole:]) + whole])
+    rows, cols = np.divmod(cells, max(block.shape[1], 1))
+    return rows, cols
 
 
 def _token_table(side: Side, wanted: np.ndarray | None
