@@ -52,3 +52,25 @@ def test_nonzero_eight_cells_at_a_time_equals_numpy_nonzero():
                              rng.integers(1, 256, (rows, cols)), 0).astype(np.uint8)
             got, want = blocking._nonzero(block), np.nonzero(block)
             assert got[0].tolist() == want[0].tolist() and got[1].tolist() == want[1].tolist()
+
+
+def test_one_name_containing_the_other_by_word_sets_equals_token_set_ratio():
+    from types import SimpleNamespace
+
+    from rapidfuzz import fuzz
+
+    words = ["berg", "lind", "svensson", "af", "b"]
+    rng = np.random.default_rng(11)
+    values = sorted({" ".join(rng.choice(words, n)) for n in (1, 1, 2, 2, 3) for _ in range(12)}
+                    | {"", "berg  lind", " berg", "berg\u00a0lind", "lind\tberg", "berg berg"})
+    hr = SimpleNamespace(last=np.array(values, dtype=object), memo={})
+    kleer = SimpleNamespace(last=np.array(values[::-1], dtype=object), memo={})
+    h, k = np.divmod(np.arange(len(values) ** 2), len(values))
+    got = comparisons._one_contains_the_other(hr, kleer, "last", h, k)
+    several = np.array([len(hr.last[i].split()) > 1 or len(kleer.last[j].split()) > 1
+                        for i, j in zip(h, k)])
+    want = np.array([fuzz.token_set_ratio(hr.last[i], kleer.last[j]) == 100
+                     for i, j in zip(h, k)]) & several
+    assert got.tolist() == want.tolist()
+    assert got.sum() > 20 and (want & ~np.array([hr.last[i] == kleer.last[j]
+                                                 for i, j in zip(h, k)])).any()

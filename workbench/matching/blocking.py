@@ -247,11 +247,17 @@ def _birth_name_pairs(hr: Side, kleer: Side, max_block: int) -> list[tuple[np.nd
 
 def _digit_deletions(values: np.ndarray, n_other: int) -> tuple[np.ndarray, np.ndarray]:
     """Numbers with one character deleted, as (position, key), for lengths whose deletion keys
-    stay rare on a side of this size; none otherwise."""
-    texts = [str(v) for v in values]
+    stay rare on a side of this size; none otherwise.
+
+    Keys are equal exactly where the texts left are: a text of ASCII digits only is the integer
+    its digits make after a leading 1 (``"0123"`` → 10123, so leading zeros and the length
+    count), any other text stays text (never equal to an integer)."""
+    texts = values.tolist() if values.dtype == object else [str(v) for v in values]
+    if not all(type(t) is str for t in texts):
+        texts = [str(v) for v in texts]
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
     pos_out, key_out = [], []
-    for length in np.unique(lengths[lengths >= 4]):
+    for length in np.unique(lengths[lengths >= 4]).tolist():
         rows = np.flatnonzero(lengths == length)
         expected = (len(rows) + n_other) * length / 10.0 ** (length - 1)
         if expected >= 1.0:
@@ -259,13 +265,25 @@ def _digit_deletions(values: np.ndarray, n_other: int) -> tuple[np.ndarray, np.n
         # the numbers of this length as a (rows, length) matrix of code points: deleting a
         # character is deleting a column
         chars = np.array([texts[r] for r in rows.tolist()], dtype=f"<U{length}").view(
-            np.uint32).reshape(len(rows), int(length))
-        for i in range(int(length)):
+            np.uint32).reshape(len(rows), length)
+        digits = ((chars >= 48) & (chars <= 57)).all(axis=1) if length <= 18 else \
+            np.zeros(len(rows), dtype=bool)
+        place = 10 ** np.arange(length - 2, -1, -1, dtype=np.int64)
+        lead = np.int64(10 ** (length - 1))
+        for i in range(length):
             pos_out.append(rows)
             rest = np.ascontiguousarray(np.delete(chars, i, axis=1))
-            key_out.append(rest.view(f"<U{length - 1}").reshape(-1).astype(object))
+            if digits.all():
+                key_out.append((rest.astype(np.int64) - 48) @ place + lead)
+                continue
+            keys = rest.view(f"<U{length - 1}").reshape(-1).astype(object)
+            if digits.any():
+                keys[digits] = ((rest[digits].astype(np.int64) - 48) @ place + lead).tolist()
+            key_out.append(keys)
     if not pos_out:
         return np.array([], dtype=np.int64), np.array([], dtype=object)
+    if any(k.dtype == object for k in key_out):
+        key_out = [k.astype(object) for k in key_out]
     return np.concatenate(pos_out), np.concatenate(key_out)
 
 
