@@ -74,3 +74,28 @@ def test_one_name_containing_the_other_by_word_sets_equals_token_set_ratio():
     assert got.tolist() == want.tolist()
     assert got.sum() > 20 and (want & ~np.array([hr.last[i] == kleer.last[j]
                                                  for i, j in zip(h, k)])).any()
+
+
+def test_emails_of_both_sides_in_one_numbering_are_equal_exactly_where_the_texts_are():
+    from workbench.matching.joint_codes import joint_codes
+
+    emails = ["anna@x.se", "", "Anna@x.se", "bo@firma.se", "anna@y.se", "bo@firma.se "]
+    rng = np.random.default_rng(2)
+    n_h, n_k = 30, 25
+    hr = prepare_hr(pd.DataFrame({
+        "hr_id": [f"E{i}" for i in range(n_h)], "first_name": ["Anna"] * n_h,
+        "last_name": ["Berg"] * n_h, "private_email": rng.choice(emails, n_h),
+        "work_email": rng.choice(emails, n_h)}))
+    kleer = prepare_kleer(pd.DataFrame({"kleer_id": np.arange(n_k), "name": ["Anna Berg"] * n_k,
+                                        "email": rng.choice(emails, n_k)}))
+    for source in ("emails", "locals"):
+        h_codes, k_codes = joint_codes(hr, kleer, source)
+        assert joint_codes(hr, kleer, source)[1] is k_codes  # kept for the run
+        texts = [getattr(hr, source)[c] for c in ("private_email", "work_email")] + \
+            [getattr(kleer, source)["email"]]
+        codes = [h_codes["private_email"], h_codes["work_email"], k_codes]
+        flat_t = [t for col in texts for t in col.tolist()]
+        flat_c = [c for col in codes for c in col.tolist()]
+        assert [(c == -1) for c in flat_c] == [(t == "") for t in flat_t]
+        assert [(a == b) for a in flat_c for b in flat_c if a >= 0 and b >= 0] == \
+            [(a == b) for a in flat_t for b in flat_t if a and b]

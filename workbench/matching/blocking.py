@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
+from .joint_codes import joint_codes
 from .prepare import Side, column, shared_codes, token_codes
 from .settings import MatchSettings
 
@@ -438,9 +439,9 @@ def candidate_pairs(hr: Side, kleer: Side, settings: MatchSettings, *,
             # a typo in the street: the house number with the postal code
             add(_join1(*_pair_keys(hr, kleer, "zip_code", "street_no"), mb, split))
         elif block in ("email", "email_local"):
-            source = "emails" if block == "email" else "locals"
-            hp, hk = _long(getattr(hr, source).values())
-            kp, kk = _long(getattr(kleer, source).values())
+            h_codes, k_codes = joint_codes(hr, kleer, "emails" if block == "email" else "locals")
+            hp, hk = _long(h_codes.values())
+            kp, kk = _long([k_codes])
             add(_join(hp, hk, kp, kk, mb, split))
         elif block == "phone":
             add(_join1(*shared_codes(hr, kleer, "phone")[:2], mb, split))

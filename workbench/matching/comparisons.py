@@ -47,6 +47,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
 from . import names as nm
+from .joint_codes import joint_codes
 from .prepare import Side, shared_codes, value_codes
 from .shortforms import _short_form_codes
 
@@ -369,17 +370,17 @@ def _email(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
     best = np.full(len(h), 9, dtype=np.int8)
     hr_any = np.zeros(len(h), dtype=bool)
     has_e = None
+    (emails_h, emails_k), (locals_h, locals_k) = (joint_codes(hr, kleer, "emails"),
+                                                  joint_codes(hr, kleer, "locals"))
     for key in ("private_email", "work_email"):
-        ch, ck, _ = shared_codes(hr, kleer, f"emails.{key}", "emails.email")
-        v, e = ch[h], ck[k]
+        v, e = emails_h[key][h], emails_k[k]
         if has_e is None:
             has_e = e >= 0
         hr_any |= v >= 0
         both = (v >= 0) & (e >= 0)
         exact = both & (v == e)
-        lh, lk, _ = shared_codes(hr, kleer, f"locals.{key}", "locals.email")
-        local_k = lk[k]
-        local = both & ~exact & (local_k >= 0) & (lh[h] == local_k)
+        local_k = locals_k[k]
+        local = both & ~exact & (local_k >= 0) & (locals_h[key][h] == local_k)
         best = np.minimum(best, np.where(exact, 1, np.where(local, 2, 9))).astype(np.int8)
     out = np.where(best == 9, np.where(hr_any & has_e, 4, 0), best).astype(np.int8)
     local_rows = np.flatnonzero(out == 2)
