@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from workbench.matching import blocking, comparisons
+from workbench.matching import blocking, comparisons, word_sets
 from workbench.matching.prepare import prepare_hr, prepare_kleer
 
 
@@ -66,7 +66,7 @@ def test_one_name_containing_the_other_by_word_sets_equals_token_set_ratio():
     hr = SimpleNamespace(last=np.array(values, dtype=object), memo={})
     kleer = SimpleNamespace(last=np.array(values[::-1], dtype=object), memo={})
     h, k = np.divmod(np.arange(len(values) ** 2), len(values))
-    got = comparisons._one_contains_the_other(hr, kleer, "last", h, k)
+    got = word_sets._one_contains_the_other(hr, kleer, "last", h, k)
     several = np.array([len(hr.last[i].split()) > 1 or len(kleer.last[j].split()) > 1
                         for i, j in zip(h, k)])
     want = np.array([fuzz.token_set_ratio(hr.last[i], kleer.last[j]) == 100
