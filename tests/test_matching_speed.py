@@ -121,16 +121,34 @@ def test_short_forms_of_many_name_pairs_equal_the_rule_pair_by_pair():
 
 
 def test_employee_number_deletion_keys_are_the_number_without_one_character():
-    values = np.array(["12345", "", "1234", "98765", "ab12c", "1234567", "ÅÄÖ12", "123"],
-                      dtype=object)
+    values = np.array(["12345", "", "1234", "98765", "ab12c", "1234567", "ÅÄÖ12", "123",
+                       "01234", "11234", "0123", "00123", "١٢٣٤"], dtype=object)
     pos, keys = blocking._digit_deletions(values, 3)
     want = {(i, v[:j] + v[j + 1:]) for i, v in enumerate(values) if len(v) >= 4
             for j in range(len(v))}
-    assert set(zip(pos.tolist(), keys.tolist())) == want
+    # in the order written: per length, per deleted place, the numbers of that length
+    texts = [(i, values[i][:j] + values[i][j + 1:])
+             for n in sorted({len(v) for v in values if len(v) >= 4})
+             for j in range(n) for i in range(len(values)) if len(values[i]) == n]
+    assert pos.tolist() == [i for i, _ in texts]
+    assert {(i, t) for i, t in texts} == want
+    key_of: dict = {}
+    for key, (_, text) in zip(keys.tolist(), texts):  # equal keys exactly for equal texts
+        assert key_of.setdefault(text, key) == key
+    assert len(set(key_of.values())) == len(key_of)
     # against 10,000 records, deletion keys of numbers up to five characters would be common:
     # only the seven-digit number gets them
     pos, _ = blocking._digit_deletions(values, 10_000)
     assert set(pos.tolist()) == {5}
+    # numbers of ASCII digits only give integer keys, equal where their texts are
+    digits = np.array(["01234", "11234", "0123"], dtype=object)
+    pos, keys = blocking._digit_deletions(digits, 3)
+    assert keys.dtype != object
+    texts = [digits[i][:j] + digits[i][j + 1:] for n in (4, 5) for j in range(n)
+             for i in range(3) if len(digits[i]) == n]
+    assert [(a == b) for a in keys.tolist() for b in keys.tolist()] == \
+        [(a == b) for a in texts for b in texts]
+    assert texts.count("1234") == 3  # "01234" without its 0, "11234" without either 1
 
 
 def test_huge_integer_keys_are_numbered_before_they_meet_positions():

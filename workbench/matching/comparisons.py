@@ -43,10 +43,12 @@ from typing import Callable, Mapping
 
 import numpy as np
 import pandas as pd
-from rapidfuzz import fuzz, process
+from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
 from . import names as nm
+from .joint_codes import joint_codes
+from .word_sets import _one_contains_the_other
 from .prepare import Side, shared_codes, value_codes
 from .shortforms import _short_form_codes
 
@@ -134,27 +136,6 @@ def _pairwise(scorer: Callable, hr: Side, kleer: Side, name: str, h: np.ndarray,
     return _pairwise_codes(scorer, value_codes(hr, name), h, value_codes(kleer, name), k)
 
 
-def _one_contains_the_other(hr: Side, kleer: Side, name: str, h: np.ndarray, k: np.ndarray
-                            ) -> np.ndarray:
-    """``fuzz.token_set_ratio == 100`` of the column ``name`` at pairs whose values differ: one
-    value's words contain the other's. Two different one-word values never do, so the scorer
-    runs only for pairs with a value of several words."""
-    (ch, uh), (ck, uk) = value_codes(hr, name), value_codes(kleer, name)
-    several = _several_words(hr, name, uh)[ch[h]] | _several_words(kleer, name, uk)[ck[k]]
-    out = np.zeros(len(h), dtype=bool)
-    rows = np.flatnonzero(several)
-    out[rows] = _pairwise(fuzz.token_set_ratio, hr, kleer, name, h[rows], k[rows]) == 100
-    return out
-
-
-def _several_words(side: Side, name: str, values: np.ndarray) -> np.ndarray:
-    """Per distinct value of a side's column: whether it has more than one word."""
-    key = ("several", name)
-    if key not in side.memo:
-        side.memo[key] = np.array([len(v.split()) > 1 for v in values.tolist()], dtype=bool)
-    return side.memo[key]
-
-
 def _pairwise_codes(scorer: Callable, a: tuple[np.ndarray, np.ndarray], h: np.ndarray,
                     b: tuple[np.ndarray, np.ndarray], k: np.ndarray) -> np.ndarray:
     """``scorer`` of every pair of values (codes, distinct values), once per distinct pair."""
@@ -189,17 +170,40 @@ def _dates(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return exact, one_off & ~exact
 
 
+def _date_parts(side: Side, name: str) -> tuple[np.ndarray, ...]:
+    """Per record of a side, the date column ``name``'s year, month and day as the code points
+    of ``value[0:4]``, ``[5:7]`` and ``[8:10]`` packed two to a uint64 (four arrays: year's
+    first and second half, month, day): what :func:`_dates` compares, read once per side
+    instead of once per pair (a random-pair sample compares tens of thousands of dates)."""
+    key = ("date_parts", name)
+    got = side.memo.get(key)
+    if got is None:
+        values = getattr(side, name)
+        m = values.astype("U10").view(np.uint32).reshape(-1, 10).astype(np.uint64) \
+            if len(values) else np.zeros((0, 10), dtype=np.uint64)
+        got = side.memo[key] = tuple((m[:, i] << np.uint64(32)) | m[:, i + 1]
+                                     for i in (0, 2, 5, 8))
+    return got
+
+
 def _date_levels_at(hr: Side, kleer: Side, name: str, h: np.ndarray, k: np.ndarray
                     ) -> np.ndarray:
     """Levels exact · one component off · differs of the date column ``name`` at the pairs (0
-    where either is missing): presence and equality on codes, the dates' components read only
-    for the pairs that differ."""
+    where either is missing): presence and equality on codes, the dates' components (read once
+    per side, :func:`_date_parts`) compared only for the pairs that differ — exactly
+    :func:`_dates`."""
     ch, ck, _ = shared_codes(hr, kleer, name)
     x, y = ch[h], ck[k]
     out = np.where((x >= 0) & (y >= 0), np.where(x == y, 1, 3), 0).astype(np.int8)
     differ = np.flatnonzero(out == 3)
     if len(differ):
-        _, near = _dates(getattr(hr, name)[h[differ]], getattr(kleer, name)[k[differ]])
+        (y1a, y2a, ma, da), (y1b, y2b, mb, db) = _date_parts(hr, name), _date_parts(kleer, name)
+        hh, kk = h[differ], k[differ]
+        ma, da, mb, db = ma[hh], da[hh], mb[kk], db[kk]
+        year = (y1a[hh] == y1b[kk]) & (y2a[hh] == y2b[kk])
+        month, day = ma == mb, da == db
+        swapped = year & (ma == db) & (da == mb)
+        near = ((year.astype(np.int8) + month + day) == 2) | swapped
         out[differ[near]] = 2
     return out
 
@@ -244,7 +248,7 @@ def _first(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
         open_ = np.flatnonzero(level == 0)
         oh, ok_ = hh[open_], kk[open_]
         part = _one_contains_the_other(hr, kleer, "first_key", oh, ok_)
-        ih, ik, _ = shared_codes(hr, kleer, "first_initial")
+        ih, ik = _first_initials(hr, kleer)
         initial = (hr.has_initial[oh] | kleer.has_initial[ok_]) & (ih[oh] == ik[ok_])
         level[open_] = np.select([part, initial], [4, 5], 0)
         fuzzy = open_[~part & ~initial]
@@ -257,6 +261,24 @@ def _first(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
             level[rest[_short_form_codes(ch[hh[rest]], uh, ck[kk[rest]], uk, hr, kleer)]] = 2
         out[idx] = level
     return out
+
+
+def _first_initials(hr: Side, kleer: Side) -> tuple[np.ndarray, np.ndarray]:
+    """The first letter of each record's folded first names (``first``), as codes in one
+    vocabulary of both sides (equal exactly where the letters are; "" where there is no first
+    name), from the sides' distinct first names: a letter per distinct name, not per record."""
+    got = hr.memo.get("first_initials")
+    if got is not None and got[0] is kleer:
+        return got[1]
+    (hc, hu), (kc, ku) = value_codes(hr, "first"), value_codes(kleer, "first")
+    letters = np.asarray([v[:1] for v in hu.tolist()] + [v[:1] for v in ku.tolist()],
+                         dtype=object)
+    codes = pd.factorize(letters)[0].astype(np.int64) if len(letters) else \
+        np.zeros(0, dtype=np.int64)
+    h_at, k_at = codes[:len(hu)], codes[len(hu):]
+    result = (h_at[hc] if len(hc) else hc, k_at[kc] if len(kc) else kc)
+    hr.memo["first_initials"] = (kleer, result)
+    return result
 
 
 def _last(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
@@ -296,17 +318,17 @@ def _email(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarray:
     best = np.full(len(h), 9, dtype=np.int8)
     hr_any = np.zeros(len(h), dtype=bool)
     has_e = None
+    (emails_h, emails_k), (locals_h, locals_k) = (joint_codes(hr, kleer, "emails"),
+                                                  joint_codes(hr, kleer, "locals"))
     for key in ("private_email", "work_email"):
-        ch, ck, _ = shared_codes(hr, kleer, f"emails.{key}", "emails.email")
-        v, e = ch[h], ck[k]
+        v, e = emails_h[key][h], emails_k[k]
         if has_e is None:
             has_e = e >= 0
         hr_any |= v >= 0
         both = (v >= 0) & (e >= 0)
         exact = both & (v == e)
-        lh, lk, _ = shared_codes(hr, kleer, f"locals.{key}", "locals.email")
-        local_k = lk[k]
-        local = both & ~exact & (local_k >= 0) & (lh[h] == local_k)
+        local_k = locals_k[k]
+        local = both & ~exact & (local_k >= 0) & (locals_h[key][h] == local_k)
         best = np.minimum(best, np.where(exact, 1, np.where(local, 2, 9))).astype(np.int8)
     out = np.where(best == 9, np.where(hr_any & has_e, 4, 0), best).astype(np.int8)
     local_rows = np.flatnonzero(out == 2)

@@ -69,8 +69,9 @@ def _short_form_codes(ca: np.ndarray, ua: np.ndarray, cb: np.ndarray, ub: np.nda
         word_b = wb[sb[xb][owner] + within % width]
         wcodes, wpairs = pd.factorize(word_a * max(len(vb), 1) + word_b)
         wpairs = np.asarray(wpairs, dtype=np.int64)
-        word_hits = _one_word_short(wpairs // max(len(vb), 1), va, _spelling(va),
-                                    wpairs % max(len(vb), 1), vb, _spelling(vb))
+        word_hits = _one_word_short(
+            wpairs // max(len(vb), 1), va, _spelling_of(hr, va, "words"),
+            wpairs % max(len(vb), 1), vb, _spelling_of(kleer, vb, "words"))
         hits[multi] = np.bincount(owner, weights=word_hits[wcodes], minlength=len(multi)) > 0
     return hits[codes]
 
@@ -83,8 +84,11 @@ def _one_word_short(pa: np.ndarray, ua: np.ndarray, ka: dict[str, np.ndarray], p
     out = np.zeros(len(pa), dtype=bool)
     if len(pa) == 0:
         return out
-    first3 = _shared(ka["first3"], kb["first3"])
-    last4 = _shared(ka["last4"], kb["last4"])
+    got = ka.get("shared")
+    if got is None or got[0] is not kb:  # kept with the keys: once per run and pair of sides
+        got = ka["shared"] = (kb, _shared(ka["first3"], kb["first3"]),
+                              _shared(ka["last4"], kb["last4"]))
+    _, first3, last4 = got
     ends = ka["four"][pa] & kb["four"][pb] & (last4[0][pa] == last4[1][pb])
     maybe = (ka["length"][pa] != kb["length"][pb]) & ((first3[0][pa] == first3[1][pb]) | ends)
     for i in np.flatnonzero(maybe).tolist():
@@ -112,14 +116,16 @@ def _words_of(side: Side | None, names: np.ndarray
     return out
 
 
-def _spelling_of(side: Side | None, names: np.ndarray) -> dict[str, np.ndarray]:
-    """:func:`_spelling` of a side's distinct first names, once per run (of ``names`` without
-    a side)."""
+def _spelling_of(side: Side | None, names: np.ndarray, what: str = "names"
+                 ) -> dict[str, np.ndarray]:
+    """:func:`_spelling` of a side's distinct first names (``what="names"``) or of their
+    distinct words (``"words"``), once per run (of ``names`` without a side)."""
     if side is None:
         return _spelling(names)
-    got = side.memo.get("spelling")
+    key = ("spelling", what)
+    got = side.memo.get(key)
     if got is None or got[0] is not names:
-        got = side.memo["spelling"] = (names, _spelling(names))
+        got = side.memo[key] = (names, _spelling(names))
     return got[1]
 
 
