@@ -447,10 +447,13 @@ def candidate_pairs(hr: Side, kleer: Side, settings: MatchSettings, *,
             add(_join1(*shared_codes(hr, kleer, "phone")[:2], mb, split))
         elif block == "employee_number":
             add(_join1(*shared_codes(hr, kleer, "employee_number")[:2], mb, split))
-            hp, hk = _digit_deletions(hr.employee_number, len(kleer))
+            # one digit off: only where both sides hold employee numbers (a Kleer export
+            # without them makes no HR keys worth building)
             kp, kk = _digit_deletions(kleer.employee_number, len(hr))
-            if len(hp) and len(kp):
-                add(_join(hp, hk, kp, kk, mb))
+            if len(kp):
+                hp, hk = _digit_deletions(hr.employee_number, len(kleer))
+                if len(hp):
+                    add(_join(hp, hk, kp, kk, mb))
         elif block == "initials":
             add(_initial_pairs(hr, kleer, mb))
         elif block == "name":
