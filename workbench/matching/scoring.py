@@ -226,25 +226,28 @@ def _shown_first(side: Side, idx: np.ndarray, seen: dict | None = None) -> np.nd
     parts = [side.names[i] for i in uniq.tolist()]
     first_at, codes = np.unique(np.array([id(p) for p in parts], dtype=np.int64),
                                 return_inverse=True, return_index=True)[1:]
-    shown = np.empty(len(first_at), dtype=object)
-    for j, at in enumerate(first_at.tolist()):
-        p = parts[at]
+    shown = []
+    for p in [parts[at] for at in first_at.tolist()]:
         # the display name up to its last name, or None where the last name does not end
         # it as whole words (inline: this runs once per name)
         display, last = p.display, p.last_display
-        head = display[:len(display) - len(last)] if last else display
-        if last and (not display.endswith(last) or
-                     (head and (head[-1].isalnum() or head[-1] == "_"))):
-            head = None
+        if last:
+            head = display[:len(display) - len(last)]
+            if head and (head[-1].isalnum() or head[-1] == "_") or not display.endswith(last):
+                shown.append(p.shown_first())
+                continue
+        else:
+            head = display
         key = (head, p.first_tokens)
-        hit = seen.get(key) if head is not None else None
+        hit = seen.get(key)
         if hit is None:
-            hit = _written_first(head, p.first_tokens) if head is not None else None
+            hit = _written_first(head, key[1])
             if hit is None:
                 hit = p.shown_first()
-            elif head is not None:
+            else:
                 seen[key] = hit
-        shown[j] = hit
+        shown.append(hit)
+    shown = np.array(shown, dtype=object)
     has_first = side.first[uniq] != ""
     out = np.where(has_first, shown[codes.reshape(-1)], "").astype(object)
     return out[inverse.reshape(-1)]
