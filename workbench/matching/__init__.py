@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from .assign import assign, flags, rank
+from .assign import assigned, flagged, ranked
 from .blocking import BLOCKS, candidate_pairs
 from .comparisons import COMPARISONS, compare, usable_comparisons
 from .explain import waterfall, waterfall_chart
@@ -216,32 +216,35 @@ def suggest(hr: pd.DataFrame, kleer: pd.DataFrame, settings: MatchSettings = Mat
                      f"({model.iterations} EM iterations)")
     score = scores.score
     top = np.flatnonzero(score >= settings.possible)  # rank keeps no other pair
-    frame = pd.DataFrame({"h": h[top], "k": k[top], "score": score[top], "row": top,
-                          "weight": scores.match_weight[top],
-                          "hr_id": h_side.ids[h[top]].astype(str)})
-    kept = flags(rank(frame, settings), settings, _name_counts(h_side))
-    report(4, STEPS, f"kept {len(kept)} candidates for {kept['k'].nunique()} Kleer employees")
-    kept["assigned"] = assign(kept, settings)
-    report(5, STEPS, f"assigned {int(kept['assigned'].sum())} pairs one-to-one")
-    if kept.empty:
+    h_top = h[top]
+    order, ranks = ranked(k[top], scores.match_weight[top],
+                          lambda at: h_side.ids[h_top[at]].astype(str), settings.top_k)
+    rows = top[order]  # the kept pairs, by Kleer employee and rank
+    kept_h, kept_k, weight = h[rows], k[rows], scores.match_weight[rows]
+    tie, contested = flagged(kept_k, weight, ranks, kept_h, settings.tie_margin)
+    report(4, STEPS, f"kept {len(rows)} candidates for "
+                     f"{int(np.count_nonzero(np.diff(kept_k))) + 1 if len(rows) else 0} "
+                     "Kleer employees")
+    chosen = assigned(kept_k, kept_h, weight, tie)
+    report(5, STEPS, f"assigned {int(chosen.sum())} pairs one-to-one")
+    if not len(rows):
         report(STEPS, STEPS, "no suggestions")
         out = _empty(explain)
         out.attrs["model"] = model
         return out
-    kept_h, kept_k = kept["h"].to_numpy(), kept["k"].to_numpy()
     out = pd.DataFrame({
         "kleer_id": k_side.ids[kept_k],
-        "hr_id": kept["hr_id"].to_numpy(),
-        "rank": kept["rank"].to_numpy(),
-        "score": kept["score"].to_numpy(),
-        "band": _bands(scores.probability[kept["row"].to_numpy()] * 100, settings),
-        "assigned": kept["assigned"].to_numpy(),
-        "tie": kept["tie"].to_numpy(),
-        "contested": kept["contested"].to_numpy(),
-        "namesake": kept["namesake"].to_numpy(),
-        **({"evidence": evidence(scores, kept["row"].to_numpy(), h_side, k_side)}
+        "hr_id": h_side.ids[kept_h].astype(str).astype(object),
+        "rank": ranks,
+        "score": score[rows],
+        "band": _bands(scores.probability[rows] * 100, settings),
+        "assigned": chosen,
+        "tie": tie,
+        "contested": contested,
+        "namesake": _name_counts(h_side)[kept_h] >= 2,
+        **({"evidence": evidence(scores, rows, h_side, k_side)}
            if explain == "evidence" else
-           {"why": pd.Series(why_texts(scores, kept["row"].to_numpy(), h_side, k_side),
+           {"why": pd.Series(why_texts(scores, rows, h_side, k_side),
                              dtype=object)}),  # object: no round trip through arrow strings
         "kleer_name": _displays(k_side, kept_k),
         "hr_name": _displays(h_side, kept_h),
@@ -251,16 +254,18 @@ def suggest(hr: pd.DataFrame, kleer: pd.DataFrame, settings: MatchSettings = Mat
     return out
 
 
-def _displays(side: Side, idx: np.ndarray) -> list[str]:
-    """The display names of the records at ``idx`` (Python ints index a list fastest)."""
+def _displays(side: Side, idx: np.ndarray) -> np.ndarray:
+    """The display names of the records at ``idx`` (Python ints index a list fastest; an object
+    array makes a string column faster than a list does)."""
     names = side.names
-    return [names[i].display for i in idx.tolist()]
+    return np.array([names[i].display for i in idx.tolist()], dtype=object)
 
 
-def _bands(percent: np.ndarray, settings: MatchSettings) -> list:
-    """:meth:`MatchSettings.band` of every score, vectorised."""
+def _bands(percent: np.ndarray, settings: MatchSettings) -> np.ndarray:
+    """:meth:`MatchSettings.band` of every score, vectorised (an object array, None below
+    ``possible``)."""
     limits = [percent >= getattr(settings, name) for name in BANDS]
-    return np.select(limits, list(BANDS), None).tolist() if len(percent) else []
+    return np.select(limits, list(BANDS), None) if len(percent) else np.array([], dtype=object)
 
 
 def as_table(suggestions: pd.DataFrame, *, assigned_only: bool = False) -> pd.DataFrame:

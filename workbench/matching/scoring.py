@@ -18,6 +18,7 @@ import gc
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Iterator
 
 import numpy as np
@@ -104,11 +105,16 @@ def _nickname(a_tokens: tuple[str, ...], b_tokens: tuple[str, ...]) -> str | Non
     return None
 
 
-def _name_sentence(c: str, level: str, hp: Any, kp: Any) -> str:
+def _name_sentence(c: str, level: str, hp: Any, kp: Any, hv: str | None = None,
+                   kv: str | None = None) -> str:
+    """The sentence of a name comparison; ``hv``, ``kv``: the names as shown where known (the
+    shown first name or last name, "–" without one)."""
     label = COMPARISONS[c].label
     first = c == "first_name"
-    hv = hp.shown_first() if first else (hp.last_display or "–")
-    kv = kp.shown_first() if first else (kp.last_display or "–")
+    if hv is None:
+        hv = hp.shown_first() if first else (hp.last_display or "–")
+    if kv is None:
+        kv = kp.shown_first() if first else (kp.last_display or "–")
     if level == "exact":
         return f"{label} {hv} identical" if hv == kv else \
             f"{label} identical apart from case and accents (HR {hv}, Kleer {kv})"
@@ -220,25 +226,28 @@ def _shown_first(side: Side, idx: np.ndarray, seen: dict | None = None) -> np.nd
     parts = [side.names[i] for i in uniq.tolist()]
     first_at, codes = np.unique(np.array([id(p) for p in parts], dtype=np.int64),
                                 return_inverse=True, return_index=True)[1:]
-    shown = np.empty(len(first_at), dtype=object)
-    for j, at in enumerate(first_at.tolist()):
-        p = parts[at]
+    shown = []
+    for p in [parts[at] for at in first_at.tolist()]:
         # the display name up to its last name, or None where the last name does not end
         # it as whole words (inline: this runs once per name)
         display, last = p.display, p.last_display
-        head = display[:len(display) - len(last)] if last else display
-        if last and (not display.endswith(last) or
-                     (head and (head[-1].isalnum() or head[-1] == "_"))):
-            head = None
+        if last:
+            head = display[:len(display) - len(last)]
+            if head and (head[-1].isalnum() or head[-1] == "_") or not display.endswith(last):
+                shown.append(p.shown_first())
+                continue
+        else:
+            head = display
         key = (head, p.first_tokens)
-        hit = seen.get(key) if head is not None else None
+        hit = seen.get(key)
         if hit is None:
-            hit = _written_first(head, p.first_tokens) if head is not None else None
+            hit = _written_first(head, key[1])
             if hit is None:
                 hit = p.shown_first()
-            elif head is not None:
+            else:
                 seen[key] = hit
-        shown[j] = hit
+        shown.append(hit)
+    shown = np.array(shown, dtype=object)
     has_first = side.first[uniq] != ""
     out = np.where(has_first, shown[codes.reshape(-1)], "").astype(object)
     return out[inverse.reshape(-1)]
@@ -249,13 +258,21 @@ def _written_first(head: str, first_tokens: tuple[str, ...]) -> str | None:
     written as one of them (then the words after ``head`` could decide it)."""
     written: dict[str, str] = {}
     for word in _WORD.findall(head):  # the first word folding to a token wins
-        folded = folded_tokens(word)
-        if len(folded) == 1:
-            written.setdefault(folded[0], word)
+        token = _single_token(word)
+        if token is not None:
+            written.setdefault(token, word)
     try:
         return " ".join([written[t] for t in first_tokens]) or "–"
     except KeyError:
         return None
+
+
+@lru_cache(maxsize=1 << 16)
+def _single_token(word: str) -> str | None:
+    """The one folded token of a word, None when it folds to none or several (the words of
+    names repeat: each is folded once)."""
+    folded = folded_tokens(word)
+    return folded[0] if len(folded) == 1 else None
 
 
 def _last_shown(side: Side, idx: np.ndarray) -> np.ndarray:
@@ -279,10 +296,13 @@ def _hr_emails(hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray) -> np.ndarra
                          for x, y in zip(priv[rest].tolist(), local_e)]
         local_w[rest] = [x != "" and x.rpartition("@")[0] == y
                          for x, y in zip(work[rest].tolist(), local_e)]
-    key = np.select([same_p, same_w, local_p, local_w, priv != ""],
-                    ["private_email", "work_email", "private_email", "work_email", "private_email"],
-                    "work_email")
-    return key.astype(object)
+    # np.select's order (the first that holds wins), as the last of these assignments that holds
+    key = np.full(len(e), "work_email", dtype=object)
+    for holds, which in ((priv != "", "private_email"), (local_w, "work_email"),
+                         (local_p, "private_email"), (same_w, "work_email"),
+                         (same_p, "private_email")):
+        key[holds] = which
+    return key
 
 
 def _column_values(c: str, hr: Side, kleer: Side, h: np.ndarray, k: np.ndarray,
@@ -432,8 +452,10 @@ def _sentences(c: str, li: np.ndarray, a: np.ndarray, b: np.ndarray, h: np.ndarr
             same = a[idx] == b[idx] if level == "exact" else np.zeros(len(idx), dtype=bool)
             plain = idx[same]
             out[plain] = [f"{comp.label} {x or '–'} identical" for x in a[plain].tolist()]
+            # a, b are the names as shown ("" without one, where the sentence writes "–")
             for i in idx[~same].tolist():
-                out[i] = _name_sentence(c, level, hr.names[int(h[i])], kleer.names[int(k[i])])
+                out[i] = _name_sentence(c, level, hr.names[int(h[i])], kleer.names[int(k[i])],
+                                        a[i] or "–", b[i] or "–")
         elif c == "email" and level == "exact":
             out[idx] = np.where(email_key[idx] == "private_email",
                                 "Email identical to the HR private email",
