@@ -20,7 +20,8 @@ import pandas as pd
 from ..bulk import cycle_collector_paused
 from ..fields import mask
 from ..normalize import birth_date_from_personnummer
-from .names import NameParts, hr_names, kleer_names
+from .name_table import NameTable, hr_table, kleer_table
+from .names import NameParts
 
 __all__ = ["Side", "prepare_hr", "prepare_kleer", "text_column", "digit_matrix", "luhn_valid",
            "value_codes", "shared_codes", "column", "token_codes"]
@@ -345,25 +346,13 @@ def _house_number(street: np.ndarray) -> np.ndarray:
     return np.array(found, dtype=object)[inverse]
 
 
-def _side(frame: pd.DataFrame, ids: np.ndarray, distinct: tuple[list[NameParts], np.ndarray],
+def _side(frame: pd.DataFrame, ids: np.ndarray, table: NameTable,
           emails: dict[str, np.ndarray], foreign_id: np.ndarray) -> Side:
-    """``distinct``: the distinct names and each record's index among them (every name key is
-    worked out once per distinct name, then spread to the records)."""
-    uniq, codes = distinct
-    names = [uniq[c] for c in codes.tolist()]
-    fields = dict(zip(NameParts._fields, zip(*uniq))) if uniq else {}
-
-    def spread(get, dtype=object) -> np.ndarray:
-        return np.array([get(p) for p in uniq], dtype=dtype).reshape(-1)[codes] if uniq \
-            else np.array([], dtype=dtype)
-
-    def text(name: str) -> np.ndarray:  # a text field of every name, read once per field
-        if not uniq:
-            return np.array([], dtype=object)
-        out = np.empty(len(uniq), dtype=object)
-        out[:] = fields[name]
-        return out[codes]
-
+    """``table``: the distinct names, each record's index among them and their keys (worked out
+    once per distinct name, then spread to the records)."""
+    uniq, codes, keys = table
+    names = list(map(uniq.__getitem__, codes.tolist()))
+    spread = {k: v[codes] for k, v in keys.items()}
     ssn = text_column(frame, "ssn")
     pnr, raw_digits = _digits10(ssn)
     digits = digit_matrix(pnr)
@@ -374,14 +363,14 @@ def _side(frame: pd.DataFrame, ids: np.ndarray, distinct: tuple[list[NameParts],
     street = folded_column(text_column(frame, "street"))
     return Side(
         ids=ids, names=names,
-        folded=text("folded"),
-        sorted_key=text("sorted_key"),
-        ordered_key=text("ordered_key"),
-        initials_key=text("initials_key"),
-        first_key=text("first_key"),
-        last_key=text("last_key"),
-        has_initial=spread(lambda p: 1 in map(len, p.tokens), bool),
-        n_tokens=spread(lambda p: len(set(p.canon)), np.int16),
+        folded=spread["folded"],
+        sorted_key=spread["sorted_key"],
+        ordered_key=spread["ordered_key"],
+        initials_key=spread["initials_key"],
+        first_key=spread["first_key"],
+        last_key=spread["last_key"],
+        has_initial=spread["has_initial"],
+        n_tokens=spread["n_tokens"],
         pnr=pnr, pnr_digits=digits, pnr_valid=valid, ssn_masked=_masked(ssn, valid, canonical),
         birth_date=birth,
         emails=emails,
@@ -390,8 +379,8 @@ def _side(frame: pd.DataFrame, ids: np.ndarray, distinct: tuple[list[NameParts],
         employee_number=text_column(frame, "employee_number"),
         start=text_column(frame, "employment_start_date"),
         foreign_id=foreign_id,
-        first=spread(lambda p: " ".join(p.first_tokens)),
-        last=spread(lambda p: " ".join(p.last_tokens)),
+        first=spread["first"],
+        last=spread["last"],
         pnr_len=np.where(pnr != "", raw_digits, 0).astype(np.int8),
         birth_from_pnr=from_pnr,
         street=street, street_no=_house_number(street),
@@ -416,7 +405,7 @@ def prepare_kleer(kleer: pd.DataFrame) -> Side:
 
 def _prepare_hr(hr: pd.DataFrame) -> Side:
     first, last = text_column(hr, "first_name"), text_column(hr, "last_name")
-    names = hr_names(first, last)
+    names = hr_table(first, last)
     emails = {k: _lower(text_column(hr, k)) for k in ("private_email", "work_email")}
     return _side(hr, text_column(hr, "hr_id"), names, emails, np.full(len(hr), "", dtype=object))
 
@@ -424,7 +413,7 @@ def _prepare_hr(hr: pd.DataFrame) -> Side:
 def _prepare_kleer(kleer: pd.DataFrame) -> Side:
     name = text_column(kleer, "name")
     first, last = text_column(kleer, "first_name"), text_column(kleer, "last_name")
-    names = kleer_names([nm or None for nm in name], first, last)
+    names = kleer_table(name, first, last)
     emails = {"email": _lower(text_column(kleer, "email"))}
     ids = kleer["kleer_id"].to_numpy()
     return _side(kleer, ids, names, emails, text_column(kleer, "hr_id"))
