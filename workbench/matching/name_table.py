@@ -15,17 +15,18 @@ them equal to the plain definitions.
 from __future__ import annotations
 
 import unicodedata
-from functools import lru_cache
-from itertools import repeat
-from operator import add
+from itertools import chain, repeat
+from operator import add, contains, itemgetter
 from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
 
+from .. import nicknames
 from ..fields import PARTICLES
 from ..normalize import name_display
 from .names import NameParts, _piece
+from .prepare_text import name_keys
 
 __all__ = ["NameTable", "hr_table", "kleer_table", "KEYS"]
 
@@ -40,14 +41,36 @@ class NameTable(NamedTuple):
     keys: dict[str, np.ndarray]   # :data:`KEYS`, one entry per distinct name
 
 
-@lru_cache(maxsize=1 << 17)
 def _row(text: Any) -> tuple:
     """What a name needs of one piece (:func:`~workbench.matching.names._piece`): (shown or "",
-    tokens, canonical tokens, tokens joined, canonical joined, initials, a one-letter token,
-    canonical tokens sorted and joined, initials sorted and joined, distinct canonical tokens)."""
+    tokens, canonical tokens, tokens joined, canonical joined, initials, a one-letter token)."""
     shown, tokens, canon, joined, canon_joined, initials = _piece(text)
-    return (shown or "", tokens, canon, joined, canon_joined, initials, 1 in map(len, tokens),
-            " ".join(sorted(canon)), " ".join(sorted(initials)), len(set(canon)))
+    return shown or "", tokens, canon, joined, canon_joined, initials, 1 in map(len, tokens)
+
+
+#: :func:`_row` of the pieces seen so far (HR and Kleer share most of theirs); at most _CAP.
+_ROWS: dict[str, tuple] = {}
+_CAP = 1 << 17
+
+
+def _rows(texts: list) -> list[tuple]:
+    """:func:`_row` of every distinct text, the ones not seen before worked out together in
+    builtins over the list (the same steps as :func:`~workbench.matching.names._piece`)."""
+    new = [t for t in texts if type(t) is str and t not in _ROWS]
+    if new:
+        if len(_ROWS) + len(new) > _CAP:
+            _ROWS.clear()
+        shown = _displayed(new)
+        keys = name_keys([d or "" for d in shown])
+        tokens = list(map(tuple, map(str.split, keys)))
+        words = dict.fromkeys(chain.from_iterable(tokens))
+        formal = dict(zip(words, map(nicknames.canonical, words)))
+        canon = list(map(tuple, map(map, repeat(formal.__getitem__), tokens)))
+        initials = list(map(tuple, map(map, repeat(itemgetter(0)), tokens)))
+        _ROWS.update(zip(new, zip(
+            [d or "" for d in shown], tokens, canon, keys, map(" ".join, canon), initials,
+            map(contains, map(map, repeat(len), tokens), repeat(1)))))
+    return [_ROWS[t] if type(t) is str else _row(t) for t in texts]
 
 
 def _objects(values: Sequence[Any]) -> np.ndarray:
@@ -60,10 +83,9 @@ class _Pieces:
 
     def __init__(self, texts: list, at: np.ndarray):
         (self.shown, self.tokens, self.canon, self.joined, self.cjoined, self.initials,
-         self.one, self.sorted, self.isorted, self.distinct) = (
-            _objects(c) for c in zip(*map(_row, texts))) if texts else \
-            (np.zeros(0, dtype=object),) * 10
-        self.one, self.distinct = self.one.astype(bool), self.distinct.astype(np.int64)
+         self.one) = (_objects(c) for c in zip(*_rows(texts))) if texts else \
+            (np.zeros(0, dtype=object),) * 7
+        self.one = self.one.astype(bool)
         self.n = np.fromiter(map(len, self.canon), dtype=np.int64, count=len(self.canon))
         self.initial = _objects([i[0] if i else "" for i in self.initials.tolist()])
         self.at = at
@@ -83,21 +105,17 @@ def _spaced(f: _Pieces, l: _Pieces, name: str) -> np.ndarray:
     return out
 
 
-def _sorted_pair(f: _Pieces, l: _Pieces, a: np.ndarray, b: np.ndarray, f_sorted: np.ndarray,
-                 slow: list) -> np.ndarray:
-    """``" ".join(sorted(x + y))`` of every name, the first piece's items ``x`` and the last's
-    ``y``: for one item each (``a`` and ``b``) the two in order, for no item on one side the other
-    side's own sorted join (``f_sorted``, ``l.sorted``), else the lists ``slow`` sorted."""
-    fn, ln = f.n[f.at], l.n[l.at]
-    out = np.where(fn == 0, l["sorted"], f_sorted)  # ln == 0: the first piece's own
-    single = (fn == 1) & (ln == 1)
-    if single.any():
-        x, y = a[single], b[single]
-        first = x <= y
-        out[single] = np.where(first, x, y) + " " + np.where(first, y, x)
-    rest = np.flatnonzero((fn > 0) & (ln > 0) & ~single)
-    if len(rest):
-        out[rest] = [" ".join(sorted(slow[i])) for i in rest.tolist()]
+def _sorted_pair(f: _Pieces, l: _Pieces, a: np.ndarray, b: np.ndarray, lists: list
+                 ) -> np.ndarray:
+    """``" ".join(sorted(lists[i]))`` of every name, ``lists[i]`` the first piece's items and
+    the last's: for one item each (``a`` and ``b``) the two in order, array-wise."""
+    single = (f.n[f.at] == 1) & (l.n[l.at] == 1)
+    out = np.empty(len(single), dtype=object)
+    x, y = a[single], b[single]
+    first = x <= y
+    out[single] = np.where(first, x, y) + " " + np.where(first, y, x)
+    rest = np.flatnonzero(~single)
+    out[rest] = list(map(" ".join, map(sorted, map(lists.__getitem__, rest.tolist()))))
     return out
 
 
@@ -120,24 +138,22 @@ def _build(f: _Pieces, l: _Pieces, displays: np.ndarray | None
     first_key, last_key = f["cjoined"], l["cjoined"]
     folded = _spaced(f, l, "joined")
     ordered_key = _spaced(f, l, "cjoined")
-    sorted_key = _sorted_pair(f, l, first_key, last_key, f["sorted"], canon)
+    sorted_key = _sorted_pair(f, l, first_key, last_key, canon)
     initials = list(map(add, f["initials"].tolist(), l_can))
-    initials_key = _sorted_pair(f, l, f["initial"], last_key, f["isorted"], initials)
-    fn, ln = f.n[f.at], l.n[l.at]
-    n_tokens = np.where(fn == 0, l["distinct"], f["distinct"])
-    single = (fn == 1) & (ln == 1)
+    initials_key = _sorted_pair(f, l, f["initial"], last_key, initials)
+    single = (f.n[f.at] == 1) & (l.n[l.at] == 1)
+    n_tokens = np.empty(n, dtype=np.int16)
     n_tokens[single] = np.where(first_key[single] == last_key[single], 1, 2)
-    both = np.flatnonzero((fn > 0) & (ln > 0) & ~single)
-    if len(both):
-        n_tokens[both] = np.fromiter(map(len, map(set, map(canon.__getitem__, both.tolist()))),
-                                     dtype=np.int64, count=len(both))
+    rest = np.flatnonzero(~single)
+    n_tokens[rest] = np.fromiter(map(len, map(set, map(canon.__getitem__, rest.tolist()))),
+                                 dtype=np.int16, count=len(rest))
     uniq = list(map(tuple.__new__, repeat(NameParts), zip(
         displays.tolist() if isinstance(displays, np.ndarray) else displays, tokens, f_tok,
         l_tok, l["shown"].tolist(), canon, f_can, l_can, folded.tolist(), sorted_key.tolist(),
         ordered_key.tolist(), initials_key.tolist(), first_key.tolist(), last_key.tolist())))
     keys = {"folded": folded, "sorted_key": sorted_key, "ordered_key": ordered_key,
             "initials_key": initials_key, "first_key": first_key, "last_key": last_key,
-            "has_initial": f["one"] | l["one"], "n_tokens": n_tokens.astype(np.int16),
+            "has_initial": f["one"] | l["one"], "n_tokens": n_tokens,
             "first": f["joined"], "last": l["joined"]}
     return uniq, keys
 
