@@ -91,6 +91,17 @@ def test_name_tables_of_nothing_and_of_only_missing_names():
                    nm.kleer_name_parts("  ", None, "Berg")])
 
 
+def test_the_piece_memory_starts_afresh_when_full_and_still_gives_every_piece(monkeypatch):
+    monkeypatch.setattr(name_table, "_CAP", 8)
+    name_table._ROWS.clear()
+    first, last = _sample(FIRST, 200, 11), _sample(LAST, 200, 12)
+    _assert_table(name_table.hr_table(first[:100], last[:100]),
+                  [nm.hr_name_parts(f, l) for f, l in zip(first[:100], last[:100])])
+    _assert_table(name_table.hr_table(first, last),
+                  [nm.hr_name_parts(f, l) for f, l in zip(first, last)])
+    assert len(name_table._ROWS) <= len(set(map(str, first + last)))
+
+
 def test_many_word_names_split_at_the_first_particle_as_split_name_does():
     from workbench.fields import split_name
 

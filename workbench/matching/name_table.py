@@ -58,8 +58,9 @@ def _rows(texts: list) -> list[tuple]:
     builtins over the list (the same steps as :func:`~workbench.matching.names._piece`)."""
     new = [t for t in texts if type(t) is str and t not in _ROWS]
     if new:
-        if len(_ROWS) + len(new) > _CAP:
+        if len(_ROWS) + len(new) > _CAP:  # start afresh (texts it had are new again)
             _ROWS.clear()
+            new = list(dict.fromkeys(t for t in texts if type(t) is str))
         shown = _displayed(new)
         keys = name_keys([d or "" for d in shown])
         tokens = list(map(tuple, map(str.split, keys)))
