@@ -124,8 +124,8 @@ def name_keys(values: list[str]) -> list[str]:
     name_key folds every character on its own (a decomposition's combining marks are dropped,
     so their reordering cannot matter, and case folding has no context), so text outside ASCII
     is folded by a table of its characters, each worked out once; ASCII has nothing to
-    decompose, only case to fold. Text of only letters and digits (``str.isalnum``) is all
-    ``\\w``: no punctuation to replace."""
+    decompose, only case to fold. Text of only letters, digits (``str.isalnum``) and spaces is
+    all ``\\w`` between the spaces: no punctuation to replace, and splitting joins the words."""
     from ..normalize import _NOT_WORD
 
     text = list(map(str.strip, values))
@@ -135,7 +135,8 @@ def name_keys(values: list[str]) -> list[str]:
             if ord(ch) not in _FOLDED:
                 _FOLDED[ord(ch)] = _fold_char(ch)
     lowered = [t.casefold() if t.isascii() else t.translate(_FOLDED) for t in text]
-    spaced = [t if t.isalnum() else _NOT_WORD.sub(" ", t).replace("_", " ") for t in lowered]
+    spaced = [t if t.isalnum() or t.replace(" ", "").isalnum() else
+              _NOT_WORD.sub(" ", t).replace("_", " ") for t in lowered]
     return list(map(" ".join, map(str.split, spaced)))
 
 
