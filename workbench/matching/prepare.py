@@ -20,10 +20,12 @@ import pandas as pd
 from ..bulk import cycle_collector_paused
 from ..fields import mask
 from ..normalize import birth_date_from_personnummer
-from .names import NameParts, hr_names, kleer_names
+from .name_table import NameTable, hr_table, kleer_table
+from .names import NameParts
+from .prepare_text import folded_codes, folded_column, local_parts, lower, text_column
 
 __all__ = ["Side", "prepare_hr", "prepare_kleer", "text_column", "digit_matrix", "luhn_valid",
-           "value_codes", "shared_codes", "column", "token_codes"]
+           "value_codes", "shared_codes", "column", "token_codes", "folded_column"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -174,52 +176,41 @@ def shared_codes(hr: Side, kleer: Side, h_name: str, k_name: str | None = None
     return result
 
 
-def text_column(frame: pd.DataFrame, key: str) -> np.ndarray:
-    """A column as an object array of stripped text, ``""`` where missing or absent.
-
-    Whole numbers stored as floats (a column with gaps) come back without ``.0``.
-    """
-    if key not in frame.columns:
-        return np.full(len(frame), "", dtype=object)
-    s = frame[key]
-    if pd.api.types.is_float_dtype(s):
-        whole = s.dropna()
-        if (whole == whole.round()).all():
-            s = s.astype("Int64")
-    if s.dtype == object:  # records and CSV cells: text, None, a number here and there
-        values = s.tolist()
-        if set(map(type, values)) <= {str, type(None)}:  # the common case, in fewer steps
-            return np.array(["" if v is None else v.strip() for v in values], dtype=object)
-        return np.array(["" if v is None or v is pd.NA or (isinstance(v, float) and v != v)
-                         else (v if type(v) is str else str(v)).strip() for v in s.tolist()],
-                        dtype=object)
-    s = s.astype("string").fillna("").str.strip()
-    return s.to_numpy(dtype=object, na_value="")
-
-
-def _digits10(ssn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The last ten digits of every 10- or 12-digit personnummer ("" otherwise), and how many
-    digits each one has as written."""
+def _personnummer(ssn: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                              np.ndarray]:
+    """The last ten digits of every 10- or 12-digit personnummer ("" otherwise), how many digits
+    each one has as written, those ten digits as a :func:`digit_matrix`, which numbers are
+    written canonically (``YYYYMMDD-NNNN``) and those as an (n, 13) matrix of code points."""
     out = np.full(len(ssn), "", dtype=object)
     count = np.zeros(len(ssn), dtype=np.int16)
+    digits = np.full((len(ssn), 10), 255, dtype=np.uint8)
     lengths = np.fromiter(map(len, ssn.tolist()), dtype=np.int64, count=len(ssn))
     fast = lengths == 13
+    canonical = np.zeros((0, 13), dtype=np.uint32)
     if fast.any():  # the canonical YYYYMMDD-NNNN: its twelve digits without a regex
         codes = ssn[fast].astype("U13").view(np.uint32).reshape(-1, 13)
         digit = (codes >= 48) & (codes <= 57)
         fits = (codes[:, 8] == 45) & digit[:, :8].all(axis=1) & digit[:, 9:].all(axis=1)
         rows = np.flatnonzero(fast)[fits]
-        ten = np.ascontiguousarray(np.concatenate([codes[fits][:, 2:8], codes[fits][:, 9:]],
-                                                  axis=1))
+        canonical = codes[fits]
+        ten = np.ascontiguousarray(np.concatenate([canonical[:, 2:8], canonical[:, 9:]], axis=1))
         out[rows] = ten.view("U10").reshape(-1).tolist()
         count[rows] = 12
+        digits[rows] = ten - 48
         fast[np.flatnonzero(fast)[~fits]] = False
     for i in np.flatnonzero(~fast & (lengths > 0)).tolist():
         d = _NOT_DIGIT.sub("", ssn[i])
         count[i] = len(d)
         if len(d) in (10, 12):
             out[i] = d[-10:]
-    return out, count
+            digits[i] = np.frombuffer(d[-10:].encode("ascii"), dtype=np.uint8) - 48
+    return out, count, digits, fast, canonical
+
+
+def _digits10(ssn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The last ten digits of every 10- or 12-digit personnummer ("" otherwise), and how many
+    digits each one has as written."""
+    return _personnummer(ssn)[:2]
 
 
 _NOT_DIGIT = re.compile(r"[^0-9]")  # ASCII digits, as the Luhn check reads them
@@ -241,23 +232,6 @@ def luhn_valid(digits: np.ndarray) -> np.ndarray:
     return (total % 10 == 0) & (digits[:, 0] != 255)
 
 
-def _canonical_codes(ssn: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Which personnummer are canonical and valid (``YYYYMMDD-NNNN``, Luhn passed), and those
-    as an (n, 13) matrix of their characters' code points."""
-    ok = valid.copy()
-    if not ok.any():
-        return ok, np.zeros((0, 13), dtype=np.uint32)
-    text = ssn[ok].astype(str)
-    idx = np.flatnonzero(ok)
-    long13 = np.char.str_len(text) == 13
-    codes = text[long13].astype("U13").view(np.uint32).reshape(-1, 13)
-    digits = (codes >= 48) & (codes <= 57)
-    fits = (codes[:, 8] == 45) & digits[:, :8].all(axis=1) & digits[:, 9:].all(axis=1)
-    ok[idx[~long13]] = False
-    ok[idx[long13][~fits]] = False
-    return ok, codes[fits]
-
-
 def _masked(ssn: np.ndarray, valid: np.ndarray, canonical: tuple[np.ndarray, np.ndarray]
             ) -> np.ndarray:
     """:func:`workbench.fields.mask` of every personnummer. A canonical valid number keeps its
@@ -272,16 +246,6 @@ def _masked(ssn: np.ndarray, valid: np.ndarray, canonical: tuple[np.ndarray, np.
         shown[:, :9] = codes[:, :9]
         result[fast] = shown.view("U13").reshape(-1).tolist()
     return result
-
-
-def _local_parts(emails: np.ndarray) -> np.ndarray:
-    """The part before the @, or "" when shorter than three characters (too common to count)."""
-    return np.array([p if len(p := e.rpartition("@")[0]) >= 3 else "" for e in emails.tolist()],
-                    dtype=object)
-
-
-def _lower(values: np.ndarray) -> np.ndarray:
-    return np.array([v.lower() for v in values.tolist()], dtype=object)
 
 
 def _birth_dates(frame: pd.DataFrame, ssn: np.ndarray,
@@ -310,94 +274,49 @@ def _birth_dates(frame: pd.DataFrame, ssn: np.ndarray,
     return out, from_pnr
 
 
-def folded_column(values: np.ndarray) -> np.ndarray:
-    """:func:`workbench.normalize.name_key` of every value, once per distinct word."""
-    from ..normalize import name_key
-
-    if len(values) == 0:
-        return np.array([], dtype=object)
-    inverse, uniq = pd.factorize(np.asarray(values, dtype=object))
-    # name_key maps every character on its own (whitespace to a space), so a value's key is
-    # its words' keys joined: streets share their words ("storgatan"), not their numbers
-    words: dict[str, str] = {}
-    folded = []
-    for u in uniq.tolist():
-        keys = []
-        for w in u.split():
-            key = words.get(w)
-            if key is None:
-                key = words[w] = name_key(w)
-            if key:
-                keys.append(key)
-        folded.append(" ".join(keys))
-    return np.array(folded, dtype=object)[inverse]
-
-
-_HOUSE_NUMBER = re.compile(r"\d+")
-
-
-def _house_number(street: np.ndarray) -> np.ndarray:
-    """The first run of digits of every street, once per distinct street."""
-    if len(street) == 0:
-        return np.array([], dtype=object)
-    inverse, uniq = pd.factorize(np.asarray(street, dtype=object))
-    found = [m.group(0) if (m := _HOUSE_NUMBER.search(v)) else "" for v in uniq.tolist()]
-    return np.array(found, dtype=object)[inverse]
-
-
-def _side(frame: pd.DataFrame, ids: np.ndarray, distinct: tuple[list[NameParts], np.ndarray],
+def _side(frame: pd.DataFrame, ids: np.ndarray, table: NameTable,
           emails: dict[str, np.ndarray], foreign_id: np.ndarray) -> Side:
-    """``distinct``: the distinct names and each record's index among them (every name key is
-    worked out once per distinct name, then spread to the records)."""
-    uniq, codes = distinct
-    names = [uniq[c] for c in codes.tolist()]
-    fields = dict(zip(NameParts._fields, zip(*uniq))) if uniq else {}
-
-    def spread(get, dtype=object) -> np.ndarray:
-        return np.array([get(p) for p in uniq], dtype=dtype).reshape(-1)[codes] if uniq \
-            else np.array([], dtype=dtype)
-
-    def text(name: str) -> np.ndarray:  # a text field of every name, read once per field
-        if not uniq:
-            return np.array([], dtype=object)
-        out = np.empty(len(uniq), dtype=object)
-        out[:] = fields[name]
-        return out[codes]
-
+    """``table``: the distinct names, each record's index among them and their keys (worked out
+    once per distinct name, then spread to the records)."""
+    uniq, codes, keys = table
+    names = list(map(uniq.__getitem__, codes.tolist()))
+    spread = {k: v[codes] for k, v in keys.items()}
     ssn = text_column(frame, "ssn")
-    pnr, raw_digits = _digits10(ssn)
-    digits = digit_matrix(pnr)
+    pnr, raw_digits, digits, written, codes13 = _personnummer(ssn)
     valid = luhn_valid(digits)
-    local_parts = {k: _local_parts(v) for k, v in emails.items()}
-    canonical = _canonical_codes(ssn, valid)
+    # canonical and valid: the birth date and the masked number are read off the digits
+    canonical = written & valid, codes13[valid[written]]
+    locals_ = {k: local_parts(v) for k, v in emails.items()}
     birth, from_pnr = _birth_dates(frame, ssn, canonical)
-    street = folded_column(text_column(frame, "street"))
+    street, street_codes, street_no = folded_codes(frame, "street", numbers=True)
+    city, city_codes, _ = folded_codes(frame, "city")
     return Side(
         ids=ids, names=names,
-        folded=text("folded"),
-        sorted_key=text("sorted_key"),
-        ordered_key=text("ordered_key"),
-        initials_key=text("initials_key"),
-        first_key=text("first_key"),
-        last_key=text("last_key"),
-        has_initial=spread(lambda p: 1 in map(len, p.tokens), bool),
-        n_tokens=spread(lambda p: len(set(p.canon)), np.int16),
+        folded=spread["folded"],
+        sorted_key=spread["sorted_key"],
+        ordered_key=spread["ordered_key"],
+        initials_key=spread["initials_key"],
+        first_key=spread["first_key"],
+        last_key=spread["last_key"],
+        has_initial=spread["has_initial"],
+        n_tokens=spread["n_tokens"],
         pnr=pnr, pnr_digits=digits, pnr_valid=valid, ssn_masked=_masked(ssn, valid, canonical),
         birth_date=birth,
         emails=emails,
-        locals=local_parts,
+        locals=locals_,
         phone=text_column(frame, "phone"),
         employee_number=text_column(frame, "employee_number"),
         start=text_column(frame, "employment_start_date"),
         foreign_id=foreign_id,
-        first=spread(lambda p: " ".join(p.first_tokens)),
-        last=spread(lambda p: " ".join(p.last_tokens)),
+        first=spread["first"],
+        last=spread["last"],
         pnr_len=np.where(pnr != "", raw_digits, 0).astype(np.int8),
         birth_from_pnr=from_pnr,
-        street=street, street_no=_house_number(street),
+        street=street, street_no=street_no,
         zip_code=text_column(frame, "zip_code"),
-        city=folded_column(text_column(frame, "city")),
-        memo={"names": (uniq, codes)},
+        city=city,
+        memo={"names": (uniq, codes), ("codes", "street"): street_codes,
+              ("codes", "city"): city_codes},
     )
 
 
@@ -416,15 +335,15 @@ def prepare_kleer(kleer: pd.DataFrame) -> Side:
 
 def _prepare_hr(hr: pd.DataFrame) -> Side:
     first, last = text_column(hr, "first_name"), text_column(hr, "last_name")
-    names = hr_names(first, last)
-    emails = {k: _lower(text_column(hr, k)) for k in ("private_email", "work_email")}
+    names = hr_table(first, last)
+    emails = {k: lower(text_column(hr, k)) for k in ("private_email", "work_email")}
     return _side(hr, text_column(hr, "hr_id"), names, emails, np.full(len(hr), "", dtype=object))
 
 
 def _prepare_kleer(kleer: pd.DataFrame) -> Side:
     name = text_column(kleer, "name")
     first, last = text_column(kleer, "first_name"), text_column(kleer, "last_name")
-    names = kleer_names([nm or None for nm in name], first, last)
-    emails = {"email": _lower(text_column(kleer, "email"))}
+    names = kleer_table(name, first, last)
+    emails = {"email": lower(text_column(kleer, "email"))}
     ids = kleer["kleer_id"].to_numpy()
     return _side(kleer, ids, names, emails, text_column(kleer, "hr_id"))
