@@ -5,6 +5,7 @@ scipy import — with the same names, results and bytes as before."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -109,12 +110,22 @@ def test_a_program_that_keeps_freed_memory_gets_its_pages_back_without_the_syste
               "from workbench.bulk import keep_freed_memory\n"
               "took = keep_freed_memory() if sys.argv[1] == 'keep' else None\n"
               "a = np.ones(200 << 17); del a\n"
-              "print(took, int(open('/proc/self/statm').read().split()[1]) * 4096 >> 20)\n")
-    kept = subprocess.run([sys.executable, "-c", script, "keep"], capture_output=True, text=True)
-    plain = subprocess.run([sys.executable, "-c", script, "plain"], capture_output=True, text=True)
-    took, kept_mib = kept.stdout.split()
+              "import pyarrow as pa\n"
+              "print(took, int(open('/proc/self/statm').read().split()[1]) * 4096 >> 20,\n"
+              "      pa.default_memory_pool().backend_name)\n")
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    kept = subprocess.run([sys.executable, "-c", script, "keep"], capture_output=True, text=True,
+                          env=env)
+    plain = subprocess.run([sys.executable, "-c", script, "plain"], capture_output=True,
+                           text=True, env=env)
+    took, kept_mib, pool = kept.stdout.split()
     assert took == "True"
     assert int(kept_mib) - int(plain.stdout.split()[1]) >= 150  # the 200 MiB stayed
+    # arrow's arrays come from the same C heap then, and only then
+    assert pool == "system" and plain.stdout.split()[2] != "system"
+    chosen = subprocess.run([sys.executable, "-c", script, "keep"], capture_output=True,
+                            text=True, env={**env, "ARROW_DEFAULT_MEMORY_POOL": "mimalloc"})
+    assert chosen.stdout.split()[2] == "mimalloc"  # a pool the user chose is kept
 
 
 def _scipy_components(k: np.ndarray, h: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import os
 import sys
 from contextlib import contextmanager
 from typing import Iterator
@@ -49,7 +50,12 @@ def keep_freed_memory() -> bool:
     from the system and returns them when freed, and matching 50,000 employees spent about a
     quarter of its system time faulting them in again. For a program that ends soon after (the
     offline match), never for the app's long-lived process. True when the allocator took it;
-    elsewhere than glibc on Linux nothing changes."""
+    elsewhere than glibc on Linux nothing changes.
+
+    pyarrow's arrays (pandas' strings) then come from the same C heap (:func:`_arrow_on_c_heap`)
+    instead of arrow's own mimalloc pool, which now and then spent 15–20 ms of system time in
+    one small call and kept its own pages: matching 5,000 employees took about a tenth less,
+    50,000 a twentieth less and 30 MB less at its peak."""
     if not sys.platform.startswith("linux"):
         return False
     try:
@@ -57,5 +63,20 @@ def keep_freed_memory() -> bool:
         mallopt = libc.mallopt
     except (OSError, AttributeError):
         return False
-    return all(mallopt(param, value) == 1 for param, value in (
+    took = all(mallopt(param, value) == 1 for param, value in (
         (_M_MMAP_THRESHOLD, 1 << 30), (_M_TRIM_THRESHOLD, (1 << 31) - 1), (_M_TOP_PAD, 64 << 20)))
+    if took:
+        _arrow_on_c_heap()
+    return took
+
+
+def _arrow_on_c_heap() -> None:
+    """pyarrow's default memory pool set to the C allocator's, unless the user chose one
+    (``ARROW_DEFAULT_MEMORY_POOL``) or pyarrow is not installed."""
+    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+        return
+    try:
+        import pyarrow
+    except ImportError:
+        return
+    pyarrow.set_memory_pool(pyarrow.system_memory_pool())
