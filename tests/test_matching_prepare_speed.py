@@ -12,6 +12,7 @@ import unicodedata
 import numpy as np
 import pytest
 
+from tests.test_matching_prepare import _keys, _sample  # the plain name keys, a sample
 from workbench.matching import name_table
 from workbench.matching import names as nm
 
@@ -28,18 +29,6 @@ FULL = ["Anna Svensson", "Carl von Essen", "Anna Maria Svensson", "Madonna", "",
         "Jean-Luc de la Cruz", "Sebbe Lind", "anna svensson", "Bo", "\u2003Anna\u2003", "x von",
         "de Gaulle", "e\u0301mile zola", "a\tb c", "Jean de la Fontaine", "Von", "A. B.",
         "anna\u00a0berg", "Anna von der Berg", "a b c d e", "Anna Svensson\n"]
-
-
-def _sample(values: list, n: int, seed: int) -> list:
-    rng = np.random.default_rng(seed)
-    return [values[i] for i in rng.integers(0, len(values), n)]
-
-
-def _keys(p: nm.NameParts) -> tuple:
-    """The side's name keys by their plain definitions (as prepare once spread them)."""
-    return (p.folded, p.sorted_key, p.ordered_key, p.initials_key, p.first_key, p.last_key,
-            1 in map(len, p.tokens), len(set(p.canon)), " ".join(p.first_tokens),
-            " ".join(p.last_tokens))
 
 
 def _assert_table(table: name_table.NameTable, expected: list[nm.NameParts]) -> None:

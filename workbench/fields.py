@@ -43,6 +43,7 @@ __all__ = [
     "email_field",
     "join_name",
     "split_name",
+    "split_words",
     "kleer_name_parts",
     "diff",
     "mask",
@@ -455,6 +456,12 @@ def split_name(full: Any) -> tuple[str | None, str | None]:
     words = shown.split(" ")
     if len(words) == 1:
         return words[0], None
+    return split_words(words)
+
+
+def split_words(words: list[str]) -> tuple[str, str]:
+    """:func:`split_name` of a displayed name's words (two or more): the last word, with the
+    first particle after the first word and what follows it, is the last name."""
     cut = len(words) - 1
     for i in range(1, len(words) - 1):
         if words[i].casefold() in PARTICLES:

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .. import nicknames
-from ..fields import PARTICLES
+from ..fields import split_words
 from ..normalize import name_display
 from .names import NameParts, _piece
 from .prepare_text import name_keys
@@ -187,13 +187,7 @@ def _displayed(texts: list) -> list:
 
 def _split(display: str) -> tuple[str, str]:
     """:func:`workbench.fields.split_name` of a displayed name of three or more words."""
-    words = display.split(" ")
-    cut = len(words) - 1
-    for i in range(1, len(words) - 1):
-        if words[i].casefold() in PARTICLES:
-            cut = i
-            break
-    return " ".join(words[:cut]), " ".join(words[cut:])
+    return split_words(display.split(" "))
 
 
 def kleer_table(name: Sequence[Any], first: Sequence[Any], last: Sequence[Any]) -> NameTable:
